@@ -1,0 +1,59 @@
+/**
+ * The router's HTTP surface: the OpenAI-compatible API under `/v1`, the admin API under
+ * `/admin`, one request id on every response, and one error path (`onError`).
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { AppEnv } from "./env";
+import { RouterError, toErrorResponse } from "./openai/errors";
+import { adminRoutes } from "./routes/admin";
+import { modelRoutes } from "./routes/models";
+import { proxyHandler } from "./routes/proxy";
+
+/** Headers a browser client may read (CORS). */
+const EXPOSED_HEADERS = [
+  "x-request-id",
+  "x-router-origin",
+  "x-router-scenario",
+  "x-router-attempts",
+  "x-router-upstream-model",
+  "retry-after",
+];
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(async function requestId(c, next) {
+    // Always our own id: it keys usage records, so a client must not be able to choose it.
+    const id = `req_${crypto.randomUUID().replace(/-/g, "")}`;
+    c.set("requestId", id);
+    await next();
+    c.res.headers.set("x-request-id", id);
+  });
+
+  app.use("/v1/*", cors({ origin: "*", exposeHeaders: EXPOSED_HEADERS, maxAge: 86400 }));
+
+  app.post("/v1/chat/completions", proxyHandler("chat"));
+  app.post("/v1/embeddings", proxyHandler("embeddings"));
+  app.route("/v1/models", modelRoutes);
+  app.route("/admin", adminRoutes);
+  app.get("/", (c) => c.json({ service: "token-router", docs: "https://github.com/ (see README)", api: "/v1" }));
+
+  app.all("/v1/chat/completions", (c) => {
+    throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });
+  });
+  app.all("/v1/embeddings", (c) => {
+    throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });
+  });
+
+  app.notFound((c) => toErrorResponse({ kind: "unknown_route", method: c.req.method, path: c.req.path }));
+
+  app.onError((error, c) => {
+    if (error instanceof RouterError) return toErrorResponse(error.failure);
+    // The internal reason goes to the log, never to the client.
+    console.error(`request ${c.get("requestId")}: unhandled error`, error);
+    return toErrorResponse({ kind: "internal" });
+  });
+
+  return app;
+}

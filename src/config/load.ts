@@ -1,0 +1,54 @@
+/**
+ * Turning config text into a validated `RouterConfig`, once per isolate.
+ *
+ * The Worker validates its config at module load (see `index.ts`), so a bad config stops
+ * `wrangler dev`, `wrangler deploy` and `workerd serve` at start with a message naming the
+ * field; requests only ever see a config that passed.
+ */
+import type { z } from "zod";
+import { formatPath } from "../lib/zod-path";
+import demoConfig from "./demo.json";
+import { routerConfigSchema, type RouterConfig } from "./schema";
+
+/** A config that failed validation; `message` names every offending field. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid router config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function problemsOf(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${formatPath(issue.path) || "(root)"}: ${issue.message}`);
+}
+
+/**
+ * Validates a config given as parsed JSON or as JSON text.
+ *
+ * @example
+ * parseRouterConfig('{"version":1,"origins":{},"scenarios":{}}'); // throws ConfigError "origins: declare at least one origin"
+ */
+export function parseRouterConfig(input: unknown): RouterConfig {
+  let value = input;
+  if (typeof input === "string") {
+    try {
+      value = JSON.parse(input);
+    } catch (e) {
+      throw new ConfigError([`(root): not valid JSON (${(e as Error).message})`]);
+    }
+  }
+  const result = routerConfigSchema.safeParse(value);
+  if (!result.success) throw new ConfigError(problemsOf(result.error));
+  return result.data;
+}
+
+let cache: { source: string | undefined; config: RouterConfig } | undefined;
+
+/** The active config: `env.ROUTER_CONFIG` (JSON text) when set, else the bundled demo config. Parsed once per isolate. */
+export function activeConfig(env: { ROUTER_CONFIG?: string }): RouterConfig {
+  const source = env.ROUTER_CONFIG || undefined;
+  if (cache && cache.source === source) return cache.config;
+  const config = parseRouterConfig(source ?? demoConfig);
+  cache = { source, config };
+  return config;
+}

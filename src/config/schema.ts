@@ -1,0 +1,100 @@
+/**
+ * The routing config: origins (where tokens can be served) and scenarios (model aliases that
+ * name an ordered list of candidate origins). One zod schema validates the bundled demo config,
+ * `ROUTER_CONFIG` in local runs and the deployed config; types are inferred from it.
+ */
+import { z } from "zod";
+
+/** The provider families whose wire differences the router knows (see `providers.ts`). */
+export const PROVIDERS = ["openai", "deepseek", "openrouter", "vllm", "sglang"] as const;
+
+const name = (what: string) =>
+  z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, `${what} names use lower-case letters, digits, '.', '_' and '-' (at most 64)`);
+
+/** A Worker secret's name, e.g. `DEEPSEEK_API_KEY`; the key itself never appears in config. */
+const secretName = z
+  .string()
+  .regex(/^[A-Z][A-Z0-9_]{0,127}$/, "a secret name is upper-case letters, digits and '_', e.g. DEEPSEEK_API_KEY");
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" })
+  .transform((u) => u.replace(/\/+$/, ""));
+
+const timeoutsSchema = z
+  .object({
+    /** Until the origin's first byte: response headers, and the first body chunk of a stream. */
+    firstByteMs: z.number().int().min(1).max(600_000).default(20_000),
+    /** The whole exchange, the body (or stream) included. */
+    totalMs: z.number().int().min(1).max(3_600_000).default(600_000),
+  })
+  .strict()
+  .refine((t) => t.firstByteMs <= t.totalMs, { message: "firstByteMs must not exceed totalMs", path: ["firstByteMs"] });
+
+export const originSchema = z
+  .object({
+    /** The OpenAI-compatible API root, e.g. `https://api.deepseek.com/v1`. */
+    baseUrl: httpUrl,
+    provider: z.enum(PROVIDERS),
+    /** `maas`: a provider's shared API; `self-hosted`: a pool we run (vLLM, SGLang). */
+    kind: z.enum(["maas", "self-hosted"]).default("maas"),
+    region: z.string().min(1).max(64).optional(),
+    /** Name of the Worker secret holding this origin's API key; absent for an open pool. */
+    apiKeySecret: secretName.optional(),
+    timeouts: timeoutsSchema.default({ firstByteMs: 20_000, totalMs: 600_000 }),
+  })
+  .strict();
+
+export const candidateSchema = z
+  .object({
+    origin: name("origin"),
+    /** The model name this origin knows the scenario's model by. */
+    model: z.string().min(1).max(256),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    description: z.string().max(500).optional(),
+    /** Which API the scenario serves: chat completions or embeddings. */
+    endpoint: z.enum(["chat", "embeddings"]).default("chat"),
+    /** Tried in order; the next one serves when the one before fails before any byte reached the client. */
+    candidates: z.array(candidateSchema).min(1).max(16),
+  })
+  .strict();
+
+export const limitsSchema = z
+  .object({
+    /** Largest accepted request body; larger ones get 413. */
+    maxBodyBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(4 * 1024 * 1024),
+  })
+  .strict();
+
+export const routerConfigSchema = z
+  .object({
+    version: z.literal(1),
+    origins: z.record(name("origin"), originSchema).refine((o) => Object.keys(o).length > 0, "declare at least one origin"),
+    scenarios: z.record(name("scenario"), scenarioSchema),
+    limits: limitsSchema.default({ maxBodyBytes: 4 * 1024 * 1024 }),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const [scenarioName, scenario] of Object.entries(config.scenarios)) {
+      scenario.candidates.forEach((candidate, i) => {
+        if (!(candidate.origin in config.origins)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `unknown origin "${candidate.origin}"`,
+            path: ["scenarios", scenarioName, "candidates", i, "origin"],
+          });
+        }
+      });
+    }
+  });
+
+export type RouterConfig = z.infer<typeof routerConfigSchema>;
+export type OriginConfig = z.infer<typeof originSchema>;
+export type ScenarioConfig = z.infer<typeof scenarioSchema>;
+export type Candidate = z.infer<typeof candidateSchema>;
+export type Provider = (typeof PROVIDERS)[number];

@@ -1,0 +1,21 @@
+/**
+ * Token Router: an OpenAI-compatible LLM router on Cloudflare Workers.
+ *
+ * The config is validated here, at module load: a bad config stops `wrangler dev`,
+ * `wrangler deploy` (Cloudflare runs the module at upload) and `workerd serve` before any
+ * request, with a message naming the field.
+ */
+import { env } from "cloudflare:workers";
+import { createApp } from "./app";
+import { activeConfig } from "./config/load";
+import type { RouterEnv } from "./env";
+
+activeConfig(env as RouterEnv);
+
+export { TenantLedger } from "./ledger/tenant-ledger";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<RouterEnv>;

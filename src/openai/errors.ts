@@ -1,0 +1,201 @@
+/**
+ * The one place where failures become OpenAI error responses.
+ *
+ * Every error the router returns has OpenAI's wire shape, so the official SDKs raise the
+ * right exception class (`AuthenticationError`, `NotFoundError`, `RateLimitError`, ...):
+ * `{"error":{"message","type","param","code"}}` (https://platform.openai.com/docs/guides/error-codes).
+ * Internal reasons go to logs, never into `message`.
+ */
+
+/** The error `type` values OpenAI uses, plus the upstream ones a gateway needs. */
+export type OpenAIErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "insufficient_quota"
+  | "server_error"
+  | "upstream_error";
+
+/** What went wrong, as data; `toErrorResponse` turns it into a status and a body. */
+export type RouterFailure =
+  | { kind: "invalid_api_key" }
+  | { kind: "missing_api_key" }
+  | { kind: "admin_unauthorized" }
+  | { kind: "model_not_found"; model: string }
+  | { kind: "invalid_json" }
+  | { kind: "invalid_body"; message: string; param: string | null }
+  | { kind: "body_too_large"; limit: number }
+  | { kind: "unknown_route"; method: string; path: string }
+  | { kind: "method_not_allowed"; method: string; path: string }
+  | { kind: "not_found"; what: string }
+  | { kind: "conflict"; message: string }
+  | { kind: "upstream_timeout" }
+  | { kind: "upstream_error" }
+  | { kind: "upstream_rate_limited"; retryAfterSeconds: number | null }
+  | { kind: "no_origin_available"; retryAfterSeconds: number | null }
+  | { kind: "internal" };
+
+/** The JSON body of an OpenAI error. */
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+interface Rendered {
+  status: number;
+  type: OpenAIErrorType;
+  code: string | null;
+  message: string;
+  param?: string | null;
+  retryAfterSeconds?: number | null;
+}
+
+function render(failure: RouterFailure): Rendered {
+  switch (failure.kind) {
+    case "missing_api_key":
+      return {
+        status: 401,
+        type: "invalid_request_error",
+        code: "missing_api_key",
+        message:
+          "You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY'.",
+      };
+    case "invalid_api_key":
+      return {
+        status: 401,
+        type: "invalid_request_error",
+        code: "invalid_api_key",
+        message: "Incorrect API key provided.",
+      };
+    case "admin_unauthorized":
+      return {
+        status: 401,
+        type: "authentication_error",
+        code: "invalid_admin_token",
+        message: "The admin API needs a valid admin token in 'Authorization: Bearer ...'.",
+      };
+    case "model_not_found":
+      return {
+        status: 404,
+        type: "invalid_request_error",
+        code: "model_not_found",
+        message: `The model \`${failure.model}\` does not exist or you do not have access to it.`,
+        param: "model",
+      };
+    case "invalid_json":
+      return {
+        status: 400,
+        type: "invalid_request_error",
+        code: "invalid_json",
+        message: "The request body is not valid JSON.",
+      };
+    case "invalid_body":
+      return {
+        status: 400,
+        type: "invalid_request_error",
+        code: "invalid_value",
+        message: failure.message,
+        param: failure.param,
+      };
+    case "body_too_large":
+      return {
+        status: 413,
+        type: "invalid_request_error",
+        code: "request_too_large",
+        message: `The request body exceeds the limit of ${failure.limit} bytes.`,
+      };
+    case "unknown_route":
+      return {
+        status: 404,
+        type: "invalid_request_error",
+        code: "unknown_url",
+        message: `Invalid URL (${failure.method} ${failure.path})`,
+      };
+    case "method_not_allowed":
+      return {
+        status: 405,
+        type: "invalid_request_error",
+        code: "method_not_allowed",
+        message: `Method ${failure.method} is not allowed on ${failure.path}.`,
+      };
+    case "not_found":
+      return {
+        status: 404,
+        type: "not_found_error",
+        code: "not_found",
+        message: `${failure.what} was not found.`,
+      };
+    case "conflict":
+      return { status: 409, type: "invalid_request_error", code: "conflict", message: failure.message };
+    case "upstream_timeout":
+      return {
+        status: 504,
+        type: "upstream_error",
+        code: "upstream_timeout",
+        message: "No origin answered in time. The request can be retried.",
+      };
+    case "upstream_error":
+      return {
+        status: 502,
+        type: "upstream_error",
+        code: "upstream_error",
+        message: "Every origin for this model failed. The request can be retried.",
+      };
+    case "upstream_rate_limited":
+      return {
+        status: 503,
+        type: "upstream_error",
+        code: "upstream_rate_limited",
+        message: "Every origin for this model is rate limited right now. Retry after the indicated delay.",
+        retryAfterSeconds: failure.retryAfterSeconds,
+      };
+    case "no_origin_available":
+      return {
+        status: 503,
+        type: "upstream_error",
+        code: "no_origin_available",
+        message: "No origin for this model is available right now. Retry after the indicated delay.",
+        retryAfterSeconds: failure.retryAfterSeconds,
+      };
+    case "internal":
+      return {
+        status: 500,
+        type: "server_error",
+        code: "internal_error",
+        message: "The router failed to process the request. The request can be retried.",
+      };
+  }
+}
+
+/** The OpenAI error body of a failure, and its HTTP status. */
+export function describeFailure(failure: RouterFailure): { status: number; body: OpenAIErrorBody; retryAfterSeconds: number | null } {
+  const r = render(failure);
+  return {
+    status: r.status,
+    body: { error: { message: r.message, type: r.type, param: r.param ?? null, code: r.code } },
+    retryAfterSeconds: r.retryAfterSeconds ?? null,
+  };
+}
+
+/**
+ * Builds the HTTP response for a failure.
+ *
+ * @example
+ * return toErrorResponse({ kind: "model_not_found", model: "gpt-9" }); // 404, code "model_not_found"
+ */
+export function toErrorResponse(failure: RouterFailure, headers?: HeadersInit): Response {
+  const { status, body, retryAfterSeconds } = describeFailure(failure);
+  const h = new Headers(headers);
+  h.set("content-type", "application/json");
+  if (retryAfterSeconds !== null) h.set("retry-after", String(Math.max(1, Math.ceil(retryAfterSeconds))));
+  return new Response(JSON.stringify(body), { status, headers: h });
+}
+
+/** Thrown inside handlers to end the request with an OpenAI error; caught in one place (app.onError). */
+export class RouterError extends Error {
+  constructor(readonly failure: RouterFailure) {
+    super(failure.kind);
+    this.name = "RouterError";
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * Forwarding one request to its candidate origins in order, with fallback (DESIGN §6).
+ *
+ * The next candidate is tried on a connection error, a timeout to first byte, a 429, a 5xx, an
+ * origin that rejects our credentials (401/403), or a broken or unreadable answer: always before
+ * anything reached the client. For a stream, "first byte" means the first body chunk, which is
+ * read here before the response is committed, so an origin that sends headers and then fails
+ * still falls back (see `readHead`). Other 4xx answers are the client's problem and are passed through.
+ */
+import { PROVIDER_PROFILES } from "../config/providers";
+import type { OriginConfig } from "../config/schema";
+import type { OpenAIErrorBody, RouterFailure } from "../openai/errors";
+import { readUsage, type Usage } from "../openai/usage";
+import { carriesText, relaySse, type StreamOutcome } from "./sse-relay";
+import { upstreamBody, upstreamHeaders, type SecretReader } from "./upstream-request";
+
+/** One place a request may be served: an origin and the model name it knows. */
+export interface Target {
+  originName: string;
+  origin: OriginConfig;
+  model: string;
+}
+
+/** An attempt's result: the origin's HTTP status, or why there was none. */
+export type AttemptResult =
+  | number
+  | "timeout"
+  | "connect_error"
+  | "broken"
+  | "invalid_response"
+  | "no_credentials"
+  | "cooling_down";
+
+export interface AttemptLog {
+  origin: string;
+  result: AttemptResult;
+  ms: number;
+}
+
+export type Forwarded =
+  | { kind: "json"; target: Target; text: string; usage: Usage | null; attempts: AttemptLog[] }
+  | { kind: "stream"; target: Target; body: ReadableStream<Uint8Array>; outcome: Promise<StreamOutcome>; attempts: AttemptLog[] }
+  | { kind: "origin_error"; target: Target; status: number; body: OpenAIErrorBody; attempts: AttemptLog[] }
+  | { kind: "failed"; failure: RouterFailure; attempts: AttemptLog[] };
+
+export interface ForwardRequest {
+  /** Path under the origin's base URL, e.g. `/chat/completions`. */
+  path: string;
+  body: Record<string, unknown>;
+  stream: boolean;
+  /** Whether the client asked for `stream_options.include_usage` itself. */
+  clientWantsUsage: boolean;
+  targets: readonly Target[];
+  requestId: string;
+  clientHeaders: Headers;
+  readSecret: SecretReader;
+  now?: () => number;
+}
+
+/** The longest `Retry-After` we honour; origins asking for more are retried after this. */
+const MAX_COOLDOWN_MS = 300_000;
+
+/**
+ * Origins that answered 429 or 503 with `Retry-After`, and until when they are skipped. Per
+ * isolate: each isolate learns it from its own traffic (origin health shared across isolates is
+ * the OriginMonitor's job).
+ */
+const cooldownUntil = new Map<string, number>();
+
+/** Seconds from a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | null, nowMs: number): number | null {
+  if (value === null) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - nowMs) / 1000));
+}
+
+/** Statuses after which another origin may well succeed. */
+function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500 || status === 401 || status === 403 || status === 408;
+}
+
+/** An origin's error body in OpenAI's shape, whatever it sent. */
+async function originErrorBody(response: Response): Promise<OpenAIErrorBody> {
+  const text = await response.text().catch(() => "");
+  try {
+    const parsed = JSON.parse(text) as { error?: Record<string, unknown> };
+    const e = parsed.error;
+    if (e && typeof e.message === "string") {
+      return {
+        error: {
+          message: e.message,
+          type: typeof e.type === "string" ? e.type : "invalid_request_error",
+          param: typeof e.param === "string" ? e.param : null,
+          code: typeof e.code === "string" ? e.code : null,
+        },
+      };
+    }
+  } catch {
+    // not JSON: fall through to a generic body
+  }
+  return {
+    error: {
+      message: `The origin rejected the request (status ${response.status}).`,
+      type: "invalid_request_error",
+      param: null,
+      code: null,
+    },
+  };
+}
+
+type AttemptOutcome = { done: Forwarded } | { retry: AttemptResult; retryAfterSeconds: number | null };
+
+/** What to tell the client when every candidate failed, from how the attempts ended. */
+function failureOf(attempts: AttemptLog[], retryAfter: number | null): RouterFailure {
+  const tried = attempts.filter((a) => a.result !== "cooling_down" && a.result !== "no_credentials");
+  if (tried.length === 0) return { kind: "no_origin_available", retryAfterSeconds: retryAfter };
+  if (tried.every((a) => a.result === 429)) return { kind: "upstream_rate_limited", retryAfterSeconds: retryAfter };
+  if (tried.some((a) => a.result === "timeout")) return { kind: "upstream_timeout" };
+  return { kind: "upstream_error" };
+}
+
+async function attempt(request: ForwardRequest, target: Target, attempts: AttemptLog[], now: () => number): Promise<AttemptOutcome> {
+  const { origin } = target;
+  const started = now();
+  const log = (result: AttemptResult) => attempts.push({ origin: target.originName, result, ms: now() - started });
+
+  const headers = upstreamHeaders(request.clientHeaders, origin, request.requestId, request.readSecret);
+  if (!headers) {
+    console.error(`origin ${target.originName}: secret ${origin.apiKeySecret} is not set`);
+    log("no_credentials");
+    return { retry: "no_credentials", retryAfterSeconds: null };
+  }
+
+  const controller = new AbortController();
+  let timedOut = false;
+  const abort = () => {
+    timedOut = true;
+    controller.abort();
+  };
+  const firstByteTimer = setTimeout(abort, origin.timeouts.firstByteMs);
+  const totalTimer = setTimeout(abort, origin.timeouts.totalMs);
+  const clearTimers = () => {
+    clearTimeout(firstByteTimer);
+    clearTimeout(totalTimer);
+  };
+  const fail = (result: AttemptResult, retryAfterSeconds: number | null = null): AttemptOutcome => {
+    clearTimers();
+    log(result);
+    return { retry: result, retryAfterSeconds };
+  };
+
+  let response: Response;
+  try {
+    response = await fetch(`${origin.baseUrl}${request.path}`, {
+      method: "POST",
+      headers,
+      body: upstreamBody(request.body, target.model, request.stream),
+      signal: controller.signal,
+    });
+  } catch {
+    return fail(timedOut ? "timeout" : "connect_error");
+  }
+
+  if (!response.ok) {
+    if (isRetryableStatus(response.status)) {
+      const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now());
+      if (retryAfter !== null && (response.status === 429 || response.status === 503)) {
+        cooldownUntil.set(target.originName, now() + Math.min(retryAfter * 1000, MAX_COOLDOWN_MS));
+      }
+      await response.body?.cancel().catch(() => {});
+      return fail(response.status, retryAfter);
+    }
+    const body = await originErrorBody(response);
+    clearTimers();
+    log(response.status);
+    return { done: { kind: "origin_error", target, status: response.status, body, attempts } };
+  }
+
+  const profile = PROVIDER_PROFILES[origin.provider];
+  if (request.stream) {
+    if (!response.body) return fail("invalid_response");
+    const reader = response.body.getReader();
+    const head = await readHead(reader);
+    if (head.kind !== "ok") {
+      await reader.cancel().catch(() => {});
+      return fail(head.kind === "read_error" ? (timedOut ? "timeout" : "broken") : head.kind);
+    }
+    clearTimeout(firstByteTimer);
+    log(response.status);
+    let resolveOutcome!: (o: StreamOutcome) => void;
+    const outcome = new Promise<StreamOutcome>((resolve) => (resolveOutcome = resolve));
+    const body = relaySse({
+      first: head.bytes,
+      reader,
+      clientWantsUsage: request.clientWantsUsage,
+      profile,
+      timedOut: () => timedOut,
+      onEnd: (o) => {
+        clearTimeout(totalTimer);
+        resolveOutcome(o);
+      },
+    });
+    return { done: { kind: "stream", target, body, outcome, attempts } };
+  }
+
+  clearTimeout(firstByteTimer);
+  let text: string;
+  try {
+    text = await response.text();
+  } catch {
+    return fail(timedOut ? "timeout" : "broken");
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return fail("invalid_response");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("invalid_response");
+  clearTimers();
+  log(response.status);
+  const usage = readUsage((json as Record<string, unknown>).usage, profile);
+  return { done: { kind: "json", target, text, usage, attempts } };
+}
+
+/** Past this much stream without a token, the origin is not answering in any useful way. */
+const MAX_HEAD_BYTES = 64 * 1024;
+
+type Head = { kind: "ok"; bytes: Uint8Array } | { kind: "read_error" } | { kind: "broken" } | { kind: "invalid_response" };
+
+/**
+ * Reads a stream until its first token (or its end, a finish or an error event) and returns the
+ * bytes read. Until then nothing has been sent to the client, so an origin that sends its role
+ * chunk and then fails, or streams an error event first, still falls back; and the first-byte
+ * timeout bounds the time to first token, not merely to a role chunk.
+ */
+async function readHead(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Head> {
+  const decoder = new TextDecoder();
+  const chunks: Uint8Array[] = [];
+  let text = "";
+  let size = 0;
+  for (;;) {
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await reader.read();
+    } catch {
+      return { kind: "read_error" };
+    }
+    if (result.done) return { kind: "broken" };
+    chunks.push(result.value);
+    size += result.value.byteLength;
+    text += decoder.decode(result.value, { stream: true });
+    if (/^data: ?\{"error"/m.test(text)) return { kind: "broken" };
+    if (carriesText(text) || text.includes('"finish_reason":"') || text.includes("[DONE]")) break;
+    if (size > MAX_HEAD_BYTES) return { kind: "invalid_response" };
+  }
+  if (chunks.length === 1) return { kind: "ok", bytes: chunks[0]! };
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return { kind: "ok", bytes };
+}
+
+/** Tries the targets in order until one answers; see the module comment for what falls back. */
+export async function forward(request: ForwardRequest): Promise<Forwarded> {
+  const now = request.now ?? Date.now;
+  const attempts: AttemptLog[] = [];
+  let retryAfter: number | null = null;
+  const noteRetryAfter = (seconds: number | null) => {
+    if (seconds !== null) retryAfter = retryAfter === null ? seconds : Math.min(retryAfter, seconds);
+  };
+  for (const target of request.targets) {
+    const until = cooldownUntil.get(target.originName);
+    if (until !== undefined) {
+      if (until > now()) {
+        attempts.push({ origin: target.originName, result: "cooling_down", ms: 0 });
+        noteRetryAfter(Math.ceil((until - now()) / 1000));
+        continue;
+      }
+      cooldownUntil.delete(target.originName);
+    }
+    const outcome = await attempt(request, target, attempts, now);
+    if ("done" in outcome) return outcome.done;
+    noteRetryAfter(outcome.retryAfterSeconds);
+  }
+  return { kind: "failed", failure: failureOf(attempts, retryAfter), attempts };
+}
+
+/** `x-router-attempts`: `origin;result=503;ms=12, origin;result=200;ms=40`. */
+export function formatAttempts(attempts: readonly AttemptLog[]): string {
+  return attempts.map((a) => `${a.origin};result=${a.result};ms=${a.ms}`).join(", ");
+}

@@ -1,0 +1,36 @@
+/**
+ * Reading a request body under a size limit, without trusting `content-length` alone
+ * (a chunked upload has none).
+ */
+import { RouterError } from "../openai/errors";
+
+/** The body as text; throws 413 past `limit` bytes and 400 when it is not JSON. */
+export async function readJsonBody(request: Request, limit: number): Promise<{ value: unknown; bytes: number }> {
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > limit) throw new RouterError({ kind: "body_too_large", limit });
+  if (!request.body) throw new RouterError({ kind: "invalid_json" });
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > limit) {
+      await reader.cancel();
+      throw new RouterError({ kind: "body_too_large", limit });
+    }
+    chunks.push(value);
+  }
+  const whole = new Uint8Array(bytes);
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return { value: JSON.parse(new TextDecoder().decode(whole)), bytes };
+  } catch {
+    throw new RouterError({ kind: "invalid_json" });
+  }
+}

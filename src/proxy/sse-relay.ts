@@ -1,0 +1,186 @@
+/**
+ * Relaying an origin's SSE stream to the client event by event, while learning its usage.
+ *
+ * The router always asks origins for `stream_options.include_usage`, so the final chunk carries
+ * `usage` with `choices: []` (https://platform.openai.com/docs/api-reference/chat-streaming).
+ * A client that did not ask for it must not see that chunk: it is dropped, and `usage` is
+ * removed from content chunks that carry it (vLLM can attach it to the last one).
+ *
+ * When the origin's stream breaks or stalls past the total timeout after bytes reached the
+ * client, there is no status left to change: the relay ends with an SSE `error` event, which the
+ * OpenAI SDKs raise as an `APIError`, and never with a silent truncation.
+ */
+import type { ProviderProfile } from "../config/providers";
+import { describeFailure } from "../openai/errors";
+import { readUsage, type Usage } from "../openai/usage";
+
+/** How a relayed stream ended, for settlement and logs. */
+export interface StreamOutcome {
+  usage: Usage | null;
+  /**
+   * Data events that carried generated text (content or tool-call arguments). OpenAI-compatible
+   * servers send about one token per such chunk, so this is the completion-token estimate when
+   * the origin never reported usage.
+   */
+  contentEvents: number;
+  /** `completed`: [DONE] or a finish_reason arrived; otherwise how it ended. */
+  end: "completed" | "broken" | "timeout" | "cancelled";
+}
+
+export interface RelayOptions {
+  /** The first chunk, already read while fallback was still possible. */
+  first: Uint8Array;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** Whether the client itself asked for `stream_options.include_usage`. */
+  clientWantsUsage: boolean;
+  profile: ProviderProfile;
+  /** True when the upstream read failed because the total timeout fired. */
+  timedOut: () => boolean;
+  /** Called exactly once, when the stream has ended one way or another. */
+  onEnd: (outcome: StreamOutcome) => void;
+}
+
+const encoder = new TextEncoder();
+
+function errorEvent(kind: "broken" | "timeout"): string {
+  const { body } = describeFailure({ kind: kind === "timeout" ? "upstream_timeout" : "upstream_error" });
+  body.error.message =
+    kind === "timeout"
+      ? "The origin stopped sending before the response was complete (timeout)."
+      : "The origin's stream broke off before the response was complete.";
+  body.error.code = kind === "timeout" ? "upstream_timeout" : "upstream_stream_broken";
+  return `data: ${JSON.stringify(body)}\n\n`;
+}
+
+/** The `data:` payload of one SSE event (joined lines), or null when it has none. */
+function dataOf(event: string): string | null {
+  let data: string | null = null;
+  for (const line of event.split("\n")) {
+    if (!line.startsWith("data:")) continue;
+    const value = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+    data = data === null ? value : `${data}\n${value}`;
+  }
+  return data;
+}
+
+const TEXT_FIELDS = ['"content":"', '"content": "', '"arguments":"', '"arguments": "'];
+
+/** Whether an event's data carries generated text: a non-empty `content` or tool-call `arguments`. */
+export function carriesText(data: string): boolean {
+  for (const field of TEXT_FIELDS) {
+    for (let at = data.indexOf(field); at >= 0; at = data.indexOf(field, at + field.length)) {
+      if (data.charCodeAt(at + field.length) !== 34 /* '"': an empty string */) return true;
+    }
+  }
+  return false;
+}
+
+/** A readable stream for the client that relays `options.reader` event by event. */
+export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
+  const { reader, clientWantsUsage, profile } = options;
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let pending: Uint8Array | null = options.first;
+  let ended = false;
+  let sawDone = false;
+  let sawFinish = false;
+  const outcome: Omit<StreamOutcome, "end"> = { usage: null, contentEvents: 0 };
+
+  const finish = (end: StreamOutcome["end"]) => {
+    if (ended) return;
+    ended = true;
+    options.onEnd({ ...outcome, end });
+  };
+
+  /** Rewrites one complete event; returns what the client should get ("" to drop it). */
+  const rewrite = (event: string): string => {
+    const data = dataOf(event);
+    if (data === null) return `${event}\n\n`;
+    if (data === "[DONE]") {
+      sawDone = true;
+      return `${event}\n\n`;
+    }
+    // Parse only events that can matter: usage, the finish, content. Plain text search first keeps
+    // the per-chunk cost low on long streams.
+    const hasUsage = data.includes('"usage":{') || data.includes('"usage": {');
+    const hasFinish = data.includes('"finish_reason":"') || data.includes('"finish_reason": "');
+    if (carriesText(data)) outcome.contentEvents++;
+    if (!hasUsage && !hasFinish) return `${event}\n\n`;
+    let chunk: Record<string, unknown>;
+    try {
+      chunk = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      return `${event}\n\n`;
+    }
+    const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<Record<string, unknown>>) : [];
+    if (hasFinish) sawFinish = true;
+    if (!hasUsage) return `${event}\n\n`;
+    const usage = readUsage(chunk.usage, profile);
+    if (usage) outcome.usage = usage;
+    if (clientWantsUsage) return `${event}\n\n`;
+    if (choices.length === 0) return "";
+    delete chunk.usage;
+    return `data: ${JSON.stringify(chunk)}\n\n`;
+  };
+
+  /** Takes the complete events out of the buffer and returns their rewritten text. */
+  const drain = (): string => {
+    if (buffer.includes("\r")) buffer = buffer.replace(/\r\n?/g, "\n");
+    let out = "";
+    let boundary: number;
+    while ((boundary = buffer.indexOf("\n\n")) >= 0) {
+      out += rewrite(buffer.slice(0, boundary));
+      buffer = buffer.slice(boundary + 2);
+    }
+    return out;
+  };
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        for (;;) {
+          let chunk: Uint8Array;
+          if (pending) {
+            chunk = pending;
+            pending = null;
+          } else {
+            let result: ReadableStreamReadResult<Uint8Array>;
+            try {
+              result = await reader.read();
+            } catch {
+              const kind = options.timedOut() ? "timeout" : "broken";
+              controller.enqueue(encoder.encode(errorEvent(kind)));
+              controller.close();
+              finish(kind);
+              return;
+            }
+            if (result.done) {
+              buffer += decoder.decode();
+              let tail = drain();
+              if (buffer.trim() !== "") tail += rewrite(buffer);
+              buffer = "";
+              const complete = sawDone || sawFinish;
+              if (!complete) tail += errorEvent("broken");
+              if (tail) controller.enqueue(encoder.encode(tail));
+              controller.close();
+              finish(complete ? "completed" : "broken");
+              return;
+            }
+            chunk = result.value;
+          }
+          buffer += decoder.decode(chunk, { stream: true });
+          const out = drain();
+          if (out) {
+            controller.enqueue(encoder.encode(out));
+            return;
+          }
+        }
+      },
+      async cancel(reason) {
+        finish("cancelled");
+        await reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

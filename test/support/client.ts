@@ -1,0 +1,77 @@
+/** Calling the router the way clients and operators do, through `SELF.fetch`. */
+import { SELF } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { inject } from "vitest";
+import type { SimRecord } from "../../src/sim";
+import { ADMIN_TOKEN } from "./router-config";
+
+const BASE = "http://router.test";
+
+export function adminFetch(path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<Response> {
+  const headers: Record<string, string> = { authorization: `Bearer ${init.token ?? ADMIN_TOKEN}` };
+  if (init.body !== undefined) headers["content-type"] = "application/json";
+  return SELF.fetch(`${BASE}/admin${path}`, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+}
+
+let counter = 0;
+
+/** A fresh tenant with one key; ids are unique so tests never share a ledger. */
+export async function newTenant(policy?: { allowedModels: string[] | null }): Promise<{ tenantId: string; key: string; keyId: string }> {
+  const tenantId = `t${Date.now().toString(36)}_${(counter++).toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const created = await adminFetch("/tenants", { body: { id: tenantId, ...(policy ? { policy } : {}) } });
+  if (created.status !== 201) throw new Error(`tenant creation failed: ${created.status} ${await created.text()}`);
+  const keyRes = await adminFetch(`/tenants/${tenantId}/keys`, { body: { name: "test" } });
+  if (keyRes.status !== 201) throw new Error(`key creation failed: ${keyRes.status} ${await keyRes.text()}`);
+  const key = (await keyRes.json()) as { key: string; id: string };
+  return { tenantId, key: key.key, keyId: key.id };
+}
+
+export function api(path: string, key: string | null, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  const h: Record<string, string> = { ...headers };
+  if (key !== null) h.authorization = `Bearer ${key}`;
+  if (body !== undefined) h["content-type"] ??= "application/json";
+  return SELF.fetch(`${BASE}/v1${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: h,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+export function chat(key: string, body: Record<string, unknown>, headers?: Record<string, string>): Promise<Response> {
+  return api("/chat/completions", key, { messages: [{ role: "user", content: "Hello there" }], ...body }, headers);
+}
+
+/** What the simulated origins received for one request id, in arrival order. */
+export async function originSaw(requestId: string): Promise<SimRecord[]> {
+  const res = await fetch(`${inject("simUrl")}/_sim/requests/${requestId}`);
+  return (await res.json()) as SimRecord[];
+}
+
+/** The parsed `data:` payloads of an SSE body, `[DONE]` included as a string. */
+export function sseData(text: string): Array<Record<string, unknown> | "[DONE]"> {
+  return text
+    .split("\n\n")
+    .filter((e) => e.startsWith("data: "))
+    .map((e) => e.slice(6))
+    .map((d) => (d === "[DONE]" ? "[DONE]" : (JSON.parse(d) as Record<string, unknown>)));
+}
+
+/** The ledger stub of a tenant. */
+export function ledgerOf(tenantId: string) {
+  return env.TENANT_LEDGER.getByName(tenantId);
+}
+
+/** Waits for the usage record that is written after the response (`waitUntil`). */
+export async function usageOf(tenantId: string, requestId: string) {
+  const ledger = ledgerOf(tenantId);
+  for (let i = 0; i < 100; i++) {
+    const row = await ledger.usageOf(requestId);
+    if (row) return row;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no usage record for ${requestId}`);
+}

@@ -1,0 +1,89 @@
+/**
+ * The routing config and simulated origins every router test runs against. Origins live in one
+ * simulator process (started by `global-setup.ts`); `dead` points at a closed port, so its
+ * connection errors are real ones.
+ */
+import type { RouterConfig } from "../../src/config/schema";
+import type { SimOptions } from "../../src/sim/options";
+
+/** The origin API key the router injects for `alpha`; the simulator refuses any other. */
+export const ALPHA_API_KEY = "sk-alpha-test-secret";
+export const ADMIN_TOKEN = "test-admin-token";
+export const DEMO_TENANT_KEY = "tr-demo-local";
+
+/** Small timeouts keep timeout tests fast. */
+export const FIRST_BYTE_MS = 400;
+export const TOTAL_MS = 1500;
+
+export const simOptions = {
+  origins: {
+    alpha: { profile: "openai", apiKey: ALPHA_API_KEY },
+    beta: { profile: "deepseek" },
+    pool: { profile: "vllm" },
+    cool: { profile: "openai" },
+  },
+} satisfies SimOptions;
+
+export function testRouterConfig(simUrl: string): RouterConfig {
+  const timeouts = { firstByteMs: FIRST_BYTE_MS, totalMs: TOTAL_MS };
+  const origin = (name: string, provider: RouterConfig["origins"][string]["provider"]) => ({
+    baseUrl: `${simUrl}/${name}/v1`,
+    provider,
+    kind: "maas" as const,
+    timeouts,
+  });
+  return {
+    version: 1,
+    origins: {
+      alpha: { ...origin("alpha", "openai"), apiKeySecret: "ALPHA_API_KEY" },
+      beta: origin("beta", "deepseek"),
+      pool: { ...origin("pool", "vllm"), kind: "self-hosted" },
+      cool: origin("cool", "openai"),
+      // Nothing listens on port 9: connecting fails at once.
+      dead: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts },
+      nokey: { ...origin("beta", "openai"), apiKeySecret: "UNSET_API_KEY" },
+    },
+    scenarios: {
+      "chat-main": {
+        endpoint: "chat",
+        candidates: [
+          { origin: "alpha", model: "alpha-large" },
+          { origin: "beta", model: "deepseek-chat" },
+        ],
+      },
+      "chat-alpha-only": { endpoint: "chat", candidates: [{ origin: "alpha", model: "alpha-large" }] },
+      "chat-deepseek": { endpoint: "chat", candidates: [{ origin: "beta", model: "deepseek-chat" }] },
+      "chat-pool": { endpoint: "chat", candidates: [{ origin: "pool", model: "qwen2.5-7b" }] },
+      "chat-dead-first": {
+        endpoint: "chat",
+        candidates: [
+          { origin: "dead", model: "m" },
+          { origin: "beta", model: "deepseek-chat" },
+        ],
+      },
+      "chat-nokey-first": {
+        endpoint: "chat",
+        candidates: [
+          { origin: "nokey", model: "m" },
+          { origin: "pool", model: "qwen2.5-7b" },
+        ],
+      },
+      "chat-cool": {
+        endpoint: "chat",
+        candidates: [
+          { origin: "cool", model: "cool-model" },
+          { origin: "pool", model: "qwen2.5-7b" },
+        ],
+      },
+      "chat-cool-only": { endpoint: "chat", candidates: [{ origin: "cool", model: "cool-model" }] },
+      "embed-main": {
+        endpoint: "embeddings",
+        candidates: [
+          { origin: "pool", model: "bge-m3" },
+          { origin: "alpha", model: "text-embedding-3-small" },
+        ],
+      },
+    },
+    limits: { maxBodyBytes: 64 * 1024 },
+  };
+}

@@ -1,0 +1,24 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+import { ADMIN_TOKEN, ALPHA_API_KEY, DEMO_TENANT_KEY, testRouterConfig } from "./test/support/router-config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      main: "./src/index.ts",
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ROUTER_CONFIG: JSON.stringify(testRouterConfig(inject("simUrl"))),
+          ADMIN_TOKEN,
+          ALPHA_API_KEY,
+          DEMO_TENANT_KEY,
+        },
+      },
+    })),
+  ],
+  test: {
+    globalSetup: ["./test/support/global-setup.ts"],
+    include: ["test/**/*.test.ts"],
+  },
+});
