@@ -129,8 +129,9 @@ describe("POST /v1/chat/completions, streaming", () => {
 
   it("delivers events as they are produced, not buffered whole", async () => {
     const { key } = await newTenant();
-    // 20 tokens at 50 tokens/s: the stream takes ≥ 400 ms; the first event must arrive long before that.
-    const res = await chat(key, { model: "chat-pool", stream: true, max_tokens: 20, sim: { pool: { ttftMs: 0, decodeTokensPerSec: 50 } } });
+    // Completions are at least 8 tokens, so max_tokens 8 means exactly 8; at 25 tokens/s the last
+    // seven arrive over ≥ 280 ms, and the first event must reach the client long before the end.
+    const res = await chat(key, { model: "chat-pool", stream: true, max_tokens: 8, sim: { pool: { decodeTokensPerSec: 25 } } });
     const started = Date.now();
     const reader = res.body!.getReader();
     const first = await reader.read();
@@ -144,6 +145,7 @@ describe("POST /v1/chat/completions, streaming", () => {
     }
     const totalAt = Date.now() - started;
     expect(rest).toContain("[DONE]");
-    expect(totalAt - firstAt).toBeGreaterThanOrEqual(300);
+    expect(sseData(rest).filter((e) => e !== "[DONE]" && JSON.stringify(e).includes('"content":"'))).toHaveLength(7);
+    expect(totalAt - firstAt).toBeGreaterThanOrEqual(250);
   });
 });

@@ -12,9 +12,3 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("simUrl", sim.url);
   return () => sim.close();
 }
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    simUrl: string;
-  }
-}

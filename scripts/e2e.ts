@@ -1,0 +1,156 @@
+/**
+ * End to end: the router started locally exactly as `npm start` does (wrangler dev, simulated
+ * origins, demo tenant), driven by the official `openai` SDK with only `baseURL` changed.
+ * Prints one line per check and a closing "N passed, N failed"; exits non-zero on any failure.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { LOCAL_DEMO_KEY, freePort, startLocalRouter } from "./lib/local-router";
+
+const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>]> = [
+  [
+    "models.list() returns the demo scenarios",
+    async (client) => {
+      const ids: string[] = [];
+      for await (const model of client.models.list()) ids.push(model.id);
+      assert.deepEqual(ids, ["chat-default", "deepseek-v3", "embed-default"]);
+    },
+  ],
+  [
+    "chat.completions.create() answers with content and usage",
+    async (client) => {
+      const { data, response } = await client.chat.completions
+        .create({ model: "chat-default", messages: [{ role: "user", content: "Say hello" }], max_tokens: 12 })
+        .withResponse();
+      assert.equal(data.object, "chat.completion");
+      assert.ok(data.choices[0]?.message.content && data.choices[0].message.content.length > 0);
+      assert.ok(data.usage && data.usage.prompt_tokens > 0 && data.usage.completion_tokens > 0);
+      assert.equal(response.headers.get("x-router-origin"), "pool-local");
+      assert.equal(response.headers.get("x-router-scenario"), "chat-default");
+      assert.match(response.headers.get("x-request-id") ?? "", /^req_[0-9a-f]{32}$/);
+    },
+  ],
+  [
+    "a streamed chat arrives chunk by chunk, with usage when asked",
+    async (client) => {
+      const stream = await client.chat.completions.create({
+        model: "deepseek-v3",
+        messages: [{ role: "user", content: "Stream please" }],
+        stream: true,
+        stream_options: { include_usage: true },
+        max_tokens: 10,
+      });
+      let text = "";
+      let chunks = 0;
+      let usage: OpenAI.CompletionUsage | null | undefined;
+      for await (const chunk of stream) {
+        chunks++;
+        text += chunk.choices[0]?.delta.content ?? "";
+        if (chunk.usage) usage = chunk.usage;
+      }
+      assert.ok(chunks >= 10, `expected at least 10 chunks, got ${chunks}`);
+      assert.equal(text.trim().split(/\s+/).length, 10);
+      assert.equal(usage?.completion_tokens, 10);
+    },
+  ],
+  [
+    "a stream the origin breaks mid-way raises an APIError in the SDK",
+    async (client) => {
+      const body = {
+        model: "chat-default",
+        messages: [{ role: "user" as const, content: "Break" }],
+        stream: true as const,
+        sim: { "pool-local": { cutAfterChunks: 3 } },
+      };
+      const stream = await client.chat.completions.create(body);
+      let text = "";
+      await assert.rejects(
+        (async () => {
+          for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+        })(),
+        (e: unknown) => e instanceof OpenAI.APIError && /broke off/.test(e.message),
+      );
+      assert.equal(text.trim().split(/\s+/).length, 3);
+    },
+  ],
+  [
+    "embeddings.create() decodes the vectors (base64 on the wire)",
+    async (client) => {
+      const result = await client.embeddings.create({ model: "embed-default", input: ["first", "second"] });
+      assert.equal(result.data.length, 2);
+      assert.equal(result.data[0]?.embedding.length, 16);
+      const norm = Math.hypot(...(result.data[0]?.embedding ?? []));
+      assert.ok(Math.abs(norm - 1) < 1e-3, `unit vector expected, norm ${norm}`);
+    },
+  ],
+  [
+    "an unknown model raises NotFoundError with OpenAI's code",
+    async (client) => {
+      await assert.rejects(
+        client.chat.completions.create({ model: "gpt-9", messages: [{ role: "user", content: "x" }] }),
+        (e: unknown) => e instanceof OpenAI.NotFoundError && e.status === 404 && e.code === "model_not_found",
+      );
+    },
+  ],
+  [
+    "a wrong key raises AuthenticationError",
+    async (_client, base) => {
+      const intruder = new OpenAI({ baseURL: base, apiKey: "tr-demo-wrong", maxRetries: 0 });
+      await assert.rejects(intruder.models.list(), (e: unknown) => e instanceof OpenAI.AuthenticationError && e.status === 401);
+    },
+  ],
+];
+
+/** The Worker itself refuses to start on a bad config (not only the start script's own check). */
+async function badConfigStopsTheWorker(): Promise<void> {
+  const bad = { version: 1, origins: { a: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai" } }, scenarios: { chat: { candidates: [{ origin: "b", model: "m" }] } } };
+  const run = spawnSync(
+    "npx",
+    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(await freePort()), "--persist-to", stateDir, "--show-interactive-dev-session=false", "--var", `ROUTER_CONFIG:${JSON.stringify(bad)}`],
+    { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
+  );
+  assert.notEqual(run.status, 0, "wrangler dev should have failed");
+  assert.match(run.stdout + run.stderr, /scenarios\.chat\.candidates\[0\]\.origin: unknown origin "b"/);
+}
+
+const stateDir = mkdtempSync(join(tmpdir(), "token-router-e2e-"));
+const router = await startLocalRouter({
+  port: await freePort(),
+  simPort: await freePort(),
+  zeroLatency: true,
+  persistTo: stateDir,
+  quiet: true,
+});
+const base = `${router.url}/v1`;
+const client = new OpenAI({ baseURL: base, apiKey: LOCAL_DEMO_KEY, maxRetries: 0 });
+let passed = 0;
+let failed = 0;
+try {
+  for (const [name, check] of checks) {
+    try {
+      await check(client, base);
+      passed++;
+      console.log(`  ✓ e2e: ${name}`);
+    } catch (e) {
+      failed++;
+      console.log(`  ✗ e2e: ${name}\n    ${String((e as Error).stack ?? e).split("\n").slice(0, 6).join("\n    ")}`);
+    }
+  }
+  try {
+    await badConfigStopsTheWorker();
+    passed++;
+    console.log("  ✓ e2e: a bad config stops the Worker at start, naming the field");
+  } catch (e) {
+    failed++;
+    console.log(`  ✗ e2e: a bad config stops the Worker at start\n    ${String(e).slice(0, 2000)}`);
+  }
+} finally {
+  await router.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+}
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

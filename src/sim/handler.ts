@@ -1,0 +1,164 @@
+/**
+ * The simulator's front door: a Web-standard `fetch` handler (no Node APIs, so it runs in Node and
+ * in workerd alike) that records each request, routes it to an origin and an endpoint, checks the
+ * origin's API key, and applies the faults the request asked for.
+ *
+ * URL scheme:
+ *   POST /<origin>/v1/chat/completions   GET /<origin>/v1/models
+ *   POST /<origin>/v1/embeddings         GET /_sim/health   GET /_sim/requests/<x-request-id>
+ */
+import { handleChat } from "./chat";
+import type { OriginState, RequestContext } from "./context";
+import { handleEmbeddings } from "./embeddings";
+import { errorResponse } from "./errors";
+import { faultStatusResponse, garbageResponse, selectFault } from "./faults";
+import { handleModels } from "./models";
+import { SimOptionsSchema, type SimOptions } from "./options";
+import { PrefixCache } from "./prefix-cache";
+import { RequestRecorder } from "./recorder";
+import { sleep } from "./timing";
+
+/** A running simulator: one `fetch` serving every origin. */
+export interface Simulator {
+  /** Serves one request; response bodies may keep streaming after this resolves. */
+  fetch(request: Request): Promise<Response>;
+}
+
+type Endpoint = "chat" | "embeddings" | "models";
+
+/** Endpoint paths under `/<origin>/v1/`, with the one method each accepts. */
+const ENDPOINTS: Readonly<Record<string, { endpoint: Endpoint; method: string }>> = {
+  "chat/completions": { endpoint: "chat", method: "POST" },
+  embeddings: { endpoint: "embeddings", method: "POST" },
+  models: { endpoint: "models", method: "GET" },
+};
+
+/**
+ * Creates a simulator. Options are validated (and defaulted) here; invalid options throw.
+ * @example
+ * const sim = createSimulator({ origins: { alpha: { profile: "openai" } } });
+ * const res = await sim.fetch(new Request("http://sim/alpha/v1/models"));
+ */
+export function createSimulator(options: SimOptions): Simulator {
+  const resolved = SimOptionsSchema.parse(options);
+  const origins = new Map<string, OriginState>(
+    Object.entries(resolved.origins).map(([name, config]) => [
+      name,
+      { name, config, cache: new PrefixCache(config.cacheBlocks) },
+    ]),
+  );
+  const recorder = new RequestRecorder(resolved.recordLimit);
+  let seq = 0;
+  const nextSeq = (): number => ++seq;
+
+  async function serve(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const segments = url.pathname.split("/").slice(1).map(safeDecode);
+    if (segments[0] === "_sim") return control(request, segments.slice(1), recorder);
+
+    const originName = segments[0] ?? "";
+    const text = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();
+    const body = parseJson(text);
+    recorder.record({
+      origin: originName,
+      method: request.method,
+      path: url.pathname + url.search,
+      headers: Object.fromEntries(request.headers),
+      body,
+      at: Date.now(),
+    });
+
+    const origin = origins.get(originName);
+    if (!origin) return notFound(`Unknown origin '${originName}'.`);
+    const route = segments[1] === "v1" ? ENDPOINTS[segments.slice(2).join("/")] : undefined;
+    if (!route) return notFound(`Unknown path '${url.pathname}'.`);
+    if (request.method !== route.method) {
+      return errorResponse({
+        status: 405,
+        message: `Method ${request.method} is not allowed here; use ${route.method}.`,
+        headers: { allow: route.method },
+      });
+    }
+    if (origin.config.apiKey !== undefined && request.headers.get("authorization") !== `Bearer ${origin.config.apiKey}`) {
+      return errorResponse({
+        status: 401,
+        message: "Incorrect API key provided.",
+        code: "invalid_api_key",
+      });
+    }
+    if (route.endpoint === "models") return handleModels(origin);
+
+    if (body === null) {
+      return errorResponse({ status: 400, message: "We could not parse the JSON body of your request." });
+    }
+    const selection = selectFault(body, origin.name);
+    if (!selection.ok) return errorResponse({ status: 400, message: selection.message, param: "sim" });
+    const fault = selection.fault;
+
+    const lifetime = new AbortController();
+    request.signal.addEventListener("abort", () => lifetime.abort(request.signal.reason), { once: true });
+    if (request.signal.aborted) lifetime.abort(request.signal.reason);
+    const ctx: RequestContext = { origin, fault, lifetime, nextSeq };
+
+    let response: Response;
+    try {
+      await sleep(fault?.delayMs ?? 0, lifetime.signal);
+      if (fault?.status !== undefined) response = faultStatusResponse(fault.status);
+      else if (fault?.garbage) response = garbageResponse(isStreamRequest(body));
+      else if (route.endpoint === "chat") response = await handleChat(body, ctx);
+      else response = await handleEmbeddings(body, ctx);
+    } catch (err) {
+      // Only an abort interrupts a wait before the headers; nobody is left to read the answer.
+      if (!lifetime.signal.aborted) throw err;
+      return errorResponse({ status: 499, message: "Client closed the request.", type: "client_closed" });
+    }
+    if (fault?.retryAfter !== undefined) response.headers.set("retry-after", String(fault.retryAfter));
+    return response;
+  }
+
+  return {
+    async fetch(request) {
+      try {
+        return await serve(request);
+      } catch (err) {
+        // A bug in the simulator: the reason goes to the log, the client gets the one error shape.
+        console.error("sim: internal error", err);
+        return errorResponse({ status: 500, message: "Simulator internal error.", type: "server_error" });
+      }
+    },
+  };
+}
+
+/** `/_sim/...`: health and the request recorder. */
+function control(request: Request, rest: string[], recorder: RequestRecorder): Response {
+  if (request.method === "GET" && rest.length === 1 && rest[0] === "health") return Response.json({ ok: true });
+  if (request.method === "GET" && rest.length === 2 && rest[0] === "requests") {
+    return Response.json(recorder.byRequestId(rest[1] ?? ""));
+  }
+  return notFound(`Unknown simulator path '${new URL(request.url).pathname}'.`);
+}
+
+function notFound(message: string): Response {
+  return errorResponse({ status: 404, message, code: "not_found" });
+}
+
+function parseJson(text: string): unknown {
+  if (text === "") return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function isStreamRequest(body: unknown): boolean {
+  return typeof body === "object" && body !== null && "stream" in body && body.stream === true;
+}

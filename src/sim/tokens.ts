@@ -1,0 +1,82 @@
+/**
+ * The simulator's tokenizer: approximate, but exact enough to predict, so tests can compute
+ * `prompt_tokens` by hand.
+ *
+ * THE RULE. A chat prompt is rendered as the origin sees it:
+ *
+ *   rendering = model
+ *             + for each message, in order: "<|" + role + "|>" + text(content)
+ *             + (tools neither absent nor null ? JSON.stringify(tools) : "")
+ *
+ * with no separators, where text(content) is the string itself, the `text` of every part whose
+ * `type` is "text" concatenated (array content), or "" (null / absent content). Then
+ *
+ *   prompt_tokens = ceil(utf8ByteLength(rendering) / 4)
+ *
+ * Token i is bytes [4i, 4i + 4) of the rendering; the last token may be shorter. Example:
+ * model "m", one user message "hello" → "m<|user|>hello" = 14 bytes → 4 tokens.
+ */
+
+/** Bytes of UTF-8 per simulated token. */
+export const BYTES_PER_TOKEN = 4;
+
+/** A content part of an OpenAI message (only `text` parts contribute to the rendering). */
+export interface ContentPart {
+  type: string;
+  text?: string | undefined;
+}
+
+/** The fields of a chat message the rendering reads. */
+export interface RenderableMessage {
+  role: string;
+  content?: string | readonly ContentPart[] | null | undefined;
+}
+
+/** The fields of a chat request the rendering reads. */
+export interface RenderablePrompt {
+  model: string;
+  messages: readonly RenderableMessage[];
+  tools?: unknown;
+}
+
+const encoder = new TextEncoder();
+
+/** The text of a message's content: the string, or its text parts concatenated. */
+export function contentText(content: RenderableMessage["content"]): string {
+  if (typeof content === "string") return content;
+  if (!content) return "";
+  let out = "";
+  for (const part of content) if (part.type === "text" && typeof part.text === "string") out += part.text;
+  return out;
+}
+
+/**
+ * Renders a chat prompt as the origin sees it (the rule in this file's header).
+ * @example
+ * renderChatPrompt({ model: "m", messages: [{ role: "user", content: "hello" }] }) // "m<|user|>hello"
+ */
+export function renderChatPrompt(prompt: RenderablePrompt): string {
+  let out = prompt.model;
+  for (const m of prompt.messages) out += `<|${m.role}|>${contentText(m.content)}`;
+  if (prompt.tools != null) out += JSON.stringify(prompt.tools);
+  return out;
+}
+
+/** UTF-8 encoding of a string. */
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/**
+ * Tokens in a number of UTF-8 bytes: `ceil(bytes / 4)`.
+ * @example
+ * tokensForBytes(14) // 4
+ */
+export function tokensForBytes(byteLength: number): number {
+  return Math.ceil(byteLength / BYTES_PER_TOKEN);
+}
+
+/** Tokens in a string: `ceil(utf8ByteLength(text) / 4)`. */
+export function countTokens(text: string): number {
+  return tokensForBytes(utf8(text).byteLength);
+}
