@@ -37,7 +37,7 @@ export function createApp(): Hono<AppEnv> {
   app.post("/v1/embeddings", proxyHandler("embeddings"));
   app.route("/v1/models", modelRoutes);
   app.route("/admin", adminRoutes);
-  app.get("/", (c) => c.json({ service: "token-router", docs: "https://github.com/ (see README)", api: "/v1" }));
+  app.get("/", (c) => c.json({ service: "token-router", api: "/v1" }));
 
   app.all("/v1/chat/completions", (c) => {
     throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });

@@ -128,6 +128,10 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   /** Creates this tenant; `null` when it already exists. */
   async createTenant(init: { id: string; name: string; policy: Policy }): Promise<Tenant | null> {
+    // The object is addressed by tenant id; a mismatch would make its keys unreachable.
+    if (this.ctx.id.name !== undefined && this.ctx.id.name !== init.id) {
+      throw new Error(`ledger ${this.ctx.id.name} cannot hold tenant ${init.id}`);
+    }
     if (this.tenant) return null;
     this.insertTenant(init.id, init.name, init.policy);
     return this.tenantInfo(this.tenant!);

@@ -9,6 +9,7 @@
  */
 import { PROVIDER_PROFILES } from "../config/providers";
 import type { OriginConfig } from "../config/schema";
+import { concatBytes } from "../lib/bytes";
 import type { OpenAIErrorBody, RouterFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
 import { carriesText, relaySse, type StreamOutcome } from "./sse-relay";
@@ -256,14 +257,7 @@ async function readHead(reader: ReadableStreamDefaultReader<Uint8Array>): Promis
     if (carriesText(text) || text.includes('"finish_reason":"') || text.includes("[DONE]")) break;
     if (size > MAX_HEAD_BYTES) return { kind: "invalid_response" };
   }
-  if (chunks.length === 1) return { kind: "ok", bytes: chunks[0]! };
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { kind: "ok", bytes };
+  return { kind: "ok", bytes: concatBytes(chunks) };
 }
 
 /** Tries the targets in order until one answers; see the module comment for what falls back. */

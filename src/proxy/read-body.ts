@@ -2,6 +2,7 @@
  * Reading a request body under a size limit, without trusting `content-length` alone
  * (a chunked upload has none).
  */
+import { concatBytes } from "../lib/bytes";
 import { RouterError } from "../openai/errors";
 
 /** The body as text; throws 413 past `limit` bytes and 400 when it is not JSON. */
@@ -22,14 +23,8 @@ export async function readJsonBody(request: Request, limit: number): Promise<{ v
     }
     chunks.push(value);
   }
-  const whole = new Uint8Array(bytes);
-  let offset = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
   try {
-    return { value: JSON.parse(new TextDecoder().decode(whole)), bytes };
+    return { value: JSON.parse(new TextDecoder().decode(concatBytes(chunks))), bytes };
   } catch {
     throw new RouterError({ kind: "invalid_json" });
   }

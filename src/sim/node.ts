@@ -4,6 +4,7 @@
  * produces them; a body that errors destroys the socket, which is how a simulated cut reaches the
  * client as a genuinely broken connection.
  */
+import { concatBytes } from "../lib/bytes";
 import { createSimulator, type Simulator } from "./handler";
 import {
   loadNodeHttp,
@@ -129,18 +130,8 @@ function toRequest(req: NodeIncomingMessage, host: string, signal: AbortSignal):
     const chunks: NodeChunk[] = [];
     req.on("data", (chunk) => chunks.push(chunk));
     req.on("error", reject);
-    req.on("end", () => resolve(new Request(url, { method, headers, body: concat(chunks), signal })));
+    req.on("end", () => resolve(new Request(url, { method, headers, body: concatBytes(chunks), signal })));
   });
-}
-
-function concat(chunks: readonly NodeChunk[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }
 
 function headersOf(response: Response): Record<string, string | string[]> {
