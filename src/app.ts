@@ -9,6 +9,8 @@ import { RouterError, toErrorResponse } from "./openai/errors";
 import { adminRoutes } from "./routes/admin";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
+import { ResponseError } from "./routes/tenant-auth";
+import { tenantSelfRoutes } from "./routes/tenant-self";
 
 /** Headers a browser client may read (CORS). */
 const EXPOSED_HEADERS = [
@@ -17,6 +19,14 @@ const EXPOSED_HEADERS = [
   "x-router-scenario",
   "x-router-attempts",
   "x-router-upstream-model",
+  "x-router-max-tokens",
+  "x-router-budget-warning",
+  "x-ratelimit-limit-requests",
+  "x-ratelimit-remaining-requests",
+  "x-ratelimit-reset-requests",
+  "x-ratelimit-limit-tokens",
+  "x-ratelimit-remaining-tokens",
+  "x-ratelimit-reset-tokens",
   "retry-after",
 ];
 
@@ -36,6 +46,7 @@ export function createApp(): Hono<AppEnv> {
   app.post("/v1/chat/completions", proxyHandler("chat"));
   app.post("/v1/embeddings", proxyHandler("embeddings"));
   app.route("/v1/models", modelRoutes);
+  app.route("/v1", tenantSelfRoutes);
   app.route("/admin", adminRoutes);
   app.get("/", (c) => c.json({ service: "token-router", api: "/v1" }));
 
@@ -50,6 +61,7 @@ export function createApp(): Hono<AppEnv> {
 
   app.onError((error, c) => {
     if (error instanceof RouterError) return toErrorResponse(error.failure);
+    if (error instanceof ResponseError) return error.response;
     // The internal reason goes to the log, never to the client.
     console.error(`request ${c.get("requestId")}: unhandled error`, error);
     return toErrorResponse({ kind: "internal" });

@@ -95,7 +95,9 @@ describe("TenantLedger", () => {
       stream: false,
       promptTokens: 10,
       cachedTokens: 2,
+      cacheWriteTokens: 0,
       completionTokens: 5,
+      costMicros: 17,
       usageSource: "origin" as const,
       status: 200,
       outcome: "ok",
@@ -103,6 +105,6 @@ describe("TenantLedger", () => {
     };
     expect(await ledger.settle(record)).toBe(true);
     expect(await ledger.settle({ ...record, completionTokens: 999 })).toBe(false);
-    expect(await ledger.usageOf("req_once")).toEqual(record);
+    expect(await ledger.usageOf("req_once")).toEqual({ ...record, reservedMicros: 0 });
   });
 });

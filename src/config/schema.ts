@@ -4,6 +4,7 @@
  * `ROUTER_CONFIG` in local runs and the deployed config; types are inferred from it.
  */
 import { z } from "zod";
+import { pricingSchema } from "../pricing/schema";
 
 /** The provider families whose wire differences the router knows (see `providers.ts`). */
 export const PROVIDERS = ["openai", "deepseek", "openrouter", "vllm", "sglang"] as const;
@@ -43,6 +44,8 @@ export const originSchema = z
     /** Name of the Worker secret holding this origin's API key; absent for an open pool. */
     apiKeySecret: secretName.optional(),
     timeouts: timeoutsSchema.default({ firstByteMs: 20_000, totalMs: 600_000 }),
+    /** USD per million tokens (converted to integer micro-dollars); absent: free, e.g. an owned pool. */
+    pricing: pricingSchema.optional(),
   })
   .strict();
 
@@ -61,6 +64,13 @@ export const scenarioSchema = z
     endpoint: z.enum(["chat", "embeddings"]).default("chat"),
     /** Tried in order; the next one serves when the one before fails before any byte reached the client. */
     candidates: z.array(candidateSchema).min(1).max(16),
+    /**
+     * The output cap assumed when a request sets none: its worst case for budgets and rate limits,
+     * and imposed upstream when a budget applies (an unbounded answer could overspend it).
+     */
+    maxOutputTokens: z.number().int().min(1).max(1_000_000).default(4096),
+    /** When a budget can afford fewer output tokens than this, the request is refused instead of cut short. */
+    minOutputTokens: z.number().int().min(1).max(1_000_000).default(16),
   })
   .strict();
 

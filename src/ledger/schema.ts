@@ -1,15 +1,27 @@
 /**
  * The TenantLedger's SQLite layout, one database per tenant (one Durable Object each).
  *
- *   meta      key/value: `schema_version`.
- *   tenant    the one row describing this tenant: id, display name, the salt its key hashes use,
- *             its policy (JSON), whether it is disabled.
- *   api_keys  one row per key: public id, name, `lookup` (first 8 bytes of the hash, indexed),
- *             `hash` (SHA-256 of salt ‖ key), a display hint, policy (JSON), revocation time.
- *             The key itself is never stored.
- *   usage     one row per request, keyed by request id (so recording is idempotent): what was
- *             asked, where it was served, the tokens the origin reported (or that were estimated
- *             when it reported none), outcome and latency.
+ *   meta          key/value: `schema_version`, `last_cleanup`.
+ *   tenant        the one row describing this tenant: id, display name, the salt its key hashes
+ *                 use, policy (JSON), rate limits (JSON), time zone (budget periods reset at its
+ *                 midnight), usage retention, disabled flag.
+ *   api_keys      one row per key: public id, name, `lookup` (first 8 bytes of the hash, indexed),
+ *                 `hash` (SHA-256 of salt ‖ key), a display hint, policy and rate limits (JSON),
+ *                 revocation time. The key itself is never stored.
+ *   budgets       a limit on money (µ$) or tokens, over a day, a month or all time, for the whole
+ *                 tenant (`key_id` NULL) or one key; hard limit, optional soft limit.
+ *   budget_usage  per budget and period (`2026-11-23`, `2026-11`, `total`): what was settled and
+ *                 what open reservations hold, and the peak of their sum (the invariant's witness).
+ *                 Invariant: settled + reserved ≤ hard limit, always; the one exception is
+ *                 an origin reporting more than the worst case it was admitted for: the truth
+ *                 is recorded (the log must match what was used) and the next admission refused.
+ *   reservations  one row per admitted, not yet settled request: its worst-case cost and tokens,
+ *                 the budget rows it holds (`charges`, JSON), when it expires (the alarm charges it
+ *                 at its reserved amount then), and what its usage row needs if it expires.
+ *   rate_buckets  token buckets for requests and tokens per minute, per scope (tenant or key id).
+ *   usage         one row per request, keyed by request id (recording is idempotent): what was
+ *                 asked, where it was served, tokens (reported, estimated, or reserved when it
+ *                 expired), cost, outcome, latency, and the tenant-local day for summaries.
  *
  * `PRAGMA user_version` is not available in Durable Objects, so the version lives in `meta`;
  * each migration runs once, in order, inside the constructor's `blockConcurrencyWhile`.
@@ -21,6 +33,9 @@ export const MIGRATIONS: readonly string[] = [
     name TEXT NOT NULL,
     salt TEXT NOT NULL,
     policy TEXT NOT NULL,
+    limits TEXT NOT NULL,
+    time_zone TEXT NOT NULL,
+    retention_days INTEGER NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL
   );
@@ -31,13 +46,52 @@ export const MIGRATIONS: readonly string[] = [
     hash BLOB NOT NULL,
     hint TEXT NOT NULL,
     policy TEXT NOT NULL,
+    limits TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     revoked_at INTEGER
   );
   CREATE INDEX api_keys_lookup ON api_keys (lookup);
+  CREATE TABLE budgets (
+    id TEXT PRIMARY KEY,
+    key_id TEXT,
+    metric TEXT NOT NULL,
+    period TEXT NOT NULL,
+    hard_limit INTEGER NOT NULL,
+    soft_limit INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE budget_usage (
+    budget_id TEXT NOT NULL,
+    period_key TEXT NOT NULL,
+    settled INTEGER NOT NULL DEFAULT 0,
+    reserved INTEGER NOT NULL DEFAULT 0,
+    peak INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (budget_id, period_key)
+  );
+  CREATE TABLE reservations (
+    request_id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    cost_micros INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    charges TEXT NOT NULL,
+    facts TEXT NOT NULL
+  );
+  CREATE INDEX reservations_expiry ON reservations (expires_at);
+  CREATE INDEX reservations_key ON reservations (key_id);
+  CREATE TABLE rate_buckets (
+    scope TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    level REAL NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, metric)
+  );
   CREATE TABLE usage (
     request_id TEXT PRIMARY KEY,
     at INTEGER NOT NULL,
+    day TEXT NOT NULL,
     key_id TEXT NOT NULL,
     endpoint TEXT NOT NULL,
     scenario TEXT NOT NULL,
@@ -46,13 +100,17 @@ export const MIGRATIONS: readonly string[] = [
     stream INTEGER NOT NULL,
     prompt_tokens INTEGER NOT NULL,
     cached_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL,
+    cost_micros INTEGER NOT NULL,
+    reserved_micros INTEGER NOT NULL,
     usage_source TEXT NOT NULL,
     status INTEGER NOT NULL,
     outcome TEXT NOT NULL,
     latency_ms INTEGER NOT NULL
   );
-  CREATE INDEX usage_at ON usage (at);
+  CREATE INDEX usage_at ON usage (at, request_id);
+  CREATE INDEX usage_key_at ON usage (key_id, at);
   `,
 ];
 

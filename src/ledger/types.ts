@@ -10,10 +10,35 @@ export const policySchema = z
   .strict();
 export type Policy = z.infer<typeof policySchema>;
 
+/** Rate limits of a tenant or a key; `null` means unlimited at this level. */
+export const rateLimitsSchema = z
+  .object({
+    /** Requests per minute. */
+    rpm: z.number().int().min(1).max(10_000_000).nullable().default(null),
+    /** Tokens per minute (prompt + completion; admission counts the worst case, settlement refunds the rest). */
+    tpm: z.number().int().min(1).max(10_000_000_000).nullable().default(null),
+    /** Requests in flight at once. */
+    concurrency: z.number().int().min(1).max(100_000).nullable().default(null),
+  })
+  .strict();
+export type RateLimits = z.infer<typeof rateLimitsSchema>;
+
+/** A new tenant's limits until an operator changes them. */
+export const DEFAULT_TENANT_LIMITS: RateLimits = { rpm: 1_000, tpm: 2_000_000, concurrency: 100 };
+export const NO_LIMITS: RateLimits = { rpm: null, tpm: null, concurrency: null };
+
+export const BUDGET_METRICS = ["cost", "tokens"] as const;
+export const BUDGET_PERIODS = ["day", "month", "total"] as const;
+export type BudgetMetric = (typeof BUDGET_METRICS)[number];
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
 export interface Tenant {
   id: string;
   name: string;
   policy: Policy;
+  limits: RateLimits;
+  timeZone: string;
+  retentionDays: number;
   disabled: boolean;
   createdAt: number;
 }
@@ -24,18 +49,109 @@ export interface ApiKeyInfo {
   /** `tr-acme-…x9Qa`: tells keys apart, cannot be used. */
   hint: string;
   policy: Policy;
+  limits: RateLimits;
   createdAt: number;
   revokedAt: number | null;
 }
 
+/** A budget as configured. `metric` "cost" counts micro-dollars; "tokens" counts prompt + completion tokens. */
+export interface Budget {
+  id: string;
+  /** `null`: the whole tenant; otherwise the key it limits. */
+  keyId: string | null;
+  metric: BudgetMetric;
+  period: BudgetPeriod;
+  limit: number;
+  softLimit: number | null;
+}
+
+/** A budget with its current period's state. */
+export interface BudgetStatus extends Budget {
+  periodKey: string;
+  /** When the current period ends (epoch ms), null for "total". */
+  resetsAt: number | null;
+  settled: number;
+  reserved: number;
+  remaining: number;
+  softLimitReached: boolean;
+}
+
+/** Prices in micro-dollars per million tokens (see src/pricing). */
+export interface PricesMicros {
+  input: number;
+  cachedInput: number;
+  cacheWrite: number;
+  output: number;
+}
+
+/** What admission reserves: the worst case of one request. */
+export interface ReservationRequest {
+  endpoint: "chat" | "embeddings";
+  scenario: string;
+  stream: boolean;
+  /** An upper bound of the prompt's tokens (no tokenizer counts more). */
+  promptTokensUpper: number;
+  /** The client's own output cap, or null when it set none. */
+  requestedOutputCap: number | null;
+  /** The cap assumed (and imposed when a budget applies) when the client set none. */
+  defaultOutputCap: number;
+  /** Below this many output tokens an answer is not worth admitting (unless the client asked for fewer). */
+  minOutputTokens: number;
+  /** The highest price among the candidates that may serve it, at admission time. */
+  prices: PricesMicros;
+  /** How long the reservation may stay open before the alarm charges it. */
+  holdMs: number;
+}
+
+export interface AdmitRequest {
+  key: string;
+  requestId: string;
+  /** The caller's clock (epoch ms): periods, buckets and expiry are computed from it. */
+  at: number;
+  /** Scenario asked for; checked against the policies. Null: authenticate only (e.g. /v1/models). */
+  model: string | null;
+  /** Null: no reservation (unknown model, listing endpoints). */
+  reserve: ReservationRequest | null;
+}
+
+/** One rate-limit dimension as OpenAI's `x-ratelimit-*` headers report it. */
+export interface RateWindow {
+  limit: number;
+  remaining: number;
+  /** Milliseconds until the bucket is full again. */
+  resetMs: number;
+}
+
+export interface RateLimitState {
+  requests: RateWindow | null;
+  tokens: RateWindow | null;
+}
+
 export type AdmitResult =
-  | { ok: true; tenantId: string; keyId: string; allowedModels: string[] | null }
-  | { ok: false; reason: "invalid_key" | "tenant_disabled" };
+  | {
+      ok: true;
+      tenantId: string;
+      keyId: string;
+      allowedModels: string[] | null;
+      /** The output cap to enforce upstream, or null to leave the request as it is. */
+      outputCap: number | null;
+      /** What the reservation holds (0 when nothing was reserved). */
+      reservedMicros: number;
+      reservedTokens: number;
+      /** Budgets past their soft limit after this admission. */
+      softLimited: BudgetStatus[];
+      /** The fullest budget's (settled + reserved) / limit, 0..1: later routing weighs price by it. */
+      budgetPressure: number;
+      rateLimit: RateLimitState;
+    }
+  | { ok: false; reason: "invalid_key" | "tenant_disabled" | "model_not_allowed" }
+  | { ok: false; reason: "rate_limited"; dimension: "requests" | "tokens" | "concurrency"; retryAfterMs: number; rateLimit: RateLimitState }
+  | { ok: false; reason: "insufficient_quota"; budget: BudgetStatus; rateLimit: RateLimitState };
 
 /** Where a usage row's token counts come from. */
-export type UsageSource = "origin" | "estimated";
+export type UsageSource = "origin" | "estimated" | "reserved";
 
-/** One request's record, written after the response (idempotent by `requestId`). */
+/** One request's record, written once per request id. */
 export interface UsageRecord {
   requestId: string;
   at: number;
@@ -47,11 +163,46 @@ export interface UsageRecord {
   stream: boolean;
   promptTokens: number;
   cachedTokens: number;
+  cacheWriteTokens: number;
   completionTokens: number;
+  costMicros: number;
+  /** What admission reserved for it. */
+  reservedMicros: number;
   usageSource: UsageSource;
   /** The HTTP status the client received. */
   status: number;
-  /** `ok`, or how it failed: `upstream_error`, `stream_broken`, `client_cancelled`, ... */
+  /** `ok`, or how it ended: `upstream_error`, `stream_broken`, `stream_cancelled`, `expired`, ... */
   outcome: string;
   latencyMs: number;
+}
+
+/** What settlement is told; `reservedMicros` is filled in by the ledger. */
+export type SettleRequest = Omit<UsageRecord, "reservedMicros">;
+
+export interface UsageQuery {
+  from?: number;
+  to?: number;
+  keyId?: string;
+  scenario?: string;
+  origin?: string;
+  limit?: number;
+  /** Opaque, from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface UsagePage {
+  data: UsageRecord[];
+  nextCursor: string | null;
+}
+
+export const USAGE_GROUPS = ["day", "model", "origin", "key"] as const;
+export type UsageGroup = (typeof USAGE_GROUPS)[number];
+
+export interface UsageTotals {
+  group: string;
+  requests: number;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  costMicros: number;
 }

@@ -14,6 +14,8 @@ export type OpenAIErrorType =
   | "permission_error"
   | "not_found_error"
   | "rate_limit_error"
+  | "requests"
+  | "tokens"
   | "insufficient_quota"
   | "server_error"
   | "upstream_error";
@@ -35,6 +37,8 @@ export type RouterFailure =
   | { kind: "upstream_error" }
   | { kind: "upstream_rate_limited"; retryAfterSeconds: number | null }
   | { kind: "no_origin_available"; retryAfterSeconds: number | null }
+  | { kind: "rate_limited"; dimension: "requests" | "tokens" | "concurrency"; retryAfterSeconds: number }
+  | { kind: "insufficient_quota"; what: string }
   | { kind: "internal" };
 
 /** The JSON body of an OpenAI error. */
@@ -157,6 +161,25 @@ function render(failure: RouterFailure): Rendered {
         code: "no_origin_available",
         message: "No origin for this model is available right now. Retry after the indicated delay.",
         retryAfterSeconds: failure.retryAfterSeconds,
+      };
+    case "rate_limited":
+      return {
+        status: 429,
+        // OpenAI names the limit in `type`: "requests" or "tokens".
+        type: failure.dimension === "tokens" ? "tokens" : "requests",
+        code: "rate_limit_exceeded",
+        message:
+          failure.dimension === "concurrency"
+            ? "Too many requests in flight for this key or organization. Retry when one has finished."
+            : `Rate limit reached for ${failure.dimension} per minute. Retry after the indicated delay.`,
+        retryAfterSeconds: failure.retryAfterSeconds,
+      };
+    case "insufficient_quota":
+      return {
+        status: 429,
+        type: "insufficient_quota",
+        code: "insufficient_quota",
+        message: `You exceeded your current quota: ${failure.what}.`,
       };
     case "internal":
       return {

@@ -4,9 +4,12 @@
 import type { ProviderProfile } from "../config/providers";
 
 export interface Usage {
+  /** All prompt tokens, cached and cache-written ones included (OpenAI's convention). */
   promptTokens: number;
   /** Prompt tokens the origin served from its prefix cache. */
   cachedTokens: number;
+  /** Prompt tokens the origin wrote to its cache (priced apart by some providers). */
+  cacheWriteTokens: number;
   completionTokens: number;
 }
 
@@ -31,9 +34,14 @@ export function readUsage(raw: unknown, profile: ProviderProfile): Usage | null 
   const deepseekStyle = count(u.prompt_cache_hit_tokens);
   const cached =
     profile.cachedTokensField === "prompt_cache_hit_tokens" ? (deepseekStyle ?? openaiStyle) : (openaiStyle ?? deepseekStyle);
+  const cachedTokens = Math.min(cached ?? 0, promptTokens);
+  // OpenRouter reports `prompt_tokens_details.cache_write_tokens`; Anthropic-compatible servers
+  // `cache_creation_input_tokens`.
+  const written = count(details.cache_write_tokens) ?? count(u.cache_creation_input_tokens) ?? 0;
   return {
     promptTokens,
-    cachedTokens: Math.min(cached ?? 0, promptTokens),
+    cachedTokens,
+    cacheWriteTokens: Math.min(written, promptTokens - cachedTokens),
     completionTokens: count(u.completion_tokens) ?? 0,
   };
 }

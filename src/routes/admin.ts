@@ -2,18 +2,30 @@
  * The admin API (`/admin/...`, admin token): tenants and their keys. Bodies are zod-validated;
  * errors share the OpenAI shape of the rest of the router.
  *
- *   POST   /admin/tenants                       create a tenant       {id, name?, policy?}
- *   GET    /admin/tenants/:tenant               read it
- *   POST   /admin/tenants/:tenant/keys          issue a key           {name?, policy?} → secret shown once
- *   GET    /admin/tenants/:tenant/keys          list keys (hints, never secrets)
- *   DELETE /admin/tenants/:tenant/keys/:keyId   revoke a key (refused from the next request on)
+ *   POST   /admin/tenants                          create a tenant    {id, name?, policy?, limits?, timeZone?, retentionDays?}
+ *   GET    /admin/tenants/:tenant                  read it
+ *   PATCH  /admin/tenants/:tenant                  change it          {name?, policy?, timeZone?, retentionDays?, disabled?}
+ *   GET|PUT /admin/tenants/:tenant/limits          tenant rate limits {rpm, tpm, concurrency} (null: unlimited)
+ *   POST   /admin/tenants/:tenant/keys             issue a key        {name?, policy?, limits?} → secret shown once
+ *   GET    /admin/tenants/:tenant/keys             list keys (hints, never secrets)
+ *   DELETE /admin/tenants/:tenant/keys/:keyId      revoke a key (refused from the next request on)
+ *   GET|PUT /admin/tenants/:tenant/keys/:keyId/limits   the key's own rate limits
+ *   GET    /admin/tenants/:tenant/budgets          budgets with their current period's state
+ *   POST   /admin/tenants/:tenant/budgets          add one            {key?, metric, period, limit, softLimit?}
+ *   PUT    /admin/tenants/:tenant/budgets/:id      change its limits  {limit, softLimit?}
+ *   DELETE /admin/tenants/:tenant/budgets/:id      remove it
+ *   POST   /admin/tenants/:tenant/budgets/:id/reset   start its current period afresh
+ *   GET    /admin/tenants/:tenant/usage            usage rows: filters, pages, ?format=csv|jsonl
+ *   GET    /admin/tenants/:tenant/usage/summary    totals ?group_by=day|model|origin|key
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { adminAuth } from "../auth/admin";
 import { TENANT_ID_PATTERN } from "../auth/api-key";
 import type { AppEnv } from "../env";
-import { policySchema } from "../ledger/types";
+import { BUDGET_METRICS, BUDGET_PERIODS, policySchema, rateLimitsSchema } from "../ledger/types";
+import { timeZoneSchema } from "../time/local-time";
+import { usageResponse, usageSummaryResponse } from "./usage-query";
 import { RouterError } from "../openai/errors";
 import { validate } from "../openai/requests";
 import { readJsonBody } from "../proxy/read-body";
@@ -21,11 +33,27 @@ import { readJsonBody } from "../proxy/read-body";
 const ADMIN_BODY_LIMIT = 64 * 1024;
 const DEFAULT_POLICY = { allowedModels: null };
 
+const retentionDays = z.number().int().min(1).max(3650);
+
 const createTenantSchema = z
   .object({
     id: z.string().regex(TENANT_ID_PATTERN, "a tenant id is 1-40 lower-case letters, digits or '_', starting with a letter or digit"),
     name: z.string().min(1).max(200).optional(),
     policy: policySchema.default(DEFAULT_POLICY),
+    limits: rateLimitsSchema.optional(),
+    /** Budget periods reset at midnight in this zone. */
+    timeZone: timeZoneSchema.optional(),
+    retentionDays: retentionDays.optional(),
+  })
+  .strict();
+
+const patchTenantSchema = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    policy: policySchema.optional(),
+    timeZone: timeZoneSchema.optional(),
+    retentionDays: retentionDays.optional(),
+    disabled: z.boolean().optional(),
   })
   .strict();
 
@@ -33,8 +61,29 @@ const createKeySchema = z
   .object({
     name: z.string().min(1).max(200).default("key"),
     policy: policySchema.default(DEFAULT_POLICY),
+    limits: rateLimitsSchema.optional(),
   })
   .strict();
+
+/** Money budgets count integer micro-dollars (1 USD = 1,000,000); token budgets count prompt + completion tokens. */
+const amount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+const budgetLimitsSchema = z
+  .object({ limit: amount, softLimit: amount.nullable().default(null) })
+  .strict()
+  .refine((b) => b.softLimit === null || b.softLimit <= b.limit, { message: "softLimit must not exceed limit", path: ["softLimit"] });
+
+const createBudgetSchema = z
+  .object({
+    /** A key id to limit that key alone; absent: the whole tenant. */
+    key: z.string().min(1).max(64).optional(),
+    metric: z.enum(BUDGET_METRICS),
+    period: z.enum(BUDGET_PERIODS),
+    limit: amount,
+    softLimit: amount.nullable().default(null),
+  })
+  .strict()
+  .refine((b) => b.softLimit === null || b.softLimit <= b.limit, { message: "softLimit must not exceed limit", path: ["softLimit"] });
 
 async function body<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.infer<S>> {
   const hasBody = c.req.header("content-length") !== "0" && c.req.raw.body !== null;
@@ -64,7 +113,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .use(adminAuth())
   .post("/tenants", async (c) => {
     const init = await body(c, createTenantSchema);
-    const tenant = await ledgerOf(c, init.id).createTenant({ id: init.id, name: init.name ?? init.id, policy: init.policy });
+    const tenant = await ledgerOf(c, init.id).createTenant({ ...init, name: init.name ?? init.id });
     if (!tenant) throw new RouterError({ kind: "conflict", message: `Tenant '${init.id}' already exists.` });
     return c.json(tenant, 201);
   })
@@ -74,6 +123,55 @@ export const adminRoutes = new Hono<AppEnv>()
     if (!tenant) throw new RouterError({ kind: "not_found", what: `Tenant '${tenantId}'` });
     return c.json(tenant);
   })
+  .patch("/tenants/:tenant", async (c) => {
+    const patch = await body(c, patchTenantSchema);
+    return c.json(await (await existingLedger(c)).updateTenant(patch));
+  })
+  .get("/tenants/:tenant/limits", async (c) => {
+    return c.json((await (await existingLedger(c)).getTenant())!.limits);
+  })
+  .put("/tenants/:tenant/limits", async (c) => {
+    const limits = await body(c, rateLimitsSchema);
+    return c.json((await (await existingLedger(c)).setTenantLimits(limits))!.limits);
+  })
+  .get("/tenants/:tenant/keys/:keyId/limits", async (c) => {
+    const key = await (await existingLedger(c)).getKey(c.req.param("keyId"));
+    if (!key) throw new RouterError({ kind: "not_found", what: `Key '${c.req.param("keyId").slice(0, 64)}'` });
+    return c.json(key.limits);
+  })
+  .put("/tenants/:tenant/keys/:keyId/limits", async (c) => {
+    const limits = await body(c, rateLimitsSchema);
+    const key = await (await existingLedger(c)).setKeyLimits(c.req.param("keyId"), limits);
+    if (!key) throw new RouterError({ kind: "not_found", what: `Key '${c.req.param("keyId").slice(0, 64)}'` });
+    return c.json(key.limits);
+  })
+  .get("/tenants/:tenant/budgets", async (c) => {
+    return c.json({ object: "list", data: await (await existingLedger(c)).listBudgets(Date.now()) });
+  })
+  .post("/tenants/:tenant/budgets", async (c) => {
+    const init = await body(c, createBudgetSchema);
+    const budget = await (await existingLedger(c)).createBudget({ ...init, keyId: init.key ?? null }, Date.now());
+    if (!budget) throw new RouterError({ kind: "invalid_body", message: `Invalid value for 'key': no key '${init.key}' in this tenant.`, param: "key" });
+    return c.json(budget, 201);
+  })
+  .put("/tenants/:tenant/budgets/:budgetId", async (c) => {
+    const limits = await body(c, budgetLimitsSchema);
+    const budget = await (await existingLedger(c)).updateBudget(c.req.param("budgetId"), limits, Date.now());
+    if (!budget) throw new RouterError({ kind: "not_found", what: `Budget '${c.req.param("budgetId").slice(0, 64)}'` });
+    return c.json(budget);
+  })
+  .delete("/tenants/:tenant/budgets/:budgetId", async (c) => {
+    const deleted = await (await existingLedger(c)).deleteBudget(c.req.param("budgetId"));
+    if (!deleted) throw new RouterError({ kind: "not_found", what: `Budget '${c.req.param("budgetId").slice(0, 64)}'` });
+    return c.json({ id: c.req.param("budgetId"), deleted: true });
+  })
+  .post("/tenants/:tenant/budgets/:budgetId/reset", async (c) => {
+    const budget = await (await existingLedger(c)).resetBudget(c.req.param("budgetId"), Date.now());
+    if (!budget) throw new RouterError({ kind: "not_found", what: `Budget '${c.req.param("budgetId").slice(0, 64)}'` });
+    return c.json(budget);
+  })
+  .get("/tenants/:tenant/usage", async (c) => usageResponse(c, await existingLedger(c)))
+  .get("/tenants/:tenant/usage/summary", async (c) => usageSummaryResponse(c, await existingLedger(c)))
   .post("/tenants/:tenant/keys", async (c) => {
     const init = await body(c, createKeySchema);
     const created = await (await existingLedger(c)).createKey(init);

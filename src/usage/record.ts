@@ -1,31 +1,39 @@
 /**
- * Building a request's usage record from how it was served. Origins' reported usage wins; when an
- * origin reported none (a stream cut short, a provider that omits it), tokens are estimated from
- * what the router saw, and the record says so.
+ * Building a request's settlement from how it was served: tokens and their cost in integer
+ * micro-dollars. Origins' reported usage wins; when an origin reported none (a stream cut short, a
+ * provider that omits it), tokens are estimated from what the router saw, and the record says so.
  */
-import type { UsageRecord } from "../ledger/types";
+import type { PricesMicros, SettleRequest } from "../ledger/types";
 import { estimateTokens, type Usage } from "../openai/usage";
+import { costMicros } from "../pricing/cost";
 import type { StreamOutcome } from "../proxy/sse-relay";
 
 export interface RequestFacts {
   requestId: string;
   keyId: string;
-  endpoint: UsageRecord["endpoint"];
+  endpoint: SettleRequest["endpoint"];
   scenario: string;
   stream: boolean;
   /** Size of the client's request body: the prompt estimate when no usage is reported. */
   requestBytes: number;
   startedAt: number;
+  /** What admission reserved: an estimate never charges more than this. */
+  reservedMicros: number;
 }
 
-interface Served {
+export interface Served {
   origin: string | null;
   model: string | null;
+  /** The serving origin's prices at the request's start. */
+  prices: PricesMicros;
   status: number;
   outcome: string;
 }
 
-function record(facts: RequestFacts, served: Served, usage: Usage, source: UsageRecord["usageSource"], endedAt: number): UsageRecord {
+const NOTHING: Usage = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0 };
+
+function settlement(facts: RequestFacts, served: Served, usage: Usage, source: SettleRequest["usageSource"], endedAt: number): SettleRequest {
+  const cost = costMicros(served.prices, usage);
   return {
     requestId: facts.requestId,
     at: facts.startedAt,
@@ -35,9 +43,9 @@ function record(facts: RequestFacts, served: Served, usage: Usage, source: Usage
     origin: served.origin,
     model: served.model,
     stream: facts.stream,
-    promptTokens: usage.promptTokens,
-    cachedTokens: usage.cachedTokens,
-    completionTokens: usage.completionTokens,
+    ...usage,
+    // Reported usage is the truth and is charged as it is; our own estimate stays within the reservation.
+    costMicros: source === "origin" ? cost : Math.min(cost, facts.reservedMicros),
     usageSource: source,
     status: served.status,
     outcome: served.outcome,
@@ -46,21 +54,21 @@ function record(facts: RequestFacts, served: Served, usage: Usage, source: Usage
 }
 
 /** A non-streamed answer: the origin's usage, or an estimate from the bodies' sizes. */
-export function jsonUsageRecord(facts: RequestFacts, served: Served, usage: Usage | null, responseBytes: number, endedAt: number): UsageRecord {
-  if (usage) return record(facts, served, usage, "origin", endedAt);
-  const estimate = { promptTokens: estimateTokens(facts.requestBytes), cachedTokens: 0, completionTokens: estimateTokens(responseBytes) };
-  return record(facts, served, estimate, "estimated", endedAt);
+export function jsonSettlement(facts: RequestFacts, served: Served, usage: Usage | null, responseBytes: number, endedAt: number): SettleRequest {
+  if (usage) return settlement(facts, served, usage, "origin", endedAt);
+  const estimate = { ...NOTHING, promptTokens: estimateTokens(facts.requestBytes), completionTokens: estimateTokens(responseBytes) };
+  return settlement(facts, served, estimate, "estimated", endedAt);
 }
 
 /** A streamed answer, however it ended: what the origin reported, else one token per content event. */
-export function streamUsageRecord(facts: RequestFacts, served: Omit<Served, "outcome">, outcome: StreamOutcome, endedAt: number): UsageRecord {
+export function streamSettlement(facts: RequestFacts, served: Omit<Served, "outcome">, outcome: StreamOutcome, endedAt: number): SettleRequest {
   const how = outcome.end === "completed" ? "ok" : `stream_${outcome.end}`;
-  if (outcome.usage) return record(facts, { ...served, outcome: how }, outcome.usage, "origin", endedAt);
-  const estimate = { promptTokens: estimateTokens(facts.requestBytes), cachedTokens: 0, completionTokens: outcome.contentEvents };
-  return record(facts, { ...served, outcome: how }, estimate, "estimated", endedAt);
+  if (outcome.usage) return settlement(facts, { ...served, outcome: how }, outcome.usage, "origin", endedAt);
+  const estimate = { ...NOTHING, promptTokens: estimateTokens(facts.requestBytes), completionTokens: outcome.contentEvents };
+  return settlement(facts, { ...served, outcome: how }, estimate, "estimated", endedAt);
 }
 
-/** A request no origin served: nothing was used. */
-export function failedUsageRecord(facts: RequestFacts, served: Served, endedAt: number): UsageRecord {
-  return record(facts, served, { promptTokens: 0, cachedTokens: 0, completionTokens: 0 }, "origin", endedAt);
+/** A request no origin served: nothing was used, nothing is charged. */
+export function failedSettlement(facts: RequestFacts, served: Served, endedAt: number): SettleRequest {
+  return settlement(facts, served, NOTHING, "origin", endedAt);
 }

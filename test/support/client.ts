@@ -1,5 +1,5 @@
 /** Calling the router the way clients and operators do, through `SELF.fetch`. */
-import { SELF } from "cloudflare:test";
+import { runInDurableObject, SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import type { SimRecord } from "../../src/sim";
@@ -74,4 +74,39 @@ export async function usageOf(tenantId: string, requestId: string) {
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`no usage record for ${requestId}`);
+}
+
+/** Adds a budget through the admin API and returns it. */
+export async function addBudget(tenantId: string, budget: Record<string, unknown>): Promise<{ id: string } & Record<string, unknown>> {
+  const res = await adminFetch(`/tenants/${tenantId}/budgets`, { body: budget });
+  if (res.status !== 201) throw new Error(`budget creation failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string } & Record<string, unknown>;
+}
+
+export interface BudgetView {
+  id: string;
+  metric: string;
+  period: string;
+  limit: number;
+  settled: number;
+  reserved: number;
+  remaining: number;
+  periodKey: string;
+  softLimitReached: boolean;
+}
+
+/** The tenant's budgets with their current state. */
+export async function budgetsOf(tenantId: string): Promise<BudgetView[]> {
+  const res = await adminFetch(`/tenants/${tenantId}/budgets`);
+  return ((await res.json()) as { data: BudgetView[] }).data;
+}
+
+/** Waits until the tenant has no open reservation (every settlement has landed). */
+export async function settledAll(tenantId: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const open = await runInDurableObject(ledgerOf(tenantId), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations").one().n);
+    if (open === 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`reservations still open for ${tenantId}`);
 }

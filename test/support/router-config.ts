@@ -3,7 +3,8 @@
  * simulator process (started by `global-setup.ts`); `dead` points at a closed port, so its
  * connection errors are real ones.
  */
-import type { RouterConfig } from "../../src/config/schema";
+import type { z } from "zod";
+import type { routerConfigSchema } from "../../src/config/schema";
 import type { SimOptions } from "../../src/sim/options";
 
 /** The origin API key the router injects for `alpha`; the simulator refuses any other. */
@@ -24,9 +25,19 @@ export const simOptions = {
   },
 } satisfies SimOptions;
 
-export function testRouterConfig(simUrl: string): RouterConfig {
+/** USD per million tokens: 1 µ$ per input token, 2 µ$ per output token. */
+export const ALPHA_PRICING = { input: 1, cachedInput: 0.5, output: 2 };
+/** DeepSeek-like, with its off-peak half price (16:30-00:30 UTC). */
+export const BETA_PRICING = { input: 0.27, cachedInput: 0.07, output: 1.1, windows: [{ from: "16:30", to: "00:30", multiplier: 0.5 }] };
+/** Input free, output 2 µ$ a token: a request's worst case is exactly its cost when it fills its cap. */
+export const POOL_PRICING = { input: 0, output: 2 };
+
+/** The config as written (before defaults), which is what the Worker receives. */
+type ConfigInput = z.input<typeof routerConfigSchema>;
+
+export function testRouterConfig(simUrl: string): ConfigInput {
   const timeouts = { firstByteMs: FIRST_BYTE_MS, totalMs: TOTAL_MS };
-  const origin = (name: string, provider: RouterConfig["origins"][string]["provider"]) => ({
+  const origin = (name: string, provider: ConfigInput["origins"][string]["provider"]) => ({
     baseUrl: `${simUrl}/${name}/v1`,
     provider,
     kind: "maas" as const,
@@ -35,9 +46,9 @@ export function testRouterConfig(simUrl: string): RouterConfig {
   return {
     version: 1,
     origins: {
-      alpha: { ...origin("alpha", "openai"), apiKeySecret: "ALPHA_API_KEY" },
-      beta: origin("beta", "deepseek"),
-      pool: { ...origin("pool", "vllm"), kind: "self-hosted" },
+      alpha: { ...origin("alpha", "openai"), apiKeySecret: "ALPHA_API_KEY", pricing: ALPHA_PRICING },
+      beta: { ...origin("beta", "deepseek"), pricing: BETA_PRICING },
+      pool: { ...origin("pool", "vllm"), kind: "self-hosted", pricing: POOL_PRICING },
       cool: origin("cool", "openai"),
       // Nothing listens on port 9: connecting fails at once.
       dead: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts },
@@ -54,6 +65,15 @@ export function testRouterConfig(simUrl: string): RouterConfig {
       "chat-alpha-only": { endpoint: "chat", candidates: [{ origin: "alpha", model: "alpha-large" }] },
       "chat-deepseek": { endpoint: "chat", candidates: [{ origin: "beta", model: "deepseek-chat" }] },
       "chat-pool": { endpoint: "chat", candidates: [{ origin: "pool", model: "qwen2.5-7b" }] },
+      "chat-priced": {
+        endpoint: "chat",
+        candidates: [
+          { origin: "pool", model: "qwen2.5-7b" },
+          { origin: "alpha", model: "alpha-large" },
+        ],
+        maxOutputTokens: 64,
+        minOutputTokens: 4,
+      },
       "chat-dead-first": {
         endpoint: "chat",
         candidates: [

@@ -1,0 +1,145 @@
+/**
+ * The usage log: one row per request, written exactly once per request id, queried with filters
+ * and keyset pagination (newest first), summed by day, model, origin or key.
+ */
+import type { UsageGroup, UsagePage, UsageQuery, UsageRecord, UsageTotals } from "./types";
+
+type Row = Record<string, SqlStorageValue>;
+
+const MAX_PAGE = 1000;
+
+/** Inserts a record; false when the request id already has one (nothing changes then). */
+export function insertUsage(sql: SqlStorage, record: UsageRecord, day: string): boolean {
+  const cursor = sql.exec(
+    `INSERT INTO usage (request_id, at, day, key_id, endpoint, scenario, origin, model, stream, prompt_tokens,
+       cached_tokens, cache_write_tokens, completion_tokens, cost_micros, reserved_micros, usage_source, status,
+       outcome, latency_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (request_id) DO NOTHING`,
+    record.requestId,
+    record.at,
+    day,
+    record.keyId,
+    record.endpoint,
+    record.scenario,
+    record.origin,
+    record.model,
+    record.stream ? 1 : 0,
+    record.promptTokens,
+    record.cachedTokens,
+    record.cacheWriteTokens,
+    record.completionTokens,
+    record.costMicros,
+    record.reservedMicros,
+    record.usageSource,
+    record.status,
+    record.outcome,
+    record.latencyMs,
+  );
+  return cursor.rowsWritten > 0;
+}
+
+function toRecord(row: Row): UsageRecord {
+  return {
+    requestId: row.request_id as string,
+    at: row.at as number,
+    keyId: row.key_id as string,
+    endpoint: row.endpoint as UsageRecord["endpoint"],
+    scenario: row.scenario as string,
+    origin: row.origin as string | null,
+    model: row.model as string | null,
+    stream: row.stream === 1,
+    promptTokens: row.prompt_tokens as number,
+    cachedTokens: row.cached_tokens as number,
+    cacheWriteTokens: row.cache_write_tokens as number,
+    completionTokens: row.completion_tokens as number,
+    costMicros: row.cost_micros as number,
+    reservedMicros: row.reserved_micros as number,
+    usageSource: row.usage_source as UsageRecord["usageSource"],
+    status: row.status as number,
+    outcome: row.outcome as string,
+    latencyMs: row.latency_ms as number,
+  };
+}
+
+export function usageOf(sql: SqlStorage, requestId: string): UsageRecord | null {
+  const row = sql.exec<Row>("SELECT * FROM usage WHERE request_id = ?", requestId).toArray()[0];
+  return row ? toRecord(row) : null;
+}
+
+/** The WHERE clause of a query's filters (time range, key, scenario, origin). */
+function filters(query: UsageQuery): { where: string[]; args: SqlStorageValue[] } {
+  const where: string[] = [];
+  const args: SqlStorageValue[] = [];
+  if (query.from !== undefined) (where.push("at >= ?"), args.push(query.from));
+  if (query.to !== undefined) (where.push("at < ?"), args.push(query.to));
+  if (query.keyId !== undefined) (where.push("key_id = ?"), args.push(query.keyId));
+  if (query.scenario !== undefined) (where.push("scenario = ?"), args.push(query.scenario));
+  if (query.origin !== undefined) (where.push("origin = ?"), args.push(query.origin));
+  return { where, args };
+}
+
+function encodeCursor(at: number, requestId: string): string {
+  return btoa(`${at}:${requestId}`);
+}
+
+function decodeCursor(cursor: string): { at: number; requestId: string } | null {
+  try {
+    const [at, ...rest] = atob(cursor).split(":");
+    const requestId = rest.join(":");
+    return /^\d+$/.test(at ?? "") && requestId ? { at: Number(at), requestId } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A page of records, newest first; `null` when the cursor is not one of ours. */
+export function queryUsage(sql: SqlStorage, query: UsageQuery): UsagePage | null {
+  const limit = Math.min(Math.max(1, query.limit ?? 100), MAX_PAGE);
+  const { where, args } = filters(query);
+  if (query.cursor !== undefined) {
+    const after = decodeCursor(query.cursor);
+    if (!after) return null;
+    where.push("(at < ? OR (at = ? AND request_id < ?))");
+    args.push(after.at, after.at, after.requestId);
+  }
+  const rows = sql
+    .exec<Row>(
+      `SELECT * FROM usage ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY at DESC, request_id DESC LIMIT ?`,
+      ...args,
+      limit + 1,
+    )
+    .toArray();
+  const page = rows.slice(0, limit).map(toRecord);
+  const last = page.at(-1);
+  return { data: page, nextCursor: rows.length > limit && last ? encodeCursor(last.at, last.requestId) : null };
+}
+
+const GROUP_COLUMN: Record<UsageGroup, string> = { day: "day", model: "scenario", origin: "origin", key: "key_id" };
+
+/** Totals over the filtered records, by day (tenant-local), model (scenario), origin or key. */
+export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGroup): UsageTotals[] {
+  const { where, args } = filters(query);
+  const column = GROUP_COLUMN[groupBy];
+  return sql
+    .exec<Row>(
+      `SELECT COALESCE(${column}, '') AS grp, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached,
+         SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost
+       FROM usage ${where.length ? `WHERE ${where.join(" AND ")}` : ""} GROUP BY grp ORDER BY grp`,
+      ...args,
+    )
+    .toArray()
+    .map((r) => ({
+      group: r.grp as string,
+      requests: r.requests as number,
+      promptTokens: r.prompt as number,
+      cachedTokens: r.cached as number,
+      completionTokens: r.completion as number,
+      costMicros: r.cost as number,
+    }));
+}
+
+/** Deletes records older than `before`; returns how many. */
+export function pruneUsage(sql: SqlStorage, before: number): number {
+  return sql.exec("DELETE FROM usage WHERE at < ?", before).rowsWritten;
+}
