@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { LOCAL_DEMO_KEY, freePort, startLocalRouter } from "./lib/local-router";
+import { LOCAL_ADMIN_TOKEN, LOCAL_DEMO_KEY, freePort, startLocalRouter } from "./lib/local-router";
 
+let client: OpenAI;
 const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>]> = [
   [
     "models.list() returns the demo scenarios",
@@ -97,6 +98,29 @@ const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>]> =
     },
   ],
   [
+    "a spent budget raises RateLimitError with code insufficient_quota; rate-limit headers are OpenAI's",
+    async (_client, base) => {
+      const admin = { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, "content-type": "application/json" };
+      const root = base.replace(/\/v1$/, "");
+      const post = (path: string, body: unknown) => fetch(`${root}/admin${path}`, { method: "POST", headers: admin, body: JSON.stringify(body) });
+      assert.equal((await post("/tenants", { id: "e2e_budget" })).status, 201);
+      const { key } = (await (await post("/tenants/e2e_budget/keys", { name: "sdk" })).json()) as { key: string };
+      assert.equal((await post("/tenants/e2e_budget/budgets", { metric: "cost", period: "day", limit: 1 })).status, 201);
+      const tenant = new OpenAI({ baseURL: base, apiKey: key, maxRetries: 0 });
+      const { response } = await tenant.models.list().withResponse();
+      assert.equal(response.status, 200);
+      await assert.rejects(
+        tenant.chat.completions.create({ model: "chat-default", messages: [{ role: "user", content: "x" }] }),
+        (e: unknown) => e instanceof OpenAI.RateLimitError && e.code === "insufficient_quota" && e.type === "insufficient_quota",
+      );
+      const { response: served } = await client.chat.completions
+        .create({ model: "chat-default", messages: [{ role: "user", content: "x" }], max_tokens: 8 })
+        .withResponse();
+      assert.match(served.headers.get("x-ratelimit-remaining-requests") ?? "", /^\d+$/);
+      assert.match(served.headers.get("x-ratelimit-reset-tokens") ?? "", /^\d+(ms|(\.\d+)?s|m\d+s)$/);
+    },
+  ],
+  [
     "a wrong key raises AuthenticationError",
     async (_client, base) => {
       const intruder = new OpenAI({ baseURL: base, apiKey: "tr-demo-wrong", maxRetries: 0 });
@@ -126,7 +150,7 @@ const router = await startLocalRouter({
   quiet: true,
 });
 const base = `${router.url}/v1`;
-const client = new OpenAI({ baseURL: base, apiKey: LOCAL_DEMO_KEY, maxRetries: 0 });
+client = new OpenAI({ baseURL: base, apiKey: LOCAL_DEMO_KEY, maxRetries: 0 });
 let passed = 0;
 let failed = 0;
 try {

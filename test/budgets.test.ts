@@ -71,6 +71,10 @@ describe("budgets through the Worker", () => {
     expect(body.error.code).toBe("insufficient_quota");
     expect(body.error.message).toContain(budget.id);
     expect(res.headers.get("x-ratelimit-limit-requests")).toBe("1000");
+    // A daily budget is spendable again at the tenant's next midnight (UTC here).
+    const midnight = new Date();
+    midnight.setUTCHours(24, 0, 0, 0);
+    expect(Math.abs(Number(res.headers.get("retry-after")) - (midnight.getTime() - Date.now()) / 1000)).toBeLessThan(5);
     expect(await originSaw(res.headers.get("x-request-id")!)).toEqual([]);
     // A client that asks for fewer tokens than the minimum is served if those fit.
     const small = await chat(key, { model: "chat-pool", messages: HELLO, max_tokens: 8 });

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { ConfigError, parseRouterConfig } from "../../src/config/load";
-import type { RouterConfig } from "../../src/config/schema";
+import type { RouterConfig, RouterConfigInput } from "../../src/config/schema";
 import demoConfig from "../../src/config/demo.json";
 import { DEMO_ALPHA_API_KEY, DEMO_BETA_API_KEY, demoSimOptions, zeroLatency } from "../../src/sim/demo";
 import { startSimServer, type SimServer } from "../../src/sim/node";
@@ -44,10 +44,12 @@ export interface LocalRouter {
  * Reads and validates the config before anything starts, so a bad one stops here with every
  * offending field named.
  */
-export function loadConfig(configPath: string | undefined): { config: RouterConfig; source: string } {
+export function loadConfig(configPath: string | undefined): { config: RouterConfig; input: RouterConfigInput; source: string } {
   const source = configPath ? readFileSync(configPath, "utf8") : JSON.stringify(demoConfig);
   try {
-    return { config: parseRouterConfig(source), source };
+    const config = parseRouterConfig(source);
+    // Validated above, so the text is the schema's input form.
+    return { config, input: JSON.parse(source) as RouterConfigInput, source };
   } catch (e) {
     if (e instanceof ConfigError) {
       throw new Error(`${configPath ?? "bundled demo config"}: ${e.message}`);
@@ -56,8 +58,12 @@ export function loadConfig(configPath: string | undefined): { config: RouterConf
   }
 }
 
-/** The demo config with its simulator origins moved to where the simulator actually listens. */
-function pointAtSim(config: RouterConfig, simUrl: string): RouterConfig {
+/**
+ * The demo config with its simulator origins moved to where the simulator actually listens. It
+ * works on the config as written: the Worker parses it again, and parsing is not idempotent
+ * (prices in USD become micro-dollars).
+ */
+function pointAtSim(config: RouterConfigInput, simUrl: string): RouterConfigInput {
   const origins = Object.fromEntries(
     Object.entries(config.origins).map(([name, o]) => [
       name,
@@ -108,7 +114,7 @@ async function waitUntilUp(url: string, exited: Promise<number | null>, timeoutM
 
 /** Starts the simulator and the router; resolves once the router answers. */
 export async function startLocalRouter(options: LocalRouterOptions): Promise<LocalRouter> {
-  const { config } = loadConfig(options.configPath);
+  const { input } = loadConfig(options.configPath);
   await assertPortFree(options.port);
   await assertPortFree(options.simPort);
   const sim: SimServer = await startSimServer({
@@ -116,7 +122,7 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
     port: options.simPort,
     sim: options.zeroLatency ? zeroLatency(demoSimOptions) : demoSimOptions,
   });
-  const effective = options.configPath ? config : pointAtSim(config, sim.url);
+  const effective = options.configPath ? input : pointAtSim(input, sim.url);
 
   const vars: Record<string, string> = {
     ADMIN_TOKEN: LOCAL_ADMIN_TOKEN,

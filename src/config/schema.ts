@@ -104,6 +104,8 @@ export const routerConfigSchema = z
   });
 
 export type RouterConfig = z.infer<typeof routerConfigSchema>;
+/** The config as written (USD prices, defaults not yet filled in): what `ROUTER_CONFIG` holds. */
+export type RouterConfigInput = z.input<typeof routerConfigSchema>;
 export type OriginConfig = z.infer<typeof originSchema>;
 export type ScenarioConfig = z.infer<typeof scenarioSchema>;
 export type Candidate = z.infer<typeof candidateSchema>;

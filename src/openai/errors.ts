@@ -38,7 +38,7 @@ export type RouterFailure =
   | { kind: "upstream_rate_limited"; retryAfterSeconds: number | null }
   | { kind: "no_origin_available"; retryAfterSeconds: number | null }
   | { kind: "rate_limited"; dimension: "requests" | "tokens" | "concurrency"; retryAfterSeconds: number }
-  | { kind: "insufficient_quota"; what: string }
+  | { kind: "insufficient_quota"; what: string; retryAfterSeconds: number | null }
   | { kind: "internal" };
 
 /** The JSON body of an OpenAI error. */
@@ -180,6 +180,8 @@ function render(failure: RouterFailure): Rendered {
         type: "insufficient_quota",
         code: "insufficient_quota",
         message: `You exceeded your current quota: ${failure.what}.`,
+        // When the budget's period ends, it can be spent again.
+        retryAfterSeconds: failure.retryAfterSeconds,
       };
     case "internal":
       return {

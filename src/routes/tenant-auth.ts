@@ -57,6 +57,7 @@ export function admitted(result: AdmitResult, model: string | null): Admitted {
       const response = toErrorResponse({
         kind: "insufficient_quota",
         what: `the ${scope}'s ${PERIOD_NAMES[b.period]} budget of ${b.limit} ${unit} (${b.id}) cannot cover this request`,
+        retryAfterSeconds: b.resetsAt === null ? null : Math.max(1, (b.resetsAt - Date.now()) / 1000),
       });
       setRateLimitHeaders(response.headers, result.rateLimit);
       throw new ResponseError(response);

@@ -40,9 +40,10 @@ describe("priceAt", () => {
   });
 
   it("rounds each discounted price up, never to a cheaper fraction", () => {
-    // 3 µ$/Mtok × 0.5 = 1.5 → 2; 1 µ$/Mtok × 0.3333 = 0.3333 → 1; 7 × 0.3333 = 2.3331 → 3.
+    // In µ$/Mtok: 3 × 0.5 = 1.5 → 2, 1 × 0.5 = 0.5 → 1, 7 × 0.5 = 3.5 → 4.
     const pricing = pricingSchema.parse({ input: 0.000003, cachedInput: 0.000001, cacheWrite: 0.000007, output: 0, windows: [{ from: "00:00", to: "24:00", multiplier: 0.5 }] });
     expect(priceAt(pricing, 0)).toEqual({ input: 2, cachedInput: 1, cacheWrite: 4, output: 0, multiplierBp: 5_000 });
+    // 1 × 0.3333 = 0.3333 → 1, 7 × 0.3333 = 2.3331 → 3.
     const third = pricingSchema.parse({ input: 0.000001, cacheWrite: 0.000007, output: 0, windows: [{ from: "00:00", to: "24:00", multiplier: 0.3333 }] });
     expect(priceAt(third, 0)).toEqual({ input: 1, cachedInput: 1, cacheWrite: 3, output: 0, multiplierBp: 3_333 });
   });

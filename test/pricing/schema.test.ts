@@ -34,8 +34,8 @@ describe("pricingSchema", () => {
     ["0.3 (not exact in binary)", 0.3, 300_000],
     ["0.07", 0.07, 70_000],
     ["1.1", 1.1, 1_100_000],
-    ["half a µ$ rounds to even-free nearest", 0.0000005, 1],
-    ["below half a µ$", 0.0000004, 0],
+    ["half a µ$/Mtok rounds up", 0.0000005, 1],
+    ["below half a µ$/Mtok rounds to 0", 0.0000004, 0],
     ["the cap", 500, 500_000_000],
     ["free", 0, 0],
   ])("rounds %s USD/Mtok to the nearest µ$/Mtok", (_name, usd, micros) => {

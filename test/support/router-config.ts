@@ -3,8 +3,7 @@
  * simulator process (started by `global-setup.ts`); `dead` points at a closed port, so its
  * connection errors are real ones.
  */
-import type { z } from "zod";
-import type { routerConfigSchema } from "../../src/config/schema";
+import type { RouterConfigInput } from "../../src/config/schema";
 import type { SimOptions } from "../../src/sim/options";
 
 /** The origin API key the router injects for `alpha`; the simulator refuses any other. */
@@ -32,12 +31,9 @@ export const BETA_PRICING = { input: 0.27, cachedInput: 0.07, output: 1.1, windo
 /** Input free, output 2 µ$ a token: a request's worst case is exactly its cost when it fills its cap. */
 export const POOL_PRICING = { input: 0, output: 2 };
 
-/** The config as written (before defaults), which is what the Worker receives. */
-type ConfigInput = z.input<typeof routerConfigSchema>;
-
-export function testRouterConfig(simUrl: string): ConfigInput {
+export function testRouterConfig(simUrl: string): RouterConfigInput {
   const timeouts = { firstByteMs: FIRST_BYTE_MS, totalMs: TOTAL_MS };
-  const origin = (name: string, provider: ConfigInput["origins"][string]["provider"]) => ({
+  const origin = (name: string, provider: RouterConfigInput["origins"][string]["provider"]) => ({
     baseUrl: `${simUrl}/${name}/v1`,
     provider,
     kind: "maas" as const,
