@@ -27,6 +27,8 @@ describe("router config", () => {
       provider: "openai",
       kind: "maas",
       timeouts: { firstByteMs: 20000, totalMs: 600000 },
+      expectedTtftMs: 1000,
+      windows: [],
     });
     expect(parseRouterConfig(base()).limits.maxBodyBytes).toBe(4 * 1024 * 1024);
   });
@@ -42,6 +44,10 @@ describe("router config", () => {
     ["an unknown field", (c: any) => (c.origins.a.weight = 3), "origins.a"],
     ["a wrong version", (c: any) => (c.version = 2), "version"],
     ["no origins", (c: any) => ((c.origins = {}), (c.scenarios = {})), "origins: declare at least one origin"],
+    ["a degrade path naming an unknown origin", (c: any) => (c.scenarios.chat.degrade = ["zz"]), 'scenarios.chat.degrade[0]: unknown origin "zz"'],
+    ["a canary naming an unknown origin", (c: any) => (c.scenarios.chat.canary = { origin: "zz", model: "m", share: 0.1 }), 'scenarios.chat.canary.origin: unknown origin "zz"'],
+    ["a canary share over 1", (c: any) => (c.scenarios.chat.canary = { origin: "a", model: "m", share: 2 }), "scenarios.chat.canary.share"],
+    ["a window reserved for an unknown class", (c: any) => (c.origins.a.windows = [{ from: "09:00", to: "18:00", reservedFor: ["vip"] }]), "origins.a.windows[0].reservedFor[0]"],
   ])("rejects %s, naming the field", (_, mutate, expected) => {
     const config = base();
     mutate(config);

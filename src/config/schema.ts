@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { pricingSchema } from "../pricing/schema";
+import { originRoutingShape, scenarioRoutingShape } from "../routing/schema";
 
 /** The provider families whose wire differences the router knows (see `providers.ts`). */
 export const PROVIDERS = ["openai", "deepseek", "openrouter", "vllm", "sglang"] as const;
@@ -46,6 +47,7 @@ export const originSchema = z
     timeouts: timeoutsSchema.default({ firstByteMs: 20_000, totalMs: 600_000 }),
     /** USD per million tokens (converted to integer micro-dollars); absent: free, e.g. an owned pool. */
     pricing: pricingSchema.optional(),
+    ...originRoutingShape,
   })
   .strict();
 
@@ -71,6 +73,7 @@ export const scenarioSchema = z
     maxOutputTokens: z.number().int().min(1).max(1_000_000).default(4096),
     /** When a budget can afford fewer output tokens than this, the request is refused instead of cut short. */
     minOutputTokens: z.number().int().min(1).max(1_000_000).default(16),
+    ...scenarioRoutingShape,
   })
   .strict();
 
@@ -90,16 +93,15 @@ export const routerConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const known = (origin: string, path: PropertyKey[]) => {
+      if (!Object.hasOwn(config.origins, origin)) ctx.addIssue({ code: "custom", message: `unknown origin "${origin}"`, path });
+    };
     for (const [scenarioName, scenario] of Object.entries(config.scenarios)) {
-      scenario.candidates.forEach((candidate, i) => {
-        if (!(candidate.origin in config.origins)) {
-          ctx.addIssue({
-            code: "custom",
-            message: `unknown origin "${candidate.origin}"`,
-            path: ["scenarios", scenarioName, "candidates", i, "origin"],
-          });
-        }
-      });
+      const at = ["scenarios", scenarioName];
+      scenario.candidates.forEach((candidate, i) => known(candidate.origin, [...at, "candidates", i, "origin"]));
+      scenario.degrade?.forEach((origin, i) => known(origin, [...at, "degrade", i]));
+      if (scenario.canary) known(scenario.canary.origin, [...at, "canary", "origin"]);
+      if (scenario.shadow) known(scenario.shadow.origin, [...at, "shadow", "origin"]);
     }
   });
 

@@ -1,0 +1,303 @@
+/**
+ * Where a request's tokens are served: the pure decision core (DESIGN §4).
+ *
+ * `decide` filters a scenario's candidates by rules (data boundary, time windows, circuit state,
+ * budget degrade path, canary state), orders the rest by one explainable score, and says why for
+ * every candidate. No I/O: configs, health snapshots, the clock and randomness come in as
+ * arguments, so the simulator and the benchmarks run the very same code.
+ *
+ * The score, lower is better:
+ *
+ *   score   = (1 − w) · latency + w · price + errorRate
+ *   latency = ttft·(1 + 2·cv) / max over candidates       (TTFT near its 97th percentile, so an
+ *                                                          unstable origin loses to a steady one)
+ *   price   = µ$ of this request / max over candidates    (0 when every candidate is free)
+ *   w       = base(class) + pressure · (1 − base(class))  (interactive 0.1, standard 0.5, batch 0.95;
+ *                                                          pressure = how full the tenant's budget is)
+ *
+ * Both terms are scaled to [0, 1] by the worst candidate, so neither unit dominates by its size; the
+ * error rate (an EWMA, 0..1) is added as it is: a 10 % failure rate costs a tenth of the range.
+ *
+ * Rules that only demote (kept as a last resort, after every other candidate): an open circuit's
+ * half-open probe, load at or over capacity, and for interactive requests a predicted TTFT over
+ * the scenario's SLO.
+ */
+import type { OriginConfig, ScenarioConfig } from "../config/schema";
+import type { OriginSnapshot } from "../health/types";
+import { costMicros } from "../pricing/cost";
+import { priceAt } from "../pricing/price-at";
+import { inWindow } from "../time/window";
+import { boundaryViolation, type Boundary } from "./boundary";
+import type { PriorityClass } from "./priority";
+
+/** What the decision needs to know about the request. */
+export interface RoutingRequest {
+  priority: PriorityClass;
+  /** Prompt tokens to price (an estimate) and output tokens (the cap). */
+  promptTokens: number;
+  outputTokens: number;
+  /** Every boundary that applies (tenant, key, request); an origin must pass all. */
+  boundaries: readonly Boundary[];
+  /** How full the tenant's fullest budget is, 0..1. */
+  budgetPressure: number;
+  /** Whether a budget is past its soft limit: the scenario's degrade path applies. */
+  softLimited: boolean;
+  /** Uniform draws in [0, 1) for the canary and the shadow (injected for tests). */
+  random: () => number;
+}
+
+/** The scenario with its origins resolved, as the decision sees it. */
+export interface ScenarioView {
+  name: string;
+  scenario: ScenarioConfig;
+  origins: Readonly<Record<string, OriginConfig>>;
+  /** Set when the canary's stop criteria have tripped. */
+  canaryStopped: boolean;
+}
+
+export type SnapshotLookup = (origin: string) => OriginSnapshot | null;
+
+/** Scores below this many samples fall back to the origin's declared prior. */
+const MIN_SAMPLES = 5;
+const PRICE_WEIGHT: Record<PriorityClass, number> = { interactive: 0.1, standard: 0.5, batch: 0.95 };
+/** Under budget pressure with no degrade path, candidates costing more than this × the cheapest drop out. */
+const BUDGET_PRICE_RATIO = 1.5;
+
+export type ExclusionRule = "boundary" | "window_closed" | "reserved" | "circuit_open" | "degrade" | "budget_price" | "canary_stopped" | "canary_not_drawn";
+export type DemotionRule = "circuit_half_open" | "over_capacity" | "slo";
+
+export interface CandidateTerms {
+  ttftMs: number;
+  /** Where the TTFT came from: the hour-of-day profile, the EWMA, or the config's prior. */
+  ttftSource: "hourly" | "ewma" | "prior";
+  cv: number;
+  errorRate: number;
+  /** In flight / effective capacity, or null when the origin declares none. */
+  load: number | null;
+  priceMicros: number;
+  latency: number;
+  price: number;
+  weight: number;
+  score: number;
+}
+
+export interface CandidateExplanation {
+  origin: string;
+  model: string;
+  role: "candidate" | "canary";
+  excluded: { rule: ExclusionRule; detail: string } | null;
+  demoted: DemotionRule | null;
+  terms: CandidateTerms | null;
+}
+
+export interface Target {
+  origin: string;
+  model: string;
+}
+
+export interface Decision {
+  /** In order: the first serves, the rest are the fallback. Empty when nothing may serve. */
+  attempts: Target[];
+  /** Mirrored, answer discarded, or null. */
+  shadow: Target | null;
+  /** For a batch request that should wait instead of being sent now (capacity, or a cheaper window soon). */
+  waitMs: number | null;
+  explanation: {
+    scenario: string;
+    priority: PriorityClass;
+    budgetPressure: number;
+    at: number;
+    canary: "drawn" | "not_drawn" | "stopped" | "excluded" | null;
+    waitReason: string | null;
+    candidates: CandidateExplanation[];
+  };
+}
+
+/** The origin's effective capacity now (windows multiply it), or null when unbounded. */
+function capacityAt(origin: OriginConfig, now: number): number | null {
+  if (origin.capacity === undefined) return null;
+  let capacity = origin.capacity;
+  for (const w of origin.windows) if (w.capacityMultiplier !== undefined && inWindow(w, now)) capacity *= w.capacityMultiplier;
+  return capacity;
+}
+
+/** The first exclusion rule of time windows, or null. */
+function windowRule(origin: OriginConfig, priority: PriorityClass, now: number): { rule: ExclusionRule; detail: string } | null {
+  for (const w of origin.windows) {
+    if (!inWindow(w, now)) continue;
+    if (w.closed) return { rule: "window_closed", detail: `closed ${w.from}-${w.to} ${w.timeZone}` };
+    if (w.reservedFor && !w.reservedFor.includes(priority)) {
+      return { rule: "reserved", detail: `reserved for ${w.reservedFor.join(", ")} ${w.from}-${w.to} ${w.timeZone}` };
+    }
+  }
+  return null;
+}
+
+/** Predicted TTFT: this hour's profile when it has enough samples, else the EWMA, else the prior. */
+function predictTtft(origin: OriginConfig, snapshot: OriginSnapshot | null, now: number): { ms: number; source: CandidateTerms["ttftSource"] } {
+  const hourly = snapshot?.hourlyTtftMs[new Date(now).getUTCHours()];
+  if (hourly && hourly.samples >= MIN_SAMPLES) return { ms: hourly.mean, source: "hourly" };
+  if (snapshot?.ttftMs && snapshot.samples >= MIN_SAMPLES) return { ms: snapshot.ttftMs.mean, source: "ewma" };
+  return { ms: origin.expectedTtftMs, source: "prior" };
+}
+
+interface Scored {
+  explanation: CandidateExplanation;
+  target: Target;
+  raw: { ttftMs: number; ttftSource: CandidateTerms["ttftSource"]; cv: number; errorRate: number; load: number | null; priceMicros: number };
+}
+
+/**
+ * Decides where a request is served.
+ *
+ * @example
+ * const d = decide(request, view, snapshots, Date.now());
+ * d.attempts;            // [{ origin: "pool-local", model: "qwen" }, { origin: "maas-a", model: "deepseek-v3" }]
+ * d.explanation.candidates[1].terms?.score;
+ */
+export function decide(request: RoutingRequest, view: ScenarioView, snapshots: SnapshotLookup, now: number): Decision {
+  const { scenario } = view;
+  const candidates: Array<{ target: Target; role: CandidateExplanation["role"] }> = scenario.candidates.map((c) => ({
+    target: { origin: c.origin, model: c.model },
+    role: "candidate",
+  }));
+  let canary: Decision["explanation"]["canary"] = null;
+  if (scenario.canary) candidates.unshift({ target: { origin: scenario.canary.origin, model: scenario.canary.model }, role: "canary" });
+
+  const kept: Scored[] = [];
+  const explained: CandidateExplanation[] = [];
+  for (const { target, role } of candidates) {
+    const origin = view.origins[target.origin]!;
+    const explanation: CandidateExplanation = { origin: target.origin, model: target.model, role, excluded: null, demoted: null, terms: null };
+    explained.push(explanation);
+    const exclude = (rule: ExclusionRule, detail: string) => (explanation.excluded = { rule, detail });
+
+    const violation = boundaryViolation(target.origin, origin, request.boundaries);
+    if (violation) {
+      exclude("boundary", violation);
+      if (role === "canary") canary = "excluded";
+      continue;
+    }
+    if (role === "canary") {
+      if (view.canaryStopped) {
+        exclude("canary_stopped", "its stop criteria tripped");
+        canary = "stopped";
+        continue;
+      }
+      if (request.random() >= scenario.canary!.share) {
+        exclude("canary_not_drawn", `share ${scenario.canary!.share}`);
+        canary = "not_drawn";
+        continue;
+      }
+      canary = "drawn";
+    }
+    const windowed = windowRule(origin, request.priority, now);
+    if (windowed) {
+      exclude(windowed.rule, windowed.detail);
+      continue;
+    }
+    const snapshot = snapshots(target.origin);
+    if (snapshot?.circuit.state === "open" && (snapshot.circuit.openUntil ?? Infinity) > now) {
+      exclude("circuit_open", `open since ${snapshot.circuit.since} (${snapshot.circuit.reason})`);
+      continue;
+    }
+    if (request.softLimited && scenario.degrade && !scenario.degrade.includes(target.origin)) {
+      exclude("degrade", `budget past its soft limit; degrade path [${scenario.degrade.join(", ")}]`);
+      continue;
+    }
+    const ttft = predictTtft(origin, snapshot, now);
+    const capacity = capacityAt(origin, now);
+    const load = capacity === null ? null : capacity === 0 ? Infinity : (snapshot?.inFlight ?? 0) / capacity;
+    const prices = origin.pricing ? priceAt(origin.pricing, now) : { input: 0, cachedInput: 0, cacheWrite: 0, output: 0 };
+    const priceMicros = costMicros(prices, { promptTokens: request.promptTokens, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: request.outputTokens });
+    // A circuit past its open period lets probes through: the origin is tried, but last.
+    if (snapshot?.circuit.state === "open" || snapshot?.circuit.state === "half_open") explanation.demoted = "circuit_half_open";
+    else if (load !== null && load >= 1) explanation.demoted = "over_capacity";
+    else if (request.priority === "interactive" && scenario.slo && ttft.ms > scenario.slo.ttftMs) explanation.demoted = "slo";
+    kept.push({
+      explanation,
+      target,
+      raw: { ttftMs: ttft.ms, ttftSource: ttft.source, cv: snapshot?.ttftMs?.cv ?? 0, errorRate: snapshot?.errorRate ?? 0, load, priceMicros },
+    });
+  }
+
+  // Under budget pressure without a declared degrade path, expensive candidates drop out.
+  if (request.softLimited && !scenario.degrade && kept.length > 1) {
+    const cheapest = Math.min(...kept.map((k) => k.raw.priceMicros));
+    for (let i = kept.length - 1; i >= 0; i--) {
+      const k = kept[i]!;
+      if (k.raw.priceMicros > cheapest * BUDGET_PRICE_RATIO && k.explanation.role !== "canary") {
+        k.explanation.excluded = { rule: "budget_price", detail: `${k.raw.priceMicros} µ$ > ${BUDGET_PRICE_RATIO} × cheapest ${cheapest} µ$` };
+        kept.splice(i, 1);
+      }
+    }
+  }
+
+  const weight = PRICE_WEIGHT[request.priority] + Math.min(1, Math.max(0, request.budgetPressure)) * (1 - PRICE_WEIGHT[request.priority]);
+  const spread = (k: Scored) => k.raw.ttftMs * (1 + 2 * k.raw.cv);
+  const maxLatency = Math.max(...kept.map(spread));
+  const maxPrice = Math.max(...kept.map((k) => k.raw.priceMicros));
+  for (const k of kept) {
+    const latency = maxLatency > 0 ? spread(k) / maxLatency : 0;
+    const price = maxPrice > 0 ? k.raw.priceMicros / maxPrice : 0;
+    const score = (1 - weight) * latency + weight * price + k.raw.errorRate;
+    k.explanation.terms = { ...k.raw, latency, price, weight, score };
+  }
+
+  // Canary first when drawn; then healthy candidates by score; demoted ones last, by score too.
+  const rank = (k: Scored) => (k.explanation.role === "canary" ? 0 : k.explanation.demoted ? 2 : 1);
+  const ordered = kept
+    .map((k, i) => ({ k, i }))
+    .sort((a, b) => rank(a.k) - rank(b.k) || a.k.explanation.terms!.score - b.k.explanation.terms!.score || a.i - b.i)
+    .map(({ k }) => k);
+  const attempts: Target[] = [];
+  for (const k of ordered) if (!attempts.some((t) => t.origin === k.target.origin && t.model === k.target.model)) attempts.push(k.target);
+
+  const shadow = pickShadow(request, view);
+  const wait = flexWait(request, view, ordered, now);
+  return {
+    attempts,
+    shadow,
+    waitMs: wait?.ms ?? null,
+    explanation: {
+      scenario: view.name,
+      priority: request.priority,
+      budgetPressure: request.budgetPressure,
+      at: now,
+      canary,
+      waitReason: wait?.reason ?? null,
+      candidates: explained,
+    },
+  };
+}
+
+/** The shadow target when drawn, and only if the request's boundaries allow it: a mirror is still a copy of the prompt. */
+function pickShadow(request: RoutingRequest, view: ScenarioView): Target | null {
+  const shadow = view.scenario.shadow;
+  if (!shadow || request.random() >= shadow.share) return null;
+  const origin = view.origins[shadow.origin];
+  if (!origin || boundaryViolation(shadow.origin, origin, request.boundaries)) return null;
+  return { origin: shadow.origin, model: shadow.model };
+}
+
+/**
+ * A batch request may wait (bounded by the scenario's `flex.maxWaitMs`) when every origin it may
+ * use is at capacity, or when its best origin gets at least 10 % cheaper within that time.
+ */
+function flexWait(request: RoutingRequest, view: ScenarioView, ordered: Scored[], now: number): { ms: number; reason: string } | null {
+  const flex = view.scenario.flex;
+  if (request.priority !== "batch" || !flex || flex.maxWaitMs === 0 || ordered.length === 0) return null;
+  if (ordered.every((k) => k.explanation.demoted === "over_capacity")) {
+    return { ms: Math.min(flex.maxWaitMs, 1000), reason: "every origin is at capacity" };
+  }
+  const best = ordered[0]!;
+  const pricing = view.origins[best.target.origin]!.pricing;
+  if (!pricing || pricing.windows.length === 0) return null;
+  const steps = 10;
+  for (let i = 1; i <= steps; i++) {
+    const at = now + Math.round((flex.maxWaitMs * i) / steps);
+    const later = costMicros(priceAt(pricing, at), { promptTokens: request.promptTokens, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: request.outputTokens });
+    if (later <= best.raw.priceMicros * 0.9) return { ms: at - now, reason: `${best.target.origin} is cheaper in ${Math.round((at - now) / 1000)} s (${later} vs ${best.raw.priceMicros} µ$)` };
+  }
+  return null;
+}
