@@ -20,5 +20,7 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/support/global-setup.ts"],
     include: ["test/**/*.test.ts"],
+    // Generous: CI has 2 cores, and a few tests (concurrency bursts, property runs) do real work.
+    testTimeout: 30_000,
   },
 });

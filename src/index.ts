@@ -9,13 +9,19 @@ import { env } from "cloudflare:workers";
 import { createApp } from "./app";
 import { activeConfig } from "./config/load";
 import type { RouterEnv } from "./env";
+import { runProbes } from "./health/probe";
 
 activeConfig(env as RouterEnv);
 
+export { OriginMonitor } from "./health/origin-monitor";
 export { TenantLedger } from "./ledger/tenant-ledger";
 
 const app = createApp();
 
 export default {
   fetch: app.fetch,
+  /** The cron trigger: probe every origin and report to its monitor. */
+  scheduled(_controller, env, ctx) {
+    ctx.waitUntil(runProbes(activeConfig(env), env));
+  },
 } satisfies ExportedHandler<RouterEnv>;

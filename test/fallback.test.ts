@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { chat, newTenant, originSaw, sseData, usageOf } from "./support/client";
+import { TOTAL_MS } from "./support/router-config";
+
+/** Longer than the test origins' first-byte timeout (and their total timeout). */
+const FAULT_DELAY_MS = TOTAL_MS + 500;
 
 const attemptsOf = (res: Response) => res.headers.get("x-router-attempts")!.replace(/;ms=\d+/g, "");
 
@@ -8,7 +12,7 @@ describe("fallback before the first byte", () => {
     ["a 503", { status: 503 }, "alpha;result=503, beta;result=200"],
     ["a 500", { status: 500 }, "alpha;result=500, beta;result=200"],
     ["a 429", { status: 429 }, "alpha;result=429, beta;result=200"],
-    ["a first-byte timeout", { delayMs: 2000 }, "alpha;result=timeout, beta;result=200"],
+    ["a first-byte timeout", { delayMs: FAULT_DELAY_MS }, "alpha;result=timeout, beta;result=200"],
     ["an unreadable 200", { garbage: true }, "alpha;result=invalid_response, beta;result=200"],
     ["a body cut before it is complete", { cutAfterChunks: 0 }, "alpha;result=broken, beta;result=200"],
   ])("moves to the next origin on %s (non-streaming)", async (_, fault, attempts) => {
@@ -26,7 +30,7 @@ describe("fallback before the first byte", () => {
 
   it.each([
     ["a 502", { status: 502 }, "alpha;result=502, beta;result=200"],
-    ["no first token in time", { ttftMs: 2000 }, "alpha;result=timeout, beta;result=200"],
+    ["no first token in time", { ttftMs: FAULT_DELAY_MS }, "alpha;result=timeout, beta;result=200"],
     ["a stream that breaks before its first token", { cutAfterChunks: 0 }, "alpha;result=broken, beta;result=200"],
     ["a stream that ends without a token", { garbage: true }, "alpha;result=broken, beta;result=200"],
   ])("moves to the next origin on %s (streaming)", async (_, fault, attempts) => {
@@ -85,7 +89,7 @@ describe("fallback before the first byte", () => {
 describe("when every origin fails", () => {
   const cases: Array<[string, Record<string, unknown>, number, string]> = [
     ["5xx", { status: 500 }, 502, "upstream_error"],
-    ["timeouts", { delayMs: 2000 }, 504, "upstream_timeout"],
+    ["timeouts", { delayMs: FAULT_DELAY_MS }, 504, "upstream_timeout"],
     ["429s", { status: 429 }, 503, "upstream_rate_limited"],
   ];
   it.each(cases)("answers OpenAI-shaped for %s", async (_, fault, status, code) => {

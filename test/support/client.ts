@@ -68,7 +68,7 @@ export function ledgerOf(tenantId: string) {
 /** Waits for the usage record that is written after the response (`waitUntil`). */
 export async function usageOf(tenantId: string, requestId: string) {
   const ledger = ledgerOf(tenantId);
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 500; i++) {
     const row = await ledger.usageOf(requestId);
     if (row) return row;
     await new Promise((r) => setTimeout(r, 20));
@@ -103,7 +103,7 @@ export async function budgetsOf(tenantId: string): Promise<BudgetView[]> {
 
 /** Waits until the tenant has no open reservation (every settlement has landed). */
 export async function settledAll(tenantId: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 500; i++) {
     const open = await runInDurableObject(ledgerOf(tenantId), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations").one().n);
     if (open === 0) return;
     await new Promise((r) => setTimeout(r, 20));

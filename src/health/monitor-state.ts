@@ -1,0 +1,100 @@
+/**
+ * An origin's health as pure data, and the pure steps the OriginMonitor takes with it: fold a
+ * sample in, read a snapshot out. The object around it only stores this and adds in-flight counts.
+ */
+import { advanceCircuit, initialCircuit, recordOutcome, type Circuit } from "./circuit";
+import { coefficientOfVariation, emptyHourlyProfile, recordHourly, updateEwma, type Ewma, type HourlyProfile } from "./stats";
+import { healthOptionsSchema, type HealthOptions, type HealthSample, type MetricSummary, type OriginSnapshot } from "./types";
+
+export interface MonitorState {
+  origin: string;
+  options: HealthOptions;
+  circuit: Circuit;
+  ttft: Ewma | null;
+  latency: Ewma | null;
+  tokensPerSec: Ewma | null;
+  /** EWMA of 1 per failure, 0 per success. */
+  errors: Ewma | null;
+  hourlyTtft: HourlyProfile;
+  samples: number;
+  updatedAt: number | null;
+}
+
+export const DEFAULT_HEALTH_OPTIONS: HealthOptions = healthOptionsSchema.parse({});
+
+export function initialMonitorState(origin: string, options: HealthOptions = DEFAULT_HEALTH_OPTIONS): MonitorState {
+  return {
+    origin,
+    options,
+    circuit: initialCircuit(0, options.circuit),
+    ttft: null,
+    latency: null,
+    tokensPerSec: null,
+    errors: null,
+    hourlyTtft: emptyHourlyProfile(),
+    samples: 0,
+    updatedAt: null,
+  };
+}
+
+/**
+ * Tokens per second of the decode phase: output tokens over the time between the first token and
+ * the end. Undefined unless all three are known and the decode phase took time.
+ */
+export function decodeSpeed(sample: Pick<HealthSample, "ttftMs" | "latencyMs" | "outputTokens">): number | undefined {
+  const { ttftMs, latencyMs, outputTokens } = sample;
+  if (ttftMs === undefined || latencyMs === undefined || outputTokens === undefined) return undefined;
+  if (outputTokens <= 0 || latencyMs <= ttftMs) return undefined;
+  return (outputTokens * 1000) / (latencyMs - ttftMs);
+}
+
+/**
+ * Folds one sample into the state. Every sample counts for the error rate and the breaker;
+ * latencies come from successful, non-probe samples only: a failure's latency is how fast it
+ * failed (a refused connection is "fast"), and a probe's is a model listing, not a generation.
+ */
+export function applySample(state: MonitorState, sample: HealthSample): MonitorState {
+  const { alpha, timeZone } = state.options;
+  const next: MonitorState = {
+    ...state,
+    circuit: recordOutcome(state.circuit, sample, state.options.circuit),
+    errors: updateEwma(state.errors, sample.ok ? 0 : 1, alpha),
+    samples: state.samples + 1,
+  };
+  if (!sample.ok || sample.probe) return next;
+  if (sample.ttftMs !== undefined) {
+    next.ttft = updateEwma(state.ttft, sample.ttftMs, alpha);
+    next.hourlyTtft = recordHourly(state.hourlyTtft, sample.at, sample.ttftMs, { alpha, timeZone });
+  }
+  if (sample.latencyMs !== undefined) next.latency = updateEwma(state.latency, sample.latencyMs, alpha);
+  const speed = decodeSpeed(sample);
+  if (speed !== undefined) next.tokensPerSec = updateEwma(state.tokensPerSec, speed, alpha);
+  return next;
+}
+
+/** Samples in the order their attempts started; equal instants keep their order (the sort is stable). */
+export function inTimeOrder(samples: readonly HealthSample[]): HealthSample[] {
+  return [...samples].sort((a, b) => a.at - b.at);
+}
+
+function summary(e: Ewma | null): MetricSummary | null {
+  return e === null ? null : { mean: e.mean, variance: e.variance, cv: coefficientOfVariation(e) };
+}
+
+/** The state as the router reads it at `at` (the circuit advanced to `at`), with the in-flight estimate. */
+export function snapshotOf(state: MonitorState, at: number, inFlight: number): OriginSnapshot {
+  const c = advanceCircuit(state.circuit, at);
+  return {
+    origin: state.origin,
+    circuit: { state: c.state, since: c.since, openUntil: c.openUntil, reason: c.reason },
+    ttftMs: summary(state.ttft),
+    latencyMs: summary(state.latency),
+    tokensPerSec: summary(state.tokensPerSec),
+    errorRate: state.errors?.mean ?? 0,
+    consecutiveFailures: c.consecutiveFailures,
+    inFlight,
+    samples: state.samples,
+    hourlyTtftMs: state.hourlyTtft.map((h) => (h === null ? null : { mean: h.mean, samples: h.samples })),
+    updatedAt: state.updatedAt,
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * OriginMonitor: one Durable Object per origin (`env.ORIGIN_MONITOR.getByName(origin)`), the shared
+ * view of its health across isolates (DESIGN §2). Isolates never call it on a request's path: they
+ * report samples in batches after responses (`HealthReporter`, through `waitUntil`) and read a
+ * snapshot cached per isolate (`SnapshotCache`), refreshed in the background.
+ *
+ * Each RPC's storage work is one synchronous critical section (`transactionSync`). Time comes from
+ * the caller (`at`); nothing here reads the clock, so there is no alarm either: the one timed
+ * transition (open → half_open) is dated at `openUntil` whenever it is noticed (see `circuit.ts`).
+ */
+import { DurableObject } from "cloudflare:workers";
+import { formatPath } from "../lib/zod-path";
+import { advanceCircuit, HISTORY_LIMIT, type CircuitTransition } from "./circuit";
+import { applySample, initialMonitorState, inTimeOrder, snapshotOf, type MonitorState } from "./monitor-state";
+import { migrate } from "./schema";
+import { healthReportSchema, type HealthReport, type OriginSnapshot, type ReportResult } from "./types";
+
+/** An isolate's in-flight count counts for this long after its report. */
+export const IN_FLIGHT_TTL_MS = 30_000;
+/** Batch ids are remembered this long: far longer than any retry. */
+const BATCH_ID_TTL_MS = 3_600_000;
+
+/** The monitor reads nothing from the env: settings arrive with the reports. */
+type MonitorEnv = object;
+
+export class OriginMonitor extends DurableObject<MonitorEnv> {
+  private readonly sql: SqlStorage;
+  /** The stored state, kept in memory: only this object's methods change it. */
+  private state!: MonitorState;
+
+  constructor(ctx: DurableObjectState, env: MonitorEnv) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    void ctx.blockConcurrencyWhile(async () => {
+      migrate(this.sql);
+      const row = this.sql.exec<{ state: string }>("SELECT state FROM monitor WHERE id = 1").toArray()[0];
+      this.state = row ? (JSON.parse(row.state) as MonitorState) : initialMonitorState(ctx.id.name ?? "");
+    });
+  }
+
+  private save(): void {
+    this.sql.exec(
+      "INSERT INTO monitor (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+      JSON.stringify(this.state),
+    );
+  }
+
+  /**
+   * Applies a batch of samples from one isolate, in the order their attempts started, and records
+   * the isolate's in-flight count. A batch id seen before (a retry) changes nothing.
+   * Throws on a malformed batch or one addressed to another origin.
+   */
+  async report(input: HealthReport): Promise<ReportResult> {
+    const parsed = healthReportSchema.safeParse(input);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${formatPath(i.path) || "(root)"}: ${i.message}`);
+      throw new TypeError(`invalid health report: ${problems.join("; ")}`);
+    }
+    const batch = parsed.data;
+    const name = this.ctx.id.name;
+    if (name !== undefined && name !== batch.origin) throw new Error(`monitor of ${name} cannot take samples of ${batch.origin}`);
+    return this.ctx.storage.transactionSync(() => {
+      const seen = this.sql.exec("SELECT 1 FROM batches WHERE id = ?", batch.batchId).toArray().length > 0;
+      if (seen) return { applied: 0, duplicate: true };
+      this.sql.exec("INSERT INTO batches (id, at) VALUES (?, ?)", batch.batchId, batch.at);
+      this.sql.exec("DELETE FROM batches WHERE at < ?", batch.at - BATCH_ID_TTL_MS);
+      // A late batch from an isolate does not overwrite the newer count it already sent.
+      this.sql.exec(
+        `INSERT INTO isolates (id, in_flight, reported_at) VALUES (?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET in_flight = excluded.in_flight, reported_at = excluded.reported_at
+         WHERE excluded.reported_at >= isolates.reported_at`,
+        batch.isolateId,
+        batch.inFlight,
+        batch.at,
+      );
+      this.sql.exec("DELETE FROM isolates WHERE reported_at < ?", batch.at - IN_FLIGHT_TTL_MS);
+
+      let state: MonitorState = { ...this.state, origin: name ?? batch.origin, options: batch.options ?? this.state.options };
+      for (const sample of inTimeOrder(batch.samples)) state = applySample(state, sample);
+      state.updatedAt = Math.max(state.updatedAt ?? 0, batch.at);
+      this.state = state;
+      this.save();
+      return { applied: batch.samples.length, duplicate: false };
+    });
+  }
+
+  /** The origin's health as of `at`: what isolates cache and the router scores. */
+  async snapshot(at: number): Promise<OriginSnapshot> {
+    if (!Number.isFinite(at)) throw new TypeError("snapshot: `at` must be an instant in epoch ms");
+    return this.ctx.storage.transactionSync(() => {
+      const circuit = advanceCircuit(this.state.circuit, at);
+      if (circuit !== this.state.circuit) {
+        this.state = { ...this.state, circuit };
+        this.save();
+      }
+      const inFlight = this.sql
+        .exec<{ n: number }>("SELECT COALESCE(SUM(in_flight), 0) AS n FROM isolates WHERE reported_at >= ?", at - IN_FLIGHT_TTL_MS)
+        .one().n;
+      return snapshotOf(this.state, at, inFlight);
+    });
+  }
+
+  /** The circuit's last transitions, newest first (at most 50). */
+  async transitions(limit: number = HISTORY_LIMIT): Promise<CircuitTransition[]> {
+    const n = Math.max(0, Math.min(HISTORY_LIMIT, Math.floor(limit)));
+    return [...this.state.circuit.history].reverse().slice(0, n);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * What isolates send to an OriginMonitor and what they read back. Reports are validated with zod
+ * when they reach the monitor (a NaN would poison an EWMA for good); snapshots are plain data.
+ */
+import { z } from "zod";
+import { timeZoneSchema } from "../time/local-time";
+import { circuitOptionsSchema, type CircuitReason, type CircuitStateName } from "./circuit";
+import { DEFAULT_ALPHA } from "./stats";
+
+/**
+ * How an attempt ended. Mirrors the forwarder's attempt results (`AttemptResult`): an HTTP status
+ * the router falls back on is reported as its class.
+ */
+export const SAMPLE_KINDS = ["ok", "status_5xx", "status_429", "timeout", "connect_error", "broken", "invalid_response"] as const;
+export type SampleKind = (typeof SAMPLE_KINDS)[number];
+
+const millis = z.number().finite().min(0).max(86_400_000);
+
+export const healthSampleSchema = z
+  .object({
+    /** When the attempt started (epoch ms). Hour-of-day buckets and the breaker go by it. */
+    at: z.number().int().min(0),
+    ok: z.boolean(),
+    kind: z.enum(SAMPLE_KINDS),
+    /** Time to first token (streams) or to the response headers (non-streamed answers). */
+    ttftMs: millis.optional(),
+    /** The whole attempt. */
+    latencyMs: millis.optional(),
+    outputTokens: z.number().int().min(0).max(10_000_000).optional(),
+    /** An active probe (`probeOrigin`): counts for the breaker and the error rate, not for latencies. */
+    probe: z.boolean().optional(),
+  })
+  .strict()
+  .refine((s) => s.ok === (s.kind === "ok"), { message: 'ok must be true exactly when kind is "ok"', path: ["ok"] });
+
+/** One attempt at one origin, as an isolate reports it. */
+export type HealthSample = z.infer<typeof healthSampleSchema>;
+
+/**
+ * Per-origin monitor settings. Isolates send them with each batch (they hold the config; the
+ * monitor does not) and the monitor keeps the latest it received.
+ */
+export const healthOptionsSchema = z
+  .object({
+    /** Weight of the newest sample in the latency, TTFT, throughput and error-rate EWMAs. */
+    alpha: z.number().gt(0).max(1).default(DEFAULT_ALPHA),
+    /** The zone of the hour-of-day profile: an origin's peak hours follow its users' clock. */
+    timeZone: timeZoneSchema.default("UTC"),
+    circuit: circuitOptionsSchema.prefault({}),
+  })
+  .strict();
+
+export type HealthOptions = z.infer<typeof healthOptionsSchema>;
+export type HealthOptionsInput = z.input<typeof healthOptionsSchema>;
+
+/** The most samples one report may carry; the reporter sends 50. */
+export const MAX_BATCH_SAMPLES = 500;
+
+export const healthReportSchema = z
+  .object({
+    /** Unique per batch; a retried batch carries the same id and is applied once. */
+    batchId: z.string().min(1).max(200),
+    origin: z.string().min(1).max(64),
+    /** The reporting isolate: its in-flight count replaces the previous one from the same id. */
+    isolateId: z.string().min(1).max(200),
+    /** When the batch was sent (epoch ms, the isolate's clock). */
+    at: z.number().int().min(0),
+    /** Requests this isolate has in flight to the origin right now. */
+    inFlight: z.number().int().min(0).max(1_000_000),
+    samples: z.array(healthSampleSchema).max(MAX_BATCH_SAMPLES),
+    options: healthOptionsSchema.optional(),
+  })
+  .strict();
+
+/** A batch of samples from one isolate for one origin (`options` as written: defaults optional). */
+export type HealthReport = z.input<typeof healthReportSchema>;
+
+/** A metric's EWMA as the router reads it. */
+export interface MetricSummary {
+  mean: number;
+  variance: number;
+  /** √variance / mean; null when the mean is not positive. */
+  cv: number | null;
+}
+
+/** The shared view of an origin's health at an instant: plain data, cached per isolate. */
+export interface OriginSnapshot {
+  origin: string;
+  circuit: {
+    state: CircuitStateName;
+    since: number;
+    /** While open: when probes may start. */
+    openUntil: number | null;
+    reason: CircuitReason;
+  };
+  /** Non-probe successes only; null until one arrived. */
+  ttftMs: MetricSummary | null;
+  latencyMs: MetricSummary | null;
+  /** outputTokens / (latency − TTFT), in tokens per second, from successes that report all three. */
+  tokensPerSec: MetricSummary | null;
+  /** EWMA of failure (1) vs success (0) over every sample, probes included; 0 before any. */
+  errorRate: number;
+  consecutiveFailures: number;
+  /** Sum of the in-flight counts of isolates that reported within the last 30 s. */
+  inFlight: number;
+  /** Samples applied so far. */
+  samples: number;
+  /** TTFT by hour of day (index 0-23) in the origin's time zone; null for an hour with no sample. */
+  hourlyTtftMs: Array<{ mean: number; samples: number } | null>;
+  /** When the last batch was applied (its `at`); null before any. */
+  updatedAt: number | null;
+}
+
+/** What `report` did with a batch. */
+export interface ReportResult {
+  /** Samples applied: 0 for a repeated batch id. */
+  applied: number;
+  duplicate: boolean;
+}

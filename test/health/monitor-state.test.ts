@@ -1,0 +1,41 @@
+/** The monitor's pure steps: decode speed's guards, which samples feed which EWMA, and time order. */
+import { describe, expect, it } from "vitest";
+import { applySample, decodeSpeed, initialMonitorState, inTimeOrder } from "../../src/health/monitor-state";
+import type { HealthSample } from "../../src/health/types";
+
+describe("decodeSpeed", () => {
+  it.each<[string, Partial<HealthSample>, number | undefined]>([
+    ["100 tokens in 2 s after the first", { ttftMs: 500, latencyMs: 2_500, outputTokens: 100 }, 50],
+    ["no TTFT", { latencyMs: 2_500, outputTokens: 100 }, undefined],
+    ["no latency", { ttftMs: 500, outputTokens: 100 }, undefined],
+    ["no tokens", { ttftMs: 500, latencyMs: 2_500 }, undefined],
+    ["zero tokens", { ttftMs: 500, latencyMs: 2_500, outputTokens: 0 }, undefined],
+    ["no decode time", { ttftMs: 500, latencyMs: 500, outputTokens: 1 }, undefined],
+  ])("%s", (_, sample, expected) => {
+    expect(decodeSpeed(sample)).toBe(expected);
+  });
+});
+
+describe("applySample", () => {
+  const full = { ttftMs: 100, latencyMs: 1_100, outputTokens: 10 };
+  it.each<[string, HealthSample, { ttft: boolean; latency: boolean; tps: boolean; errors: number }]>([
+    ["a success feeds every metric", { at: 0, ok: true, kind: "ok", ...full }, { ttft: true, latency: true, tps: true, errors: 0 }],
+    ["a failure feeds only the error rate", { at: 0, ok: false, kind: "broken", ...full }, { ttft: false, latency: false, tps: false, errors: 1 }],
+    ["a probe feeds only the error rate", { at: 0, ok: true, kind: "ok", probe: true, ...full }, { ttft: false, latency: false, tps: false, errors: 0 }],
+  ])("%s", (_, sample, fed) => {
+    const s = applySample(initialMonitorState("o"), sample);
+    expect({ ttft: s.ttft !== null, latency: s.latency !== null, tps: s.tokensPerSec !== null, errors: s.errors!.mean }).toEqual(fed);
+    expect(s.samples).toBe(1);
+    expect(s.hourlyTtft[0] !== null).toBe(fed.ttft);
+  });
+
+  it("orders samples by start time, keeping equal instants in their order", () => {
+    const s = (at: number, kind: HealthSample["kind"]): HealthSample => ({ at, ok: kind === "ok", kind });
+    expect(inTimeOrder([s(3, "ok"), s(1, "timeout"), s(3, "broken"), s(2, "ok")]).map((x) => `${x.at}${x.kind}`)).toEqual([
+      "1timeout",
+      "2ok",
+      "3ok",
+      "3broken",
+    ]);
+  });
+});
