@@ -8,6 +8,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { generateKey, hashKey, keyHint, lookupOf, randomHex, sameBytes, tenantOfKey } from "../auth/api-key";
+import type { Boundary } from "../routing/boundary";
+import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
 import { periodEnd, periodKey } from "../time/period";
 import { decideBudgets, type BudgetState } from "./admission";
 import { bucketsFor, peekRate, refundTokens, takeRate, type BucketRef } from "./rate-limits";
@@ -15,6 +17,7 @@ import { migrate } from "./schema";
 import {
   DEFAULT_TENANT_LIMITS,
   NO_LIMITS,
+  OPEN_POLICY,
   type AdmitRequest,
   type AdmitResult,
   type ApiKeyInfo,
@@ -151,6 +154,11 @@ function budgetOf(row: BudgetRow): Budget {
   };
 }
 
+/** The lower of two classes (batch < standard < interactive). */
+function lowerPriority(a: PriorityClass, b: PriorityClass): PriorityClass {
+  return PRIORITY_CLASSES.indexOf(a) > PRIORITY_CLASSES.indexOf(b) ? a : b;
+}
+
 /** Both levels' allow-lists combined: a model must pass each one that is set. */
 function intersect(a: string[] | null, b: string[] | null): string[] | null {
   if (a === null) return b;
@@ -163,7 +171,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   /** The tenant row, cached: it changes only through this object's own methods. */
   private tenant: TenantRow | null = null;
   private tenantLimits: RateLimits = NO_LIMITS;
-  private tenantPolicy: Policy = { allowedModels: null };
+  private tenantPolicy: Policy = OPEN_POLICY;
   /** When the alarm is set for (epoch ms), mirrored so admissions need not read it. */
   private alarmAt: number | null = null;
 
@@ -188,8 +196,8 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     const key = this.env.DEMO_TENANT_KEY;
     const tenantId = key ? tenantOfKey(key) : null;
     if (!key || !tenantId || tenantId !== this.ctx.id.name || this.tenant) return;
-    this.insertTenant({ id: tenantId, name: "Demo tenant", policy: { allowedModels: null } }, Date.now());
-    await this.insertKey(key, "demo key", { allowedModels: null }, Date.now());
+    this.insertTenant({ id: tenantId, name: "Demo tenant", policy: OPEN_POLICY }, Date.now());
+    await this.insertKey(key, "demo key", OPEN_POLICY, Date.now());
   }
 
   private loadTenant(): void {
@@ -423,14 +431,23 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       .find((c) => sameBytes(new Uint8Array(c.hash), hash));
     if (!row) return { ok: false, reason: "invalid_key" };
     if (tenant.disabled === 1) return { ok: false, reason: "tenant_disabled" };
-    const allowedModels = intersect(this.tenantPolicy.allowedModels, (JSON.parse(row.policy) as Policy).allowedModels);
+    const keyPolicy = JSON.parse(row.policy) as Partial<Policy>;
+    const allowedModels = intersect(this.tenantPolicy.allowedModels, keyPolicy.allowedModels ?? null);
     if (request.model !== null && allowedModels !== null && !allowedModels.includes(request.model)) {
       return { ok: false, reason: "model_not_allowed" };
     }
     const at = request.at;
     const keyLimits = JSON.parse(row.limits) as RateLimits;
     const refs = bucketsFor(row.id, this.tenantLimits, keyLimits);
-    const base = { ok: true as const, tenantId: tenant.id, keyId: row.id, allowedModels };
+    const base = {
+      ok: true as const,
+      tenantId: tenant.id,
+      keyId: row.id,
+      allowedModels,
+      boundaries: [this.tenantPolicy.boundary, keyPolicy.boundary].filter((b): b is Boundary => b !== null && b !== undefined),
+      maxPriority: lowerPriority(this.tenantPolicy.maxPriority ?? "interactive", keyPolicy.maxPriority ?? "interactive"),
+      debug: this.tenantPolicy.debug === true || keyPolicy.debug === true,
+    };
     const reserve = request.reserve;
     if (!reserve) {
       return { ...base, outputCap: null, reservedMicros: 0, reservedTokens: 0, softLimited: [], budgetPressure: 0, rateLimit: peekRate(this.sql, refs, at) };

@@ -1,14 +1,25 @@
 /** The shapes that cross the TenantLedger's RPC boundary (structured-cloneable plain data). */
 import { z } from "zod";
+import { boundarySchema, type Boundary } from "../routing/boundary";
+import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
 
 /** What a tenant or a key may do. `null` allows everything the level above allows. */
 export const policySchema = z
   .object({
     /** Scenario (model) names this tenant or key may use. */
     allowedModels: z.array(z.string().min(1).max(64)).max(256).nullable().default(null),
+    /** Which origins its requests may ever reach (e.g. `{"kinds":["self-hosted"]}`), fallback included. */
+    boundary: boundarySchema.nullable().default(null),
+    /** The highest class its requests may ask for; higher asks are served at this class. */
+    maxPriority: z.enum(PRIORITY_CLASSES).default("interactive"),
+    /** May ask for the routing decision with `x-router-explain: 1`. */
+    debug: z.boolean().default(false),
   })
   .strict();
 export type Policy = z.infer<typeof policySchema>;
+
+/** Everything allowed: a tenant or key created without a policy. */
+export const OPEN_POLICY: Policy = { allowedModels: null, boundary: null, maxPriority: "interactive", debug: false };
 
 /** Rate limits of a tenant or a key; `null` means unlimited at this level. */
 export const rateLimitsSchema = z
@@ -140,9 +151,15 @@ export type AdmitResult =
       reservedTokens: number;
       /** Budgets past their soft limit after this admission. */
       softLimited: BudgetStatus[];
-      /** The fullest budget's (settled + reserved) / limit, 0..1: later routing weighs price by it. */
+      /** The fullest budget's (settled + reserved) / limit, 0..1: routing weighs price by it. */
       budgetPressure: number;
       rateLimit: RateLimitState;
+      /** The tenant's and the key's data boundaries: an origin must pass both. */
+      boundaries: Boundary[];
+      /** The lower of the tenant's and the key's highest class. */
+      maxPriority: PriorityClass;
+      /** Whether the caller may see routing decisions. */
+      debug: boolean;
     }
   | { ok: false; reason: "invalid_key" | "tenant_disabled" | "model_not_allowed" }
   | { ok: false; reason: "rate_limited"; dimension: "requests" | "tokens" | "concurrency"; retryAfterMs: number; rateLimit: RateLimitState }

@@ -35,6 +35,9 @@ export type AttemptResult =
 export interface AttemptLog {
   origin: string;
   result: AttemptResult;
+  /** When the attempt started (epoch ms). */
+  startedAt: number;
+  /** Until its outcome was known: the answer (non-streamed) or the first token (streamed). */
   ms: number;
 }
 
@@ -56,6 +59,8 @@ export interface ForwardRequest {
   clientHeaders: Headers;
   readSecret: SecretReader;
   now?: () => number;
+  /** Called as each attempt starts (health accounting of requests in flight). */
+  onAttempt?: (origin: string) => void;
 }
 
 /** The longest `Retry-After` we honour; origins asking for more are retried after this. */
@@ -125,7 +130,7 @@ function failureOf(attempts: AttemptLog[], retryAfter: number | null): RouterFai
 async function attempt(request: ForwardRequest, target: Target, attempts: AttemptLog[], now: () => number): Promise<AttemptOutcome> {
   const { origin } = target;
   const started = now();
-  const log = (result: AttemptResult) => attempts.push({ origin: target.originName, result, ms: now() - started });
+  const log = (result: AttemptResult) => attempts.push({ origin: target.originName, result, startedAt: started, ms: now() - started });
 
   const headers = upstreamHeaders(request.clientHeaders, origin, request.requestId, request.readSecret);
   if (!headers) {
@@ -133,6 +138,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     log("no_credentials");
     return { retry: "no_credentials", retryAfterSeconds: null };
   }
+  request.onAttempt?.(target.originName);
 
   const controller = new AbortController();
   let timedOut = false;
@@ -272,7 +278,7 @@ export async function forward(request: ForwardRequest): Promise<Forwarded> {
     const until = cooldownUntil.get(target.originName);
     if (until !== undefined) {
       if (until > now()) {
-        attempts.push({ origin: target.originName, result: "cooling_down", ms: 0 });
+        attempts.push({ origin: target.originName, result: "cooling_down", startedAt: now(), ms: 0 });
         noteRetryAfter(Math.ceil((until - now()) / 1000));
         continue;
       }

@@ -23,7 +23,7 @@ import { z } from "zod";
 import { adminAuth } from "../auth/admin";
 import { TENANT_ID_PATTERN } from "../auth/api-key";
 import type { AppEnv } from "../env";
-import { BUDGET_METRICS, BUDGET_PERIODS, policySchema, rateLimitsSchema } from "../ledger/types";
+import { BUDGET_METRICS, BUDGET_PERIODS, OPEN_POLICY, policySchema, rateLimitsSchema } from "../ledger/types";
 import { timeZoneSchema } from "../time/local-time";
 import { usageResponse, usageSummaryResponse } from "./usage-query";
 import { RouterError } from "../openai/errors";
@@ -31,7 +31,7 @@ import { validate } from "../openai/requests";
 import { readJsonBody } from "../proxy/read-body";
 
 const ADMIN_BODY_LIMIT = 64 * 1024;
-const DEFAULT_POLICY = { allowedModels: null };
+const DEFAULT_POLICY = OPEN_POLICY;
 
 const retentionDays = z.number().int().min(1).max(3650);
 

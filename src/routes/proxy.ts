@@ -13,8 +13,13 @@ import { setRateLimitHeaders } from "../openai/rate-limit-headers";
 import { chatRequestSchema, embeddingsRequestSchema, validate } from "../openai/requests";
 import { forward, formatAttempts, type Forwarded, type Target } from "../proxy/forward";
 import { readJsonBody } from "../proxy/read-body";
+import { estimateTokens } from "../openai/usage";
+import { parseBoundaryHeader, type Boundary } from "../routing/boundary";
+import { decide, type Decision } from "../routing/decide";
+import { isolateState, reportFailedAttempts, reportServed } from "../routing/isolate-state";
+import { priorityOf } from "../routing/priority";
 import { failedSettlement, jsonSettlement, streamSettlement, type RequestFacts } from "../usage/record";
-import { applyOutputCap, FREE, originPrices, reservationFor } from "../usage/reservation";
+import { applyOutputCap, FREE, originPrices, requestedOutputCap, reservationFor } from "../usage/reservation";
 import { admitted, callerOf, type Admitted } from "./tenant-auth";
 
 type Endpoint = SettleRequest["endpoint"];
@@ -29,8 +34,25 @@ function scenarioOf(config: RouterConfig, model: string): ScenarioConfig | undef
   return Object.hasOwn(config.scenarios, model) ? config.scenarios[model] : undefined;
 }
 
-function targetsOf(config: RouterConfig, scenario: ScenarioConfig): Target[] {
-  return scenario.candidates.map((c) => ({ originName: c.origin, origin: config.origins[c.origin]!, model: c.model }));
+function targetsOf(config: RouterConfig, decision: Decision): Target[] {
+  return decision.attempts.map((a) => ({ originName: a.origin, origin: config.origins[a.origin]!, model: a.model }));
+}
+
+/** Every origin a scenario may use, canary and shadow included. */
+function originsOf(scenario: ScenarioConfig): string[] {
+  const names = scenario.candidates.map((c) => c.origin);
+  if (scenario.canary) names.push(scenario.canary.origin);
+  if (scenario.shadow) names.push(scenario.shadow.origin);
+  return [...new Set(names)];
+}
+
+/** The request's own `x-router-boundary`, or the 400 it deserves. */
+function requestBoundary(header: string | undefined): Boundary | null {
+  const parsed = parseBoundaryHeader(header ?? null);
+  if (parsed !== null && "error" in parsed) {
+    throw new RouterError({ kind: "invalid_body", message: `Invalid x-router-boundary header: ${parsed.error}.`, param: null });
+  }
+  return parsed;
 }
 
 /** Headers that say how the request was admitted and served. */
@@ -63,10 +85,12 @@ export function proxyHandler(endpoint: Endpoint) {
     let body: Record<string, unknown> | undefined;
     let bodyBytes = 0;
     let bodyError: unknown;
+    let boundary: Boundary | null = null;
     try {
       const read = await readJsonBody(c.req.raw, config.limits.maxBodyBytes);
       bodyBytes = read.bytes;
       body = validate(schema, read.value) as Record<string, unknown>;
+      boundary = requestBoundary(c.req.header("x-router-boundary"));
     } catch (e) {
       bodyError = e;
     }
@@ -86,16 +110,43 @@ export function proxyHandler(endpoint: Endpoint) {
 
     const cap = applyOutputCap(body, admission.outputCap);
     const clientWantsUsage = stream && (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true;
-    const result = await forward({
-      path,
-      body,
-      stream,
-      clientWantsUsage,
-      targets: targetsOf(config, scenario),
-      requestId,
-      clientHeaders: c.req.raw.headers,
-      readSecret: secretReader(c.env),
-    });
+
+    // Where: the pure decision over this isolate's cached health snapshots (no round trip).
+    const { snapshots, reporter } = isolateState(c.env);
+    const read = snapshots.getMany(originsOf(scenario));
+    if (read.refresh) c.executionCtx.waitUntil(read.refresh);
+    const priority = priorityOf(body.service_tier, c.req.header("x-priority") ?? null, admission.maxPriority);
+    const decision = decide(
+      {
+        priority: priority.priority,
+        promptTokens: estimateTokens(bodyBytes),
+        outputTokens: endpoint === "embeddings" ? 0 : (requestedOutputCap(body) ?? scenario.maxOutputTokens),
+        boundaries: boundary ? [...admission.boundaries, boundary] : admission.boundaries,
+        budgetPressure: admission.budgetPressure,
+        softLimited: admission.softLimited.length > 0,
+        random: Math.random,
+      },
+      { name: model!, scenario, origins: config.origins, canaryStopped: false },
+      (origin) => read.snapshots.get(origin) ?? null,
+      startedAt,
+    );
+
+    const result: Forwarded =
+      decision.attempts.length === 0
+        ? { kind: "failed", failure: { kind: "no_origin_available", retryAfterSeconds: null }, attempts: [] }
+        : await forward({
+            path,
+            body,
+            stream,
+            clientWantsUsage,
+            targets: targetsOf(config, decision),
+            requestId,
+            clientHeaders: c.req.raw.headers,
+            readSecret: secretReader(c.env),
+            onAttempt: (origin) => reporter.begin(origin),
+          });
+    for (const send of reportFailedAttempts(reporter, result.attempts)) c.executionCtx.waitUntil(send);
+    const servingAttempt = result.kind === "failed" ? undefined : result.attempts.at(-1);
 
     const facts: RequestFacts = {
       requestId,
@@ -108,6 +159,12 @@ export function proxyHandler(endpoint: Endpoint) {
       reservedMicros: admission.reservedMicros,
     };
     const headers = responseHeaders(model!, admission, cap, result);
+    headers.set("x-router-priority", priority.priority);
+    if (admission.debug && c.req.header("x-router-explain") === "1") headers.set("x-router-decision", JSON.stringify(decision.explanation));
+    const report = (latencyMs: number, outputTokens?: number) => {
+      const send = servingAttempt ? reportServed(reporter, servingAttempt, latencyMs, outputTokens) : null;
+      if (send) c.executionCtx.waitUntil(send);
+    };
     const settle = (settlement: SettleRequest) =>
       caller.ledger.settle(settlement).catch((e: unknown) => console.error(`request ${requestId}: settle failed (the alarm will charge the reservation)`, e));
     const servedBy = (r: Exclude<Forwarded, { kind: "failed" }>) => ({
@@ -119,19 +176,31 @@ export function proxyHandler(endpoint: Endpoint) {
     switch (result.kind) {
       case "json": {
         const served = { ...servedBy(result), status: 200, outcome: "ok" };
+        report(Date.now() - startedAt, result.usage?.completionTokens);
         c.executionCtx.waitUntil(settle(jsonSettlement(facts, served, result.usage, result.text.length, Date.now())));
         headers.set("content-type", "application/json");
         return new Response(result.text, { status: 200, headers });
       }
       case "stream": {
         const served = { ...servedBy(result), status: 200 };
-        c.executionCtx.waitUntil(result.outcome.then((o) => settle(streamSettlement(facts, served, o, Date.now()))));
+        c.executionCtx.waitUntil(
+          result.outcome.then((o) => {
+            if (o.end === "broken" || o.end === "timeout") {
+              // It served the first token, then failed: the origin's health should know.
+              const a = servingAttempt;
+              const send = a ? reporter.record(a.origin, { at: a.startedAt, ok: false, kind: o.end, latencyMs: Date.now() - a.startedAt }) : null;
+              if (send) c.executionCtx.waitUntil(send);
+            } else report(Date.now() - startedAt, o.usage?.completionTokens ?? o.contentEvents);
+            return settle(streamSettlement(facts, served, o, Date.now()));
+          }),
+        );
         headers.set("content-type", "text/event-stream; charset=utf-8");
         headers.set("cache-control", "no-cache");
         return new Response(result.body, { status: 200, headers });
       }
       case "origin_error": {
         const served = { ...servedBy(result), status: result.status, outcome: "origin_rejected" };
+        report(Date.now() - startedAt);
         c.executionCtx.waitUntil(settle(failedSettlement(facts, served, Date.now())));
         headers.set("content-type", "application/json");
         return new Response(JSON.stringify(result.body), { status: result.status, headers });

@@ -244,11 +244,13 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     k.explanation.terms = { ...k.raw, latency, price, weight, score };
   }
 
-  // Canary first when drawn; then healthy candidates by score; demoted ones last, by score too.
+  // Canary first when drawn; then healthy candidates by score (or as listed, for `ordered`
+  // scenarios); demoted ones last.
   const rank = (k: Scored) => (k.explanation.role === "canary" ? 0 : k.explanation.demoted ? 2 : 1);
+  const byScore = scenario.routing === "scored";
   const ordered = kept
     .map((k, i) => ({ k, i }))
-    .sort((a, b) => rank(a.k) - rank(b.k) || a.k.explanation.terms!.score - b.k.explanation.terms!.score || a.i - b.i)
+    .sort((a, b) => rank(a.k) - rank(b.k) || (byScore ? a.k.explanation.terms!.score - b.k.explanation.terms!.score : 0) || a.i - b.i)
     .map(({ k }) => k);
   const attempts: Target[] = [];
   for (const k of ordered) if (!attempts.some((t) => t.origin === k.target.origin && t.model === k.target.model)) attempts.push(k.target);

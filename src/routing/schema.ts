@@ -3,6 +3,7 @@
  * SLO, degrade path, canary, shadow and flex wait. Merged into `config/schema.ts`.
  */
 import { z } from "zod";
+import { circuitOptionsSchema } from "../health/circuit";
 import { windowEndsDiffer, windowEndsDifferIssue, windowShape } from "../time/window";
 import { PRIORITY_CLASSES } from "./priority";
 
@@ -27,6 +28,8 @@ export const originRoutingShape = {
   /** The TTFT assumed before the router has measured any (ms). */
   expectedTtftMs: z.number().int().min(1).max(600_000).default(1000),
   windows: z.array(originWindowSchema).default(() => []),
+  /** Circuit breaker settings (see src/health/circuit.ts); absent: the defaults. */
+  circuit: circuitOptionsSchema.optional(),
 };
 
 const share = z.number().min(0).max(1);
@@ -60,6 +63,12 @@ export const shadowSchema = z
   .strict();
 
 export const scenarioRoutingShape = {
+  /**
+   * `scored` (default): candidates are ordered per request by the class's objective (price, TTFT
+   * and its stability, errors, load). `ordered`: the listed order is kept, a plain failover chain;
+   * rules (boundary, windows, open circuits, degrade) still apply.
+   */
+  routing: z.enum(["scored", "ordered"]).default("scored"),
   /** Interactive requests avoid origins whose predicted TTFT exceeds this (unless none is left). */
   slo: z.object({ ttftMs: z.number().int().min(1).max(600_000) }).strict().optional(),
   /** Origins to keep once the tenant's budget is past its soft limit (the cheaper ones). */

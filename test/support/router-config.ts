@@ -31,6 +31,8 @@ export const BETA_PRICING = { input: 0.27, cachedInput: 0.07, output: 1.1, windo
 /** Input free, output 2 µ$ a token: a request's worst case is exactly its cost when it fills its cap. */
 export const POOL_PRICING = { input: 0, output: 2 };
 
+const NEVER_OPEN = { failureThreshold: 10_000, errorRateThreshold: 1, minSamples: 1_000_000 };
+
 export function testRouterConfig(simUrl: string): RouterConfigInput {
   const timeouts = { firstByteMs: FIRST_BYTE_MS, totalMs: TOTAL_MS };
   const origin = (name: string, provider: RouterConfigInput["origins"][string]["provider"]) => ({
@@ -38,6 +40,9 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
     provider,
     kind: "maas" as const,
     timeouts,
+    // These origins fail on purpose all the time; their circuits must not open and skew other
+    // tests. The health tests use origins of their own with real breaker settings.
+    circuit: NEVER_OPEN,
   });
   return {
     version: 1,
@@ -47,12 +52,13 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       pool: { ...origin("pool", "vllm"), kind: "self-hosted", pricing: POOL_PRICING },
       cool: origin("cool", "openai"),
       // Nothing listens on port 9: connecting fails at once.
-      dead: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts },
+      dead: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts, circuit: NEVER_OPEN },
       nokey: { ...origin("beta", "openai"), apiKeySecret: "UNSET_API_KEY" },
     },
     scenarios: {
       "chat-main": {
         endpoint: "chat",
+        routing: "ordered",
         candidates: [
           { origin: "alpha", model: "alpha-large" },
           { origin: "beta", model: "deepseek-chat" },
@@ -63,6 +69,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       "chat-pool": { endpoint: "chat", candidates: [{ origin: "pool", model: "qwen2.5-7b" }] },
       "chat-priced": {
         endpoint: "chat",
+        routing: "ordered",
         candidates: [
           { origin: "pool", model: "qwen2.5-7b" },
           { origin: "alpha", model: "alpha-large" },
@@ -72,6 +79,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       },
       "chat-dead-first": {
         endpoint: "chat",
+        routing: "ordered",
         candidates: [
           { origin: "dead", model: "m" },
           { origin: "beta", model: "deepseek-chat" },
@@ -79,6 +87,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       },
       "chat-nokey-first": {
         endpoint: "chat",
+        routing: "ordered",
         candidates: [
           { origin: "nokey", model: "m" },
           { origin: "pool", model: "qwen2.5-7b" },
@@ -86,6 +95,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       },
       "chat-cool": {
         endpoint: "chat",
+        routing: "ordered",
         candidates: [
           { origin: "cool", model: "cool-model" },
           { origin: "pool", model: "qwen2.5-7b" },
@@ -94,6 +104,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       "chat-cool-only": { endpoint: "chat", candidates: [{ origin: "cool", model: "cool-model" }] },
       "embed-main": {
         endpoint: "embeddings",
+        routing: "ordered",
         candidates: [
           { origin: "pool", model: "bge-m3" },
           { origin: "alpha", model: "text-embedding-3-small" },

@@ -1,0 +1,56 @@
+/**
+ * What one isolate keeps between requests for routing: origins' health snapshots (refreshed in
+ * the background, never awaited on a request) and the health reporter (batched, flushed through
+ * `waitUntil`). One of each per isolate, created on first use with the env's monitor namespace.
+ */
+import { activeConfig } from "../config/load";
+import type { RouterEnv } from "../env";
+import { HealthReporter } from "../health/reporter";
+import { sampleKindOf } from "../health/sample-kind";
+import { SnapshotCache } from "../health/snapshots";
+import type { AttemptLog } from "../proxy/forward";
+
+let state: { snapshots: SnapshotCache; reporter: HealthReporter } | undefined;
+
+export function isolateState(env: RouterEnv): { snapshots: SnapshotCache; reporter: HealthReporter } {
+  state ??= {
+    snapshots: new SnapshotCache({ namespace: env.ORIGIN_MONITOR, now: Date.now }),
+    reporter: new HealthReporter({
+      namespace: env.ORIGIN_MONITOR,
+      now: Date.now,
+      // The monitor has no config of its own: each batch carries the origin's breaker settings.
+      optionsOf: (origin) => {
+        const circuit = activeConfig(env).origins[origin]?.circuit;
+        return circuit ? { circuit } : undefined;
+      },
+    }),
+  };
+  return state;
+}
+
+/**
+ * Reports the attempts that ended without serving (errors, timeouts); returns the sends to hand to
+ * `waitUntil`. The attempt that served is reported when its answer is complete.
+ */
+export function reportFailedAttempts(reporter: HealthReporter, attempts: readonly AttemptLog[]): Promise<void>[] {
+  const sends: Promise<void>[] = [];
+  for (const a of attempts) {
+    const kind = sampleKindOf(a.result);
+    if (kind === null || kind === "ok") continue;
+    const send = reporter.record(a.origin, { at: a.startedAt, ok: false, kind, latencyMs: a.ms });
+    if (send) sends.push(send);
+  }
+  return sends;
+}
+
+/** Reports the attempt that served, once its answer is complete. */
+export function reportServed(reporter: HealthReporter, attempt: AttemptLog, latencyMs: number, outputTokens: number | undefined): Promise<void> | null {
+  return reporter.record(attempt.origin, {
+    at: attempt.startedAt,
+    ok: true,
+    kind: "ok",
+    ttftMs: attempt.ms,
+    latencyMs: Math.max(attempt.ms, latencyMs),
+    ...(outputTokens !== undefined ? { outputTokens } : {}),
+  });
+}
