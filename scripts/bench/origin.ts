@@ -6,7 +6,7 @@
 import { demoSimOptions, zeroLatency } from "../../src/sim/demo";
 import { startSimServer } from "../../src/sim/node";
 
-const server = await startSimServer({ host: "127.0.0.1", port: 0, sim: { ...zeroLatency(demoSimOptions), recordLimit: 0 } });
+const server = await startSimServer({ host: "127.0.0.1", port: 0, sim: zeroLatency(demoSimOptions) });
 process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
 const stop = () => void server.close().then(() => process.exit(0));
 process.on("SIGTERM", stop);

@@ -1,0 +1,35 @@
+/**
+ * The local demo on bare workerd (`npm run serve -- --demo`, the benchmark): its secrets and
+ * the bundled config pointed at wherever the simulated origins listen. Local runs only.
+ */
+import type { RouterConfigInput } from "../../src/config/schema";
+import { DEMO_ALPHA_API_KEY, DEMO_BETA_API_KEY } from "../../src/sim/demo";
+import { LOCAL_ADMIN_TOKEN, LOCAL_DEMO_KEY } from "./local-router";
+
+/** Where the bundled demo config expects the simulator. */
+export const DEMO_SIM_URL = "http://127.0.0.1:8790";
+
+/** The documented admin token and tenant key, and the simulator's API keys, by binding name. */
+export const DEMO_SECRETS: Readonly<Record<string, string>> = {
+  ADMIN_TOKEN: LOCAL_ADMIN_TOKEN,
+  DEMO_TENANT_KEY: LOCAL_DEMO_KEY,
+  MAAS_ALPHA_API_KEY: DEMO_ALPHA_API_KEY,
+  MAAS_BETA_API_KEY: DEMO_BETA_API_KEY,
+};
+
+/**
+ * The config with the origins that point at the demo simulator moved to `simUrl`. It takes and
+ * gives the config as written (`loadConfig(...).input`): the Worker parses it again, and parsing
+ * is not idempotent (prices in USD become micro-dollars).
+ * @example
+ * pointAtSim(demoConfig, "http://127.0.0.1:40123").origins["pool-local"].baseUrl; // "http://127.0.0.1:40123/pool-local/v1"
+ */
+export function pointAtSim(config: RouterConfigInput, simUrl: string): RouterConfigInput {
+  const origins = Object.fromEntries(
+    Object.entries(config.origins).map(([name, o]) => [
+      name,
+      o.baseUrl.startsWith(`${DEMO_SIM_URL}/`) ? { ...o, baseUrl: simUrl + o.baseUrl.slice(DEMO_SIM_URL.length) } : o,
+    ]),
+  );
+  return { ...config, origins };
+}

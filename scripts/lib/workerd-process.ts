@@ -1,0 +1,136 @@
+/**
+ * Running `workerd serve` on a config file: the binary wrangler itself uses, the port each
+ * socket got (from workerd's control fd, so port 0 works without a race), and a stop that
+ * waits for the process to be gone.
+ */
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+
+/** The `workerd` npm package as wrangler resolves it: the binary's path and the newest compatibility date it knows. */
+export interface WorkerdBinary {
+  path: string;
+  version: string;
+  compatibilityDate: string;
+}
+
+/** Finds the `workerd` package that wrangler depends on (the one `wrangler dev` runs). */
+export function workerdBinary(): WorkerdBinary {
+  const fromProject = createRequire(import.meta.url);
+  const fromWrangler = createRequire(fromProject.resolve("wrangler/package.json"));
+  // The package has no type declarations: its main module exports the binary's path as default.
+  const pkg = fromWrangler("workerd") as { default: string; version: string; compatibilityDate: string };
+  return { path: pkg.default, version: pkg.version, compatibilityDate: pkg.compatibilityDate };
+}
+
+export interface StartWorkerdOptions {
+  /** A config file in Cap'n Proto text with a constant named `config`. */
+  configPath: string;
+  /** The socket to wait for and report the URL of. */
+  socket: string;
+  /** Host part of the returned URL (the socket's address without its port). Default 127.0.0.1. */
+  host?: string;
+  /** Extra environment for the process (values of `fromEnvironment` bindings). */
+  env?: Record<string, string>;
+  /** `host:port` for the V8 inspector (Chrome DevTools' CPU profiler). */
+  inspectorAddr?: string;
+  /** Keep workerd's output (shown only if it fails to start) instead of inheriting stdio. */
+  quiet?: boolean;
+  /** Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+export interface WorkerdProcess {
+  /** e.g. `http://127.0.0.1:8787` */
+  url: string;
+  port: number;
+  pid: number;
+  /** Resolves with the exit code when the process ends, on its own or by `stop()`. */
+  exited: Promise<number | null>;
+  /** What it printed, when `quiet`. */
+  output(): string;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+interface ListenEvent {
+  event: "listen";
+  socket: string;
+  port: number;
+}
+
+function isListenEvent(value: unknown): value is ListenEvent {
+  const v = value as Partial<ListenEvent> | null;
+  return typeof v === "object" && v !== null && v.event === "listen" && typeof v.socket === "string" && typeof v.port === "number";
+}
+
+/**
+ * Starts `workerd serve` and resolves once `options.socket` listens.
+ * @example
+ * const w = await startWorkerd({ configPath: "/tmp/x/config.capnp", socket: "http", quiet: true });
+ * await fetch(w.url);
+ * await w.stop();
+ */
+export async function startWorkerd(options: StartWorkerdOptions): Promise<WorkerdProcess> {
+  const binary = workerdBinary();
+  const args = ["serve", options.configPath, "config", "--control-fd=3"];
+  if (options.inspectorAddr) args.push(`--inspector-addr=${options.inspectorAddr}`);
+  const child = spawn(binary.path, args, {
+    stdio: [options.quiet ? "ignore" : "inherit", options.quiet ? "pipe" : "inherit", options.quiet ? "pipe" : "inherit", "pipe"],
+    env: { ...process.env, ...options.env },
+    // Its own process group: a terminal's Ctrl-C reaches only us, and we stop it in order.
+    detached: true,
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${binary.path}`);
+  const pid = child.pid;
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : null))));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  // Never leave a workerd behind when this process exits without calling stop().
+  const killOnExit = () => {
+    if (!gone) child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
+
+  const stop = async () => {
+    process.off("exit", killOnExit);
+    if (gone) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const control = createInterface({ input: child.stdio[3] as Readable });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timeoutMs = options.startTimeoutMs ?? 30_000;
+    const timer = setTimeout(() => reject(new Error(`workerd did not listen on socket "${options.socket}" within ${timeoutMs / 1000} s`)), timeoutMs);
+    control.on("line", (line) => {
+      let message: unknown;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (isListenEvent(message) && message.socket === options.socket) {
+        clearTimeout(timer);
+        resolve(message.port);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`workerd exited (code ${code}) before listening${options.quiet ? `:\n${output}` : " (see its output above)"}`));
+    });
+  }).catch(async (e: unknown) => {
+    await stop();
+    throw e;
+  });
+
+  const host = options.host ?? "127.0.0.1";
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return { url: `http://${urlHost}:${port}`, port, pid, exited, output: () => output, stop };
+}
