@@ -18,10 +18,11 @@
  *   reservations  one row per admitted, not yet settled request: its worst-case cost and tokens,
  *                 the budget rows it holds (`charges`, JSON), when it expires (the alarm charges it
  *                 at its reserved amount then), and what its usage row needs if it expires.
- *   rate_buckets  token buckets for requests and tokens per minute, per scope (tenant or key id).
  *   usage         one row per request, keyed by request id (recording is idempotent): what was
  *                 asked, where it was served, tokens (reported, estimated, or reserved when it
  *                 expired), cost, outcome, latency, and the tenant-local day for summaries.
+ *
+ * Rate-limit buckets are kept in memory only (see rate-limits.ts).
  *
  * `PRAGMA user_version` is not available in Durable Objects, so the version lives in `meta`;
  * each migration runs once, in order, inside the constructor's `blockConcurrencyWhile`.
@@ -81,13 +82,6 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX reservations_expiry ON reservations (expires_at);
   CREATE INDEX reservations_key ON reservations (key_id);
-  CREATE TABLE rate_buckets (
-    scope TEXT NOT NULL,
-    metric TEXT NOT NULL,
-    level REAL NOT NULL,
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (scope, metric)
-  );
   CREATE TABLE usage (
     request_id TEXT PRIMARY KEY,
     at INTEGER NOT NULL,

@@ -12,7 +12,7 @@ import type { Boundary } from "../routing/boundary";
 import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
 import { periodEnd, periodKey } from "../time/period";
 import { decideBudgets, type BudgetState } from "./admission";
-import { bucketsFor, peekRate, refundTokens, takeRate, type BucketRef } from "./rate-limits";
+import { bucketsFor, RateBuckets, type BucketRef } from "./rate-limits";
 import { migrate } from "./schema";
 import {
   DEFAULT_TENANT_LIMITS,
@@ -60,6 +60,14 @@ interface KeyRow extends Row {
   limits: string;
   created_at: number;
   revoked_at: number | null;
+}
+
+/** A key row as admission needs it. */
+interface CachedKey {
+  id: string;
+  hash: Uint8Array;
+  policy: Partial<Policy>;
+  limits: RateLimits;
 }
 
 interface BudgetRow extends Row {
@@ -174,6 +182,19 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   private tenantPolicy: Policy = OPEN_POLICY;
   /** When the alarm is set for (epoch ms), mirrored so admissions need not read it. */
   private alarmAt: number | null = null;
+  private readonly buckets = new RateBuckets();
+
+  // Memory mirrors of what admission reads on every request. SQLite stays the truth: each is
+  // written through, or dropped when its rows change, so a restart rebuilds them from storage.
+  /** Live keys by lookup prefix, with their JSON already parsed. */
+  private readonly keyCache = new Map<string, CachedKey[]>();
+  private budgetCache: Budget[] | null = null;
+  private readonly budgetUsageCache = new Map<string, { settled: number; reserved: number }>();
+  /** Open reservations, per key and in all: the concurrency limits' counts. */
+  private readonly inFlightByKey = new Map<string, number>();
+  private inFlightTotal = 0;
+  /** The current period keys, valid for [from, until). */
+  private readonly periodCache = new Map<BudgetPeriod, { key: string; from: number; until: number }>();
 
   constructor(ctx: DurableObjectState, env: LedgerEnv) {
     super(ctx, env);
@@ -181,6 +202,10 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     void ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql);
       this.loadTenant();
+      for (const r of this.sql.exec<{ key_id: string; n: number }>("SELECT key_id, COUNT(*) AS n FROM reservations GROUP BY key_id")) {
+        this.inFlightByKey.set(r.key_id, r.n);
+        this.inFlightTotal += r.n;
+      }
       this.alarmAt = await ctx.storage.getAlarm();
       await this.seedDemoTenant();
     });
@@ -201,6 +226,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   }
 
   private loadTenant(): void {
+    this.periodCache.clear();
     this.tenant = this.sql.exec<TenantRow>("SELECT * FROM tenant LIMIT 1").toArray()[0] ?? null;
     if (this.tenant) {
       this.tenantLimits = JSON.parse(this.tenant.limits) as RateLimits;
@@ -226,6 +252,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   private async insertKey(key: string, name: string, policy: Policy, at: number, limits: RateLimits = NO_LIMITS): Promise<ApiKeyInfo> {
     const hash = await hashKey(this.tenant!.salt, key);
+    this.keyCache.clear();
     const id = `key_${randomHex(8)}`;
     this.sql.exec(
       "INSERT INTO api_keys (id, name, lookup, hash, hint, policy, limits, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -314,29 +341,50 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   /** Revokes a key; every request after this call is refused. `null` when there is no such key. */
   async revokeKey(keyId: string): Promise<ApiKeyInfo | null> {
     this.sql.exec("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Date.now(), keyId);
+    this.keyCache.clear();
     return this.getKey(keyId);
   }
 
   async setKeyLimits(keyId: string, limits: RateLimits): Promise<ApiKeyInfo | null> {
     this.sql.exec("UPDATE api_keys SET limits = ? WHERE id = ?", JSON.stringify(limits), keyId);
+    this.keyCache.clear();
     return this.getKey(keyId);
   }
 
   // ── budgets ──────────────────────────────────────────────────────────────────────────────
 
-  private budgetRows(keyId?: string): BudgetRow[] {
-    return keyId === undefined
-      ? this.sql.exec<BudgetRow>("SELECT * FROM budgets ORDER BY created_at, id").toArray()
-      : this.sql.exec<BudgetRow>("SELECT * FROM budgets WHERE key_id IS NULL OR key_id = ? ORDER BY created_at, id", keyId).toArray();
+  /** Every budget, or those that bind one key (the tenant's and its own). */
+  private budgetList(keyId?: string): Budget[] {
+    this.budgetCache ??= this.sql.exec<BudgetRow>("SELECT * FROM budgets ORDER BY created_at, id").toArray().map(budgetOf);
+    return keyId === undefined ? this.budgetCache : this.budgetCache.filter((b) => b.keyId === null || b.keyId === keyId);
+  }
+
+  /** Budgets or their usage rows changed outside admission and settlement: read them again. */
+  private budgetsChanged(): void {
+    this.budgetCache = null;
+    this.budgetUsageCache.clear();
+  }
+
+  /** The key of the period containing `at`, in the tenant's zone; computed once per period. */
+  private periodOf(period: BudgetPeriod, at: number): string {
+    const cached = this.periodCache.get(period);
+    if (cached && at >= cached.from && at < cached.until) return cached.key;
+    const key = periodKey(period, at, this.tenant!.time_zone);
+    this.periodCache.set(period, { key, from: at, until: periodEnd(period, at, this.tenant!.time_zone) ?? Infinity });
+    return key;
   }
 
   /** A budget's settled and reserved amounts in the period that contains `at`. */
   private budgetState(budget: Budget, at: number): BudgetState & { periodKey: string } {
-    const key = periodKey(budget.period, at, this.tenant!.time_zone);
-    const row = this.sql
-      .exec<Row>("SELECT settled, reserved FROM budget_usage WHERE budget_id = ? AND period_key = ?", budget.id, key)
-      .toArray()[0];
-    return { budget, periodKey: key, settled: (row?.settled as number) ?? 0, reserved: (row?.reserved as number) ?? 0 };
+    const key = this.periodOf(budget.period, at);
+    const cacheKey = `${budget.id}|${key}`;
+    let usage = this.budgetUsageCache.get(cacheKey);
+    if (!usage) {
+      const row = this.sql.exec<Row>("SELECT settled, reserved FROM budget_usage WHERE budget_id = ? AND period_key = ?", budget.id, key).toArray()[0];
+      usage = { settled: (row?.settled as number) ?? 0, reserved: (row?.reserved as number) ?? 0 };
+      this.budgetUsageCache.set(cacheKey, usage);
+    }
+    return { budget, periodKey: key, settled: usage.settled, reserved: usage.reserved };
   }
 
   private budgetStatus(state: BudgetState & { periodKey: string }, at: number): BudgetStatus {
@@ -355,7 +403,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   /** Every budget (or those that apply to one key) with its current period's state. */
   async listBudgets(at: number, keyId?: string): Promise<BudgetStatus[]> {
     if (!this.tenant) return [];
-    return this.budgetRows(keyId).map((row) => this.budgetStatus(this.budgetState(budgetOf(row), at), at));
+    return this.budgetList(keyId).map((budget) => this.budgetStatus(this.budgetState(budget, at), at));
   }
 
   /** Adds a budget; `null` when the tenant or the key does not exist. */
@@ -363,6 +411,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     if (!this.tenant) return null;
     if (init.keyId !== null && !(await this.getKey(init.keyId))) return null;
     const id = `bud_${randomHex(8)}`;
+    this.budgetsChanged();
     this.sql.exec(
       "INSERT INTO budgets (id, key_id, metric, period, hard_limit, soft_limit, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
       id,
@@ -379,11 +428,13 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   /** Changes a budget's limits; what was spent stays. */
   async updateBudget(id: string, limits: { limit: number; softLimit: number | null }, at: number): Promise<BudgetStatus | null> {
     const changed = this.sql.exec("UPDATE budgets SET hard_limit = ?, soft_limit = ? WHERE id = ?", limits.limit, limits.softLimit, id).rowsWritten;
+    this.budgetsChanged();
     if (changed === 0) return null;
     return (await this.listBudgets(at)).find((b) => b.id === id) ?? null;
   }
 
   async deleteBudget(id: string): Promise<boolean> {
+    this.budgetsChanged();
     return this.ctx.storage.transactionSync(() => {
       const deleted = this.sql.exec("DELETE FROM budgets WHERE id = ?", id).rowsWritten > 0;
       this.sql.exec("DELETE FROM budget_usage WHERE budget_id = ?", id);
@@ -400,13 +451,31 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     if (!row) return null;
     const key = periodKey(row.period as BudgetPeriod, at, this.tenant!.time_zone);
     this.sql.exec("UPDATE budget_usage SET settled = 0, peak = reserved WHERE budget_id = ? AND period_key = ?", id, key);
+    this.budgetsChanged();
     return (await this.listBudgets(at)).find((b) => b.id === id) ?? null;
   }
 
   // ── the request path ─────────────────────────────────────────────────────────────────────
 
-  private bucketsOf(keyId: string, keyLimits: string): BucketRef[] {
-    return bucketsFor(keyId, this.tenantLimits, JSON.parse(keyLimits) as RateLimits);
+  /** The key's live row, from memory after its first use. */
+  private liveKey(hash: Uint8Array): CachedKey | undefined {
+    const lookup = lookupOf(hash);
+    let rows = this.keyCache.get(lookup);
+    if (!rows) {
+      rows = this.sql
+        .exec<KeyRow>("SELECT * FROM api_keys WHERE lookup = ? AND revoked_at IS NULL", lookup)
+        .toArray()
+        .map((r) => ({ id: r.id, hash: new Uint8Array(r.hash), policy: JSON.parse(r.policy) as Partial<Policy>, limits: JSON.parse(r.limits) as RateLimits }));
+      // Only keys that exist are remembered, so guessing keys cannot fill this map.
+      if (rows.length > 0) this.keyCache.set(lookup, rows);
+    }
+    return rows.find((c) => sameBytes(c.hash, hash));
+  }
+
+  private bucketsOfKey(keyId: string): BucketRef[] {
+    for (const rows of this.keyCache.values()) for (const k of rows) if (k.id === keyId) return bucketsFor(keyId, this.tenantLimits, k.limits);
+    const row = this.sql.exec<KeyRow>("SELECT limits FROM api_keys WHERE id = ?", keyId).toArray()[0];
+    return bucketsFor(keyId, this.tenantLimits, row ? (JSON.parse(row.limits) as RateLimits) : NO_LIMITS);
   }
 
   /**
@@ -425,19 +494,16 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   private admitSync(request: AdmitRequest, hash: Uint8Array): AdmitResult {
     const tenant = this.tenant!;
-    const row = this.sql
-      .exec<KeyRow>("SELECT * FROM api_keys WHERE lookup = ? AND revoked_at IS NULL", lookupOf(hash))
-      .toArray()
-      .find((c) => sameBytes(new Uint8Array(c.hash), hash));
+    const row = this.liveKey(hash);
     if (!row) return { ok: false, reason: "invalid_key" };
     if (tenant.disabled === 1) return { ok: false, reason: "tenant_disabled" };
-    const keyPolicy = JSON.parse(row.policy) as Partial<Policy>;
+    const keyPolicy = row.policy;
     const allowedModels = intersect(this.tenantPolicy.allowedModels, keyPolicy.allowedModels ?? null);
     if (request.model !== null && allowedModels !== null && !allowedModels.includes(request.model)) {
       return { ok: false, reason: "model_not_allowed" };
     }
     const at = request.at;
-    const keyLimits = JSON.parse(row.limits) as RateLimits;
+    const keyLimits = row.limits;
     const refs = bucketsFor(row.id, this.tenantLimits, keyLimits);
     const base = {
       ok: true as const,
@@ -450,26 +516,24 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     };
     const reserve = request.reserve;
     if (!reserve) {
-      return { ...base, outputCap: null, reservedMicros: 0, reservedTokens: 0, softLimited: [], budgetPressure: 0, rateLimit: peekRate(this.sql, refs, at) };
+      return { ...base, outputCap: null, reservedMicros: 0, reservedTokens: 0, softLimited: [], budgetPressure: 0, rateLimit: this.buckets.peek(refs, at) };
     }
 
-    for (const [limit, count] of [
-      [this.tenantLimits.concurrency, () => this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations").one().n],
-      [keyLimits.concurrency, () => this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations WHERE key_id = ?", row.id).one().n],
-    ] as const) {
-      if (limit !== null && count() >= limit) {
-        return { ok: false, reason: "rate_limited", dimension: "concurrency", retryAfterMs: 1000, rateLimit: peekRate(this.sql, refs, at) };
-      }
+    const tooMany =
+      (this.tenantLimits.concurrency !== null && this.inFlightTotal >= this.tenantLimits.concurrency) ||
+      (keyLimits.concurrency !== null && (this.inFlightByKey.get(row.id) ?? 0) >= keyLimits.concurrency);
+    if (tooMany) {
+      return { ok: false, reason: "rate_limited", dimension: "concurrency", retryAfterMs: 1000, rateLimit: this.buckets.peek(refs, at) };
     }
 
-    const states = this.budgetRows(row.id).map((b) => this.budgetState(budgetOf(b), at));
+    const states = this.budgetList(row.id).map((b) => this.budgetState(b, at));
     const decision = decideBudgets(states, reserve);
     if (decision.kind === "refuse") {
       const state = states.find((s) => s.budget.id === decision.budget.budget.id)!;
-      return { ok: false, reason: "insufficient_quota", budget: this.budgetStatus(state, at), rateLimit: peekRate(this.sql, refs, at) };
+      return { ok: false, reason: "insufficient_quota", budget: this.budgetStatus(state, at), rateLimit: this.buckets.peek(refs, at) };
     }
 
-    const rate = takeRate(this.sql, refs, decision.tokens, at);
+    const rate = this.buckets.take(refs, decision.tokens, at);
     if (!rate.ok) {
       return { ok: false, reason: "rate_limited", dimension: rate.metric, retryAfterMs: rate.retryAfterMs, rateLimit: rate.state };
     }
@@ -482,6 +546,8 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       amount: s.budget.metric === "cost" ? decision.costMicros : decision.tokens,
     }));
     for (const c of charges) {
+      const cached = this.budgetUsageCache.get(`${c.budgetId}|${c.periodKey}`);
+      if (cached) cached.reserved += c.amount;
       this.sql.exec(
         `INSERT INTO budget_usage (budget_id, period_key, settled, reserved, peak) VALUES (?, ?, 0, ?, ?)
          ON CONFLICT (budget_id, period_key) DO UPDATE SET reserved = reserved + excluded.reserved,
@@ -506,6 +572,8 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       JSON.stringify(charges),
       JSON.stringify(facts),
     );
+    this.inFlightByKey.set(row.id, (this.inFlightByKey.get(row.id) ?? 0) + 1);
+    this.inFlightTotal++;
 
     const after = states.map((s) => {
       const charge = charges.find((c) => c.budgetId === s.budget.id)!;
@@ -525,6 +593,11 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   /** Moves a reservation's share of each budget from reserved to settled, at `actual` per metric. */
   private release(reservation: ReservationRow, actual: Record<BudgetMetric, number>): void {
     for (const c of JSON.parse(reservation.charges) as Charge[]) {
+      const cached = this.budgetUsageCache.get(`${c.budgetId}|${c.periodKey}`);
+      if (cached) {
+        cached.reserved -= c.amount;
+        cached.settled += actual[c.metric];
+      }
       this.sql.exec(
         `UPDATE budget_usage SET reserved = reserved - ?, settled = settled + ?, peak = MAX(peak, settled + ? + reserved - ?)
          WHERE budget_id = ? AND period_key = ?`,
@@ -537,6 +610,10 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       );
     }
     this.sql.exec("DELETE FROM reservations WHERE request_id = ?", reservation.request_id);
+    const open = (this.inFlightByKey.get(reservation.key_id) ?? 1) - 1;
+    if (open > 0) this.inFlightByKey.set(reservation.key_id, open);
+    else this.inFlightByKey.delete(reservation.key_id);
+    this.inFlightTotal = Math.max(0, this.inFlightTotal - 1);
   }
 
   /**
@@ -547,12 +624,11 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   async settle(request: SettleRequest): Promise<boolean> {
     return this.ctx.storage.transactionSync(() => {
       const reservation = this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE request_id = ?", request.requestId).toArray()[0];
-      const day = periodKey("day", request.at, this.tenant?.time_zone ?? "UTC");
+      const day = this.tenant ? this.periodOf("day", request.at) : periodKey("day", request.at, "UTC");
       if (!reservation) return insertUsage(this.sql, { ...request, reservedMicros: 0 }, day);
       const tokens = request.promptTokens + request.completionTokens;
       this.release(reservation, { cost: request.costMicros, tokens });
-      const key = this.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", reservation.key_id).toArray()[0];
-      if (key) refundTokens(this.sql, this.bucketsOf(key.id, key.limits), reservation.tokens - tokens, Date.now());
+      this.buckets.refund(this.bucketsOfKey(reservation.key_id), reservation.tokens - tokens, Date.now());
       return insertUsage(this.sql, { ...request, reservedMicros: reservation.cost_micros }, day);
     });
   }

@@ -92,47 +92,57 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
     options.onEnd({ ...outcome, end });
   };
 
-  /** Rewrites one complete event; returns what the client should get ("" to drop it). */
-  const rewrite = (event: string): string => {
+  /** Rewrites one complete event: null to pass it as it is, "" to drop it, else its new text. */
+  const rewrite = (event: string): string | null => {
     const data = dataOf(event);
-    if (data === null) return `${event}\n\n`;
+    if (data === null) return null;
     if (data === "[DONE]") {
       sawDone = true;
-      return `${event}\n\n`;
+      return null;
     }
-    // Parse only events that can matter: usage, the finish, content. Plain text search first keeps
-    // the per-chunk cost low on long streams.
+    // Parse only events that can matter: usage, the finish. Plain text search first keeps the
+    // per-chunk cost low on long streams.
+    if (carriesText(data)) outcome.contentEvents++;
     const hasUsage = data.includes('"usage":{') || data.includes('"usage": {');
     const hasFinish = data.includes('"finish_reason":"') || data.includes('"finish_reason": "');
-    if (carriesText(data)) outcome.contentEvents++;
-    if (!hasUsage && !hasFinish) return `${event}\n\n`;
+    if (!hasUsage && !hasFinish) return null;
     let chunk: Record<string, unknown>;
     try {
       chunk = JSON.parse(data) as Record<string, unknown>;
     } catch {
-      return `${event}\n\n`;
+      return null;
     }
     const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<Record<string, unknown>>) : [];
     if (hasFinish) sawFinish = true;
-    if (!hasUsage) return `${event}\n\n`;
+    if (!hasUsage) return null;
     const usage = readUsage(chunk.usage, profile);
     if (usage) outcome.usage = usage;
-    if (clientWantsUsage) return `${event}\n\n`;
+    if (clientWantsUsage) return null;
     if (choices.length === 0) return "";
     delete chunk.usage;
     return `data: ${JSON.stringify(chunk)}\n\n`;
   };
 
-  /** Takes the complete events out of the buffer and returns their rewritten text. */
-  const drain = (): string => {
+  /**
+   * Takes the complete events out of the buffer; returns their text for the client and whether any
+   * was changed (when none was, the origin's own bytes can be passed on).
+   */
+  const drain = (): { text: string; changed: boolean } => {
     if (buffer.includes("\r")) buffer = buffer.replace(/\r\n?/g, "\n");
-    let out = "";
+    let text = "";
+    let changed = false;
     let boundary: number;
     while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-      out += rewrite(buffer.slice(0, boundary));
+      const event = buffer.slice(0, boundary);
+      const rewritten = rewrite(event);
+      if (rewritten === null) text += `${event}\n\n`;
+      else {
+        text += rewritten;
+        changed = true;
+      }
       buffer = buffer.slice(boundary + 2);
     }
-    return out;
+    return { text, changed };
   };
 
   return new ReadableStream<Uint8Array>(
@@ -156,8 +166,8 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
             }
             if (result.done) {
               buffer += decoder.decode();
-              let tail = drain();
-              if (buffer.trim() !== "") tail += rewrite(buffer);
+              let tail = drain().text;
+              if (buffer.trim() !== "") tail += rewrite(buffer) ?? buffer;
               buffer = "";
               const complete = sawDone || sawFinish;
               if (!complete) tail += errorEvent("broken");
@@ -168,10 +178,17 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
             }
             chunk = result.value;
           }
-          buffer += decoder.decode(chunk, { stream: true });
+          const wasEmpty = buffer === "";
+          const text = decoder.decode(chunk, { stream: true });
+          buffer += text;
           const out = drain();
-          if (out) {
-            controller.enqueue(encoder.encode(out));
+          // The common case: the chunk held whole events and none needed a change; pass its bytes.
+          if (wasEmpty && buffer === "" && !out.changed && !text.includes("\r")) {
+            controller.enqueue(chunk);
+            return;
+          }
+          if (out.text) {
+            controller.enqueue(encoder.encode(out.text));
             return;
           }
         }
