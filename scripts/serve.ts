@@ -16,7 +16,7 @@ import type { RouterConfig } from "../src/config/schema";
 import { demoSimOptions } from "../src/sim/demo";
 import { startSimServer, type SimServer } from "../src/sim/node";
 import { assertPortFree, loadConfig, LOCAL_ADMIN_TOKEN, LOCAL_DEMO_KEY } from "./lib/local-router";
-import { DEMO_SECRETS, pointAtSim } from "./lib/workerd-demo";
+import { DEMO_SECRETS, pointAtSim } from "./lib/demo";
 import { PROJECT_ROOT, startRouterOnWorkerd } from "./lib/workerd-router";
 
 /**

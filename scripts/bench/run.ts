@@ -20,7 +20,7 @@ import os from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig, LOCAL_ADMIN_TOKEN, LOCAL_DEMO_KEY } from "../lib/local-router";
-import { DEMO_SECRETS, pointAtSim } from "../lib/workerd-demo";
+import { DEMO_SECRETS, pointAtSim } from "../lib/demo";
 import { workerdBinary } from "../lib/workerd-process";
 import { PROJECT_ROOT } from "../lib/workerd-router";
 import { processCpuSeconds } from "./cpu";

@@ -9,15 +9,13 @@ import { createServer } from "node:net";
 import { ConfigError, parseRouterConfig } from "../../src/config/load";
 import type { RouterConfig, RouterConfigInput } from "../../src/config/schema";
 import demoConfig from "../../src/config/demo.json";
-import { DEMO_ALPHA_API_KEY, DEMO_BETA_API_KEY, demoSimOptions, zeroLatency } from "../../src/sim/demo";
+import { demoSimOptions, zeroLatency } from "../../src/sim/demo";
+import { DEMO_SECRETS, pointAtSim } from "./demo";
+
+export { LOCAL_ADMIN_TOKEN, LOCAL_DEMO_KEY } from "./demo";
 import { startSimServer, type SimServer } from "../../src/sim/node";
 
-/** The documented local credentials. Deployed Workers get theirs from secrets, never these. */
-export const LOCAL_ADMIN_TOKEN = "admin-local";
-export const LOCAL_DEMO_KEY = "tr-demo-local";
 
-/** Where the bundled demo config expects the simulator. */
-const DEMO_SIM_URL = "http://127.0.0.1:8790";
 
 export interface LocalRouterOptions {
   port: number;
@@ -58,20 +56,6 @@ export function loadConfig(configPath: string | undefined): { config: RouterConf
   }
 }
 
-/**
- * The demo config with its simulator origins moved to where the simulator actually listens. It
- * works on the config as written: the Worker parses it again, and parsing is not idempotent
- * (prices in USD become micro-dollars).
- */
-function pointAtSim(config: RouterConfigInput, simUrl: string): RouterConfigInput {
-  const origins = Object.fromEntries(
-    Object.entries(config.origins).map(([name, o]) => [
-      name,
-      o.baseUrl.startsWith(`${DEMO_SIM_URL}/`) ? { ...o, baseUrl: simUrl + o.baseUrl.slice(DEMO_SIM_URL.length) } : o,
-    ]),
-  );
-  return { ...config, origins };
-}
 
 /** Fails fast, with a clear message, when a port is taken. */
 export async function assertPortFree(port: number): Promise<void> {
@@ -124,13 +108,7 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
   });
   const effective = options.configPath ? input : pointAtSim(input, sim.url);
 
-  const vars: Record<string, string> = {
-    ADMIN_TOKEN: LOCAL_ADMIN_TOKEN,
-    DEMO_TENANT_KEY: LOCAL_DEMO_KEY,
-    MAAS_ALPHA_API_KEY: DEMO_ALPHA_API_KEY,
-    MAAS_BETA_API_KEY: DEMO_BETA_API_KEY,
-    ROUTER_CONFIG: JSON.stringify(effective),
-  };
+  const vars: Record<string, string> = { ...DEMO_SECRETS, ROUTER_CONFIG: JSON.stringify(effective) };
   const args = [
     "wrangler",
     "dev",

@@ -1,10 +1,14 @@
 /**
- * The local demo on bare workerd (`npm run serve -- --demo`, the benchmark): its secrets and
- * the bundled config pointed at wherever the simulated origins listen. Local runs only.
+ * The local demo (`npm start`, `npm run serve -- --demo`, the e2e test, the benchmark): its
+ * documented credentials, its secrets, and the bundled config pointed at wherever the simulated
+ * origins listen. Local runs only: deployed Workers get their secrets from `wrangler secret put`.
  */
 import type { RouterConfigInput } from "../../src/config/schema";
 import { DEMO_ALPHA_API_KEY, DEMO_BETA_API_KEY } from "../../src/sim/demo";
-import { LOCAL_ADMIN_TOKEN, LOCAL_DEMO_KEY } from "./local-router";
+
+/** The documented local credentials. Deployed Workers get theirs from secrets, never these. */
+export const LOCAL_ADMIN_TOKEN = "admin-local";
+export const LOCAL_DEMO_KEY = "tr-demo-local";
 
 /** Where the bundled demo config expects the simulator. */
 export const DEMO_SIM_URL = "http://127.0.0.1:8790";
