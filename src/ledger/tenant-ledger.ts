@@ -138,6 +138,8 @@ interface LedgerEnv {
 
 const DAY_MS = 86_400_000;
 const CLEANUP_EVERY_MS = 3_600_000;
+/** How many presented keys one ledger remembers as verified. */
+const MAX_VERIFIED_KEYS = 1024;
 
 function keyInfo(row: KeyRow): ApiKeyInfo {
   return {
@@ -188,6 +190,13 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   // written through, or dropped when its rows change, so a restart rebuilds them from storage.
   /** Live keys by lookup prefix, with their JSON already parsed. */
   private readonly keyCache = new Map<string, CachedKey[]>();
+  /**
+   * Live keys by the key as presented, once its hash has matched: saves the SHA-256 on every
+   * admission after the first. Emptied with `keyCache` (revocation, limits, new keys), so a
+   * revoked key is refused on its very next request. Only verified keys enter, so guesses cannot
+   * fill it; the cap bounds a tenant with very many keys.
+   */
+  private readonly verifiedKeys = new Map<string, CachedKey>();
   private budgetCache: Budget[] | null = null;
   private readonly budgetUsageCache = new Map<string, { settled: number; reserved: number }>();
   /** Open reservations, per key and in all: the concurrency limits' counts. */
@@ -252,7 +261,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   private async insertKey(key: string, name: string, policy: Policy, at: number, limits: RateLimits = NO_LIMITS): Promise<ApiKeyInfo> {
     const hash = await hashKey(this.tenant!.salt, key);
-    this.keyCache.clear();
+    this.forgetKeys();
     const id = `key_${randomHex(8)}`;
     this.sql.exec(
       "INSERT INTO api_keys (id, name, lookup, hash, hint, policy, limits, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -266,6 +275,12 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       at,
     );
     return keyInfo(this.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).one());
+  }
+
+  /** Keys changed: admission reads them from SQLite again. */
+  private forgetKeys(): void {
+    this.keyCache.clear();
+    this.verifiedKeys.clear();
   }
 
   private tenantInfo(): Tenant | null {
@@ -341,13 +356,13 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   /** Revokes a key; every request after this call is refused. `null` when there is no such key. */
   async revokeKey(keyId: string): Promise<ApiKeyInfo | null> {
     this.sql.exec("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Date.now(), keyId);
-    this.keyCache.clear();
+    this.forgetKeys();
     return this.getKey(keyId);
   }
 
   async setKeyLimits(keyId: string, limits: RateLimits): Promise<ApiKeyInfo | null> {
     this.sql.exec("UPDATE api_keys SET limits = ? WHERE id = ?", JSON.stringify(limits), keyId);
-    this.keyCache.clear();
+    this.forgetKeys();
     return this.getKey(keyId);
   }
 
@@ -365,13 +380,18 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     this.budgetUsageCache.clear();
   }
 
-  /** The key of the period containing `at`, in the tenant's zone; computed once per period. */
-  private periodOf(period: BudgetPeriod, at: number): string {
+  /** The period containing `at`, in the tenant's zone; computed once per period. */
+  private currentPeriod(period: BudgetPeriod, at: number): { key: string; from: number; until: number } {
     const cached = this.periodCache.get(period);
-    if (cached && at >= cached.from && at < cached.until) return cached.key;
-    const key = periodKey(period, at, this.tenant!.time_zone);
-    this.periodCache.set(period, { key, from: at, until: periodEnd(period, at, this.tenant!.time_zone) ?? Infinity });
-    return key;
+    if (cached && at >= cached.from && at < cached.until) return cached;
+    const fresh = { key: periodKey(period, at, this.tenant!.time_zone), from: at, until: periodEnd(period, at, this.tenant!.time_zone) ?? Infinity };
+    this.periodCache.set(period, fresh);
+    return fresh;
+  }
+
+  /** The key of the period containing `at`, in the tenant's zone. */
+  private periodOf(period: BudgetPeriod, at: number): string {
+    return this.currentPeriod(period, at).key;
   }
 
   /** A budget's settled and reserved amounts in the period that contains `at`. */
@@ -392,7 +412,8 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     return {
       ...budget,
       periodKey: state.periodKey,
-      resetsAt: periodEnd(budget.period, at, this.tenant!.time_zone),
+      // From the period cache: `periodEnd` costs several Intl calls, and admission reports it every time.
+      resetsAt: budget.period === "total" ? null : this.currentPeriod(budget.period, at).until,
       settled,
       reserved,
       remaining: Math.max(0, budget.limit - settled - reserved),
@@ -485,16 +506,27 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   async admit(request: AdmitRequest): Promise<AdmitResult> {
     const tenant = this.tenant;
     if (!tenant) return { ok: false, reason: "invalid_key" };
-    // The only await: hashing comes before the critical section, which is synchronous.
-    const hash = await hashKey(tenant.salt, request.key);
-    const result = this.ctx.storage.transactionSync(() => this.admitSync(request, hash));
+    // A key verified before needs no hashing; otherwise hashing is the only await, and it comes
+    // before the critical section, which is synchronous (and re-reads the key after the await).
+    const verified = this.verifiedKeys.get(request.key);
+    const hash = verified ? null : await hashKey(tenant.salt, request.key);
+    const result = this.ctx.storage.transactionSync(() => this.admitSync(request, verified ?? this.verifiedKey(request.key, hash!)));
     if (result.ok && request.reserve) this.armAlarm(request.at + request.reserve.holdMs);
     return result;
   }
 
-  private admitSync(request: AdmitRequest, hash: Uint8Array): AdmitResult {
-    const tenant = this.tenant!;
+  /** The live key a presented key hashes to, remembered as verified when there is one. */
+  private verifiedKey(key: string, hash: Uint8Array): CachedKey | undefined {
     const row = this.liveKey(hash);
+    if (row) {
+      if (this.verifiedKeys.size >= MAX_VERIFIED_KEYS) this.verifiedKeys.delete(this.verifiedKeys.keys().next().value!);
+      this.verifiedKeys.set(key, row);
+    }
+    return row;
+  }
+
+  private admitSync(request: AdmitRequest, row: CachedKey | undefined): AdmitResult {
+    const tenant = this.tenant!;
     if (!row) return { ok: false, reason: "invalid_key" };
     if (tenant.disabled === 1) return { ok: false, reason: "tenant_disabled" };
     const keyPolicy = row.policy;
@@ -590,8 +622,11 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     };
   }
 
-  /** Moves a reservation's share of each budget from reserved to settled, at `actual` per metric. */
-  private release(reservation: ReservationRow, actual: Record<BudgetMetric, number>): void {
+  /**
+   * Moves a reservation's share of each budget from reserved to settled, at `actual` per metric.
+   * `deleted` says the caller already removed the reservation's row (settle's `DELETE … RETURNING`).
+   */
+  private release(reservation: ReservationRow, actual: Record<BudgetMetric, number>, deleted = false): void {
     for (const c of JSON.parse(reservation.charges) as Charge[]) {
       const cached = this.budgetUsageCache.get(`${c.budgetId}|${c.periodKey}`);
       if (cached) {
@@ -609,7 +644,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
         c.periodKey,
       );
     }
-    this.sql.exec("DELETE FROM reservations WHERE request_id = ?", reservation.request_id);
+    if (!deleted) this.sql.exec("DELETE FROM reservations WHERE request_id = ?", reservation.request_id);
     const open = (this.inFlightByKey.get(reservation.key_id) ?? 1) - 1;
     if (open > 0) this.inFlightByKey.set(reservation.key_id, open);
     else this.inFlightByKey.delete(reservation.key_id);
@@ -623,11 +658,13 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
    */
   async settle(request: SettleRequest): Promise<boolean> {
     return this.ctx.storage.transactionSync(() => {
-      const reservation = this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE request_id = ?", request.requestId).toArray()[0];
+      // One statement finds and removes the reservation (it was a SELECT and a DELETE): the
+      // transaction rolls the removal back should anything below throw.
+      const reservation = this.sql.exec<ReservationRow>("DELETE FROM reservations WHERE request_id = ? RETURNING *", request.requestId).toArray()[0];
       const day = this.tenant ? this.periodOf("day", request.at) : periodKey("day", request.at, "UTC");
       if (!reservation) return insertUsage(this.sql, { ...request, reservedMicros: 0 }, day);
       const tokens = request.promptTokens + request.completionTokens;
-      this.release(reservation, { cost: request.costMicros, tokens });
+      this.release(reservation, { cost: request.costMicros, tokens }, true);
       this.buckets.refund(this.bucketsOfKey(reservation.key_id), reservation.tokens - tokens, Date.now());
       return insertUsage(this.sql, { ...request, reservedMicros: reservation.cost_micros }, day);
     });

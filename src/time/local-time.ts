@@ -67,7 +67,26 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-function wallClock(atMs: number, timeZone: string): WallClock {
+/**
+ * The last wall clock read per zone, by whole epoch second. `formatToParts` dominated the ledger's
+ * CPU profile (every admission asks for the same second many times: periods, price windows); the
+ * formatter drops milliseconds, so one entry per second is exact, not an approximation.
+ */
+const lastWallClock = new Map<string, { second: number; wall: Readonly<WallClock> }>();
+
+function wallClock(atMs: number, timeZone: string): Readonly<WallClock> {
+  const second = Math.floor(atMs / 1000);
+  const last = lastWallClock.get(timeZone);
+  // NaN never equals itself, so a non-finite instant still reaches Intl and throws there.
+  if (last && last.second === second) return last.wall;
+  const wall = readWallClock(atMs, timeZone);
+  // Only zones that formatted (the formatter cache's cap bounds the key space) are remembered.
+  if (lastWallClock.size >= MAX_CACHED_FORMATTERS && !lastWallClock.has(timeZone)) lastWallClock.clear();
+  lastWallClock.set(timeZone, { second, wall });
+  return wall;
+}
+
+function readWallClock(atMs: number, timeZone: string): WallClock {
   const wall: WallClock = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
   for (const part of formatter(timeZone).formatToParts(atMs)) {
     switch (part.type) {
@@ -84,7 +103,7 @@ function wallClock(atMs: number, timeZone: string): WallClock {
 }
 
 /** The wall clock read as if it were UTC: the "local epoch" that offsets are measured against. */
-function wallAsUtcMs(w: WallClock): number {
+function wallAsUtcMs(w: Readonly<WallClock>): number {
   return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
 }
 
