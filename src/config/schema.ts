@@ -84,12 +84,22 @@ export const limitsSchema = z
   })
   .strict();
 
+export const healthSettingsSchema = z
+  .object({
+    /** How old an isolate's cached health snapshot of an origin may get before it is refreshed (in the background). */
+    snapshotTtlMs: z.number().int().min(10).max(600_000).default(5_000),
+    /** How long an isolate buffers health samples before it reports them. */
+    reportDelayMs: z.number().int().min(10).max(600_000).default(2_000),
+  })
+  .strict();
+
 export const routerConfigSchema = z
   .object({
     version: z.literal(1),
     origins: z.record(name("origin"), originSchema).refine((o) => Object.keys(o).length > 0, "declare at least one origin"),
     scenarios: z.record(name("scenario"), scenarioSchema),
     limits: limitsSchema.default({ maxBodyBytes: 4 * 1024 * 1024 }),
+    health: healthSettingsSchema.prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -4,7 +4,7 @@
  */
 import { advanceCircuit, initialCircuit, recordOutcome, type Circuit } from "./circuit";
 import { coefficientOfVariation, emptyHourlyProfile, recordHourly, updateEwma, type Ewma, type HourlyProfile } from "./stats";
-import { healthOptionsSchema, type HealthOptions, type HealthSample, type MetricSummary, type OriginSnapshot } from "./types";
+import { healthOptionsSchema, type CanaryStop, type HealthOptions, type HealthSample, type MetricSummary, type OriginSnapshot } from "./types";
 
 export interface MonitorState {
   origin: string;
@@ -18,6 +18,8 @@ export interface MonitorState {
   hourlyTtft: HourlyProfile;
   samples: number;
   updatedAt: number | null;
+  /** Optional in stored state written before canaries existed. */
+  canaryStops?: Record<string, CanaryStop>;
 }
 
 export const DEFAULT_HEALTH_OPTIONS: HealthOptions = healthOptionsSchema.parse({});
@@ -96,5 +98,6 @@ export function snapshotOf(state: MonitorState, at: number, inFlight: number): O
     samples: state.samples,
     hourlyTtftMs: state.hourlyTtft.map((h) => (h === null ? null : { mean: h.mean, samples: h.samples })),
     updatedAt: state.updatedAt,
+    canaryStops: { ...(state.canaryStops ?? {}) },
   };
 }

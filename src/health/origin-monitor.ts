@@ -13,7 +13,7 @@ import { formatPath } from "../lib/zod-path";
 import { advanceCircuit, HISTORY_LIMIT, type CircuitTransition } from "./circuit";
 import { applySample, initialMonitorState, inTimeOrder, snapshotOf, type MonitorState } from "./monitor-state";
 import { migrate } from "./schema";
-import { healthReportSchema, type HealthReport, type OriginSnapshot, type ReportResult } from "./types";
+import { healthReportSchema, type CanaryStop, type HealthReport, type OriginSnapshot, type ReportResult } from "./types";
 
 /** An isolate's in-flight count counts for this long after its report. */
 export const IN_FLIGHT_TTL_MS = 30_000;
@@ -98,6 +98,30 @@ export class OriginMonitor extends DurableObject<MonitorEnv> {
         .one().n;
       return snapshotOf(this.state, at, inFlight);
     });
+  }
+
+  /**
+   * Records that a scenario's canary on this origin tripped its stop criteria. The first stop
+   * stands (a repeated call keeps its time and reason) until an operator resumes the canary.
+   */
+  async stopCanary(scenario: string, reason: string, at: number): Promise<CanaryStop> {
+    const stops = this.state.canaryStops ?? {};
+    const existing = stops[scenario];
+    if (existing) return existing;
+    const stop = { at, reason: reason.slice(0, 500) };
+    this.state = { ...this.state, canaryStops: { ...stops, [scenario]: stop } };
+    this.save();
+    return stop;
+  }
+
+  /** Lets a stopped canary serve again; false when it was not stopped. */
+  async resumeCanary(scenario: string): Promise<boolean> {
+    const stops = { ...(this.state.canaryStops ?? {}) };
+    if (!stops[scenario]) return false;
+    delete stops[scenario];
+    this.state = { ...this.state, canaryStops: stops };
+    this.save();
+    return true;
   }
 
   /** The circuit's last transitions, newest first (at most 50). */

@@ -109,6 +109,14 @@ export interface OriginSnapshot {
   hourlyTtftMs: Array<{ mean: number; samples: number } | null>;
   /** When the last batch was applied (its `at`); null before any. */
   updatedAt: number | null;
+  /** Canaries on this origin stopped by their criteria, by scenario: recorded, visible, sticky until resumed. */
+  canaryStops: Record<string, CanaryStop>;
+}
+
+/** Why and when a scenario's canary was stopped. */
+export interface CanaryStop {
+  at: number;
+  reason: string;
 }
 
 /** What `report` did with a batch. */

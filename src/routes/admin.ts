@@ -17,10 +17,14 @@
  *   POST   /admin/tenants/:tenant/budgets/:id/reset   start its current period afresh
  *   GET    /admin/tenants/:tenant/usage            usage rows: filters, pages, ?format=csv|jsonl
  *   GET    /admin/tenants/:tenant/usage/summary    totals ?group_by=day|model|origin|key
+ *   GET    /admin/origins                          every origin's health: circuit, EWMAs, canary stops
+ *   GET    /admin/origins/:origin/transitions      its circuit's recent transitions
+ *   DELETE /admin/scenarios/:scenario/canary-stop  resume a canary its stop criteria stopped
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { adminAuth } from "../auth/admin";
+import { activeConfig } from "../config/load";
 import { TENANT_ID_PATTERN } from "../auth/api-key";
 import type { AppEnv } from "../env";
 import { BUDGET_METRICS, BUDGET_PERIODS, OPEN_POLICY, policySchema, rateLimitsSchema } from "../ledger/types";
@@ -169,6 +173,25 @@ export const adminRoutes = new Hono<AppEnv>()
     const budget = await (await existingLedger(c)).resetBudget(c.req.param("budgetId"), Date.now());
     if (!budget) throw new RouterError({ kind: "not_found", what: `Budget '${c.req.param("budgetId").slice(0, 64)}'` });
     return c.json(budget);
+  })
+  .get("/origins", async (c) => {
+    const at = Date.now();
+    const names = Object.keys(activeConfig(c.env).origins);
+    const data = await Promise.all(names.map((name) => c.env.ORIGIN_MONITOR.getByName(name).snapshot(at)));
+    return c.json({ object: "list", data });
+  })
+  .get("/origins/:origin/transitions", async (c) => {
+    const origin = c.req.param("origin");
+    if (!Object.hasOwn(activeConfig(c.env).origins, origin)) throw new RouterError({ kind: "not_found", what: `Origin '${origin.slice(0, 64)}'` });
+    return c.json({ object: "list", data: await c.env.ORIGIN_MONITOR.getByName(origin).transitions() });
+  })
+  .delete("/scenarios/:scenario/canary-stop", async (c) => {
+    const name = c.req.param("scenario");
+    const scenarios = activeConfig(c.env).scenarios;
+    const canary = Object.hasOwn(scenarios, name) ? scenarios[name]!.canary : undefined;
+    if (!canary) throw new RouterError({ kind: "not_found", what: `A canary of scenario '${name.slice(0, 64)}'` });
+    const resumed = await c.env.ORIGIN_MONITOR.getByName(canary.origin).resumeCanary(name);
+    return c.json({ scenario: name, origin: canary.origin, resumed });
   })
   .get("/tenants/:tenant/usage", async (c) => usageResponse(c, await existingLedger(c)))
   .get("/tenants/:tenant/usage/summary", async (c) => usageSummaryResponse(c, await existingLedger(c)))

@@ -15,6 +15,9 @@ import { forward, formatAttempts, type Forwarded, type Target } from "../proxy/f
 import { readJsonBody } from "../proxy/read-body";
 import { estimateTokens } from "../openai/usage";
 import { parseBoundaryHeader, type Boundary } from "../routing/boundary";
+import type { OriginSnapshot } from "../health/types";
+import { costMicros } from "../pricing/cost";
+import { canaryTrip } from "../routing/canary";
 import { decide, type Decision } from "../routing/decide";
 import { isolateState, reportFailedAttempts, reportServed } from "../routing/isolate-state";
 import { priorityOf } from "../routing/priority";
@@ -44,6 +47,89 @@ function originsOf(scenario: ScenarioConfig): string[] {
   if (scenario.canary) names.push(scenario.canary.origin);
   if (scenario.shadow) names.push(scenario.shadow.origin);
   return [...new Set(names)];
+}
+
+/**
+ * Whether the scenario's canary is stopped: recorded as stopped in its origin's monitor, or its
+ * criteria trip now (then the stop is recorded, once per isolate).
+ */
+function canaryStopped(
+  c: Context<AppEnv>,
+  config: RouterConfig,
+  scenarioName: string,
+  scenario: ScenarioConfig,
+  snapshots: Map<string, OriginSnapshot | null>,
+  bodyBytes: number,
+  at: number,
+): boolean {
+  const canary = scenario.canary;
+  if (!canary) return false;
+  const snapshot = snapshots.get(canary.origin) ?? null;
+  const sentKey = `${canary.origin}|${scenarioName}`;
+  const { canaryStopsSent } = isolateState(c.env);
+  if (snapshot?.canaryStops[scenarioName] || canaryStopsSent.has(sentKey)) return true;
+  const price = costMicros(originPrices(config, canary.origin, at), {
+    promptTokens: estimateTokens(bodyBytes),
+    cachedTokens: 0,
+    cacheWriteTokens: 0,
+    completionTokens: scenario.maxOutputTokens,
+  });
+  const trip = canaryTrip(canary, snapshot, price);
+  if (!trip) return false;
+  canaryStopsSent.add(sentKey);
+  console.warn(`canary of ${scenarioName} on ${canary.origin} stopped: ${trip}`);
+  c.executionCtx.waitUntil(
+    c.env.ORIGIN_MONITOR.getByName(canary.origin)
+      .stopCanary(scenarioName, trip, at)
+      .catch((e: unknown) => {
+        canaryStopsSent.delete(sentKey);
+        console.error(`recording the canary stop of ${scenarioName} failed`, e);
+      }),
+  );
+  return true;
+}
+
+/**
+ * Mirrors the request to the scenario's shadow origin: measured and reported to its monitor, its
+ * answer read to the end and discarded. Nothing of it reaches the client, and it never throws.
+ */
+async function shadowCopy(
+  c: Context<AppEnv>,
+  config: RouterConfig,
+  shadow: { origin: string; model: string },
+  path: string,
+  body: Record<string, unknown>,
+  stream: boolean,
+  requestId: string,
+): Promise<void> {
+  const { reporter } = isolateState(c.env);
+  const started = Date.now();
+  try {
+    const result = await forward({
+      path,
+      body,
+      stream,
+      clientWantsUsage: false,
+      targets: [{ originName: shadow.origin, origin: config.origins[shadow.origin]!, model: shadow.model }],
+      requestId,
+      clientHeaders: c.req.raw.headers,
+      readSecret: secretReader(c.env),
+      onAttempt: (origin) => reporter.begin(origin),
+    });
+    const sends = reportFailedAttempts(reporter, result.attempts);
+    const attempt = result.attempts.at(-1);
+    if (attempt && result.kind === "json") sends.push(reportServed(reporter, attempt, Date.now() - started, result.usage?.completionTokens) ?? Promise.resolve());
+    if (attempt && result.kind === "origin_error") sends.push(reportServed(reporter, attempt, Date.now() - started, undefined) ?? Promise.resolve());
+    if (attempt && result.kind === "stream") {
+      const reader = result.body.getReader();
+      while (!(await reader.read()).done);
+      const outcome = await result.outcome;
+      sends.push(reportServed(reporter, attempt, Date.now() - started, outcome.usage?.completionTokens) ?? Promise.resolve());
+    }
+    await Promise.all(sends);
+  } catch (e) {
+    console.error(`request ${requestId}: shadow copy to ${shadow.origin} failed`, e);
+  }
 }
 
 /** The request's own `x-router-boundary`, or the 400 it deserves. */
@@ -126,7 +212,7 @@ export function proxyHandler(endpoint: Endpoint) {
         softLimited: admission.softLimited.length > 0,
         random: Math.random,
       },
-      { name: model!, scenario, origins: config.origins, canaryStopped: false },
+      { name: model!, scenario, origins: config.origins, canaryStopped: canaryStopped(c, config, model!, scenario, read.snapshots, bodyBytes, startedAt) },
       (origin) => read.snapshots.get(origin) ?? null,
       startedAt,
     );
@@ -146,6 +232,7 @@ export function proxyHandler(endpoint: Endpoint) {
             onAttempt: (origin) => reporter.begin(origin),
           });
     for (const send of reportFailedAttempts(reporter, result.attempts)) c.executionCtx.waitUntil(send);
+    if (decision.shadow) c.executionCtx.waitUntil(shadowCopy(c, config, decision.shadow, path, body, stream, requestId));
     const servingAttempt = result.kind === "failed" ? undefined : result.attempts.at(-1);
 
     const facts: RequestFacts = {

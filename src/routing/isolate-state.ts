@@ -10,20 +10,30 @@ import { sampleKindOf } from "../health/sample-kind";
 import { SnapshotCache } from "../health/snapshots";
 import type { AttemptLog } from "../proxy/forward";
 
-let state: { snapshots: SnapshotCache; reporter: HealthReporter } | undefined;
+interface IsolateState {
+  snapshots: SnapshotCache;
+  reporter: HealthReporter;
+  /** Canary stops this isolate has already sent to a monitor (`origin|scenario`), so it sends each once. */
+  canaryStopsSent: Set<string>;
+}
 
-export function isolateState(env: RouterEnv): { snapshots: SnapshotCache; reporter: HealthReporter } {
+let state: IsolateState | undefined;
+
+export function isolateState(env: RouterEnv): IsolateState {
+  const { health } = activeConfig(env);
   state ??= {
-    snapshots: new SnapshotCache({ namespace: env.ORIGIN_MONITOR, now: Date.now }),
+    snapshots: new SnapshotCache({ namespace: env.ORIGIN_MONITOR, now: Date.now, ttlMs: health.snapshotTtlMs }),
     reporter: new HealthReporter({
       namespace: env.ORIGIN_MONITOR,
       now: Date.now,
+      maxDelayMs: health.reportDelayMs,
       // The monitor has no config of its own: each batch carries the origin's breaker settings.
       optionsOf: (origin) => {
         const circuit = activeConfig(env).origins[origin]?.circuit;
         return circuit ? { circuit } : undefined;
       },
     }),
+    canaryStopsSent: new Set(),
   };
   return state;
 }

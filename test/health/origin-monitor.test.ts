@@ -89,7 +89,18 @@ describe("OriginMonitor", () => {
       samples: 5,
       hourlyTtftMs: Array.from({ length: 24 }, (_, h) => (h === 9 ? { mean: 200, samples: 2 } : h === 10 ? { mean: 200, samples: 1 } : null)),
       updatedAt: sentAt,
+      canaryStops: {},
     });
+  });
+
+  it("records a canary stop once, keeps it, and forgets it when resumed", async () => {
+    const m = env.ORIGIN_MONITOR.getByName(`canary-${crypto.randomUUID().slice(0, 8)}`);
+    expect(await m.stopCanary("chat", "error rate 0.6 > 0.5", 1_000)).toEqual({ at: 1_000, reason: "error rate 0.6 > 0.5" });
+    expect(await m.stopCanary("chat", "a later reason", 2_000)).toEqual({ at: 1_000, reason: "error rate 0.6 > 0.5" });
+    expect((await m.snapshot(3_000)).canaryStops).toEqual({ chat: { at: 1_000, reason: "error rate 0.6 > 0.5" } });
+    expect(await m.resumeCanary("chat")).toBe(true);
+    expect(await m.resumeCanary("chat")).toBe(false);
+    expect((await m.snapshot(3_000)).canaryStops).toEqual({});
   });
 
   it("buckets hours in the origin's time zone", async () => {

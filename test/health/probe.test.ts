@@ -87,6 +87,8 @@ describe("runProbes", () => {
       cool: "ok",
       dead: "connect_error",
       nokey: null, // its secret is not set: not probed
+      flaky: "ok",
+      canaried: "ok",
     });
     const snapshotOf = (name: string) => env.ORIGIN_MONITOR.getByName(`${name}-${suffix}`).snapshot(8_000);
     expect(await snapshotOf("pool")).toMatchObject({ samples: 1, errorRate: 0, latencyMs: null, ttftMs: null, updatedAt: 7_000 });

@@ -11,6 +11,7 @@ import type { OriginSnapshot } from "../../src/health/types";
 const snap = (origin: string, samples: number): OriginSnapshot => ({
   origin,
   circuit: { state: "closed", since: 0, openUntil: null, reason: "initial" },
+  canaryStops: {},
   ttftMs: null,
   latencyMs: null,
   tokensPerSec: null,

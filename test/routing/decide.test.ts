@@ -46,8 +46,9 @@ function snapshot(origin: string, s: Partial<OriginSnapshot> = {}): OriginSnapsh
     samples: 0,
     hourlyTtftMs: Array.from({ length: 24 }, () => null),
     updatedAt: null,
+    canaryStops: {},
     ...s,
-  };
+  } as OriginSnapshot;
 }
 
 const none = () => null;

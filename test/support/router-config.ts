@@ -21,6 +21,8 @@ export const simOptions = {
     beta: { profile: "deepseek" },
     pool: { profile: "vllm" },
     cool: { profile: "openai" },
+    flaky: { profile: "openai" },
+    canaried: { profile: "openai" },
   },
 } satisfies SimOptions;
 
@@ -53,6 +55,9 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       cool: origin("cool", "openai"),
       // Nothing listens on port 9: connecting fails at once.
       dead: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts, circuit: NEVER_OPEN },
+      canaried: origin("canaried", "openai"),
+      // The one origin with a real, quick circuit breaker: the health tests trip and close it.
+      flaky: { ...origin("flaky", "openai"), circuit: { failureThreshold: 2, cooldownMs: 500, maxCooldownMs: 1000, halfOpenSuccesses: 1 } },
       nokey: { ...origin("beta", "openai"), apiKeySecret: "UNSET_API_KEY" },
     },
     scenarios: {
@@ -102,6 +107,32 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         ],
       },
       "chat-cool-only": { endpoint: "chat", candidates: [{ origin: "cool", model: "cool-model" }] },
+      "chat-health": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [
+          { origin: "flaky", model: "flaky-model" },
+          { origin: "pool", model: "qwen2.5-7b" },
+        ],
+      },
+      "chat-local-first": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [
+          { origin: "pool", model: "qwen2.5-7b" },
+          { origin: "alpha", model: "alpha-large" },
+        ],
+      },
+      "chat-shadowed": {
+        endpoint: "chat",
+        candidates: [{ origin: "pool", model: "qwen2.5-7b" }],
+        shadow: { origin: "beta", model: "deepseek-shadow", share: 1 },
+      },
+      "chat-canary": {
+        endpoint: "chat",
+        candidates: [{ origin: "pool", model: "qwen2.5-7b" }],
+        canary: { origin: "canaried", model: "canary-model", share: 1, stop: { errorRate: 0.2, minSamples: 3 } },
+      },
       "embed-main": {
         endpoint: "embeddings",
         routing: "ordered",
@@ -112,5 +143,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       },
     },
     limits: { maxBodyBytes: 64 * 1024 },
+    // Fresh health quickly, so routing tests need not wait seconds for it.
+    health: { snapshotTtlMs: 50, reportDelayMs: 20 },
   };
 }
