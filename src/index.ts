@@ -15,6 +15,7 @@ activeConfig(env as RouterEnv);
 
 export { OriginMonitor } from "./health/origin-monitor";
 export { TenantLedger } from "./ledger/tenant-ledger";
+export { DecisionLog } from "./routing/decision-log";
 
 const app = createApp();
 

@@ -123,6 +123,25 @@ describe("priority and explain", () => {
     expect((await chat(key, { model: "chat-pool" }, { "x-priority": "interactive" })).headers.get("x-router-priority")).toBe("standard");
   });
 
+  it("lists a scenario's recent decisions for operators", async () => {
+    const { key } = await debugTenant();
+    const res = await chat(key, { model: "chat-shadowed" }, { "x-router-explain": "1" });
+    const requestId = res.headers.get("x-request-id")!;
+    let listed: Array<{ requestId: string; servedBy: string; attempts: unknown[]; explanation: { scenario: string } }> = [];
+    for (let i = 0; i < 40 && !listed.some((d) => d.requestId === requestId); i++) {
+      await sleep(25);
+      listed = ((await (await adminFetch("/scenarios/chat-shadowed/decisions?limit=10")).json()) as { data: typeof listed }).data;
+    }
+    expect(listed.find((d) => d.requestId === requestId)).toMatchObject({
+      servedBy: "pool",
+      attempts: [{ origin: "pool", model: "qwen2.5-7b" }],
+      shadow: { origin: "beta", model: "deepseek-shadow" },
+      explanation: { scenario: "chat-shadowed" },
+    });
+    expect((await adminFetch("/scenarios/nosuch/decisions")).status).toBe(404);
+    expect((await adminFetch("/scenarios/chat-shadowed/decisions?limit=0")).status).toBe(400);
+  });
+
   it("explains only to keys allowed to debug", async () => {
     const plain = await newTenant();
     expect((await chat(plain.key, { model: "chat-pool" }, { "x-router-explain": "1" })).headers.get("x-router-decision")).toBeNull();

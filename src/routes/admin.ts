@@ -20,6 +20,7 @@
  *   GET    /admin/origins                          every origin's health: circuit, EWMAs, canary stops
  *   GET    /admin/origins/:origin/transitions      its circuit's recent transitions
  *   DELETE /admin/scenarios/:scenario/canary-stop  resume a canary its stop criteria stopped
+ *   GET    /admin/scenarios/:scenario/decisions    its recent routing decisions (sampled), newest first
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
@@ -184,6 +185,12 @@ export const adminRoutes = new Hono<AppEnv>()
     const origin = c.req.param("origin");
     if (!Object.hasOwn(activeConfig(c.env).origins, origin)) throw new RouterError({ kind: "not_found", what: `Origin '${origin.slice(0, 64)}'` });
     return c.json({ object: "list", data: await c.env.ORIGIN_MONITOR.getByName(origin).transitions() });
+  })
+  .get("/scenarios/:scenario/decisions", async (c) => {
+    const name = c.req.param("scenario");
+    if (!Object.hasOwn(activeConfig(c.env).scenarios, name)) throw new RouterError({ kind: "not_found", what: `Scenario '${name.slice(0, 64)}'` });
+    const { limit } = validate(z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict(), c.req.query());
+    return c.json({ object: "list", data: await c.env.DECISION_LOG.getByName(name).recent(limit) });
   })
   .delete("/scenarios/:scenario/canary-stop", async (c) => {
     const name = c.req.param("scenario");

@@ -19,7 +19,7 @@ import type { OriginSnapshot } from "../health/types";
 import { costMicros } from "../pricing/cost";
 import { canaryTrip } from "../routing/canary";
 import { decide, type Decision } from "../routing/decide";
-import { isolateState, reportFailedAttempts, reportServed } from "../routing/isolate-state";
+import { isolateState, reportFailedAttempts, reportServed, shouldLogDecision } from "../routing/isolate-state";
 import { priorityOf } from "../routing/priority";
 import { failedSettlement, jsonSettlement, streamSettlement, type RequestFacts } from "../usage/record";
 import { applyOutputCap, FREE, originPrices, requestedOutputCap, reservationFor } from "../usage/reservation";
@@ -202,20 +202,29 @@ export function proxyHandler(endpoint: Endpoint) {
     const read = snapshots.getMany(originsOf(scenario));
     if (read.refresh) c.executionCtx.waitUntil(read.refresh);
     const priority = priorityOf(body.service_tier, c.req.header("x-priority") ?? null, admission.maxPriority);
-    const decision = decide(
-      {
-        priority: priority.priority,
-        promptTokens: estimateTokens(bodyBytes),
-        outputTokens: endpoint === "embeddings" ? 0 : (requestedOutputCap(body) ?? scenario.maxOutputTokens),
-        boundaries: boundary ? [...admission.boundaries, boundary] : admission.boundaries,
-        budgetPressure: admission.budgetPressure,
-        softLimited: admission.softLimited.length > 0,
-        random: Math.random,
-      },
-      { name: model!, scenario, origins: config.origins, canaryStopped: canaryStopped(c, config, model!, scenario, read.snapshots, bodyBytes, startedAt) },
-      (origin) => read.snapshots.get(origin) ?? null,
-      startedAt,
-    );
+    const canaryIsStopped = canaryStopped(c, config, model!, scenario, read.snapshots, bodyBytes, startedAt);
+    const decideAt = (at: number) =>
+      decide(
+        {
+          priority: priority.priority,
+          promptTokens: estimateTokens(bodyBytes),
+          outputTokens: endpoint === "embeddings" ? 0 : (requestedOutputCap(body) ?? scenario.maxOutputTokens),
+          boundaries: boundary ? [...admission.boundaries, boundary] : admission.boundaries,
+          budgetPressure: admission.budgetPressure,
+          softLimited: admission.softLimited.length > 0,
+          random: Math.random,
+        },
+        { name: model!, scenario, origins: config.origins, canaryStopped: canaryIsStopped },
+        (origin) => snapshots.peek(origin) ?? read.snapshots.get(origin) ?? null,
+        at,
+      );
+    let decision = decideAt(startedAt);
+    // A batch request may wait, within the scenario's bound, for capacity or a cheaper window.
+    const flexDeadline = startedAt + (scenario.flex?.maxWaitMs ?? 0);
+    while (decision.waitMs !== null && Date.now() + decision.waitMs <= flexDeadline) {
+      await new Promise((resolve) => setTimeout(resolve, decision.waitMs!));
+      decision = decideAt(Date.now());
+    }
 
     const result: Forwarded =
       decision.attempts.length === 0
@@ -247,7 +256,12 @@ export function proxyHandler(endpoint: Endpoint) {
     };
     const headers = responseHeaders(model!, admission, cap, result);
     headers.set("x-router-priority", priority.priority);
-    if (admission.debug && c.req.header("x-router-explain") === "1") headers.set("x-router-decision", JSON.stringify(decision.explanation));
+    const explained = admission.debug && c.req.header("x-router-explain") === "1";
+    if (explained) headers.set("x-router-decision", JSON.stringify(decision.explanation));
+    if (shouldLogDecision(isolateState(c.env), model!, explained, startedAt)) {
+      const entry = { requestId, at: startedAt, attempts: decision.attempts, shadow: decision.shadow, servedBy: servingAttempt?.origin ?? null, explanation: decision.explanation };
+      c.executionCtx.waitUntil(c.env.DECISION_LOG.getByName(model!).record(entry).catch((e: unknown) => console.error("decision log failed", e)));
+    }
     const report = (latencyMs: number, outputTokens?: number) => {
       const send = servingAttempt ? reportServed(reporter, servingAttempt, latencyMs, outputTokens) : null;
       if (send) c.executionCtx.waitUntil(send);

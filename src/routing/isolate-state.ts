@@ -15,6 +15,8 @@ interface IsolateState {
   reporter: HealthReporter;
   /** Canary stops this isolate has already sent to a monitor (`origin|scenario`), so it sends each once. */
   canaryStopsSent: Set<string>;
+  /** When this isolate last logged a decision of each scenario (the sampling of `DecisionLog`). */
+  decisionLoggedAt: Map<string, number>;
 }
 
 let state: IsolateState | undefined;
@@ -34,8 +36,20 @@ export function isolateState(env: RouterEnv): IsolateState {
       },
     }),
     canaryStopsSent: new Set(),
+    decisionLoggedAt: new Map(),
   };
   return state;
+}
+
+/** At most one unexplained decision a second per scenario and isolate goes to the decision log. */
+const DECISION_SAMPLE_MS = 1_000;
+
+/** Whether this decision should be logged: always when it was explained, else at most once a second. */
+export function shouldLogDecision(state: IsolateState, scenario: string, explained: boolean, now: number): boolean {
+  const last = state.decisionLoggedAt.get(scenario);
+  if (!explained && last !== undefined && now - last < DECISION_SAMPLE_MS) return false;
+  state.decisionLoggedAt.set(scenario, now);
+  return true;
 }
 
 /**

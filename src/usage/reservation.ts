@@ -48,7 +48,8 @@ export function reservationFor(
   stream: boolean,
   at: number,
 ): ReservationRequest {
-  const holdMs = scenario.candidates.reduce((sum, c) => sum + (config.origins[c.origin]?.timeouts.totalMs ?? 0), HOLD_MARGIN_MS);
+  // The longest a request can run: a flex wait, then every candidate to its total timeout.
+  const holdMs = scenario.candidates.reduce((sum, c) => sum + (config.origins[c.origin]?.timeouts.totalMs ?? 0), HOLD_MARGIN_MS + (scenario.flex?.maxWaitMs ?? 0));
   return {
     endpoint: scenario.endpoint,
     scenario: scenarioName,

@@ -1,0 +1,53 @@
+/**
+ * DecisionLog: one Durable Object per scenario keeping its recent routing decisions, for the
+ * admin API (`GET /admin/scenarios/:scenario/decisions`). Isolates send a sample of them after the
+ * response (every explained request, and at most one a second per scenario otherwise), so the log
+ * never sits on a request's path and never sees every request of a busy scenario.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Decision } from "./decide";
+
+/** How many decisions a scenario keeps. */
+export const DECISIONS_KEPT = 200;
+
+export interface DecisionEntry {
+  requestId: string;
+  at: number;
+  attempts: Decision["attempts"];
+  shadow: Decision["shadow"];
+  /** What was served: the origin that answered, or null when none did. */
+  servedBy: string | null;
+  explanation: Decision["explanation"];
+}
+
+/** The log reads nothing from the env. */
+type LogEnv = object;
+
+export class DecisionLog extends DurableObject<LogEnv> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: LogEnv) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, at INTEGER NOT NULL, entry TEXT NOT NULL)",
+    );
+  }
+
+  /** Appends a decision and forgets all but the newest {@link DECISIONS_KEPT}. */
+  async record(entry: DecisionEntry): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("INSERT INTO decisions (request_id, at, entry) VALUES (?, ?, ?)", entry.requestId, entry.at, JSON.stringify(entry));
+      this.sql.exec("DELETE FROM decisions WHERE seq <= (SELECT MAX(seq) FROM decisions) - ?", DECISIONS_KEPT);
+    });
+  }
+
+  /** The newest decisions first. */
+  async recent(limit: number): Promise<DecisionEntry[]> {
+    const n = Math.max(1, Math.min(DECISIONS_KEPT, Math.floor(limit)));
+    return this.sql
+      .exec<{ entry: string }>("SELECT entry FROM decisions ORDER BY seq DESC LIMIT ?", n)
+      .toArray()
+      .map((r) => JSON.parse(r.entry) as DecisionEntry);
+  }
+}
