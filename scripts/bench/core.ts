@@ -5,11 +5,16 @@
  *
  *   npm run bench:core -- [--time 1]     # seconds of measurement per size
  *
- * Until the routing core lands, the subject is a stand-in of the same shape: render the prompt
- * as the origin sees it and chain-hash it in 16-token blocks (the simulator's prefix
- * fingerprint). Swapping in the real `decide`/fingerprint is the one `SUBJECT` line below.
+ * Two subjects: the router's per-request core as it is (the prompt's token upper bound for the
+ * reservation, then `decide()` over the demo config's `chat-default`), and prefix fingerprints
+ * (rendering the prompt and chain-hashing it in 16-token blocks; the simulator's implementation
+ * stands in until prefix-cache affinity lands in the router).
  */
 import { parseArgs } from "node:util";
+import demoConfig from "../../src/config/demo.json";
+import { routerConfigSchema } from "../../src/config/schema";
+import { estimatePromptTokensUpperBound } from "../../src/pricing/estimate";
+import { decide } from "../../src/routing/decide";
 import { mulberry32 } from "../../src/sim/hash";
 import { blockHashes } from "../../src/sim/prefix-cache";
 import { countTokens, renderChatPrompt, utf8 } from "../../src/sim/tokens";
@@ -27,8 +32,27 @@ interface Subject {
   run(request: ChatRequest): number;
 }
 
-/** The function under test: swap this one line for the routing core. */
-const SUBJECT: Subject = { name: "render + 16-token block chain hash (stand-in)", run: (r) => blockHashes(utf8(renderChatPrompt(r)), 16).length };
+const config = routerConfigSchema.parse(demoConfig);
+const view = { name: "chat-default", scenario: config.scenarios["chat-default"]!, origins: config.origins, canaryStopped: false };
+const NOW = Date.UTC(2026, 10, 23, 12);
+
+/** The functions under test. */
+const SUBJECTS: Subject[] = [
+  {
+    name: "routing core: prompt token upper bound + decide()",
+    run: (r) => {
+      const promptTokens = estimatePromptTokensUpperBound(r);
+      const d = decide(
+        { priority: "standard", promptTokens, outputTokens: r.max_tokens, boundaries: [], budgetPressure: 0, softLimited: false, random: () => 0.5 },
+        view,
+        () => null,
+        NOW,
+      );
+      return d.attempts.length + promptTokens;
+    },
+  },
+  { name: "prefix fingerprints: render + 16-token block chain hash (the simulator's, until affinity lands)", run: (r) => blockHashes(utf8(renderChatPrompt(r)), 16).length },
+];
 
 const SIZES = [1024, 8192, 32768] as const;
 
@@ -81,19 +105,21 @@ function main(): void {
   const { values } = parseArgs({ options: { time: { type: "string", default: "1" } } });
   const seconds = Number(values.time);
   if (!(seconds > 0)) throw new Error("--time must be > 0");
-  console.log(`${SUBJECT.name}\n`);
-  console.log("prompt tokens |     ns/call |  ns/token | ns/token vs 1k");
-  console.log("-------------:|------------:|----------:|--------------:");
-  let base: number | undefined;
-  for (const size of SIZES) {
-    const request = conversation(size);
-    const tokens = countTokens(renderChatPrompt(request));
-    const ns = time(SUBJECT, request, seconds);
-    const perToken = ns / tokens;
-    base ??= perToken;
-    console.log(
-      `${String(tokens).padStart(13)} | ${ns.toFixed(0).padStart(11)} | ${perToken.toFixed(2).padStart(9)} | ${(perToken / base).toFixed(2).padStart(13)}×`,
-    );
+  for (const subject of SUBJECTS) {
+    console.log(`\n${subject.name}\n`);
+    console.log("prompt tokens |     ns/call |  ns/token | ns/token vs 1k");
+    console.log("-------------:|------------:|----------:|--------------:");
+    let base: number | undefined;
+    for (const size of SIZES) {
+      const request = conversation(size);
+      const tokens = countTokens(renderChatPrompt(request));
+      const ns = time(subject, request, seconds);
+      const perToken = ns / tokens;
+      base ??= perToken;
+      console.log(
+        `${String(tokens).padStart(13)} | ${ns.toFixed(0).padStart(11)} | ${perToken.toFixed(2).padStart(9)} | ${(perToken / base).toFixed(2).padStart(13)}×`,
+      );
+    }
   }
   if (sink === -1) console.log(sink);
 }
