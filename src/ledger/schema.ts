@@ -27,6 +27,8 @@
  * `PRAGMA user_version` is not available in Durable Objects, so the version lives in `meta`;
  * each migration runs once, in order, inside the constructor's `blockConcurrencyWhile`.
  */
+import { migrate as applyMigrations } from "../lib/sql-migrations";
+
 export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE tenant (
@@ -110,14 +112,5 @@ export const MIGRATIONS: readonly string[] = [
 
 /** Applies the migrations this database has not seen yet. Call inside `blockConcurrencyWhile`. */
 export function migrate(sql: SqlStorage): void {
-  sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-  const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0];
-  const current = row ? Number(row.value) : 0;
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    sql.exec(MIGRATIONS[version]!);
-    sql.exec(
-      "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      String(version + 1),
-    );
-  }
+  applyMigrations(sql, MIGRATIONS);
 }
