@@ -6,7 +6,9 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { adminFetch, chat, newTenant, originSaw } from "./support/client";
+import { adminFetch, api, chat, newTenant, originSaw, settledAll } from "./support/client";
+
+const usageRows = (page: unknown) => (page as { data: Array<{ origin: string }> }).data.map((r) => r.origin);
 
 const attemptsOf = (res: Response) => res.headers.get("x-router-attempts")!.replace(/;ms=\d+/g, "");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,7 +80,7 @@ describe("data boundaries", () => {
 
 describe("shadow and canary", () => {
   it("mirrors to the shadow origin, whose answer never reaches the client", async () => {
-    const { key } = await newTenant();
+    const { key, tenantId } = await newTenant();
     const res = await chat(key, { model: "chat-shadowed" });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-router-origin")).toBe("pool");
@@ -92,6 +94,19 @@ describe("shadow and canary", () => {
     }
     expect(seen.map((r) => r.origin).sort()).toEqual(["beta", "pool"]);
     expect((seen.find((r) => r.origin === "beta")!.body as { model: string }).model).toBe("deepseek-shadow");
+    // Its latency, usage and cost are recorded with the decision, never in the tenant's usage.
+    let entry: { shadowResult?: Record<string, unknown> } | undefined;
+    for (let i = 0; i < 40 && !entry?.shadowResult; i++) {
+      await sleep(25);
+      const listed = ((await (await adminFetch("/scenarios/chat-shadowed/decisions")).json()) as { data: Array<{ requestId: string; shadowResult?: Record<string, unknown> }> }).data;
+      entry = listed.find((d) => d.requestId === requestId);
+    }
+    // "deepseek-shadow<|user|>Hello there" = 34 bytes → 9 prompt tokens at 0.27 USD/M (beta); output at 1.1 USD/M.
+    const shadow = entry!.shadowResult!;
+    expect(shadow).toMatchObject({ origin: "beta", model: "deepseek-shadow", result: "200", promptTokens: 9 });
+    expect(shadow.costMicros).toBeGreaterThan(0);
+    await settledAll(tenantId);
+    expect(usageRows(await (await api("/usage", key)).json())).toEqual(["pool"]);
   });
 
   it("a canary that fails its criteria stops itself, visibly, until resumed", async () => {

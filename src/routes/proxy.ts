@@ -13,7 +13,7 @@ import { setRateLimitHeaders } from "../openai/rate-limit-headers";
 import { chatRequestSchema, embeddingsRequestSchema, validate } from "../openai/requests";
 import { forward, formatAttempts, type Forwarded, type Target } from "../proxy/forward";
 import { readJsonBody } from "../proxy/read-body";
-import { estimateTokens } from "../openai/usage";
+import { estimateTokens, type Usage } from "../openai/usage";
 import { parseBoundaryHeader, type Boundary } from "../routing/boundary";
 import type { OriginSnapshot } from "../health/types";
 import { costMicros } from "../pricing/cost";
@@ -96,6 +96,7 @@ function canaryStopped(
 async function shadowCopy(
   c: Context<AppEnv>,
   config: RouterConfig,
+  scenario: string,
   shadow: { origin: string; model: string },
   path: string,
   body: Record<string, unknown>,
@@ -118,14 +119,30 @@ async function shadowCopy(
     });
     const sends = reportFailedAttempts(reporter, result.attempts);
     const attempt = result.attempts.at(-1);
-    if (attempt && result.kind === "json") sends.push(reportServed(reporter, attempt, Date.now() - started, result.usage?.completionTokens) ?? Promise.resolve());
-    if (attempt && result.kind === "origin_error") sends.push(reportServed(reporter, attempt, Date.now() - started, undefined) ?? Promise.resolve());
-    if (attempt && result.kind === "stream") {
+    let usage: Usage | null = null;
+    if (result.kind === "json") usage = result.usage;
+    if (result.kind === "stream") {
       const reader = result.body.getReader();
       while (!(await reader.read()).done);
-      const outcome = await result.outcome;
-      sends.push(reportServed(reporter, attempt, Date.now() - started, outcome.usage?.completionTokens) ?? Promise.resolve());
+      usage = (await result.outcome).usage;
     }
+    const latencyMs = Date.now() - started;
+    if (attempt && result.kind !== "failed") sends.push(reportServed(reporter, attempt, latencyMs, usage?.completionTokens) ?? Promise.resolve());
+    const measured = usage ?? { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0 };
+    sends.push(
+      c.env.DECISION_LOG.getByName(scenario)
+        .recordShadow(requestId, {
+          origin: shadow.origin,
+          model: shadow.model,
+          result: String(attempt?.result ?? "not_sent"),
+          latencyMs,
+          promptTokens: measured.promptTokens,
+          cachedTokens: measured.cachedTokens,
+          completionTokens: measured.completionTokens,
+          costMicros: costMicros(originPrices(config, shadow.origin, started), measured),
+        })
+        .then(() => undefined),
+    );
     await Promise.all(sends);
   } catch (e) {
     console.error(`request ${requestId}: shadow copy to ${shadow.origin} failed`, e);
@@ -241,7 +258,7 @@ export function proxyHandler(endpoint: Endpoint) {
             onAttempt: (origin) => reporter.begin(origin),
           });
     for (const send of reportFailedAttempts(reporter, result.attempts)) c.executionCtx.waitUntil(send);
-    if (decision.shadow) c.executionCtx.waitUntil(shadowCopy(c, config, decision.shadow, path, body, stream, requestId));
+    if (decision.shadow) c.executionCtx.waitUntil(shadowCopy(c, config, model!, decision.shadow, path, body, stream, requestId));
     const servingAttempt = result.kind === "failed" ? undefined : result.attempts.at(-1);
 
     const facts: RequestFacts = {
@@ -258,7 +275,7 @@ export function proxyHandler(endpoint: Endpoint) {
     headers.set("x-router-priority", priority.priority);
     const explained = admission.debug && c.req.header("x-router-explain") === "1";
     if (explained) headers.set("x-router-decision", JSON.stringify(decision.explanation));
-    if (shouldLogDecision(isolateState(c.env), model!, explained, startedAt)) {
+    if (shouldLogDecision(isolateState(c.env), model!, explained || decision.shadow !== null, startedAt)) {
       const entry = { requestId, at: startedAt, attempts: decision.attempts, shadow: decision.shadow, servedBy: servingAttempt?.origin ?? null, explanation: decision.explanation };
       c.executionCtx.waitUntil(c.env.DECISION_LOG.getByName(model!).record(entry).catch((e: unknown) => console.error("decision log failed", e)));
     }
