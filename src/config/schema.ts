@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { pricingSchema } from "../pricing/schema";
-import { originRoutingShape, scenarioRoutingShape } from "../routing/schema";
+import { originRoutingShape, originWindowSchema, scenarioRoutingShape } from "../routing/schema";
 
 /** The provider families whose wire differences the router knows (see `providers.ts`). */
 export const PROVIDERS = ["openai", "deepseek", "openrouter", "vllm", "sglang"] as const;
@@ -56,6 +56,11 @@ export const candidateSchema = z
     origin: name("origin"),
     /** The model name this origin knows the scenario's model by. */
     model: z.string().min(1).max(256),
+    /**
+     * Windows of this scenario's own for this candidate, on top of the origin's: e.g. a batch
+     * scenario that may use the shared pool only at night.
+     */
+    windows: z.array(originWindowSchema).optional(),
   })
   .strict();
 

@@ -29,6 +29,7 @@ import { priceAt } from "../pricing/price-at";
 import { inWindow } from "../time/window";
 import { boundaryViolation, type Boundary } from "./boundary";
 import type { PriorityClass } from "./priority";
+import type { OriginWindow } from "./schema";
 
 /** What the decision needs to know about the request. */
 export interface RoutingRequest {
@@ -113,17 +114,17 @@ export interface Decision {
   };
 }
 
-/** The origin's effective capacity now (windows multiply it), or null when unbounded. */
-function capacityAt(origin: OriginConfig, now: number): number | null {
+/** The origin's effective capacity now (its windows and the candidate's multiply it), or null when unbounded. */
+function capacityAt(origin: OriginConfig, windows: readonly OriginWindow[], now: number): number | null {
   if (origin.capacity === undefined) return null;
   let capacity = origin.capacity;
-  for (const w of origin.windows) if (w.capacityMultiplier !== undefined && inWindow(w, now)) capacity *= w.capacityMultiplier;
+  for (const w of windows) if (w.capacityMultiplier !== undefined && inWindow(w, now)) capacity *= w.capacityMultiplier;
   return capacity;
 }
 
-/** The first exclusion rule of time windows, or null. */
-function windowRule(origin: OriginConfig, priority: PriorityClass, now: number): { rule: ExclusionRule; detail: string } | null {
-  for (const w of origin.windows) {
+/** The first exclusion rule of the time windows (the origin's, then the scenario's for this candidate), or null. */
+function windowRule(windows: readonly OriginWindow[], priority: PriorityClass, now: number): { rule: ExclusionRule; detail: string } | null {
+  for (const w of windows) {
     if (!inWindow(w, now)) continue;
     if (w.closed) return { rule: "window_closed", detail: `closed ${w.from}-${w.to} ${w.timeZone}` };
     if (w.reservedFor && !w.reservedFor.includes(priority)) {
@@ -157,10 +158,12 @@ interface Scored {
  */
 export function decide(request: RoutingRequest, view: ScenarioView, snapshots: SnapshotLookup, now: number): Decision {
   const { scenario } = view;
-  const candidates: Array<{ target: Target; role: CandidateExplanation["role"] }> = scenario.candidates.map((c) => ({
-    target: { origin: c.origin, model: c.model },
-    role: "candidate",
-  }));
+  const candidateWindows = new Map<Target, OriginWindow[]>();
+  const candidates: Array<{ target: Target; role: CandidateExplanation["role"] }> = scenario.candidates.map((c) => {
+    const target = { origin: c.origin, model: c.model };
+    if (c.windows) candidateWindows.set(target, c.windows);
+    return { target, role: "candidate" };
+  });
   let canary: Decision["explanation"]["canary"] = null;
   if (scenario.canary) candidates.unshift({ target: { origin: scenario.canary.origin, model: scenario.canary.model }, role: "canary" });
 
@@ -191,7 +194,8 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
       }
       canary = "drawn";
     }
-    const windowed = windowRule(origin, request.priority, now);
+    const windows = candidateWindows.get(target) ? [...origin.windows, ...candidateWindows.get(target)!] : origin.windows;
+    const windowed = windowRule(windows, request.priority, now);
     if (windowed) {
       exclude(windowed.rule, windowed.detail);
       continue;
@@ -206,7 +210,7 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
       continue;
     }
     const ttft = predictTtft(origin, snapshot, now);
-    const capacity = capacityAt(origin, now);
+    const capacity = capacityAt(origin, windows, now);
     const load = capacity === null ? null : capacity === 0 ? Infinity : (snapshot?.inFlight ?? 0) / capacity;
     const prices = origin.pricing ? priceAt(origin.pricing, now) : { input: 0, cachedInput: 0, cacheWrite: 0, output: 0 };
     const priceMicros = costMicros(prices, { promptTokens: request.promptTokens, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: request.outputTokens });

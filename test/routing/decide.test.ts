@@ -128,6 +128,18 @@ describe("decide: time windows", () => {
     expect(order(decide(request(), v, none, Date.UTC(2026, 10, 28, 22, 0)))).toContain("pool"); // Sat 22:00
   });
 
+  it("a scenario's own window for a candidate: the pool only at night for this scenario", () => {
+    const v = view((c) => {
+      c.scenarios.chat!.candidates[0] = { origin: "pool", model: "qwen", windows: [{ from: "08:00", to: "20:00", closed: true }] };
+    });
+    const day = decide(request(), v, none, NOON);
+    expect(order(day)).not.toContain("pool");
+    expect(day.explanation.candidates[0]!.excluded).toMatchObject({ rule: "window_closed", detail: "closed 08:00-20:00 UTC" });
+    expect(order(decide(request(), v, none, Date.UTC(2026, 10, 23, 22, 0)))[0]).toBe("pool");
+    // The origin itself is untouched: another scenario's view of it is open all day.
+    expect(order(decide(request(), view(), none, NOON))).toContain("pool");
+  });
+
   it("a capacity window puts a busy shared pool last", () => {
     const v = view((c) => (c.origins.pool!.windows = [{ from: "09:00", to: "18:00", capacityMultiplier: 0.2 }]));
     const snaps = (o: string) => (o === "pool" ? snapshot(o, { inFlight: 2 }) : null);
