@@ -13,13 +13,12 @@ import { setRateLimitHeaders } from "../openai/rate-limit-headers";
 import { chatRequestSchema, embeddingsRequestSchema, validate } from "../openai/requests";
 import { forward, formatAttempts, type Forwarded, type Target } from "../proxy/forward";
 import { readJsonBody } from "../proxy/read-body";
-import { estimateTokens, type Usage } from "../openai/usage";
+import { estimateTokens } from "../openai/usage";
 import { parseBoundaryHeader, type Boundary } from "../routing/boundary";
-import type { OriginSnapshot } from "../health/types";
-import { costMicros } from "../pricing/cost";
-import { canaryTrip } from "../routing/canary";
 import { decide, type Decision } from "../routing/decide";
+import { canaryStopped } from "../routing/canary-state";
 import { isolateState, reportFailedAttempts, reportServed, shouldLogDecision } from "../routing/isolate-state";
+import { shadowCopy } from "../routing/shadow";
 import { priorityOf } from "../routing/priority";
 import { failedSettlement, jsonSettlement, streamSettlement, type RequestFacts } from "../usage/record";
 import { applyOutputCap, FREE, originPrices, requestedOutputCap, reservationFor } from "../usage/reservation";
@@ -47,106 +46,6 @@ function originsOf(scenario: ScenarioConfig): string[] {
   if (scenario.canary) names.push(scenario.canary.origin);
   if (scenario.shadow) names.push(scenario.shadow.origin);
   return [...new Set(names)];
-}
-
-/**
- * Whether the scenario's canary is stopped: recorded as stopped in its origin's monitor, or its
- * criteria trip now (then the stop is recorded, once per isolate).
- */
-function canaryStopped(
-  c: Context<AppEnv>,
-  config: RouterConfig,
-  scenarioName: string,
-  scenario: ScenarioConfig,
-  snapshots: Map<string, OriginSnapshot | null>,
-  bodyBytes: number,
-  at: number,
-): boolean {
-  const canary = scenario.canary;
-  if (!canary) return false;
-  const snapshot = snapshots.get(canary.origin) ?? null;
-  const sentKey = `${canary.origin}|${scenarioName}`;
-  const { canaryStopsSent } = isolateState(c.env);
-  if (snapshot?.canaryStops[scenarioName] || canaryStopsSent.has(sentKey)) return true;
-  const price = costMicros(originPrices(config, canary.origin, at), {
-    promptTokens: estimateTokens(bodyBytes),
-    cachedTokens: 0,
-    cacheWriteTokens: 0,
-    completionTokens: scenario.maxOutputTokens,
-  });
-  const trip = canaryTrip(canary, snapshot, price);
-  if (!trip) return false;
-  canaryStopsSent.add(sentKey);
-  console.warn(`canary of ${scenarioName} on ${canary.origin} stopped: ${trip}`);
-  c.executionCtx.waitUntil(
-    c.env.ORIGIN_MONITOR.getByName(canary.origin)
-      .stopCanary(scenarioName, trip, at)
-      .catch((e: unknown) => {
-        canaryStopsSent.delete(sentKey);
-        console.error(`recording the canary stop of ${scenarioName} failed`, e);
-      }),
-  );
-  return true;
-}
-
-/**
- * Mirrors the request to the scenario's shadow origin: measured and reported to its monitor, its
- * answer read to the end and discarded. Nothing of it reaches the client, and it never throws.
- */
-async function shadowCopy(
-  c: Context<AppEnv>,
-  config: RouterConfig,
-  scenario: string,
-  shadow: { origin: string; model: string },
-  path: string,
-  body: Record<string, unknown>,
-  stream: boolean,
-  requestId: string,
-): Promise<void> {
-  const { reporter } = isolateState(c.env);
-  const started = Date.now();
-  try {
-    const result = await forward({
-      path,
-      body,
-      stream,
-      clientWantsUsage: false,
-      targets: [{ originName: shadow.origin, origin: config.origins[shadow.origin]!, model: shadow.model }],
-      requestId,
-      clientHeaders: c.req.raw.headers,
-      readSecret: secretReader(c.env),
-      onAttempt: (origin) => reporter.begin(origin),
-    });
-    const sends = reportFailedAttempts(reporter, result.attempts);
-    const attempt = result.attempts.at(-1);
-    let usage: Usage | null = null;
-    if (result.kind === "json") usage = result.usage;
-    if (result.kind === "stream") {
-      const reader = result.body.getReader();
-      while (!(await reader.read()).done);
-      usage = (await result.outcome).usage;
-    }
-    const latencyMs = Date.now() - started;
-    if (attempt && result.kind !== "failed") sends.push(reportServed(reporter, attempt, latencyMs, usage?.completionTokens) ?? Promise.resolve());
-    const measured = usage ?? { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0 };
-    sends.push(
-      c.env.DECISION_LOG.getByName(scenario)
-        .recordShadow(requestId, {
-          origin: shadow.origin,
-          model: shadow.model,
-          result: String(attempt?.result ?? "not_sent"),
-          latencyMs,
-          promptTokens: measured.promptTokens,
-          cachedTokens: measured.cachedTokens,
-          completionTokens: measured.completionTokens,
-          costMicros: costMicros(originPrices(config, shadow.origin, started), measured),
-        })
-        .then(() => undefined),
-    );
-    await Promise.all(sends);
-  } catch (e) {
-    console.error(`request ${requestId}: shadow copy to ${shadow.origin} failed`, e);
-  }
 }
 
 /** The request's own `x-router-boundary`, or the 400 it deserves. */
