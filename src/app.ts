@@ -41,7 +41,12 @@ export function createApp(): Hono<AppEnv> {
     c.res.headers.set("x-request-id", id);
   });
 
-  app.use("/v1/*", cors({ origin: "*", exposeHeaders: EXPOSED_HEADERS, maxAge: 86400 }));
+  // CORS for browser clients; requests without an Origin header (servers, SDKs) skip its work.
+  const browserCors = cors({ origin: "*", exposeHeaders: EXPOSED_HEADERS, maxAge: 86400 });
+  app.use("/v1/*", async function corsForBrowsers(c, next) {
+    if (c.req.header("origin") === undefined) return next();
+    return browserCors(c, next);
+  });
 
   app.post("/v1/chat/completions", proxyHandler("chat"));
   app.post("/v1/embeddings", proxyHandler("embeddings"));

@@ -1,3 +1,4 @@
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { chat, newTenant, originSaw } from "./support/client";
 import { ALPHA_API_KEY } from "./support/router-config";
@@ -35,5 +36,23 @@ describe("header hygiene", () => {
     const [seen] = await originSaw(res.headers.get("x-request-id")!);
     expect(seen!.headers.authorization).toBeUndefined();
     expect(JSON.stringify(seen)).not.toContain(key);
+  });
+});
+
+describe("CORS", () => {
+  it("answers a browser's preflight and exposes the router's headers", async () => {
+    const preflight = await SELF.fetch("http://router.test/v1/chat/completions", {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-headers")).toBe("authorization,content-type");
+    const { key } = await newTenant();
+    const res = await chat(key, { model: "chat-pool" }, { origin: "https://app.example" });
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-expose-headers")).toContain("x-router-attempts");
+    const server = await chat(key, { model: "chat-pool" });
+    expect(server.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
