@@ -21,11 +21,13 @@ export function originPrices(config: RouterConfig, origin: string, at: number): 
   return { input, cachedInput, cacheWrite, output };
 }
 
-/** Each price at its highest among the scenario's candidates. */
+/** Each price at its highest among the origins that may serve the scenario: its candidates and its canary. */
 function worstPrices(config: RouterConfig, scenario: ScenarioConfig, at: number): PricesMicros {
   const worst = { ...FREE };
-  for (const c of scenario.candidates) {
-    const p = originPrices(config, c.origin, at);
+  const origins = scenario.candidates.map((c) => c.origin);
+  if (scenario.canary) origins.push(scenario.canary.origin);
+  for (const origin of origins) {
+    const p = originPrices(config, origin, at);
     worst.input = Math.max(worst.input, p.input);
     worst.cachedInput = Math.max(worst.cachedInput, p.cachedInput);
     worst.cacheWrite = Math.max(worst.cacheWrite, p.cacheWrite);
@@ -48,8 +50,10 @@ export function reservationFor(
   stream: boolean,
   at: number,
 ): ReservationRequest {
-  // The longest a request can run: a flex wait, then every candidate to its total timeout.
-  const holdMs = scenario.candidates.reduce((sum, c) => sum + (config.origins[c.origin]?.timeouts.totalMs ?? 0), HOLD_MARGIN_MS + (scenario.flex?.maxWaitMs ?? 0));
+  // The longest a request can run: a flex wait, then the canary and every candidate to its total timeout.
+  const tried = scenario.candidates.map((c) => c.origin);
+  if (scenario.canary) tried.push(scenario.canary.origin);
+  const holdMs = tried.reduce((sum, origin) => sum + (config.origins[origin]?.timeouts.totalMs ?? 0), HOLD_MARGIN_MS + (scenario.flex?.maxWaitMs ?? 0));
   return {
     endpoint: scenario.endpoint,
     scenario: scenarioName,
