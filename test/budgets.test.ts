@@ -52,6 +52,16 @@ describe("budgets through the Worker", () => {
     expect(uncapped.headers.get("x-router-max-tokens")).toBe(String(Math.floor(left / 2)));
   });
 
+  it("counts every choice of n against the budget: the cap is per choice", async () => {
+    const { tenantId, key } = await newTenant();
+    // 80 µ$ at 2 µ$ a token = 40 output tokens in all: 20 for each of two choices.
+    await addBudget(tenantId, { metric: "cost", period: "day", limit: 80 });
+    const res = await chat(key, { model: "chat-pool", messages: HELLO, max_tokens: 500, n: 2 });
+    expect(res.headers.get("x-router-max-tokens")).toBe("20");
+    const usage = await usageOf(tenantId, res.headers.get("x-request-id")!);
+    expect(usage.reservedMicros).toBe(80);
+  });
+
   it("leaves the request alone when no budget applies", async () => {
     const { key } = await newTenant();
     const res = await chat(key, { model: "chat-pool", messages: HELLO });
@@ -140,6 +150,7 @@ function reservation(overrides: Partial<ReservationRequest> = {}): ReservationRe
     stream: false,
     promptTokensUpper: 10,
     requestedOutputCap: 8,
+    choices: 1,
     defaultOutputCap: 4096,
     minOutputTokens: 16,
     prices: { input: 0, cachedInput: 0, cacheWrite: 0, output: 2_000_000 },

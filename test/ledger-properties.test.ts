@@ -10,13 +10,13 @@ import type { ReservationRequest } from "../src/ledger/types";
 import { addBudget, adminFetch, ledgerOf, newTenant } from "./support/client";
 
 type Op =
-  | { kind: "admit"; prompt: number; cap: number; inPrice: number; outPrice: number; hold: number }
+  | { kind: "admit"; prompt: number; cap: number; choices: number; inPrice: number; outPrice: number; hold: number }
   | { kind: "settle"; pick: number; share: number; retry: boolean }
   | { kind: "expire" }
   | { kind: "advance"; ms: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("admit" as const), prompt: fc.integer({ min: 0, max: 60 }), cap: fc.integer({ min: 1, max: 40 }), inPrice: fc.integer({ min: 0, max: 2_000_000 }), outPrice: fc.integer({ min: 0, max: 3_000_000 }), hold: fc.integer({ min: 1_000, max: 7_200_000 }) }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant("admit" as const), prompt: fc.integer({ min: 0, max: 60 }), cap: fc.integer({ min: 1, max: 40 }), choices: fc.integer({ min: 1, max: 3 }), inPrice: fc.integer({ min: 0, max: 2_000_000 }), outPrice: fc.integer({ min: 0, max: 3_000_000 }), hold: fc.integer({ min: 1_000, max: 7_200_000 }) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("settle" as const), pick: fc.nat(), share: fc.double({ min: 0, max: 1, noNaN: true }), retry: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("expire" as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 1, max: 3 * 86_400_000 }) }) },
@@ -88,10 +88,10 @@ describe("ledger arithmetic (property-based)", () => {
           for (const o of ops) {
             if (o.kind === "admit") {
               const prices = { input: o.inPrice, cachedInput: o.inPrice, cacheWrite: o.inPrice, output: o.outPrice };
-              const reserve: ReservationRequest = { endpoint: "chat", scenario: "s", stream: false, promptTokensUpper: o.prompt, requestedOutputCap: o.cap, defaultOutputCap: 64, minOutputTokens: 1, prices, holdMs: o.hold };
+              const reserve: ReservationRequest = { endpoint: "chat", scenario: "s", stream: false, promptTokensUpper: o.prompt, requestedOutputCap: o.cap, choices: o.choices, defaultOutputCap: 64, minOutputTokens: 1, prices, holdMs: o.hold };
               const id = `r${n++}`;
               const result = await ledger.admit({ key, requestId: id, at: clock, model: "s", reserve });
-              if (result.ok) open.push({ id, keyId: result.keyId, prompt: o.prompt, cap: result.outputCap ?? o.cap, prices });
+              if (result.ok) open.push({ id, keyId: result.keyId, prompt: o.prompt, cap: (result.outputCap ?? o.cap) * o.choices, prices });
             } else if (o.kind === "settle" && open.length > 0) {
               const r = open.splice(o.pick % open.length, 1)[0]!;
               // Real usage never exceeds the worst case: fewer tokens, same prices.

@@ -96,7 +96,7 @@ describe("the usage log", () => {
     const base = { keyId: "key_x", endpoint: "chat" as const, scenario: "chat-pool", origin: "pool", model: "m", stream: false, promptTokens: 1, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 1, costMicros: 2, usageSource: "origin" as const, status: 200, outcome: "ok", latencyMs: 1 };
     await ledger.settle({ ...base, requestId: "old", at: old });
     // An expired reservation gives the alarm a reason to run.
-    await ledger.admit({ key, requestId: "expiring", at: Date.now(), model: "chat-pool", reserve: { endpoint: "chat", scenario: "chat-pool", stream: false, promptTokensUpper: 1, requestedOutputCap: 1, defaultOutputCap: 1, minOutputTokens: 1, prices: { input: 0, cachedInput: 0, cacheWrite: 0, output: 0 }, holdMs: 60_000 } });
+    await ledger.admit({ key, requestId: "expiring", at: Date.now(), model: "chat-pool", reserve: { endpoint: "chat", scenario: "chat-pool", stream: false, promptTokensUpper: 1, requestedOutputCap: 1, choices: 1, defaultOutputCap: 1, minOutputTokens: 1, prices: { input: 0, cachedInput: 0, cacheWrite: 0, output: 0 }, holdMs: 60_000 } });
     expect(await runDurableObjectAlarm(ledger)).toBe(true);
     expect(await ledger.usageOf("old")).toBeNull();
     expect(await ledger.usageOf("expiring")).not.toBeNull();

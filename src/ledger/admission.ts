@@ -28,23 +28,29 @@ export type BudgetDecision =
     }
   | { kind: "refuse"; budget: BudgetState };
 
-/** Output tokens a budget leaves room for, or -1 when not even the prompt fits. */
+/** Output tokens per choice a budget leaves room for (the cap applies to each of `n` choices), or -1 when not even the prompt fits. */
 function affordable(state: BudgetState, request: ReservationRequest): number {
   const remaining = state.budget.limit - state.settled - state.reserved;
-  if (state.budget.metric === "tokens") return remaining >= request.promptTokensUpper ? remaining - request.promptTokensUpper : -1;
-  return maxAffordableOutputTokens(request.prices, request.promptTokensUpper, remaining);
+  const total =
+    state.budget.metric === "tokens"
+      ? remaining >= request.promptTokensUpper
+        ? remaining - request.promptTokensUpper
+        : -1
+      : maxAffordableOutputTokens(request.prices, request.promptTokensUpper, remaining);
+  return total < 0 ? -1 : Math.floor(total / request.choices);
 }
 
-/** The worst-case cost and tokens of a request whose output is capped at `cap`. */
+/** The worst-case cost and tokens of a request whose `n` choices are each capped at `cap`. */
 export function worstCase(request: ReservationRequest, cap: number): { costMicros: number; tokens: number } {
+  const completionTokens = cap * request.choices;
   return {
     costMicros: costMicros(request.prices, {
       promptTokens: request.promptTokensUpper,
       cachedTokens: 0,
       cacheWriteTokens: 0,
-      completionTokens: cap,
+      completionTokens,
     }),
-    tokens: request.promptTokensUpper + cap,
+    tokens: request.promptTokensUpper + completionTokens,
   };
 }
 

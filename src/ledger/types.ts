@@ -102,8 +102,10 @@ export interface ReservationRequest {
   stream: boolean;
   /** An upper bound of the prompt's tokens (no tokenizer counts more). */
   promptTokensUpper: number;
-  /** The client's own output cap, or null when it set none. */
+  /** The client's own output cap (per choice), or null when it set none. */
   requestedOutputCap: number | null;
+  /** Choices asked for (`n`): each may use the whole cap. */
+  choices: number;
   /** The cap assumed (and imposed when a budget applies) when the client set none. */
   defaultOutputCap: number;
   /** Below this many output tokens an answer is not worth admitting (unless the client asked for fewer). */

@@ -60,6 +60,7 @@ export function reservationFor(
     stream,
     promptTokensUpper: estimatePromptTokensUpperBound(body),
     requestedOutputCap: requestedOutputCap(body),
+    choices: scenario.endpoint === "chat" && typeof body.n === "number" ? body.n : 1,
     defaultOutputCap: scenario.maxOutputTokens,
     minOutputTokens: scenario.minOutputTokens,
     prices: worstPrices(config, scenario, at),
