@@ -66,18 +66,23 @@ export async function startOrigin(): Promise<Server> {
  */
 export async function startRouter(routerConfig: string, secrets: Record<string, string>, ledger: "disk" | "tmpfs"): Promise<Server> {
   const stateDir = mkdtempSync(join(ledger === "tmpfs" ? "/dev/shm" : tmpdir(), "token-router-bench-state-"));
+  return ownsDir(stateDir, () => startRouterOnWorkerd({ address: "127.0.0.1:0", routerConfig, secrets, stateDir, quiet: true }));
+}
+
+/** Starts a server that uses `dir`; the directory goes when the server stops, or when it fails to start. */
+async function ownsDir(dir: string, start: () => Promise<{ url: string; pid: number; stop(): Promise<void> }>): Promise<Server> {
   try {
-    const router = await startRouterOnWorkerd({ address: "127.0.0.1:0", routerConfig, secrets, stateDir, quiet: true });
+    const running = await start();
     return {
-      url: router.url,
-      pid: router.pid,
+      url: running.url,
+      pid: running.pid,
       stop: async () => {
-        await router.stop();
-        rmSync(stateDir, { recursive: true, force: true });
+        await running.stop();
+        rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (e) {
-    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
     throw e;
   }
 }
@@ -110,20 +115,7 @@ export async function startPassthrough(originApiRoot: string): Promise<Server> {
   };
   const configPath = join(dir, "config.capnp");
   writeFileSync(configPath, renderWorkerdConfig(config, dir));
-  try {
-    const running = await startWorkerd({ configPath, socket: "http", quiet: true });
-    return {
-      url: running.url,
-      pid: running.pid,
-      stop: async () => {
-        await running.stop();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
+  return ownsDir(dir, () => startWorkerd({ configPath, socket: "http", quiet: true }));
 }
 
 async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
