@@ -39,6 +39,18 @@ function killOnExit(child: ChildProcess): () => void {
 }
 
 /** The simulated origins with every delay zeroed, in a child process (`origin.ts`). */
+/** A server that is a child process of ours: stopping it stops the process and forgets its exit hook. */
+function childServer(url: string, child: ChildProcess, forget: () => void): Server {
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      forget();
+      await stopChild(child);
+    },
+  };
+}
+
 export async function startOrigin(): Promise<Server> {
   const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "scripts/bench/origin.ts")], {
     cwd: PROJECT_ROOT,
@@ -50,14 +62,7 @@ export async function startOrigin(): Promise<Server> {
     lines.once("line", (line) => resolve((JSON.parse(line) as { url: string }).url));
     child.once("exit", (code) => reject(new Error(`the simulated origin exited (code ${code}) before listening`)));
   });
-  return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      forget();
-      await stopChild(child);
-    },
-  };
+  return childServer(url, child, forget);
 }
 
 /**
@@ -160,12 +165,5 @@ export async function startPortkey(): Promise<Server> {
     await stopChild(child);
     throw new Error(`Portkey gateway: ${(e as Error).message}\n${errors}`);
   }
-  return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      forget();
-      await stopChild(child);
-    },
-  };
+  return childServer(url, child, forget);
 }

@@ -224,7 +224,7 @@ export class BudgetBook {
   reset(id: string, at: number): BudgetStatus | null {
     const row = this.sql.exec<BudgetRow>("SELECT * FROM budgets WHERE id = ?", id).toArray()[0];
     if (!row) return null;
-    const key = periodKey(row.period as BudgetPeriod, at, this.timeZone);
+    const key = this.periodOf(row.period as BudgetPeriod, at);
     this.sql.exec("UPDATE budget_usage SET settled = 0, peak = reserved WHERE budget_id = ? AND period_key = ?", id, key);
     this.budgetsChanged();
     return this.statusOf(id, at);

@@ -11,7 +11,6 @@ import { DurableObject } from "cloudflare:workers";
 import { generateKey, hashKey, randomHex, tenantOfKey } from "../auth/api-key";
 import type { Boundary } from "../routing/boundary";
 import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
-import { periodKey } from "../time/period";
 import { decideBudgets } from "./admission";
 import { BudgetBook, type BudgetInit, type Charge } from "./budget-book";
 import { KeyRing, type CachedKey } from "./key-ring";
@@ -417,7 +416,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       // One statement finds and removes the reservation (it was a SELECT and a DELETE): the
       // transaction rolls the removal back should anything below throw.
       const reservation = this.sql.exec<ReservationRow>("DELETE FROM reservations WHERE request_id = ? RETURNING *", request.requestId).toArray()[0];
-      const day = this.tenant ? this.budgets.periodOf("day", request.at) : periodKey("day", request.at, "UTC");
+      const day = this.budgets.periodOf("day", request.at);
       if (!reservation) return insertUsage(this.sql, { ...request, reservedMicros: 0 }, day);
       const tokens = request.promptTokens + request.completionTokens;
       this.release(reservation, { cost: request.costMicros, tokens }, true);
@@ -446,7 +445,6 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     this.alarmAt = null;
     this.ctx.storage.transactionSync(() => {
       const due = this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE expires_at <= ? ORDER BY expires_at", now).toArray();
-      const timeZone = this.tenant?.time_zone ?? "UTC";
       for (const r of due) {
         this.release(r, { cost: r.cost_micros, tokens: r.tokens });
         const facts = JSON.parse(r.facts) as ReservationFacts;
@@ -470,7 +468,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
             outcome: "expired",
             latencyMs: Math.max(0, now - r.at),
           },
-          periodKey("day", r.at, timeZone),
+          this.budgets.periodOf("day", r.at),
         );
       }
       const last = Number(this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'last_cleanup'").toArray()[0]?.value ?? 0);

@@ -22,13 +22,13 @@ export function canaryStopped(
   config: RouterConfig,
   scenarioName: string,
   scenario: ScenarioConfig,
-  snapshots: Map<string, OriginSnapshot | null>,
+  snapshotOf: (origin: string) => OriginSnapshot | null,
   bodyBytes: number,
   at: number,
 ): boolean {
   const canary = scenario.canary;
   if (!canary) return false;
-  const snapshot = snapshots.get(canary.origin) ?? null;
+  const snapshot = snapshotOf(canary.origin);
   const sentKey = `${canary.origin}|${scenarioName}`;
   const { canaryStopsSent } = isolateState(c.env);
   if (snapshot?.canaryStops[scenarioName] || canaryStopsSent.has(sentKey)) return true;

@@ -21,12 +21,17 @@ export function originPrices(config: RouterConfig, origin: string, at: number): 
   return { input, cachedInput, cacheWrite, output };
 }
 
-/** Each price at its highest among the origins that may serve the scenario: its candidates and its canary. */
-function worstPrices(config: RouterConfig, scenario: ScenarioConfig, at: number): PricesMicros {
-  const worst = { ...FREE };
+/** The origins that may serve a scenario's request: its candidates and its canary (a shadow only gets a copy). */
+export function servingOrigins(scenario: ScenarioConfig): string[] {
   const origins = scenario.candidates.map((c) => c.origin);
   if (scenario.canary) origins.push(scenario.canary.origin);
-  for (const origin of origins) {
+  return origins;
+}
+
+/** Each price at its highest among the origins that may serve the scenario. */
+function worstPrices(config: RouterConfig, scenario: ScenarioConfig, at: number): PricesMicros {
+  const worst = { ...FREE };
+  for (const origin of servingOrigins(scenario)) {
     const p = originPrices(config, origin, at);
     worst.input = Math.max(worst.input, p.input);
     worst.cachedInput = Math.max(worst.cachedInput, p.cachedInput);
@@ -51,9 +56,7 @@ export function reservationFor(
   at: number,
 ): ReservationRequest {
   // The longest a request can run: a flex wait, then the canary and every candidate to its total timeout.
-  const tried = scenario.candidates.map((c) => c.origin);
-  if (scenario.canary) tried.push(scenario.canary.origin);
-  const holdMs = tried.reduce((sum, origin) => sum + (config.origins[origin]?.timeouts.totalMs ?? 0), HOLD_MARGIN_MS + (scenario.flex?.maxWaitMs ?? 0));
+  const holdMs = servingOrigins(scenario).reduce((sum, origin) => sum + (config.origins[origin]?.timeouts.totalMs ?? 0), HOLD_MARGIN_MS + (scenario.flex?.maxWaitMs ?? 0));
   return {
     endpoint: scenario.endpoint,
     scenario: scenarioName,

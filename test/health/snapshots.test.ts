@@ -7,21 +7,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { SnapshotCache, type SnapshotNamespace } from "../../src/health/snapshots";
 import type { OriginSnapshot } from "../../src/health/types";
+import { emptySnapshot } from "../support/snapshot";
 
-const snap = (origin: string, samples: number): OriginSnapshot => ({
-  origin,
-  circuit: { state: "closed", since: 0, openUntil: null, reason: "initial" },
-  canaryStops: {},
-  ttftMs: null,
-  latencyMs: null,
-  tokensPerSec: null,
-  errorRate: 0,
-  consecutiveFailures: 0,
-  inFlight: 0,
-  samples,
-  hourlyTtftMs: Array(24).fill(null),
-  updatedAt: null,
-});
+const snap = (origin: string, samples: number): OriginSnapshot => emptySnapshot(origin, { samples });
 
 /** A namespace whose snapshot calls wait until the test answers them. */
 function fakeNamespace() {

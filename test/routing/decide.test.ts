@@ -4,6 +4,7 @@ import type { OriginSnapshot } from "../../src/health/types";
 import { decide, type RoutingRequest, type ScenarioView } from "../../src/routing/decide";
 import { parseBoundaryHeader } from "../../src/routing/boundary";
 import { priorityOf } from "../../src/routing/priority";
+import { emptySnapshot } from "../support/snapshot";
 
 /** Three origins: a fast, steady, free self-hosted pool; a cheap but jittery MaaS; a dear, fast MaaS. */
 function view(overrides: (c: RouterConfigInput) => void = () => {}, canaryStopped = false): ScenarioView {
@@ -33,23 +34,7 @@ function request(overrides: Partial<RoutingRequest> = {}): RoutingRequest {
   return { priority: "standard", promptTokens: 1000, outputTokens: 500, boundaries: [], budgetPressure: 0, softLimited: false, random: () => 0.5, ...overrides };
 }
 
-function snapshot(origin: string, s: Partial<OriginSnapshot> = {}): OriginSnapshot {
-  return {
-    origin,
-    circuit: { state: "closed", since: 0, openUntil: null, reason: "initial" } as OriginSnapshot["circuit"],
-    ttftMs: null,
-    latencyMs: null,
-    tokensPerSec: null,
-    errorRate: 0,
-    consecutiveFailures: 0,
-    inFlight: 0,
-    samples: 0,
-    hourlyTtftMs: Array.from({ length: 24 }, () => null),
-    updatedAt: null,
-    canaryStops: {},
-    ...s,
-  } as OriginSnapshot;
-}
+const snapshot = emptySnapshot;
 
 const none = () => null;
 const NOON = Date.UTC(2026, 10, 23, 12, 0); // a Monday

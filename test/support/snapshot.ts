@@ -1,0 +1,20 @@
+/** A health snapshot of an origin nobody has measured yet, with `overrides` on top. */
+import type { OriginSnapshot } from "../../src/health/types";
+
+export function emptySnapshot(origin: string, overrides: Partial<OriginSnapshot> = {}): OriginSnapshot {
+  return {
+    origin,
+    circuit: { state: "closed", since: 0, openUntil: null, reason: "initial" },
+    ttftMs: null,
+    latencyMs: null,
+    tokensPerSec: null,
+    errorRate: 0,
+    consecutiveFailures: 0,
+    inFlight: 0,
+    samples: 0,
+    hourlyTtftMs: Array.from({ length: 24 }, () => null),
+    updatedAt: null,
+    canaryStops: {},
+    ...overrides,
+  };
+}
