@@ -21,7 +21,7 @@ import { isolateState, reportFailedAttempts, reportServed, shouldLogDecision } f
 import { shadowCopy } from "../routing/shadow";
 import { priorityOf } from "../routing/priority";
 import { failedSettlement, jsonSettlement, streamSettlement, type RequestFacts } from "../usage/record";
-import { applyOutputCap, FREE, originPrices, requestedOutputCap, reservationFor } from "../usage/reservation";
+import { applyOutputCap, FREE, originPrices, requestedOutputCap, reservationFor, servingOrigins } from "../usage/reservation";
 import { admitted, callerOf, type Admitted } from "./tenant-auth";
 
 type Endpoint = SettleRequest["endpoint"];
@@ -40,10 +40,9 @@ function targetsOf(config: RouterConfig, decision: Decision): Target[] {
   return decision.attempts.map((a) => ({ originName: a.origin, origin: config.origins[a.origin]!, model: a.model }));
 }
 
-/** Every origin a scenario may use, canary and shadow included. */
+/** Every origin a scenario may use, shadow included: the health snapshots a decision reads. */
 function originsOf(scenario: ScenarioConfig): string[] {
-  const names = scenario.candidates.map((c) => c.origin);
-  if (scenario.canary) names.push(scenario.canary.origin);
+  const names = servingOrigins(scenario);
   if (scenario.shadow) names.push(scenario.shadow.origin);
   return [...new Set(names)];
 }
@@ -117,8 +116,10 @@ export function proxyHandler(endpoint: Endpoint) {
     const { snapshots, reporter } = isolateState(c.env);
     const read = snapshots.getMany(originsOf(scenario));
     if (read.refresh) c.executionCtx.waitUntil(read.refresh);
+    // The cache's current entry: a snapshot refreshed during a flex wait is seen at once.
+    const snapshotOf = (origin: string) => snapshots.peek(origin);
     const priority = priorityOf(body.service_tier, c.req.header("x-priority") ?? null, admission.maxPriority);
-    const canaryIsStopped = canaryStopped(c, config, model!, scenario, read.snapshots, bodyBytes, startedAt);
+    const canaryIsStopped = canaryStopped(c, config, model!, scenario, snapshotOf, bodyBytes, startedAt);
     const decideAt = (at: number) =>
       decide(
         {
@@ -131,7 +132,7 @@ export function proxyHandler(endpoint: Endpoint) {
           random: Math.random,
         },
         { name: model!, scenario, origins: config.origins, canaryStopped: canaryIsStopped },
-        (origin) => snapshots.peek(origin) ?? read.snapshots.get(origin) ?? null,
+        snapshotOf,
         at,
       );
     let decision = decideAt(startedAt);
@@ -157,8 +158,16 @@ export function proxyHandler(endpoint: Endpoint) {
             onAttempt: (origin) => reporter.begin(origin),
           });
     for (const send of reportFailedAttempts(reporter, result.attempts)) c.executionCtx.waitUntil(send);
-    if (decision.shadow) c.executionCtx.waitUntil(shadowCopy(c, config, model!, decision.shadow, path, body, stream, requestId));
     const servingAttempt = result.kind === "failed" ? undefined : result.attempts.at(-1);
+    const explained = admission.debug && c.req.header("x-router-explain") === "1";
+    // Every shadowed decision is logged, and its shadow's result is added to that entry afterwards.
+    let decisionLogged: Promise<void> = Promise.resolve();
+    if (shouldLogDecision(isolateState(c.env), model!, explained || decision.shadow !== null, startedAt)) {
+      const entry = { requestId, at: startedAt, attempts: decision.attempts, shadow: decision.shadow, servedBy: servingAttempt?.origin ?? null, explanation: decision.explanation };
+      decisionLogged = c.env.DECISION_LOG.getByName(model!).record(entry).catch((e: unknown) => console.error("decision log failed", e));
+      c.executionCtx.waitUntil(decisionLogged);
+    }
+    if (decision.shadow) c.executionCtx.waitUntil(shadowCopy(c, config, model!, decision.shadow, path, body, stream, requestId, decisionLogged));
 
     const facts: RequestFacts = {
       requestId,
@@ -172,12 +181,7 @@ export function proxyHandler(endpoint: Endpoint) {
     };
     const headers = responseHeaders(model!, admission, cap, result);
     headers.set("x-router-priority", priority.priority);
-    const explained = admission.debug && c.req.header("x-router-explain") === "1";
     if (explained) headers.set("x-router-decision", JSON.stringify(decision.explanation));
-    if (shouldLogDecision(isolateState(c.env), model!, explained || decision.shadow !== null, startedAt)) {
-      const entry = { requestId, at: startedAt, attempts: decision.attempts, shadow: decision.shadow, servedBy: servingAttempt?.origin ?? null, explanation: decision.explanation };
-      c.executionCtx.waitUntil(c.env.DECISION_LOG.getByName(model!).record(entry).catch((e: unknown) => console.error("decision log failed", e)));
-    }
     const report = (latencyMs: number, outputTokens?: number) => {
       const send = servingAttempt ? reportServed(reporter, servingAttempt, latencyMs, outputTokens) : null;
       if (send) c.executionCtx.waitUntil(send);

@@ -24,6 +24,8 @@ export async function shadowCopy(
   body: Record<string, unknown>,
   stream: boolean,
   requestId: string,
+  /** The write of this request's decision entry, which the shadow's result is added to. */
+  decisionLogged: Promise<void>,
 ): Promise<void> {
   const { reporter } = isolateState(c.env);
   const started = Date.now();
@@ -51,6 +53,8 @@ export async function shadowCopy(
     const latencyMs = Date.now() - started;
     if (attempt && result.kind !== "failed") sends.push(reportServed(reporter, attempt, latencyMs, usage?.completionTokens) ?? Promise.resolve());
     const measured = usage ?? { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0 };
+    // A fast shadow can finish before its decision entry is written: annotate only after it is.
+    await decisionLogged;
     sends.push(
       c.env.DECISION_LOG.getByName(scenario)
         .recordShadow(requestId, {
