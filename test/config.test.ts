@@ -27,9 +27,11 @@ describe("router config", () => {
       provider: "openai",
       kind: "maas",
       timeouts: { firstByteMs: 20000, totalMs: 600000 },
+      cache: {},
       expectedTtftMs: 1000,
       windows: [],
     });
+    expect(parseRouterConfig(base()).scenarios.chat!.affinity).toEqual({ policy: "affinity", epsilon: 0.25, promptCacheKeyRpm: 15 });
     expect(parseRouterConfig(base()).limits.maxBodyBytes).toBe(4 * 1024 * 1024);
   });
 
@@ -47,6 +49,9 @@ describe("router config", () => {
     ["a degrade path naming an unknown origin", (c: any) => (c.scenarios.chat.degrade = ["zz"]), 'scenarios.chat.degrade[0]: unknown origin "zz"'],
     ["a canary naming an unknown origin", (c: any) => (c.scenarios.chat.canary = { origin: "zz", model: "m", share: 0.1 }), 'scenarios.chat.canary.origin: unknown origin "zz"'],
     ["a canary share over 1", (c: any) => (c.scenarios.chat.canary = { origin: "a", model: "m", share: 2 }), "scenarios.chat.canary.share"],
+    ["an unknown placement policy", (c: any) => (c.scenarios.chat.affinity = { policy: "random" }), "scenarios.chat.affinity.policy"],
+    ["a negative bounded-load epsilon", (c: any) => (c.scenarios.chat.affinity = { epsilon: -0.1 }), "scenarios.chat.affinity.epsilon"],
+    ["a cache step of zero tokens", (c: any) => (c.origins.a.cache = { stepTokens: 0 }), "origins.a.cache.stepTokens"],
     ["a window reserved for an unknown class", (c: any) => (c.origins.a.windows = [{ from: "09:00", to: "18:00", reservedFor: ["vip"] }]), "origins.a.windows[0].reservedFor[0]"],
   ])("rejects %s, naming the field", (_, mutate, expected) => {
     const config = base();

@@ -4,6 +4,7 @@
  * `ROUTER_CONFIG` in local runs and the deployed config; types are inferred from it.
  */
 import { z } from "zod";
+import { originCacheSchema, scenarioAffinitySchema } from "../affinity/schema";
 import { pricingSchema } from "../pricing/schema";
 import { originRoutingShape, originWindowSchema, scenarioRoutingShape } from "../routing/schema";
 
@@ -47,6 +48,8 @@ export const originSchema = z
     timeouts: timeoutsSchema.default({ firstByteMs: 20_000, totalMs: 600_000 }),
     /** USD per million tokens (converted to integer micro-dollars); absent: free, e.g. an owned pool. */
     pricing: pricingSchema.optional(),
+    /** Its prompt cache's behaviour; absent fields come from the provider's profile. */
+    cache: originCacheSchema.prefault({}),
     ...originRoutingShape,
   })
   .strict();
@@ -78,6 +81,8 @@ export const scenarioSchema = z
     maxOutputTokens: z.number().int().min(1).max(1_000_000).default(4096),
     /** When a budget can afford fewer output tokens than this, the request is refused instead of cut short. */
     minOutputTokens: z.number().int().min(1).max(1_000_000).default(16),
+    /** Prefix-cache affinity and the placement policy (see src/affinity). */
+    affinity: scenarioAffinitySchema.prefault({}),
     ...scenarioRoutingShape,
   })
   .strict();

@@ -4,7 +4,7 @@
  */
 import { advanceCircuit, initialCircuit, recordOutcome, type Circuit } from "./circuit";
 import { coefficientOfVariation, emptyHourlyProfile, recordHourly, updateEwma, type Ewma, type HourlyProfile } from "./stats";
-import { healthOptionsSchema, type CanaryStop, type HealthOptions, type HealthSample, type MetricSummary, type OriginSnapshot } from "./types";
+import { healthOptionsSchema, type CanaryStop, type PrefixCacheStats, type HealthOptions, type HealthSample, type MetricSummary, type OriginSnapshot } from "./types";
 
 export interface MonitorState {
   origin: string;
@@ -20,6 +20,36 @@ export interface MonitorState {
   updatedAt: number | null;
   /** Optional in stored state written before canaries existed. */
   canaryStops?: Record<string, CanaryStop>;
+  /** Optional in stored state written before prefix affinity existed. */
+  prefixCache?: Record<string, PrefixCacheCounts>;
+}
+
+/** The stored counts behind `PrefixCacheStats` (rates are derived when read). */
+export type PrefixCacheCounts = Omit<PrefixCacheStats, "hitRate" | "predictedRate" | "precision">;
+
+/** Scenarios counted per origin at most: the state is one stored row. */
+const MAX_PREFIX_SCENARIOS = 200;
+
+function countPrefix(all: Record<string, PrefixCacheCounts> | undefined, p: NonNullable<HealthSample["prefix"]>): Record<string, PrefixCacheCounts> {
+  const current = all?.[p.scenario];
+  if (!current && Object.keys(all ?? {}).length >= MAX_PREFIX_SCENARIOS) return all ?? {};
+  const c = current ?? { requests: 0, promptTokens: 0, predictedTokens: 0, reportedTokens: 0, confirmedTokens: 0, placements: { sticky: 0, spill: 0, cold: 0, none: 0 } };
+  return {
+    ...all,
+    [p.scenario]: {
+      requests: c.requests + 1,
+      promptTokens: c.promptTokens + p.promptTokens,
+      predictedTokens: c.predictedTokens + p.predictedTokens,
+      reportedTokens: c.reportedTokens + p.reportedTokens,
+      confirmedTokens: c.confirmedTokens + Math.min(p.predictedTokens, p.reportedTokens),
+      placements: { ...c.placements, [p.placement]: c.placements[p.placement] + 1 },
+    },
+  };
+}
+
+function prefixStats(c: PrefixCacheCounts): PrefixCacheStats {
+  const rate = (n: number) => (c.promptTokens > 0 ? n / c.promptTokens : 0);
+  return { ...c, hitRate: rate(c.reportedTokens), predictedRate: rate(c.predictedTokens), precision: c.predictedTokens > 0 ? c.confirmedTokens / c.predictedTokens : null };
 }
 
 export const DEFAULT_HEALTH_OPTIONS: HealthOptions = healthOptionsSchema.parse({});
@@ -64,6 +94,7 @@ export function applySample(state: MonitorState, sample: HealthSample): MonitorS
     samples: state.samples + 1,
   };
   if (!sample.ok || sample.probe) return next;
+  if (sample.prefix) next.prefixCache = countPrefix(state.prefixCache, sample.prefix);
   if (sample.ttftMs !== undefined) {
     next.ttft = updateEwma(state.ttft, sample.ttftMs, alpha);
     next.hourlyTtft = recordHourly(state.hourlyTtft, sample.at, sample.ttftMs, { alpha, timeZone });
@@ -99,5 +130,6 @@ export function snapshotOf(state: MonitorState, at: number, inFlight: number): O
     hourlyTtftMs: state.hourlyTtft.map((h) => (h === null ? null : { mean: h.mean, samples: h.samples })),
     updatedAt: state.updatedAt,
     canaryStops: { ...(state.canaryStops ?? {}) },
+    prefixCache: Object.fromEntries(Object.entries(state.prefixCache ?? {}).map(([scenario, c]) => [scenario, prefixStats(c)])),
   };
 }

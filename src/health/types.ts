@@ -15,6 +15,10 @@ export const SAMPLE_KINDS = ["ok", "status_5xx", "status_429", "timeout", "conne
 export type SampleKind = (typeof SAMPLE_KINDS)[number];
 
 const millis = z.number().finite().min(0).max(86_400_000);
+const tokens = z.number().int().min(0).max(100_000_000);
+
+/** How a request was placed (see routing/decide.ts `placement`). */
+export const PLACEMENTS = ["sticky", "spill", "cold", "none"] as const;
 
 export const healthSampleSchema = z
   .object({
@@ -29,6 +33,17 @@ export const healthSampleSchema = z
     outputTokens: z.number().int().min(0).max(10_000_000).optional(),
     /** An active probe (`probeOrigin`): counts for the breaker and the error rate, not for latencies. */
     probe: z.boolean().optional(),
+    /** What the prefix index predicted for this request and what the origin reported (hit-rate metrics). */
+    prefix: z
+      .object({
+        scenario: z.string().min(1).max(64),
+        placement: z.enum(PLACEMENTS),
+        promptTokens: tokens,
+        predictedTokens: tokens,
+        reportedTokens: tokens,
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((s) => s.ok === (s.kind === "ok"), { message: 'ok must be true exactly when kind is "ok"', path: ["ok"] });
@@ -111,6 +126,25 @@ export interface OriginSnapshot {
   updatedAt: number | null;
   /** Canaries on this origin stopped by their criteria, by scenario: recorded, visible, sticky until resumed. */
   canaryStops: Record<string, CanaryStop>;
+  /** Prefix-cache outcomes of the requests it served, by scenario. */
+  prefixCache: Record<string, PrefixCacheStats>;
+}
+
+/**
+ * Token-weighted prefix-cache counts of one scenario at one origin. `hitRate` is what the origin
+ * reported (cached / prompt tokens), `predictedRate` what the index predicted, `precision` how much
+ * of the prediction the origin confirmed (Σ min(predicted, reported) / Σ predicted).
+ */
+export interface PrefixCacheStats {
+  requests: number;
+  promptTokens: number;
+  predictedTokens: number;
+  reportedTokens: number;
+  confirmedTokens: number;
+  placements: Record<(typeof PLACEMENTS)[number], number>;
+  hitRate: number;
+  predictedRate: number;
+  precision: number | null;
 }
 
 /** Why and when a scenario's canary was stopped. */

@@ -21,6 +21,10 @@
  *   usage         one row per request, keyed by request id (recording is idempotent): what was
  *                 asked, where it was served, tokens (reported, estimated, or reserved when it
  *                 expired), cost, outcome, latency, and the tenant-local day for summaries.
+ *   affinity      (v2) the prefix index: a prefix's chain hash (53 bits), an origin that served it,
+ *                 when it last did (see src/affinity/prefix-index.ts); bounded, oldest evicted.
+ *   affinity_stale (v2) per origin: entries seen at or before this time are stale (the origin
+ *                 reported fewer cached tokens than the index predicted).
  *
  * Rate-limit buckets are kept in memory only (see rate-limits.ts).
  *
@@ -107,6 +111,18 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX usage_at ON usage (at, request_id);
   CREATE INDEX usage_key_at ON usage (key_id, at);
+  `,
+  `
+  CREATE TABLE affinity (
+    hash INTEGER NOT NULL,
+    origin TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (hash, origin)
+  ) WITHOUT ROWID;
+  CREATE TABLE affinity_stale (
+    origin TEXT PRIMARY KEY,
+    stale_before INTEGER NOT NULL
+  );
   `,
 ];
 

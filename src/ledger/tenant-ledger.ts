@@ -8,6 +8,7 @@
  * (creation and revocation times, bucket refunds at settlement) and by the alarm.
  */
 import { DurableObject } from "cloudflare:workers";
+import { PrefixIndex, type PrefixUpdate } from "../affinity/prefix-index";
 import { generateKey, hashKey, randomHex, tenantOfKey } from "../auth/api-key";
 import type { Boundary } from "../routing/boundary";
 import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
@@ -128,6 +129,8 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   /** Open reservations, per key and in all: the concurrency limits' counts. */
   private readonly inFlightByKey = new Map<string, number>();
   private inFlightTotal = 0;
+  /** The prefix-affinity index (memory, mirrored in SQLite); built once the schema exists. */
+  private prefixes!: PrefixIndex;
 
   constructor(ctx: DurableObjectState, env: LedgerEnv) {
     super(ctx, env);
@@ -136,6 +139,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     this.budgets = new BudgetBook(this.sql);
     void ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql);
+      this.prefixes = new PrefixIndex(this.sql);
       this.loadTenant();
       for (const r of this.sql.exec<{ key_id: string; n: number }>("SELECT key_id, COUNT(*) AS n FROM reservations GROUP BY key_id")) {
         this.inFlightByKey.set(r.key_id, r.n);
@@ -310,7 +314,10 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     const verified = this.keys.remembered(request.key);
     const hash = verified ? null : await hashKey(tenant.salt, request.key);
     const result = this.ctx.storage.transactionSync(() => this.admitSync(request, verified ?? this.keys.verifiedKey(request.key, hash!)));
-    if (result.ok && request.reserve) this.armAlarm(request.at + request.reserve.holdMs);
+    if (!result.ok) return result;
+    if (request.reserve) this.armAlarm(request.at + request.reserve.holdMs);
+    // The affinity hints: memory only, no storage, no extra round trip.
+    if (request.prefix) result.prefixMatches = this.prefixes.lookup(request.prefix, request.at);
     return result;
   }
 
@@ -411,8 +418,10 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
    * per request id: a repeated call, or one after the reservation expired, changes nothing and
    * returns false.
    */
-  async settle(request: SettleRequest): Promise<boolean> {
+  async settle(request: SettleRequest, prefix?: PrefixUpdate): Promise<boolean> {
     return this.ctx.storage.transactionSync(() => {
+      // What the served request taught the prefix index rides on the same call and transaction.
+      if (prefix) this.prefixes.update(prefix, request.at);
       // One statement finds and removes the reservation (it was a SELECT and a DELETE): the
       // transaction rolls the removal back should anything below throw.
       const reservation = this.sql.exec<ReservationRow>("DELETE FROM reservations WHERE request_id = ? RETURNING *", request.requestId).toArray()[0];

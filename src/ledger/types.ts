@@ -1,5 +1,6 @@
 /** The shapes that cross the TenantLedger's RPC boundary (structured-cloneable plain data). */
 import { z } from "zod";
+import type { PrefixLookup, PrefixMatch } from "../affinity/prefix-index";
 import { boundarySchema, type Boundary } from "../routing/boundary";
 import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
 
@@ -125,6 +126,8 @@ export interface AdmitRequest {
   model: string | null;
   /** Null: no reservation (unknown model, listing endpoints). */
   reserve: ReservationRequest | null;
+  /** The prompt's prefix chain to look up in the affinity index, when routing will use it. */
+  prefix?: PrefixLookup | null;
 }
 
 /** One rate-limit dimension as OpenAI's `x-ratelimit-*` headers report it. */
@@ -162,6 +165,8 @@ export type AdmitResult =
       maxPriority: PriorityClass;
       /** Whether the caller may see routing decisions. */
       debug: boolean;
+      /** Each candidate origin's deepest fresh cached prefix, when `prefix` was asked (absent: no match). */
+      prefixMatches?: Record<string, PrefixMatch>;
     }
   | { ok: false; reason: "invalid_key" | "tenant_disabled" | "model_not_allowed" }
   | { ok: false; reason: "rate_limited"; dimension: "requests" | "tokens" | "concurrency"; retryAfterMs: number; rateLimit: RateLimitState }

@@ -61,6 +61,8 @@ export interface ForwardRequest {
   now?: () => number;
   /** Called as each attempt starts (health accounting of requests in flight). */
   onAttempt?: (origin: string) => void;
+  /** `prompt_cache_key` for origins whose provider takes one (see affinity/prompt-cache-key.ts). */
+  promptCacheKey?: string | null;
 }
 
 /** The longest `Retry-After` we honour; origins asking for more are retried after this. */
@@ -163,7 +165,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     response = await fetch(`${origin.baseUrl}${request.path}`, {
       method: "POST",
       headers,
-      body: upstreamBody(request.body, target.model, request.stream),
+      body: upstreamBody(request.body, target.model, request.stream, PROVIDER_PROFILES[origin.provider].promptCacheKey ? (request.promptCacheKey ?? null) : null),
       signal: controller.signal,
     });
   } catch {

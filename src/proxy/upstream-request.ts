@@ -34,11 +34,14 @@ export function upstreamHeaders(
 }
 
 /**
- * The body an origin receives: the client's, with the origin's model name, and for streams
- * `stream_options.include_usage` forced on so the router always learns what was used.
+ * The body an origin receives: the client's, with the origin's model name, for streams
+ * `stream_options.include_usage` forced on so the router always learns what was used, and the
+ * router's `prompt_cache_key` when given and the client set none. Everything else, Anthropic-style
+ * `cache_control` markers included, passes through untouched.
  */
-export function upstreamBody(body: Record<string, unknown>, model: string, stream: boolean): string {
+export function upstreamBody(body: Record<string, unknown>, model: string, stream: boolean, promptCacheKey: string | null = null): string {
   const out: Record<string, unknown> = { ...body, model };
+  if (promptCacheKey !== null && (body.prompt_cache_key === undefined || body.prompt_cache_key === null)) out.prompt_cache_key = promptCacheKey;
   if (stream) {
     const options = typeof body.stream_options === "object" && body.stream_options !== null ? body.stream_options : {};
     out.stream_options = { ...options, include_usage: true };

@@ -24,6 +24,8 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
+import { scenarioHitRates } from "../affinity/hit-rates";
+import { servingOrigins } from "../usage/reservation";
 import { adminAuth } from "../auth/admin";
 import { activeConfig } from "../config/load";
 import { TENANT_ID_PATTERN } from "../auth/api-key";
@@ -191,6 +193,17 @@ export const adminRoutes = new Hono<AppEnv>()
     if (!Object.hasOwn(activeConfig(c.env).scenarios, name)) throw new RouterError({ kind: "not_found", what: `Scenario '${name.slice(0, 64)}'` });
     const { limit } = validate(z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict(), c.req.query());
     return c.json({ object: "list", data: await c.env.DECISION_LOG.getByName(name).recent(limit) });
+  })
+  .get("/scenarios/:scenario/affinity", async (c) => {
+    const name = c.req.param("scenario");
+    const config = activeConfig(c.env);
+    if (!Object.hasOwn(config.scenarios, name)) throw new RouterError({ kind: "not_found", what: `Scenario '${name.slice(0, 64)}'` });
+    const scenario = config.scenarios[name]!;
+    const at = Date.now();
+    const origins = [...new Set(servingOrigins(scenario))];
+    const snapshots = await Promise.all(origins.map((origin) => c.env.ORIGIN_MONITOR.getByName(origin).snapshot(at)));
+    const rates = scenarioHitRates(snapshots.map((s, i) => ({ origin: origins[i]!, stats: s.prefixCache[name] })));
+    return c.json({ object: "scenario.affinity", scenario: name, ...scenario.affinity, ...rates });
   })
   .delete("/scenarios/:scenario/canary-stop", async (c) => {
     const name = c.req.param("scenario");

@@ -4,6 +4,8 @@
  * the reservation with the real cost after the response (DESIGN §1).
  */
 import type { Context } from "hono";
+import { affinityHeader, affinityView, learnedFrom, prefixSample, requestPrefix } from "../affinity/request-prefix";
+import { PROVIDER_PROFILES } from "../config/providers";
 import { activeConfig } from "../config/load";
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
 import { secretReader, type AppEnv } from "../env";
@@ -17,9 +19,10 @@ import { estimateTokens } from "../openai/usage";
 import { parseBoundaryHeader, type Boundary } from "../routing/boundary";
 import { decide, type Decision } from "../routing/decide";
 import { canaryStopped } from "../routing/canary-state";
-import { isolateState, reportFailedAttempts, reportServed, shouldLogDecision } from "../routing/isolate-state";
+import { isolateState, nextRotation, reportFailedAttempts, reportServed, shouldLogDecision } from "../routing/isolate-state";
 import { shadowCopy } from "../routing/shadow";
 import { priorityOf } from "../routing/priority";
+import type { Usage } from "../openai/usage";
 import { failedSettlement, jsonSettlement, streamSettlement, type RequestFacts } from "../usage/record";
 import { applyOutputCap, FREE, originPrices, requestedOutputCap, reservationFor, servingOrigins } from "../usage/reservation";
 import { admitted, callerOf, type Admitted } from "./tenant-auth";
@@ -100,8 +103,10 @@ export function proxyHandler(endpoint: Endpoint) {
     const servable = body !== undefined && scenario !== undefined && scenario.endpoint === endpoint;
     const stream = endpoint === "chat" && body?.stream === true;
     const reserve = servable ? reservationFor(config, model!, scenario, body!, stream, startedAt) : null;
+    const prefix = servable ? requestPrefix(config, model!, scenario, body!) : null;
 
-    const admission = admitted(await caller.ledger.admit({ key: caller.key, requestId, at: startedAt, model, reserve }), model);
+    const admitResult = await caller.ledger.admit({ key: caller.key, requestId, at: startedAt, model, reserve, prefix: prefix?.lookup ?? null });
+    const admission = admitted(admitResult, model);
     if (bodyError !== undefined || body === undefined) throw bodyError;
     if (!scenario) throw new RouterError({ kind: "model_not_found", model: model! });
     if (!servable) {
@@ -113,7 +118,10 @@ export function proxyHandler(endpoint: Endpoint) {
     const clientWantsUsage = stream && (body.stream_options as { include_usage?: boolean } | null | undefined)?.include_usage === true;
 
     // Where: the pure decision over this isolate's cached health snapshots (no round trip).
-    const { snapshots, reporter } = isolateState(c.env);
+    const isolate = isolateState(c.env);
+    const { snapshots, reporter } = isolate;
+    const matches = (admitResult.ok && admitResult.prefixMatches) || {};
+    const affinity = prefix ? affinityView(config, prefix, matches, nextRotation(isolate, model!)) : undefined;
     const read = snapshots.getMany(originsOf(scenario));
     if (read.refresh) c.executionCtx.waitUntil(read.refresh);
     // The cache's current entry: a snapshot refreshed during a flex wait is seen at once.
@@ -130,6 +138,8 @@ export function proxyHandler(endpoint: Endpoint) {
           budgetPressure: admission.budgetPressure,
           softLimited: admission.softLimited.length > 0,
           random: Math.random,
+          inFlight: (origin) => reporter.inFlight(origin),
+          ...(affinity ? { affinity } : {}),
         },
         { name: model!, scenario, origins: config.origins, canaryStopped: canaryIsStopped },
         snapshotOf,
@@ -156,6 +166,10 @@ export function proxyHandler(endpoint: Endpoint) {
             clientHeaders: c.req.raw.headers,
             readSecret: secretReader(c.env),
             onAttempt: (origin) => reporter.begin(origin),
+            promptCacheKey:
+              prefix && decision.attempts.some((a) => PROVIDER_PROFILES[config.origins[a.origin]!.provider].promptCacheKey)
+                ? isolate.promptCacheKeys.keyFor(admission.tenantId, prefix.fp.anchor, prefix.sessionKey, scenario.affinity.promptCacheKeyRpm, startedAt)
+                : null,
           });
     for (const send of reportFailedAttempts(reporter, result.attempts)) c.executionCtx.waitUntil(send);
     const servingAttempt = result.kind === "failed" ? undefined : result.attempts.at(-1);
@@ -182,12 +196,19 @@ export function proxyHandler(endpoint: Endpoint) {
     const headers = responseHeaders(model!, admission, cap, result);
     headers.set("x-router-priority", priority.priority);
     if (explained) headers.set("x-router-decision", JSON.stringify(decision.explanation));
-    const report = (latencyMs: number, outputTokens?: number) => {
-      const send = servingAttempt ? reportServed(reporter, servingAttempt, latencyMs, outputTokens) : null;
+    if (prefix) headers.set("x-router-affinity", affinityHeader(decision, affinity, servingAttempt?.origin ?? null));
+    const report = (latencyMs: number, usage?: Usage | null, outputTokens = usage?.completionTokens) => {
+      const sample = servingAttempt && usage && prefix ? prefixSample(model!, decision, affinity, servingAttempt.origin, usage) : undefined;
+      const send = servingAttempt ? reportServed(reporter, servingAttempt, latencyMs, outputTokens, sample) : null;
       if (send) c.executionCtx.waitUntil(send);
     };
-    const settle = (settlement: SettleRequest) =>
-      caller.ledger.settle(settlement).catch((e: unknown) => console.error(`request ${requestId}: settle failed (the alarm will charge the reservation)`, e));
+    // The served request's lesson for the prefix index rides on the settle call.
+    const settle = (settlement: SettleRequest, usage: Usage | null = null) => {
+      const learned = prefix && settlement.origin !== null && settlement.status === 200 ? learnedFrom(config, prefix, matches, settlement.origin, usage) : null;
+      return caller.ledger
+        .settle(settlement, learned ?? undefined)
+        .catch((e: unknown) => console.error(`request ${requestId}: settle failed (the alarm will charge the reservation)`, e));
+    };
     const servedBy = (r: Exclude<Forwarded, { kind: "failed" }>) => ({
       origin: r.target.originName,
       model: r.target.model,
@@ -197,8 +218,8 @@ export function proxyHandler(endpoint: Endpoint) {
     switch (result.kind) {
       case "json": {
         const served = { ...servedBy(result), status: 200, outcome: "ok" };
-        report(Date.now() - startedAt, result.usage?.completionTokens);
-        c.executionCtx.waitUntil(settle(jsonSettlement(facts, served, result.usage, result.text.length, Date.now())));
+        report(Date.now() - startedAt, result.usage);
+        c.executionCtx.waitUntil(settle(jsonSettlement(facts, served, result.usage, result.text.length, Date.now()), result.usage));
         headers.set("content-type", "application/json");
         return new Response(result.text, { status: 200, headers });
       }
@@ -211,8 +232,8 @@ export function proxyHandler(endpoint: Endpoint) {
               const a = servingAttempt;
               const send = a ? reporter.record(a.origin, { at: a.startedAt, ok: false, kind: o.end, latencyMs: Date.now() - a.startedAt }) : null;
               if (send) c.executionCtx.waitUntil(send);
-            } else report(Date.now() - startedAt, o.usage?.completionTokens ?? o.contentEvents);
-            return settle(streamSettlement(facts, served, o, Date.now()));
+            } else report(Date.now() - startedAt, o.usage, o.usage?.completionTokens ?? o.contentEvents);
+            return settle(streamSettlement(facts, served, o, Date.now()), o.usage ?? null);
           }),
         );
         headers.set("content-type", "text/event-stream; charset=utf-8");

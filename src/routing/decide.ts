@@ -19,9 +19,20 @@
  * error rate (an EWMA, 0..1) is added as it is: a 10 % failure rate costs a tenth of the range.
  *
  * Rules that only demote (kept as a last resort, after every other candidate): an open circuit's
- * half-open probe, load at or over capacity, and for interactive requests a predicted TTFT over
- * the scenario's SLO.
+ * half-open probe, load at or over capacity, for interactive requests a predicted TTFT over
+ * the scenario's SLO, and (affinity policy) load past (1+ε) of the origin's fair share.
+ *
+ * Prefix-cache affinity (DESIGN §5, policy `affinity`): an origin predicted to hold `c` of the
+ * prompt's `p` tokens is priced with `c` at its cached-input price and its TTFT scaled by the
+ * uncached share, `max(0.2, 1 − c/p)` (prefill dominates TTFT for long prompts; the floor keeps
+ * network and queueing in). Candidates scoring within 0.15 of the best count as equals: among
+ * them the deepest cached prefix wins, then weighted rendezvous order on the prefix anchor, so a
+ * cold prefix lands on the same origin every time and a hot one spills to a small stable set.
+ * The other policies (`round-robin`, `least-loaded`, `session-hash`) order the same healthy
+ * candidates their classic way; rules and demotions apply to all.
  */
+import { boundedLoads, rendezvousKey } from "../affinity/placement";
+import type { AffinityPolicy } from "../affinity/schema";
 import type { OriginConfig, ScenarioConfig } from "../config/schema";
 import type { OriginSnapshot } from "../health/types";
 import { costMicros } from "../pricing/cost";
@@ -45,6 +56,22 @@ export interface RoutingRequest {
   softLimited: boolean;
   /** Uniform draws in [0, 1) for the canary and the shadow (injected for tests). */
   random: () => number;
+  /** Requests in flight at an origin as this isolate counts them (fresher than a snapshot's sum). */
+  inFlight?: (origin: string) => number;
+  /** What placement knows of the prompt; absent: no affinity (embeddings, ordered scenarios). */
+  affinity?: AffinityView;
+}
+
+/** The prompt as placement sees it. */
+export interface AffinityView {
+  /** Tokens each origin is predicted to reuse from its cache (already rounded to what it can). */
+  cachedTokens: Readonly<Record<string, number>>;
+  /** The prefix anchor (see affinity/fingerprint.ts): cold prefixes are placed by it. */
+  anchor: number;
+  /** The session's key for `session-hash` (the request's `user`), or null. */
+  sessionKey: number | null;
+  /** A counter that advances per request, for `round-robin`. */
+  rotation: number;
 }
 
 /** The scenario with its origins resolved, as the decision sees it. */
@@ -65,7 +92,11 @@ const PRICE_WEIGHT: Record<PriorityClass, number> = { interactive: 0.1, standard
 const BUDGET_PRICE_RATIO = 1.5;
 
 export type ExclusionRule = "boundary" | "window_closed" | "reserved" | "circuit_open" | "degrade" | "budget_price" | "canary_stopped" | "canary_not_drawn";
-export type DemotionRule = "circuit_half_open" | "over_capacity" | "slo";
+export type DemotionRule = "circuit_half_open" | "over_capacity" | "slo" | "over_fair_share";
+/** Candidates within this score of the best are equals under the affinity policy. */
+const AFFINITY_BAND = 0.15;
+/** The TTFT of a fully cached prompt, as a share of an uncached one's. */
+const CACHED_TTFT_FLOOR = 0.2;
 
 export interface CandidateTerms {
   ttftMs: number;
@@ -75,6 +106,9 @@ export interface CandidateTerms {
   errorRate: number;
   /** In flight / effective capacity, or null when the origin declares none. */
   load: number | null;
+  inFlight: number;
+  /** Prompt tokens predicted to come from the origin's cache. */
+  cachedTokens: number;
   priceMicros: number;
   latency: number;
   price: number;
@@ -109,6 +143,8 @@ export interface Decision {
     budgetPressure: number;
     at: number;
     canary: "drawn" | "not_drawn" | "stopped" | "excluded" | null;
+    /** How the policy placed it: on the origin holding the deepest prefix, spilled past it, or with no prefix anywhere. */
+    placement: { policy: AffinityPolicy; kind: "sticky" | "spill" | "cold" | "none"; cachedTokens: number };
     waitReason: string | null;
     candidates: CandidateExplanation[];
   };
@@ -145,7 +181,18 @@ function predictTtft(origin: OriginConfig, snapshot: OriginSnapshot | null, now:
 interface Scored {
   explanation: CandidateExplanation;
   target: Target;
-  raw: { ttftMs: number; ttftSource: CandidateTerms["ttftSource"]; cv: number; errorRate: number; load: number | null; priceMicros: number };
+  raw: {
+    ttftMs: number;
+    ttftSource: CandidateTerms["ttftSource"];
+    cv: number;
+    errorRate: number;
+    load: number | null;
+    inFlight: number;
+    capacity: number | null;
+    cachedTokens: number;
+    priceMicros: number;
+  };
+  index: number;
 }
 
 /**
@@ -158,6 +205,8 @@ interface Scored {
  */
 export function decide(request: RoutingRequest, view: ScenarioView, snapshots: SnapshotLookup, now: number): Decision {
   const { scenario } = view;
+  const policy = scenario.affinity.policy;
+  const usesAffinity = policy === "affinity" && scenario.routing === "scored" && request.affinity !== undefined;
   const candidateWindows = new Map<Target, OriginWindow[]>();
   const candidates: Array<{ target: Target; role: CandidateExplanation["role"] }> = scenario.candidates.map((c) => {
     const target = { origin: c.origin, model: c.model };
@@ -211,9 +260,13 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     }
     const ttft = predictTtft(origin, snapshot, now);
     const capacity = capacityAt(origin, windows, now);
-    const load = capacity === null ? null : capacity === 0 ? Infinity : (snapshot?.inFlight ?? 0) / capacity;
+    const inFlight = Math.max(snapshot?.inFlight ?? 0, request.inFlight?.(target.origin) ?? 0);
+    const load = capacity === null ? null : capacity === 0 ? Infinity : inFlight / capacity;
+    const cachedTokens = Math.min(request.affinity?.cachedTokens[target.origin] ?? 0, request.promptTokens);
+    const saved = usesAffinity ? cachedTokens : 0;
+    if (saved > 0) ttft.ms *= Math.max(CACHED_TTFT_FLOOR, 1 - saved / Math.max(1, request.promptTokens));
     const prices = origin.pricing ? priceAt(origin.pricing, now) : { input: 0, cachedInput: 0, cacheWrite: 0, output: 0 };
-    const priceMicros = costMicros(prices, { promptTokens: request.promptTokens, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: request.outputTokens });
+    const priceMicros = costMicros(prices, { promptTokens: request.promptTokens, cachedTokens: saved, cacheWriteTokens: 0, completionTokens: request.outputTokens });
     // A circuit past its open period lets probes through: the origin is tried, but last.
     if (snapshot?.circuit.state === "open" || snapshot?.circuit.state === "half_open") explanation.demoted = "circuit_half_open";
     else if (load !== null && load >= 1) explanation.demoted = "over_capacity";
@@ -221,7 +274,8 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     kept.push({
       explanation,
       target,
-      raw: { ttftMs: ttft.ms, ttftSource: ttft.source, cv: snapshot?.ttftMs?.cv ?? 0, errorRate: snapshot?.errorRate ?? 0, load, priceMicros },
+      raw: { ttftMs: ttft.ms, ttftSource: ttft.source, cv: snapshot?.ttftMs?.cv ?? 0, errorRate: snapshot?.errorRate ?? 0, load, inFlight, capacity, cachedTokens, priceMicros },
+      index: kept.length,
     });
   }
 
@@ -234,6 +288,16 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
         k.explanation.excluded = { rule: "budget_price", detail: `${k.raw.priceMicros} µ$ > ${BUDGET_PRICE_RATIO} × cheapest ${cheapest} µ$` };
         kept.splice(i, 1);
       }
+    }
+  }
+
+  // Bounded load: past (1+ε) of its fair share of what is in flight, an origin is a last resort.
+  if (usesAffinity) {
+    const shares = kept.filter((k) => k.raw.capacity !== null && k.explanation.role !== "canary").map((k) => ({ origin: k.target.origin, load: k.raw.inFlight, capacity: k.raw.capacity! }));
+    const bounds = boundedLoads(shares, scenario.affinity.epsilon);
+    for (const k of kept) {
+      const bound = bounds.get(k.target.origin);
+      if (bound !== undefined && !k.explanation.demoted && k.raw.inFlight + 1 > bound) k.explanation.demoted = "over_fair_share";
     }
   }
 
@@ -252,10 +316,8 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
   // scenarios); demoted ones last.
   const rank = (k: Scored) => (k.explanation.role === "canary" ? 0 : k.explanation.demoted ? 2 : 1);
   const byScore = scenario.routing === "scored";
-  const ordered = kept
-    .map((k, i) => ({ k, i }))
-    .sort((a, b) => rank(a.k) - rank(b.k) || (byScore ? a.k.explanation.terms!.score - b.k.explanation.terms!.score : 0) || a.i - b.i)
-    .map(({ k }) => k);
+  const sorted = kept.sort((a, b) => rank(a) - rank(b) || (byScore ? a.explanation.terms!.score - b.explanation.terms!.score : 0) || a.index - b.index);
+  const ordered = byScore ? [...sorted.filter((k) => rank(k) === 0), ...place(sorted.filter((k) => rank(k) === 1), request, policy), ...sorted.filter((k) => rank(k) === 2)] : sorted;
   const attempts: Target[] = [];
   for (const k of ordered) if (!attempts.some((t) => t.origin === k.target.origin && t.model === k.target.model)) attempts.push(k.target);
 
@@ -271,10 +333,49 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
       budgetPressure: request.budgetPressure,
       at: now,
       canary,
+      placement: placementOf(ordered, request, byScore ? policy : "affinity"),
       waitReason: wait?.reason ?? null,
       candidates: explained,
     },
   };
+}
+
+/** Orders the healthy candidates (sorted by score) by the scenario's policy. */
+function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolicy): Scored[] {
+  if (healthy.length < 2) return healthy;
+  const affinity = request.affinity;
+  const weightOf = (k: Scored) => k.raw.capacity ?? 1;
+  const byKey = (key: number) => (a: Scored, b: Scored) => rendezvousKey(key, b.target.origin, weightOf(b)) - rendezvousKey(key, a.target.origin, weightOf(a));
+  switch (policy) {
+    case "affinity": {
+      if (!affinity) return healthy;
+      const best = healthy[0]!.explanation.terms!.score;
+      const equals = healthy.filter((k) => k.explanation.terms!.score <= best + AFFINITY_BAND);
+      const rest = healthy.slice(equals.length);
+      const rendezvous = byKey(affinity.anchor);
+      return [...equals.sort((a, b) => b.raw.cachedTokens - a.raw.cachedTokens || rendezvous(a, b)), ...rest];
+    }
+    case "round-robin": {
+      const listed = [...healthy].sort((a, b) => a.index - b.index);
+      const shift = (affinity?.rotation ?? 0) % listed.length;
+      return [...listed.slice(shift), ...listed.slice(0, shift)];
+    }
+    case "least-loaded": {
+      const loadOf = (k: Scored) => k.raw.load ?? k.raw.inFlight;
+      return [...healthy].sort((a, b) => loadOf(a) - loadOf(b));
+    }
+    case "session-hash":
+      return affinity ? [...healthy].sort(byKey(affinity.sessionKey ?? affinity.anchor)) : healthy;
+  }
+}
+
+/** Whether the first choice holds the deepest predicted prefix (sticky), another does (spill), or none does (cold). */
+function placementOf(ordered: Scored[], request: RoutingRequest, policy: AffinityPolicy): Decision["explanation"]["placement"] {
+  const first = ordered[0];
+  if (!request.affinity || !first) return { policy, kind: "none", cachedTokens: 0 };
+  const deepest = Math.max(...ordered.map((k) => k.raw.cachedTokens));
+  const kind = deepest === 0 ? "cold" : first.raw.cachedTokens === deepest ? "sticky" : "spill";
+  return { policy, kind, cachedTokens: first.raw.cachedTokens };
 }
 
 /** The shadow target when drawn, and only if the request's boundaries allow it: a mirror is still a copy of the prompt. */

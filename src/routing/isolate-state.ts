@@ -3,11 +3,13 @@
  * the background, never awaited on a request) and the health reporter (batched, flushed through
  * `waitUntil`). One of each per isolate, created on first use with the env's monitor namespace.
  */
+import { PromptCacheKeys } from "../affinity/prompt-cache-key";
 import { activeConfig } from "../config/load";
 import type { RouterEnv } from "../env";
 import { HealthReporter } from "../health/reporter";
 import { sampleKindOf } from "../health/sample-kind";
 import { SnapshotCache } from "../health/snapshots";
+import type { HealthSample } from "../health/types";
 import type { AttemptLog } from "../proxy/forward";
 
 interface IsolateState {
@@ -17,6 +19,9 @@ interface IsolateState {
   canaryStopsSent: Set<string>;
   /** When this isolate last logged a decision of each scenario (the sampling of `DecisionLog`). */
   decisionLoggedAt: Map<string, number>;
+  /** Requests placed per scenario: the `round-robin` policy's counter. */
+  rotations: Map<string, number>;
+  promptCacheKeys: PromptCacheKeys;
 }
 
 let state: IsolateState | undefined;
@@ -37,6 +42,8 @@ export function isolateState(env: RouterEnv): IsolateState {
     }),
     canaryStopsSent: new Set(),
     decisionLoggedAt: new Map(),
+    rotations: new Map(),
+    promptCacheKeys: new PromptCacheKeys(),
   };
   return state;
 }
@@ -67,8 +74,21 @@ export function reportFailedAttempts(reporter: HealthReporter, attempts: readonl
   return sends;
 }
 
+/** The next value of a scenario's placement counter. */
+export function nextRotation(state: IsolateState, scenario: string): number {
+  const n = state.rotations.get(scenario) ?? 0;
+  state.rotations.set(scenario, n + 1 >= Number.MAX_SAFE_INTEGER ? 0 : n + 1);
+  return n;
+}
+
 /** Reports the attempt that served, once its answer is complete. */
-export function reportServed(reporter: HealthReporter, attempt: AttemptLog, latencyMs: number, outputTokens: number | undefined): Promise<void> | null {
+export function reportServed(
+  reporter: HealthReporter,
+  attempt: AttemptLog,
+  latencyMs: number,
+  outputTokens: number | undefined,
+  prefix?: HealthSample["prefix"],
+): Promise<void> | null {
   return reporter.record(attempt.origin, {
     at: attempt.startedAt,
     ok: true,
@@ -76,5 +96,6 @@ export function reportServed(reporter: HealthReporter, attempt: AttemptLog, late
     ttftMs: attempt.ms,
     latencyMs: Math.max(attempt.ms, latencyMs),
     ...(outputTokens !== undefined ? { outputTokens } : {}),
+    ...(prefix ? { prefix } : {}),
   });
 }

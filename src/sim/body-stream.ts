@@ -11,23 +11,36 @@
  * delays run in step with the reader (no runaway buffering), and a fault that errors the stream
  * after N chunks cannot discard chunks still queued — erroring a ReadableStream drops its queue,
  * so with a queue the client could see fewer than N chunks before the break.
+ *
+ * `onEnd` runs when the body is over for any reason: it closed, errored or was cancelled (it may
+ * run more than once, e.g. a cancel that also makes a pending chunk fail, so it must be idempotent).
  * @example
  * new Response(pullStream(events(), () => lifetime.abort()))
  */
 export function pullStream(
   chunks: AsyncGenerator<Uint8Array, void, void>,
   onCancel: (reason: unknown) => void,
+  onEnd: () => void = () => {},
 ): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        // A throw here errors the stream: that is how a "cut" reaches the reader.
-        const step = await chunks.next();
-        if (step.done) controller.close();
-        else controller.enqueue(step.value);
+        let step: IteratorResult<Uint8Array, void>;
+        try {
+          step = await chunks.next();
+        } catch (err) {
+          onEnd();
+          // A throw here errors the stream: that is how a "cut" reaches the reader.
+          throw err;
+        }
+        if (step.done) {
+          onEnd();
+          controller.close();
+        } else controller.enqueue(step.value);
       },
       cancel(reason) {
         onCancel(reason);
+        onEnd();
       },
     },
     { highWaterMark: 0 },

@@ -1,7 +1,8 @@
 /**
  * `POST /<origin>/v1/chat/completions`: validates the request, runs the prompt through the origin's
- * prefix cache, and answers with a deterministic completion, streamed or not, shaped by the
- * origin's profile and paced by its timing.
+ * prefix cache and prefill queue, and answers with a deterministic completion, streamed or not,
+ * shaped by the origin's profile and paced by its timing. Every planned request is counted in the
+ * origin's stats, and in flight until its body is over.
  */
 import { z } from "zod";
 import { pullStream, SimulatedCutError, sseEvent } from "./body-stream";
@@ -65,17 +66,27 @@ export async function handleChat(body: unknown, ctx: RequestContext): Promise<Re
   const req = parsed.data;
   const plan = planCompletion(req, ctx);
   const signal = ctx.lifetime.signal;
+  // In flight until the body is over, whichever way it ends. A client that goes away ends it too:
+  // a body nobody reads or cancels would otherwise count as in flight forever.
+  const end = ctx.origin.stats.begin();
+  signal.addEventListener("abort", end, { once: true });
+  if (signal.aborted) end();
 
   if (req.stream) {
     const includeUsage = req.stream_options?.include_usage === true;
     // Headers go out at once; the TTFT wait happens inside the body, as with a real provider.
-    return new Response(pullStream(streamEvents(plan, includeUsage, ctx), () => ctx.lifetime.abort()), {
+    return new Response(pullStream(streamEvents(plan, includeUsage, ctx), () => ctx.lifetime.abort(), end), {
       headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
     });
   }
 
   // A plain response arrives when the last token would have been streamed.
-  await sleep(plan.ttftMs + Math.max(0, plan.tokens.length - 1) * plan.intervalMs, signal);
+  try {
+    await sleep(plan.ttftMs + Math.max(0, plan.tokens.length - 1) * plan.intervalMs, signal);
+  } catch (err) {
+    end();
+    throw err;
+  }
   const completion = {
     id: plan.id,
     object: "chat.completion",
@@ -91,11 +102,12 @@ export async function handleChat(body: unknown, ctx: RequestContext): Promise<Re
     ],
     ...(ctx.fault?.omitUsage ? {} : { usage: plan.usage }),
   };
-  return jsonResponse(JSON.stringify(completion), ctx.fault, ctx.lifetime);
+  return jsonResponse(JSON.stringify(completion), ctx.fault, ctx.lifetime, end);
 }
 
+/** Decides the whole answer, reserves its prefill slot and counts it in the origin's stats. */
 function planCompletion(req: ChatRequest, ctx: RequestContext): ChatPlan {
-  const { config, cache } = ctx.origin;
+  const { config, cache, queue, stats } = ctx.origin;
   // Any model is accepted and echoed back; one that is left out falls back to the origin's first.
   const model = req.model ?? config.models[0] ?? "sim-model";
   const rendering = utf8(renderChatPrompt({ model, messages: req.messages, tools: req.tools }));
@@ -106,15 +118,19 @@ function planCompletion(req: ChatRequest, ctx: RequestContext): ChatPlan {
     completionTokens: completion.tokens.length,
     cachedTokens,
   });
+  // Prefill is paid only for what the cache did not hold, once a prefill slot is free. A fault's
+  // `ttftMs` is an explicit override of the whole TTFT, so such a request neither waits nor holds a slot.
+  const prefillMs = config.ttftBaseMs + (promptTokens - cachedTokens) * config.prefillMsPerToken;
+  const queueWaitMs = ctx.fault?.ttftMs === undefined ? queue.reserve(ctx.now(), prefillMs).waitMs : 0;
+  stats.recordPlan({ promptTokens, cachedTokens, completionTokens: completion.tokens.length, queueWaitMs });
   return {
     id: `chatcmpl-sim-${ctx.nextSeq()}`,
-    created: Math.floor(Date.now() / 1000),
+    created: Math.floor(ctx.now() / 1000),
     model,
     tokens: completion.tokens,
     finishReason: completion.finishReason,
     usage,
-    // Prefill is paid only for what the cache did not hold.
-    ttftMs: ctx.fault?.ttftMs ?? config.ttftBaseMs + (promptTokens - cachedTokens) * config.prefillMsPerToken,
+    ttftMs: ctx.fault?.ttftMs ?? queueWaitMs + prefillMs,
     intervalMs: tokenIntervalMs(ctx.fault?.decodeTokensPerSec ?? config.decodeTokensPerSec),
   };
 }

@@ -81,16 +81,25 @@ export function garbageResponse(stream: boolean): Response {
  * A complete JSON response, or its broken variant when the fault asks: `cutAfterChunks` sends the
  * headers and the first half of the body, then errors the stream; `stallAfterChunks` sends the
  * headers and then nothing until the client goes away.
+ *
+ * `onEnd` runs once the simulator has nothing more to produce: at once for a complete body (it is
+ * all in memory), when a broken body errors or is cancelled otherwise.
  */
-export function jsonResponse(json: string, fault: Fault | undefined, lifetime: AbortController): Response {
+export function jsonResponse(
+  json: string,
+  fault: Fault | undefined,
+  lifetime: AbortController,
+  onEnd: () => void = () => {},
+): Response {
   const headers = { "content-type": "application/json" };
   if (fault?.cutAfterChunks !== undefined) {
     const bytes = new TextEncoder().encode(json);
-    return new Response(pullStream(halfThenCut(bytes), () => lifetime.abort()), { headers });
+    return new Response(pullStream(halfThenCut(bytes), () => lifetime.abort(), onEnd), { headers });
   }
   if (fault?.stallAfterChunks !== undefined) {
-    return new Response(pullStream(stallForever(lifetime.signal), () => lifetime.abort()), { headers });
+    return new Response(pullStream(stallForever(lifetime.signal), () => lifetime.abort(), onEnd), { headers });
   }
+  onEnd();
   return new Response(json, { headers });
 }
 

@@ -5,7 +5,8 @@
  *
  * URL scheme:
  *   POST /<origin>/v1/chat/completions   GET /<origin>/v1/models
- *   POST /<origin>/v1/embeddings         GET /_sim/health   GET /_sim/requests/<x-request-id>
+ *   POST /<origin>/v1/embeddings
+ *   GET /_sim/health   GET /_sim/requests/<x-request-id>   GET /_sim/stats   POST /_sim/reset
  */
 import { handleChat } from "./chat";
 import type { OriginState, RequestContext } from "./context";
@@ -14,14 +15,37 @@ import { errorResponse } from "./errors";
 import { faultStatusResponse, garbageResponse, selectFault } from "./faults";
 import { handleModels } from "./models";
 import { SimOptionsSchema, type SimOptions } from "./options";
+import { PrefillQueue } from "./prefill-queue";
 import { PrefixCache } from "./prefix-cache";
 import { RequestRecorder } from "./recorder";
+import { OriginStats, type OriginStatsSnapshot } from "./stats";
 import { sleep } from "./timing";
 
 /** A running simulator: one `fetch` serving every origin. */
 export interface Simulator {
   /** Serves one request; response bodies may keep streaming after this resolves. */
   fetch(request: Request): Promise<Response>;
+}
+
+/** What the host environment may replace; everything is optional. */
+export interface SimulatorHooks {
+  /**
+   * The clock, ms since the epoch (default `Date.now`). It places requests in the prefill queue and
+   * dates responses and records; delays still run on real timers. A test that fixes it makes every
+   * request arrive at the same instant, so queue waits come out exact.
+   */
+  now?: () => number;
+}
+
+/** `GET /_sim/stats`: every origin's counters, in configuration order. */
+export interface SimStats {
+  origins: Record<string, OriginStatsSnapshot>;
+}
+
+/** The simulator's mutable state, as the control endpoints see it. */
+interface SimState {
+  origins: Map<string, OriginState>;
+  recorder: RequestRecorder;
 }
 
 type Endpoint = "chat" | "embeddings" | "models";
@@ -39,22 +63,30 @@ const ENDPOINTS: Readonly<Record<string, { endpoint: Endpoint; method: string }>
  * const sim = createSimulator({ origins: { alpha: { profile: "openai" } } });
  * const res = await sim.fetch(new Request("http://sim/alpha/v1/models"));
  */
-export function createSimulator(options: SimOptions): Simulator {
+export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {}): Simulator {
   const resolved = SimOptionsSchema.parse(options);
+  const now = hooks.now ?? Date.now;
   const origins = new Map<string, OriginState>(
     Object.entries(resolved.origins).map(([name, config]) => [
       name,
-      { name, config, cache: new PrefixCache(config.cacheBlocks) },
+      {
+        name,
+        config,
+        cache: new PrefixCache(config.cacheBlocks),
+        queue: new PrefillQueue(config.prefillSlots),
+        stats: new OriginStats(),
+      },
     ]),
   );
   const recorder = new RequestRecorder(resolved.recordLimit);
+  const state: SimState = { origins, recorder };
   let seq = 0;
   const nextSeq = (): number => ++seq;
 
   async function serve(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const segments = url.pathname.split("/").slice(1).map(safeDecode);
-    if (segments[0] === "_sim") return control(request, segments.slice(1), recorder);
+    if (segments[0] === "_sim") return control(request, segments.slice(1), state);
 
     const originName = segments[0] ?? "";
     const text = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();
@@ -65,7 +97,7 @@ export function createSimulator(options: SimOptions): Simulator {
       path: url.pathname + url.search,
       headers: Object.fromEntries(request.headers),
       body,
-      at: Date.now(),
+      at: now(),
     });
 
     const origin = origins.get(originName);
@@ -98,7 +130,7 @@ export function createSimulator(options: SimOptions): Simulator {
     const lifetime = new AbortController();
     request.signal.addEventListener("abort", () => lifetime.abort(request.signal.reason), { once: true });
     if (request.signal.aborted) lifetime.abort(request.signal.reason);
-    const ctx: RequestContext = { origin, fault, lifetime, nextSeq };
+    const ctx: RequestContext = { origin, fault, lifetime, nextSeq, now };
 
     let response: Response;
     try {
@@ -129,13 +161,63 @@ export function createSimulator(options: SimOptions): Simulator {
   };
 }
 
-/** `/_sim/...`: health and the request recorder. */
-function control(request: Request, rest: string[], recorder: RequestRecorder): Response {
-  if (request.method === "GET" && rest.length === 1 && rest[0] === "health") return Response.json({ ok: true });
-  if (request.method === "GET" && rest.length === 2 && rest[0] === "requests") {
-    return Response.json(recorder.byRequestId(rest[1] ?? ""));
+/** One control endpoint: the method it accepts and what it does. */
+interface ControlRoute {
+  method: string;
+  serve(): Response;
+}
+
+/** `/_sim/...`: health, the request recorder, stats and reset. */
+function control(request: Request, rest: string[], state: SimState): Response {
+  const route = controlRoute(rest, state);
+  if (!route) return notFound(`Unknown simulator path '${new URL(request.url).pathname}'.`);
+  if (request.method !== route.method) {
+    return errorResponse({
+      status: 405,
+      message: `Method ${request.method} is not allowed here; use ${route.method}.`,
+      headers: { allow: route.method },
+    });
   }
-  return notFound(`Unknown simulator path '${new URL(request.url).pathname}'.`);
+  return route.serve();
+}
+
+function controlRoute(rest: string[], state: SimState): ControlRoute | undefined {
+  const [name, arg] = rest;
+  if (rest.length === 2 && name === "requests") {
+    return { method: "GET", serve: () => Response.json(state.recorder.byRequestId(arg ?? "")) };
+  }
+  if (rest.length !== 1) return undefined;
+  if (name === "health") return { method: "GET", serve: () => Response.json({ ok: true }) };
+  if (name === "stats") return { method: "GET", serve: () => Response.json(statsOf(state)) };
+  if (name === "reset") {
+    return {
+      method: "POST",
+      serve: () => {
+        reset(state);
+        return Response.json({ ok: true });
+      },
+    };
+  }
+  return undefined;
+}
+
+function statsOf(state: SimState): SimStats {
+  // fromEntries defines own properties, so even an origin named "__proto__" is listed as itself.
+  const entries = [...state.origins].map(([name, o]) => [name, o.stats.snapshot(o.cache.size)] as const);
+  return { origins: Object.fromEntries(entries) };
+}
+
+/**
+ * Back to a fresh simulator's state between benchmark runs: empty caches, free prefill slots, zeroed
+ * counters, no records. Answers still running finish on the timing they were given.
+ */
+function reset(state: SimState): void {
+  for (const origin of state.origins.values()) {
+    origin.cache.clear();
+    origin.queue.clear();
+    origin.stats.reset();
+  }
+  state.recorder.clear();
 }
 
 function notFound(message: string): Response {

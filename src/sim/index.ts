@@ -3,7 +3,9 @@
  * and benchmarks. Web-standard only; the Node host lives in `./node` and is not re-exported here so
  * that importing this barrel never pulls Node APIs into workerd.
  */
-export { createSimulator, type Simulator } from "./handler";
+export { createSimulator, type SimStats, type Simulator, type SimulatorHooks } from "./handler";
+export type { OriginStatsSnapshot } from "./stats";
+export { PrefillQueue } from "./prefill-queue";
 export {
   SimOptionsSchema,
   SimOriginSchema,

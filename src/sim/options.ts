@@ -18,6 +18,12 @@ export const SimOriginSchema = z
     ttftBaseMs: z.number().nonnegative().default(0),
     /** Prefill cost: TTFT grows by this much per UNCACHED prompt token. */
     prefillMsPerToken: z.number().nonnegative().default(0),
+    /**
+     * Prefills served at once; 0 means unlimited. With N > 0, requests queue FIFO for the first
+     * free of N slots, each holding its slot for `ttftBaseMs + uncached × prefillMsPerToken`, so
+     * the TTFT grows by the wait (see `prefill-queue.ts`). A fault's `ttftMs` skips the queue.
+     */
+    prefillSlots: z.number().int().nonnegative().default(0),
     /** Decode speed; 0 means no delay between tokens. */
     decodeTokensPerSec: z.number().nonnegative().default(0),
     /** Capacity of the prefix cache's LRU, in blocks. */

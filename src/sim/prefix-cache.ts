@@ -37,6 +37,11 @@ export class PrefixCache {
     return this.blocks.size;
   }
 
+  /** Forgets every block (`POST /_sim/reset`). */
+  clear(): void {
+    this.blocks.clear();
+  }
+
   /**
    * Serves one request: counts how many leading blocks of the chain are present (stopping at the
    * first miss, as a prefix cache must), then inserts or touches every block, evicting the least

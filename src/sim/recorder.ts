@@ -32,6 +32,12 @@ export class RequestRecorder {
     this.next = (this.next + 1) % this.limit;
   }
 
+  /** Forgets every record (`POST /_sim/reset`). */
+  clear(): void {
+    this.ring.length = 0;
+    this.next = 0;
+  }
+
   /** Records whose `x-request-id` header equals `requestId`, oldest first. */
   byRequestId(requestId: string): SimRecord[] {
     const ordered = this.ring.length < this.limit ? this.ring : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];

@@ -5,10 +5,14 @@
  * THE RULE. A chat prompt is rendered as the origin sees it:
  *
  *   rendering = model
- *             + for each message, in order: "<|" + role + "|>" + text(content)
  *             + (tools neither absent nor null ? JSON.stringify(tools) : "")
+ *             + for each message, in order: "<|" + role + "|>" + text(content)
  *
- * with no separators, where text(content) is the string itself, the `text` of every part whose
+ * Tools come before the messages because real chat templates put them there (Qwen's and Hermes'
+ * templates write the tool definitions into the system section at the very start), so a fixed tool
+ * list is part of the shared prefix a prefix cache can hit, and changing it misses from the start.
+ *
+ * There are no separators. text(content) is the string itself, the `text` of every part whose
  * `type` is "text" concatenated (array content), or "" (null / absent content). Then
  *
  *   prompt_tokens = ceil(utf8ByteLength(rendering) / 4)
@@ -54,11 +58,12 @@ export function contentText(content: RenderableMessage["content"]): string {
  * Renders a chat prompt as the origin sees it (the rule in this file's header).
  * @example
  * renderChatPrompt({ model: "m", messages: [{ role: "user", content: "hello" }] }) // "m<|user|>hello"
+ * renderChatPrompt({ model: "m", tools: [1], messages: [{ role: "user", content: "hi" }] }) // "m[1]<|user|>hi"
  */
 export function renderChatPrompt(prompt: RenderablePrompt): string {
   let out = prompt.model;
-  for (const m of prompt.messages) out += `<|${m.role}|>${contentText(m.content)}`;
   if (prompt.tools != null) out += JSON.stringify(prompt.tools);
+  for (const m of prompt.messages) out += `<|${m.role}|>${contentText(m.content)}`;
   return out;
 }
 

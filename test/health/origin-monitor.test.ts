@@ -90,6 +90,7 @@ describe("OriginMonitor", () => {
       hourlyTtftMs: Array.from({ length: 24 }, (_, h) => (h === 9 ? { mean: 200, samples: 2 } : h === 10 ? { mean: 200, samples: 1 } : null)),
       updatedAt: sentAt,
       canaryStops: {},
+      prefixCache: {},
     });
   });
 

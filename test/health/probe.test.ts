@@ -89,6 +89,9 @@ describe("runProbes", () => {
       nokey: null, // its secret is not set: not probed
       flaky: "ok",
       canaried: "ok",
+      "gpu-a": "ok",
+      "gpu-b": "ok",
+      "gpu-c": "ok",
     });
     const snapshotOf = (name: string) => env.ORIGIN_MONITOR.getByName(`${name}-${suffix}`).snapshot(8_000);
     expect(await snapshotOf("pool")).toMatchObject({ samples: 1, errorRate: 0, latencyMs: null, ttftMs: null, updatedAt: 7_000 });

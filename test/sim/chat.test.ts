@@ -1,6 +1,6 @@
 /** Non-stream chat completions: shape, determinism, the tokenizer rule and max_tokens capping. */
 import { describe, expect, it } from "vitest";
-import { generateCompletion, promptSeed, VOCABULARY } from "../../src/sim";
+import { generateCompletion, promptSeed, renderChatPrompt, VOCABULARY } from "../../src/sim";
 import { chat, makeSim, tokensOf, user, type Completion } from "./helpers";
 
 const sim = () => makeSim({ origins: { a: {} } });
@@ -63,7 +63,7 @@ describe("chat completion", () => {
     expect(json.choices[0]?.finish_reason).toBe("stop");
   });
 
-  it("renders array content (text parts only) and tools into the prompt", async () => {
+  it("renders array content (text parts only) and tools into the prompt, tools right after the model", async () => {
     const tools = [{ type: "function", function: { name: "f", parameters: {} } }];
     const body = {
       model: "m",
@@ -73,8 +73,25 @@ describe("chat completion", () => {
       ],
       tools,
     };
+    const rendering = `m${JSON.stringify(tools)}<|user|>abcd<|assistant|>`;
     const json = (await (await chat(sim(), "a", body)).json()) as Completion;
-    expect(json.usage?.prompt_tokens).toBe(tokensOf(`m<|user|>abcd<|assistant|>${JSON.stringify(tools)}`));
+    expect(json.usage?.prompt_tokens).toBe(tokensOf(rendering));
+    // The order shows in the completion: its seed is a hash of the rendering's bytes, in order.
+    const seed = promptSeed(new TextEncoder().encode(rendering));
+    expect(json.choices[0]?.message.content).toBe(generateCompletion(seed).tokens.join(""));
+    const toolsLast = promptSeed(new TextEncoder().encode(`m<|user|>abcd<|assistant|>${JSON.stringify(tools)}`));
+    expect(generateCompletion(toolsLast).tokens.join("")).not.toBe(json.choices[0]?.message.content);
+  });
+
+  it("renderChatPrompt: model, then tools (when not null), then the messages", () => {
+    const tools = [{ type: "function", function: { name: "lookup" } }];
+    const messages = [{ role: "system", content: "sys" }, user("hi")];
+    expect(renderChatPrompt({ model: "m", tools, messages })).toBe(
+      'm[{"type":"function","function":{"name":"lookup"}}]<|system|>sys<|user|>hi',
+    );
+    expect(renderChatPrompt({ model: "m", tools: null, messages })).toBe("m<|system|>sys<|user|>hi");
+    expect(renderChatPrompt({ model: "m", messages })).toBe("m<|system|>sys<|user|>hi");
+    expect(renderChatPrompt({ model: "m", tools: [], messages })).toBe("m[]<|system|>sys<|user|>hi");
   });
 
   it("counts UTF-8 bytes, not characters", async () => {

@@ -1,9 +1,28 @@
 /** Helpers for the simulator's tests: build a simulator, call it like a client would, read SSE. */
-import { createSimulator, type SimOptions, type Simulator } from "../../src/sim";
+import { createSimulator, type SimOptions, type SimStats, type Simulator, type SimulatorHooks } from "../../src/sim";
 
 /** A fresh simulator (fresh caches and recorder) for one test. */
-export function makeSim(options: SimOptions): Simulator {
-  return createSimulator(options);
+export function makeSim(options: SimOptions, hooks?: SimulatorHooks): Simulator {
+  return createSimulator(options, hooks);
+}
+
+/** A clock stuck at `at`: every request arrives at the same instant, so queue waits are exact. */
+export function fixedClock(at = 1_000_000): SimulatorHooks {
+  return { now: () => at };
+}
+
+/** `GET /_sim/stats`. */
+export async function simStats(sim: Simulator): Promise<SimStats["origins"]> {
+  const res = await sim.fetch(new Request("http://sim/_sim/stats"));
+  if (res.status !== 200) throw new Error(`stats: HTTP ${res.status}`);
+  return ((await res.json()) as SimStats).origins;
+}
+
+/** `POST /_sim/reset`, returning its JSON body. */
+export async function simReset(sim: Simulator): Promise<unknown> {
+  const res = await sim.fetch(new Request("http://sim/_sim/reset", { method: "POST" }));
+  if (res.status !== 200) throw new Error(`reset: HTTP ${res.status}`);
+  return res.json();
 }
 
 /** POSTs a JSON body to `/<origin>/v1/<path>`. */

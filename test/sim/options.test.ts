@@ -13,6 +13,7 @@ describe("options", () => {
       models: ["sim-model"],
       ttftBaseMs: 0,
       prefillMsPerToken: 0,
+      prefillSlots: 0,
       decodeTokensPerSec: 0,
       cacheBlocks: 4096,
       blockTokens: 128,

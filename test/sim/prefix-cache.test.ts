@@ -119,6 +119,32 @@ describe("cached tokens (vllm: 16-token blocks, min 16)", () => {
   });
 });
 
+describe("tools are part of the cached head (vllm: 16-token blocks)", () => {
+  /** Tools whose JSON makes "m" + tools + "<|user|>" exactly 128 bytes: two full blocks. */
+  function tools(name: string): unknown[] {
+    const make = (description: string) => [{ type: "function", function: { name, description } }];
+    const tools = make("d".repeat(128 - "m".length - "<|user|>".length - JSON.stringify(make("")).length));
+    expect(`m${JSON.stringify(tools)}<|user|>`).toHaveLength(128);
+    return tools;
+  }
+  // 128 + 100 = 228 bytes: 57 tokens, 3 full blocks; the messages differ from their first byte on.
+  const ask = (toolName: string, letter: string) => ({ model: "m", tools: tools(toolName), messages: [user(letter.repeat(100))] });
+
+  it("the same tools with a different conversation hit the tools' blocks", async () => {
+    const sim = makeSim({ origins: { v: { profile: "vllm" } } });
+    const u1 = await usage(chat(sim, "v", ask("f", "A")));
+    expect(u1.prompt_tokens).toBe(57);
+    expect(cached(u1)).toBe(0);
+    expect(cached(await usage(chat(sim, "v", ask("f", "B"))))).toBe(32);
+  });
+
+  it("different tools miss from the first block, even with the same conversation", async () => {
+    const sim = makeSim({ origins: { v: { profile: "vllm" } } });
+    await chat(sim, "v", ask("f", "A"));
+    expect(cached(await usage(chat(sim, "v", ask("g", "A"))))).toBe(0);
+  });
+});
+
 describe("cached tokens by profile defaults", () => {
   it("deepseek: 64-token blocks, reported as hit/miss too", async () => {
     const sim = makeSim({ origins: { d: { profile: "deepseek" } } });

@@ -23,6 +23,10 @@ export const simOptions = {
     cool: { profile: "openai" },
     flaky: { profile: "openai" },
     canaried: { profile: "openai" },
+    // Three identical self-hosted pools for the affinity tests.
+    "gpu-a": { profile: "vllm" },
+    "gpu-b": { profile: "vllm" },
+    "gpu-c": { profile: "vllm" },
   },
 } satisfies SimOptions;
 
@@ -32,6 +36,10 @@ export const ALPHA_PRICING = { input: 1, cachedInput: 0.5, output: 2 };
 export const BETA_PRICING = { input: 0.27, cachedInput: 0.07, output: 1.1, windows: [{ from: "16:30", to: "00:30", multiplier: 0.5 }] };
 /** Input free, output 2 µ$ a token: a request's worst case is exactly its cost when it fills its cap. */
 export const POOL_PRICING = { input: 0, output: 2 };
+
+/** The affinity tests' pools: cached input at a tenth of the price. */
+export const GPU_POOLS = ["gpu-a", "gpu-b", "gpu-c"] as const;
+export const GPU_PRICING = { input: 1, cachedInput: 0.1, output: 2 };
 
 const NEVER_OPEN = { failureThreshold: 10_000, errorRateThreshold: 1, minSamples: 1_000_000 };
 
@@ -59,6 +67,9 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       // The one origin with a real, quick circuit breaker: the health tests trip and close it.
       flaky: { ...origin("flaky", "openai"), circuit: { failureThreshold: 2, cooldownMs: 500, maxCooldownMs: 1000, halfOpenSuccesses: 1 } },
       nokey: { ...origin("beta", "openai"), apiKeySecret: "UNSET_API_KEY" },
+      ...Object.fromEntries(
+        GPU_POOLS.map((name) => [name, { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING }]),
+      ),
     },
     scenarios: {
       "chat-main": {
@@ -132,6 +143,17 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         endpoint: "chat",
         candidates: [{ origin: "pool", model: "qwen2.5-7b" }],
         canary: { origin: "canaried", model: "canary-model", share: 1, stop: { errorRate: 0.2, minSamples: 3 } },
+      },
+      "chat-affinity": { endpoint: "chat", candidates: GPU_POOLS.map((origin) => ({ origin, model: "qwen3-32b" })) },
+      "chat-round-robin": {
+        endpoint: "chat",
+        candidates: GPU_POOLS.map((origin) => ({ origin, model: "qwen3-32b" })),
+        affinity: { policy: "round-robin" },
+      },
+      "chat-session-hash": {
+        endpoint: "chat",
+        candidates: GPU_POOLS.map((origin) => ({ origin, model: "qwen3-32b" })),
+        affinity: { policy: "session-hash" },
       },
       "embed-main": {
         endpoint: "embeddings",

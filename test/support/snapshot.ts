@@ -15,6 +15,7 @@ export function emptySnapshot(origin: string, overrides: Partial<OriginSnapshot>
     hourlyTtftMs: Array.from({ length: 24 }, () => null),
     updatedAt: null,
     canaryStops: {},
+    prefixCache: {},
     ...overrides,
   };
 }

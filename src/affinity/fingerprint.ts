@@ -1,0 +1,198 @@
+/**
+ * Prefix fingerprints (DESIGN §5): the request rendered as the origin will see it, cut into
+ * fixed-size blocks, each block named by a hash chained over every block before it:
+ *
+ *   h_0 = H(seed ‖ block_0),  h_i = H(h_{i-1} ‖ block_i)
+ *
+ * so two requests share `h_i` exactly when their first i+1 blocks are equal: a change anywhere
+ * changes every later block's name. Linear in the prompt's length, capped at `MAX_BLOCKS`.
+ *
+ * The rendering puts what chat templates put first first: the model, then the tools (Qwen's and
+ * Hermes' templates place tool definitions in the system section), then every message in order
+ * (role, content, tool calls). Tokens are estimated as 4 bytes of UTF-8 each, like the rest of
+ * the router; an origin's own tokenizer decides its real block boundaries, which is why matches
+ * are rounded down to what each origin can reuse (see `reuse.ts`).
+ *
+ * H is two lanes of MurmurHash3's 32-bit block function over little-endian words, seeded by the
+ * previous block's two halves; 53 bits of the pair are kept, so a name is an exact JS number (a
+ * Map key and an SQLite INTEGER). Not cryptographic, and it need not be: the index is per
+ * tenant, so a collision can only misroute that tenant's own request to a colder cache.
+ */
+import { fmix32 } from "./placement";
+
+/** Bytes per block: 64 tokens at 4 bytes a token. */
+export const BLOCK_BYTES = 256;
+export const BLOCK_TOKENS = BLOCK_BYTES / 4;
+/** Blocks hashed at most (32,768 tokens); a longer prompt's tail is not fingerprinted. */
+export const MAX_BLOCKS = 512;
+/** Besides message ends, every this many blocks is a checkpoint (1,024 tokens). */
+const CHECKPOINT_EVERY = 16;
+
+/** A request's fingerprint. */
+export interface Fingerprint {
+  /** `blocks[i]` names the prefix of i+1 full blocks. */
+  blocks: number[];
+  /**
+   * Indexes into `blocks` worth remembering for this prompt: the last full block of each message
+   * (where a later request most likely diverges: a new user turn, another question after the
+   * same system prompt), every 16th block, and the last one. The index stores these, not every
+   * block, so a request costs a handful of writes, not hundreds.
+   */
+  checkpoints: number[];
+  /**
+   * The prefix anchor: a hash of the preamble (model, tools, leading system/developer messages,
+   * or the first message when there is none). Requests sharing it share their most reused
+   * prefix; cold prefixes are placed by it, and OpenAI's `prompt_cache_key` is derived from it.
+   */
+  anchor: number;
+  /** Estimated prompt tokens of the whole rendering (4 bytes each). */
+  promptTokens: number;
+}
+
+/** The fields of a chat request the rendering reads. */
+export interface FingerprintInput {
+  model: string;
+  messages: readonly unknown[];
+  tools?: unknown;
+}
+
+const encoder = new TextEncoder();
+const MAX_BYTES = MAX_BLOCKS * BLOCK_BYTES;
+const LEADING_ROLES = new Set(["system", "developer"]);
+
+/**
+ * A growing byte buffer that keeps UTF-8 as it is encoded, to the cap, and counts every byte
+ * beyond it. Its backing store is a multiple of 4 bytes, so it can be read as 32-bit words.
+ */
+class Rendering {
+  bytes = new Uint8Array(4096);
+  length = 0;
+  /** Bytes rendered in all, the capped-off tail included. */
+  total = 0;
+
+  append(text: string): void {
+    if (text.length === 0) return;
+    if (this.length >= MAX_BYTES) {
+      this.total += utf8Length(text);
+      return;
+    }
+    // UTF-8 needs at most 3 bytes per UTF-16 unit.
+    const need = Math.min(MAX_BYTES, this.length + text.length * 3);
+    if (need > this.bytes.length) {
+      const grown = new Uint8Array(Math.min(MAX_BYTES + 8, Math.max(need, this.bytes.length * 2) + 8) & ~3);
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+    }
+    const { read, written } = encoder.encodeInto(text, this.bytes.subarray(this.length, MAX_BYTES));
+    this.length += written;
+    this.total += written + (read < text.length ? utf8Length(text.slice(read)) : 0);
+  }
+}
+
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+function roleOf(message: unknown): string {
+  const role = typeof message === "object" && message !== null ? (message as { role?: unknown }).role : undefined;
+  return typeof role === "string" ? role : "";
+}
+
+/** What a message contributes: its role, its content (text as is, parts as JSON), tool calls and ids. */
+function renderMessage(out: Rendering, message: unknown): void {
+  if (typeof message !== "object" || message === null) return;
+  const m = message as Record<string, unknown>;
+  out.append(`<|${roleOf(m)}|>`);
+  if (typeof m.name === "string") out.append(m.name);
+  if (typeof m.content === "string") out.append(m.content);
+  else if (m.content != null) out.append(JSON.stringify(m.content));
+  if (m.tool_calls != null) out.append(JSON.stringify(m.tool_calls));
+  if (typeof m.tool_call_id === "string") out.append(m.tool_call_id);
+}
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+
+/** MurmurHash3 x86_32 over `words[from, to)` with `seed`, finalized with the block's length. */
+function murmur(words: Uint32Array, from: number, to: number, seed: number): number {
+  let h = seed;
+  for (let i = from; i < to; i++) {
+    let k = Math.imul(words[i]!, C1);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, C2);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  return fmix32(h ^ ((to - from) * 4));
+}
+
+/** 53 bits of two 32-bit lanes: an exact JS number. */
+function join53(hi: number, lo: number): number {
+  return (hi & 0x1fffff) * 0x1_0000_0000 + lo;
+}
+
+/** Hashes of a byte range that need not be block-aligned (the anchor of a short preamble). */
+function hashBytes(bytes: Uint8Array, length: number): number {
+  const padded = new Uint8Array((length + 3) & ~3);
+  padded.set(bytes.subarray(0, length));
+  const words = new Uint32Array(padded.buffer);
+  return join53(murmur(words, 0, words.length, 0x5bd1e995 ^ length), murmur(words, 0, words.length, 0x27d4eb2f ^ length));
+}
+
+/**
+ * Fingerprints a chat request.
+ *
+ * @example
+ * const a = fingerprint({ model: "chat", messages: [system, user1] });
+ * const b = fingerprint({ model: "chat", messages: [system, user1, assistant1, user2] });
+ * a.blocks.every((h, i) => h === b.blocks[i]); // true: b extends a's prefix
+ */
+export function fingerprint(request: FingerprintInput): Fingerprint {
+  const out = new Rendering();
+  out.append(request.model);
+  if (request.tools != null) out.append(JSON.stringify(request.tools));
+  const ends: number[] = [];
+  for (const message of request.messages) {
+    renderMessage(out, message);
+    ends.push(out.length);
+  }
+  // The preamble: the leading system/developer messages, or the first message when none leads.
+  let leading = 0;
+  while (leading < request.messages.length && LEADING_ROLES.has(roleOf(request.messages[leading]))) leading++;
+  const preambleMessages = leading > 0 ? leading : Math.min(1, request.messages.length);
+  const preambleEnd = preambleMessages > 0 ? ends[preambleMessages - 1]! : out.length;
+
+  const full = Math.floor(out.length / BLOCK_BYTES);
+  const words = new Uint32Array(out.bytes.buffer, 0, full * (BLOCK_BYTES / 4));
+  const blocks = new Array<number>(full);
+  let hi = 0x9747b28c;
+  let lo = 0x3c6ef372;
+  const perBlock = BLOCK_BYTES / 4;
+  for (let i = 0; i < full; i++) {
+    const from = i * perBlock;
+    const nextLo = murmur(words, from, from + perBlock, lo);
+    hi = murmur(words, from, from + perBlock, hi ^ 0x85ebca6b);
+    lo = nextLo;
+    blocks[i] = join53(hi, lo);
+  }
+
+  const marks = new Set<number>();
+  for (const end of ends) if (end >= BLOCK_BYTES) marks.add(Math.floor(end / BLOCK_BYTES) - 1);
+  for (let i = CHECKPOINT_EVERY - 1; i < full; i += CHECKPOINT_EVERY) marks.add(i);
+  if (full > 0) marks.add(full - 1);
+  const checkpoints = [...marks].filter((i) => i < full).sort((a, b) => a - b);
+
+  const preambleBlocks = Math.floor(preambleEnd / BLOCK_BYTES);
+  const anchor = preambleBlocks > 0 ? blocks[preambleBlocks - 1]! : hashBytes(out.bytes, preambleEnd);
+  return { blocks, checkpoints, anchor, promptTokens: Math.ceil(out.total / 4) };
+}

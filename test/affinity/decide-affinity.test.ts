@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import { rendezvousKey } from "../../src/affinity/placement";
+import { routerConfigSchema, type RouterConfigInput } from "../../src/config/schema";
+import { decide, type AffinityView, type RoutingRequest, type ScenarioView } from "../../src/routing/decide";
+import { emptySnapshot } from "../support/snapshot";
+
+const POOLS = ["p1", "p2", "p3", "p4"];
+const NOON = Date.UTC(2026, 10, 23, 12, 0);
+
+/** Four identical self-hosted pools (capacity 8, cached input a tenth of input) and one dear MaaS. */
+function view(affinity: Record<string, unknown> = {}, extra: (c: RouterConfigInput) => void = () => {}): ScenarioView {
+  const pool = (name: string) => ({
+    baseUrl: `http://${name}/v1`,
+    provider: "vllm" as const,
+    kind: "self-hosted" as const,
+    capacity: 8,
+    expectedTtftMs: 500,
+    pricing: { input: 1, cachedInput: 0.1, output: 2 },
+  });
+  const input: RouterConfigInput = {
+    version: 1,
+    origins: Object.fromEntries(POOLS.map((p) => [p, pool(p)])),
+    scenarios: { chat: { candidates: POOLS.map((origin) => ({ origin, model: "qwen" })), affinity } },
+  };
+  extra(input);
+  const config = routerConfigSchema.parse(input);
+  return { name: "chat", scenario: config.scenarios.chat!, origins: config.origins, canaryStopped: false };
+}
+
+function request(affinity: Partial<AffinityView>, overrides: Partial<RoutingRequest> = {}): RoutingRequest {
+  return {
+    priority: "standard",
+    promptTokens: 4000,
+    outputTokens: 100,
+    boundaries: [],
+    budgetPressure: 0,
+    softLimited: false,
+    random: () => 0.5,
+    affinity: { cachedTokens: {}, anchor: 123456789, sessionKey: null, rotation: 0, ...affinity },
+    ...overrides,
+  };
+}
+
+const none = () => null;
+const order = (d: ReturnType<typeof decide>) => d.attempts.map((a) => a.origin);
+const rendezvousOrder = (key: number, origins = POOLS) => [...origins].sort((a, b) => rendezvousKey(key, b, 8) - rendezvousKey(key, a, 8));
+const loads = (counts: Record<string, number>) => (origin: string) => counts[origin] ?? 0;
+
+describe("decide: prefix-cache affinity", () => {
+  it("places a cold prefix by rendezvous order on its anchor, the same every time", () => {
+    for (const anchor of [1, 99, 123456789, 2 ** 52 + 7]) {
+      const d = decide(request({ anchor }), view(), none, NOON);
+      expect(order(d)).toEqual(rendezvousOrder(anchor));
+      expect(d.explanation.placement).toEqual({ policy: "affinity", kind: "cold", cachedTokens: 0 });
+    }
+  });
+
+  it("sends a request back to the origin holding its deepest prefix, priced and timed with the saving", () => {
+    const cold = rendezvousOrder(42);
+    const holder = cold[2]!;
+    const d = decide(request({ anchor: 42, cachedTokens: { [holder]: 3072, [cold[0]!]: 1024 } }), view(), none, NOON);
+    expect(order(d)[0]).toBe(holder);
+    expect(d.explanation.placement).toEqual({ policy: "affinity", kind: "sticky", cachedTokens: 3072 });
+    const terms = d.explanation.candidates.find((c) => c.origin === holder)!.terms!;
+    // 928 uncached × 1 µ$ + 3072 × 0.1 µ$ + 100 × 2 µ$ = 928 + 307.2 + 200 → 1436 µ$ (rounded up).
+    expect(terms.priceMicros).toBe(1436);
+    expect(terms.cachedTokens).toBe(3072);
+    // TTFT scaled by the uncached share: 500 × (1 − 3072/4000) = 116.
+    expect(terms.ttftMs).toBeCloseTo(116, 9);
+  });
+
+  it("spills a hot prefix past (1+ε) of the holder's fair share, in rendezvous order", () => {
+    const cold = rendezvousOrder(42);
+    const holder = cold[0]!;
+    // 6 in flight, all at the holder: bound = ceil(1.25 · 7 · 1/4) = 3, and 6 + 1 > 3.
+    const d = decide(request({ anchor: 42, cachedTokens: { [holder]: 3072 } }, { inFlight: loads({ [holder]: 6 }) }), view(), none, NOON);
+    expect(order(d)).toEqual([...cold.slice(1), holder]);
+    expect(d.explanation.placement.kind).toBe("spill");
+    expect(d.explanation.candidates.find((c) => c.origin === holder)!.demoted).toBe("over_fair_share");
+    // Within the bound it stays: 1 in flight at the holder, 1 elsewhere.
+    const within = decide(request({ anchor: 42, cachedTokens: { [holder]: 3072 } }, { inFlight: loads({ [holder]: 1, [cold[1]!]: 1 }) }), view(), none, NOON);
+    expect(order(within)[0]).toBe(holder);
+  });
+
+  it("honours ε: a larger ε keeps the sticky origin longer", () => {
+    const holder = rendezvousOrder(42)[0]!;
+    const busy = { inFlight: loads({ [holder]: 6 }) };
+    expect(order(decide(request({ anchor: 42, cachedTokens: { [holder]: 3072 } }, busy), view({ epsilon: 0.25 }), none, NOON))[0]).not.toBe(holder);
+    // ceil(2 · 7 / 4) = 4 < 7; with ε = 3: ceil(4 · 7 / 4) = 7 ≥ 7.
+    expect(order(decide(request({ anchor: 42, cachedTokens: { [holder]: 3072 } }, busy), view({ epsilon: 3 }), none, NOON))[0]).toBe(holder);
+  });
+
+  it("lets a much cheaper origin win over a cached prefix for batch traffic", () => {
+    const v = view({}, (c) => {
+      c.origins.free = { baseUrl: "http://free/v1", provider: "vllm", kind: "self-hosted", capacity: 8, expectedTtftMs: 500 };
+      c.scenarios.chat!.candidates.push({ origin: "free", model: "qwen" });
+    });
+    const holder = POOLS[0]!;
+    const d = decide(request({ cachedTokens: { [holder]: 3072 } }, { priority: "batch" }), v, none, NOON);
+    expect(order(d)[0]).toBe("free");
+    expect(d.explanation.placement.kind).toBe("spill");
+  });
+
+  it("round-robin rotates over the healthy candidates in listed order", () => {
+    const seen = [0, 1, 2, 3, 4].map((rotation) => order(decide(request({ rotation, cachedTokens: { p3: 3072 } }), view({ policy: "round-robin" }), none, NOON))[0]);
+    expect(seen).toEqual(["p1", "p2", "p3", "p4", "p1"]);
+  });
+
+  it("least-loaded picks the origin with the fewest requests in flight per capacity", () => {
+    const d = decide(request({}, { inFlight: loads({ p1: 3, p2: 1, p3: 2, p4: 0 }) }), view({ policy: "least-loaded" }), none, NOON);
+    expect(order(d)).toEqual(["p4", "p2", "p3", "p1"]);
+  });
+
+  it("session-hash places by the session's key, whatever the prefix", () => {
+    const v = view({ policy: "session-hash" });
+    const a = decide(request({ sessionKey: 777, anchor: 1 }), v, none, NOON);
+    const b = decide(request({ sessionKey: 777, anchor: 2, cachedTokens: { p1: 3000 } }), v, none, NOON);
+    expect(order(a)).toEqual(rendezvousOrder(777));
+    expect(order(b)).toEqual(order(a));
+  });
+
+  it("keeps rules first: an open circuit or a closed window beats any cached prefix", () => {
+    const holder = rendezvousOrder(42)[0]!;
+    const snaps = (o: string) => (o === holder ? emptySnapshot(o, { circuit: { state: "open", since: 0, openUntil: NOON + 60_000, reason: "consecutive_failures" } }) : null);
+    const d = decide(request({ anchor: 42, cachedTokens: { [holder]: 3072 } }), view(), snaps, NOON);
+    expect(order(d)).not.toContain(holder);
+  });
+
+  it("leaves ordered scenarios in their listed order", () => {
+    const v = view({}, (c) => (c.scenarios.chat!.routing = "ordered"));
+    expect(order(decide(request({ cachedTokens: { p4: 3072 } }), v, none, NOON))).toEqual(POOLS);
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { BLOCK_BYTES, fingerprint, MAX_BLOCKS } from "../../src/affinity/fingerprint";
+
+/** `n` bytes of deterministic ASCII text. */
+function text(n: number, seed = "lorem"): string {
+  return `${seed} `.repeat(Math.ceil(n / (seed.length + 1))).slice(0, n);
+}
+
+const system = { role: "system", content: text(2000, "system") };
+const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } } } } }];
+
+describe("prefix fingerprints", () => {
+  it("are the same for the same request, and renderable from any message shape", () => {
+    const request = { model: "chat", tools, messages: [system, { role: "user", content: [{ type: "text", text: text(900) }] }, { role: "assistant", content: null, tool_calls: [{ id: "c1" }] }, { role: "tool", tool_call_id: "c1", content: "42" }] };
+    expect(fingerprint(request)).toEqual(fingerprint(structuredClone(request)));
+    expect(fingerprint(request).blocks.length).toBeGreaterThan(0);
+  });
+
+  it("keep every earlier block when a conversation grows, and cut blocks from the rendering", () => {
+    const turn1 = [system, { role: "user", content: text(700, "question") }];
+    const turn2 = [...turn1, { role: "assistant", content: text(500, "answer") }, { role: "user", content: text(300, "again") }];
+    const a = fingerprint({ model: "chat", messages: turn1 });
+    const b = fingerprint({ model: "chat", messages: turn2 });
+    expect(b.blocks.slice(0, a.blocks.length)).toEqual(a.blocks);
+    expect(b.blocks.length).toBeGreaterThan(a.blocks.length);
+    // "chat" + "<|system|>" + 2000 + "<|user|>" + 700 = 2722 bytes: 10 full blocks of 256.
+    expect(a.blocks).toHaveLength(Math.floor(2722 / BLOCK_BYTES));
+    expect(a.promptTokens).toBe(Math.ceil(2722 / 4));
+  });
+
+  it("change every later block when an earlier message changes, and no block before it", () => {
+    const base = [system, { role: "user", content: text(3000, "doc") }, { role: "assistant", content: "ok" }, { role: "user", content: text(800) }];
+    const edited = structuredClone(base);
+    edited[1]!.content = `${text(1500, "doc")}X${text(1499, "doc")}`; // one byte changed at offset 1500 of message 1
+    const a = fingerprint({ model: "chat", messages: base });
+    const b = fingerprint({ model: "chat", messages: edited });
+    expect(a.blocks).toHaveLength(b.blocks.length);
+    const changedAt = Math.floor(("chat<|system|>".length + 2000 + "<|user|>".length + 1500) / BLOCK_BYTES);
+    expect(b.blocks.slice(0, changedAt)).toEqual(a.blocks.slice(0, changedAt));
+    for (let i = changedAt; i < a.blocks.length; i++) expect(b.blocks[i]).not.toBe(a.blocks[i]);
+  });
+
+  it("differ from the first block on for another model or other tools", () => {
+    const messages = [system, { role: "user", content: "hi" }];
+    const base = fingerprint({ model: "chat", tools, messages });
+    const otherModel = fingerprint({ model: "chat2", tools, messages });
+    const otherTools = fingerprint({ model: "chat", tools: [{ ...tools[0], function: { name: "search" } }], messages });
+    expect(otherModel.blocks[0]).not.toBe(base.blocks[0]);
+    expect(otherTools.blocks[0]).not.toBe(base.blocks[0]);
+    expect(otherModel.anchor).not.toBe(base.anchor);
+  });
+
+  it("anchor requests on their preamble: same system prompt, same anchor; the first message when none", () => {
+    const a = fingerprint({ model: "chat", messages: [system, { role: "user", content: "one" }] });
+    const b = fingerprint({ model: "chat", messages: [system, { role: "user", content: text(5000, "two") }] });
+    const c = fingerprint({ model: "chat", messages: [{ role: "system", content: "short" }, { role: "user", content: "one" }] });
+    const d = fingerprint({ model: "chat", messages: [{ role: "system", content: "short" }, { role: "user", content: "two" }] });
+    const e = fingerprint({ model: "chat", messages: [{ role: "user", content: "one" }] });
+    const f = fingerprint({ model: "chat", messages: [{ role: "user", content: "two" }] });
+    expect(a.anchor).toBe(b.anchor);
+    expect(c.anchor).toBe(d.anchor); // a preamble shorter than a block is hashed whole
+    expect(e.anchor).not.toBe(f.anchor);
+    expect(Number.isSafeInteger(a.anchor) && Number.isSafeInteger(c.anchor)).toBe(true);
+  });
+
+  it("checkpoint each message's last full block, every 16th block and the last", () => {
+    const fp = fingerprint({ model: "chat", messages: [system, { role: "user", content: text(9000) }] });
+    const systemEnd = Math.floor(("chat<|system|>".length + 2000) / BLOCK_BYTES) - 1;
+    expect(fp.checkpoints).toContain(systemEnd);
+    expect(fp.checkpoints).toContain(15);
+    expect(fp.checkpoints).toContain(31);
+    expect(fp.checkpoints.at(-1)).toBe(fp.blocks.length - 1);
+    expect(fp.checkpoints).toEqual([...new Set(fp.checkpoints)].sort((x, y) => x - y));
+  });
+
+  it("cap the chain at MAX_BLOCKS but count every token", () => {
+    const huge = fingerprint({ model: "chat", messages: [{ role: "user", content: text(MAX_BLOCKS * BLOCK_BYTES * 2) }] });
+    expect(huge.blocks).toHaveLength(MAX_BLOCKS);
+    expect(huge.promptTokens).toBe(Math.ceil(("chat<|user|>".length + MAX_BLOCKS * BLOCK_BYTES * 2) / 4));
+    const multibyte = fingerprint({ model: "m", messages: [{ role: "user", content: "é".repeat(1000) }] });
+    expect(multibyte.promptTokens).toBe(Math.ceil(("m<|user|>".length + 2000) / 4));
+  });
+});
