@@ -5,13 +5,14 @@
  *
  *   npm run bench:core -- [--time 1]     # seconds of measurement per size
  *
- * Two subjects: the router's per-request core as it is (the prompt's token upper bound for the
- * reservation, then `decide()` over the demo config's `chat-default`), and prefix fingerprints
- * (rendering the prompt and chain-hashing it in 16-token blocks; the simulator's implementation
- * stands in until prefix-cache affinity lands in the router).
+ * Three subjects: prefix fingerprints alone (render, chain-hash 64-token blocks, checkpoints,
+ * anchor); the router's per-request core (the prompt's token upper bound for the reservation, the
+ * fingerprint, then `decide()` with prefix affinity over the demo config's `chat-default`); and,
+ * for comparison, the simulator's own 16-token block hashing (what a vLLM origin does per request).
  */
 import { parseArgs } from "node:util";
 import demoConfig from "../../src/config/demo.json";
+import { fingerprint } from "../../src/affinity/fingerprint";
 import { routerConfigSchema } from "../../src/config/schema";
 import { estimatePromptTokensUpperBound } from "../../src/pricing/estimate";
 import { decide } from "../../src/routing/decide";
@@ -38,12 +39,23 @@ const NOW = Date.UTC(2026, 10, 23, 12);
 
 /** The functions under test. */
 const SUBJECTS: Subject[] = [
+  { name: "prefix fingerprints: render + 64-token block chain hash + checkpoints + anchor", run: (r) => fingerprint(r).blocks.length },
   {
-    name: "routing core: prompt token upper bound + decide()",
+    name: "routing core: prompt token upper bound + fingerprint + decide() with affinity",
     run: (r) => {
       const promptTokens = estimatePromptTokensUpperBound(r);
+      const fp = fingerprint(r);
       const d = decide(
-        { priority: "standard", promptTokens, outputTokens: r.max_tokens, boundaries: [], budgetPressure: 0, softLimited: false, random: () => 0.5 },
+        {
+          priority: "standard",
+          promptTokens,
+          outputTokens: r.max_tokens,
+          boundaries: [],
+          budgetPressure: 0,
+          softLimited: false,
+          random: () => 0.5,
+          affinity: { cachedTokens: { "pool-local": fp.blocks.length * 64 }, anchor: fp.anchor, sessionKey: null, rotation: 0 },
+        },
         view,
         () => null,
         NOW,
@@ -51,7 +63,7 @@ const SUBJECTS: Subject[] = [
       return d.attempts.length + promptTokens;
     },
   },
-  { name: "prefix fingerprints: render + 16-token block chain hash (the simulator's, until affinity lands)", run: (r) => blockHashes(utf8(renderChatPrompt(r)), 16).length },
+  { name: "for comparison, the simulator's per-request hashing (render + 16-token blocks, hex names)", run: (r) => blockHashes(utf8(renderChatPrompt(r)), 16).length },
 ];
 
 const SIZES = [1024, 8192, 32768] as const;
