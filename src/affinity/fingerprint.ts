@@ -45,6 +45,12 @@ export interface Fingerprint {
    * prefix; cold prefixes are placed by it, and OpenAI's `prompt_cache_key` is derived from it.
    */
   anchor: number;
+  /**
+   * The conversation's anchor: the preamble and the first message after it. Every turn of one
+   * conversation shares it while requests that only share a system prompt do not, so placing cold
+   * requests by it spreads new conversations and keeps each one's turns together.
+   */
+  conversation: number;
   /** Estimated prompt tokens of the whole rendering (4 bytes each). */
   promptTokens: number;
 }
@@ -170,7 +176,9 @@ export function fingerprint(request: FingerprintInput): Fingerprint {
   let leading = 0;
   while (leading < request.messages.length && LEADING_ROLES.has(roleOf(request.messages[leading]))) leading++;
   const preambleMessages = leading > 0 ? leading : Math.min(1, request.messages.length);
-  const preambleEnd = preambleMessages > 0 ? ends[preambleMessages - 1]! : out.length;
+  const endOf = (messages: number) => (messages > 0 ? ends[Math.min(messages, ends.length) - 1]! : out.length);
+  const preambleEnd = endOf(preambleMessages);
+  const conversationEnd = endOf(leading > 0 ? leading + 1 : preambleMessages);
 
   const full = Math.floor(out.length / BLOCK_BYTES);
   const words = new Uint32Array(out.bytes.buffer, 0, full * (BLOCK_BYTES / 4));
@@ -192,7 +200,7 @@ export function fingerprint(request: FingerprintInput): Fingerprint {
   if (full > 0) marks.add(full - 1);
   const checkpoints = [...marks].filter((i) => i < full).sort((a, b) => a - b);
 
-  const preambleBlocks = Math.floor(preambleEnd / BLOCK_BYTES);
-  const anchor = preambleBlocks > 0 ? blocks[preambleBlocks - 1]! : hashBytes(out.bytes, preambleEnd);
-  return { blocks, checkpoints, anchor, promptTokens: Math.ceil(out.total / 4) };
+  // A prefix at least a block long is named by its chain hash; a shorter one is hashed whole.
+  const anchorOf = (end: number) => (end >= BLOCK_BYTES ? blocks[Math.floor(end / BLOCK_BYTES) - 1]! : hashBytes(out.bytes, end));
+  return { blocks, checkpoints, anchor: anchorOf(preambleEnd), conversation: anchorOf(conversationEnd), promptTokens: Math.ceil(out.total / 4) };
 }

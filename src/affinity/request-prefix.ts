@@ -40,7 +40,7 @@ export function affinityView(config: RouterConfig, prefix: RequestPrefix, matche
     const o = config.origins[origin];
     if (o) cachedTokens[origin] = reusableTokens(Math.min(match.blocks * BLOCK_TOKENS, prefix.fp.promptTokens), cacheProfileOf(o));
   }
-  return { cachedTokens, anchor: prefix.fp.anchor, sessionKey: prefix.sessionKey, rotation };
+  return { cachedTokens, anchor: prefix.fp.conversation, sessionKey: prefix.sessionKey, rotation };
 }
 
 /** The index update after `origin` answered with `usage` (null: it reported none). */

@@ -139,6 +139,7 @@ export function proxyHandler(endpoint: Endpoint) {
           softLimited: admission.softLimited.length > 0,
           random: Math.random,
           inFlight: (origin) => reporter.inFlight(origin),
+          recentTokens: (origin) => isolate.recentLoad.of(origin, at),
           ...(affinity ? { affinity } : {}),
         },
         { name: model!, scenario, origins: config.origins, canaryStopped: canaryIsStopped },
@@ -165,7 +166,10 @@ export function proxyHandler(endpoint: Endpoint) {
             requestId,
             clientHeaders: c.req.raw.headers,
             readSecret: secretReader(c.env),
-            onAttempt: (origin) => reporter.begin(origin),
+            onAttempt: (origin) => {
+              reporter.begin(origin);
+              isolate.recentLoad.add(origin, prefix?.fp.promptTokens ?? 0, Date.now());
+            },
             promptCacheKey:
               prefix && decision.attempts.some((a) => PROVIDER_PROFILES[config.origins[a.origin]!.provider].promptCacheKey)
                 ? isolate.promptCacheKeys.keyFor(admission.tenantId, prefix.fp.anchor, prefix.sessionKey, scenario.affinity.promptCacheKeyRpm, startedAt)

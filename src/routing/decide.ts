@@ -26,8 +26,11 @@
  * prompt's `p` tokens is priced with `c` at its cached-input price and its TTFT scaled by the
  * uncached share, `max(0.2, 1 − c/p)` (prefill dominates TTFT for long prompts; the floor keeps
  * network and queueing in). Candidates scoring within 0.15 of the best count as equals: among
- * them the deepest cached prefix wins, then weighted rendezvous order on the prefix anchor, so a
- * cold prefix lands on the same origin every time and a hot one spills to a small stable set.
+ * them the deepest cached prefix wins if it covers at least half the prompt, then weighted
+ * rendezvous order on the conversation's anchor, so a cold conversation lands on the same origin
+ * every time and a hot prefix spills to a small stable set. A shallower match (a shared system
+ * prompt under a new document) still counts in the score, but does not pull every new
+ * conversation of a tenant onto the one origin that has its system prompt.
  * The other policies (`round-robin`, `least-loaded`, `session-hash`) order the same healthy
  * candidates their classic way; rules and demotions apply to all.
  */
@@ -58,6 +61,8 @@ export interface RoutingRequest {
   random: () => number;
   /** Requests in flight at an origin as this isolate counts them (fresher than a snapshot's sum). */
   inFlight?: (origin: string) => number;
+  /** Prompt tokens this isolate sent to an origin lately (decayed): cold placement weighs it. */
+  recentTokens?: (origin: string) => number;
   /** What placement knows of the prompt; absent: no affinity (embeddings, ordered scenarios). */
   affinity?: AffinityView;
 }
@@ -66,7 +71,7 @@ export interface RoutingRequest {
 export interface AffinityView {
   /** Tokens each origin is predicted to reuse from its cache (already rounded to what it can). */
   cachedTokens: Readonly<Record<string, number>>;
-  /** The prefix anchor (see affinity/fingerprint.ts): cold prefixes are placed by it. */
+  /** The conversation's anchor (see affinity/fingerprint.ts): cold requests are placed by it. */
   anchor: number;
   /** The session's key for `session-hash` (the request's `user`), or null. */
   sessionKey: number | null;
@@ -95,6 +100,8 @@ export type ExclusionRule = "boundary" | "window_closed" | "reserved" | "circuit
 export type DemotionRule = "circuit_half_open" | "over_capacity" | "slo" | "over_fair_share";
 /** Candidates within this score of the best are equals under the affinity policy. */
 const AFFINITY_BAND = 0.15;
+/** A match covering less of the prompt than this does not decide among equals. */
+const STICKY_SHARE = 0.5;
 /** The TTFT of a fully cached prompt, as a share of an uncached one's. */
 const CACHED_TTFT_FLOOR = 0.2;
 
@@ -345,6 +352,7 @@ function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolic
   if (healthy.length < 2) return healthy;
   const affinity = request.affinity;
   const weightOf = (k: Scored) => k.raw.capacity ?? 1;
+  const loadOf = (k: Scored) => k.raw.load ?? k.raw.inFlight;
   const byKey = (key: number) => (a: Scored, b: Scored) => rendezvousKey(key, b.target.origin, weightOf(b)) - rendezvousKey(key, a.target.origin, weightOf(a));
   switch (policy) {
     case "affinity": {
@@ -353,7 +361,15 @@ function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolic
       const equals = healthy.filter((k) => k.explanation.terms!.score <= best + AFFINITY_BAND);
       const rest = healthy.slice(equals.length);
       const rendezvous = byKey(affinity.anchor);
-      return [...equals.sort((a, b) => b.raw.cachedTokens - a.raw.cachedTokens || rendezvous(a, b)), ...rest];
+      const sticky = (k: Scored) => (k.raw.cachedTokens >= STICKY_SHARE * request.promptTokens ? k.raw.cachedTokens : 0);
+      const placed = equals.sort((a, b) => sticky(b) - sticky(a) || rendezvous(a, b));
+      // A cold conversation takes the less loaded of its first two rendezvous origins (by prompt
+      // tokens sent lately per capacity): still one of two fixed places per conversation, and new
+      // conversations fill the emptier one ("power of two choices").
+      const recent = (k: Scored) => (request.recentTokens?.(k.target.origin) ?? 0) / weightOf(k);
+      const [first, second] = placed;
+      if (first && second && sticky(first) === 0 && recent(second) < recent(first)) [placed[0], placed[1]] = [second, first];
+      return [...placed, ...rest];
     }
     case "round-robin": {
       const listed = [...healthy].sort((a, b) => a.index - b.index);
@@ -361,7 +377,6 @@ function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolic
       return [...listed.slice(shift), ...listed.slice(0, shift)];
     }
     case "least-loaded": {
-      const loadOf = (k: Scored) => k.raw.load ?? k.raw.inFlight;
       return [...healthy].sort((a, b) => loadOf(a) - loadOf(b));
     }
     case "session-hash":
@@ -369,12 +384,13 @@ function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolic
   }
 }
 
-/** Whether the first choice holds the deepest predicted prefix (sticky), another does (spill), or none does (cold). */
+/** Whether the first choice holds the deepest predicted prefix (sticky), another holds half the prompt or more (spill), or neither (cold). */
 function placementOf(ordered: Scored[], request: RoutingRequest, policy: AffinityPolicy): Decision["explanation"]["placement"] {
   const first = ordered[0];
   if (!request.affinity || !first) return { policy, kind: "none", cachedTokens: 0 };
   const deepest = Math.max(...ordered.map((k) => k.raw.cachedTokens));
-  const kind = deepest === 0 ? "cold" : first.raw.cachedTokens === deepest ? "sticky" : "spill";
+  // Passing over a shallow match (a shared system prompt) is placing a new conversation, not a spill.
+  const kind = deepest === 0 ? "cold" : first.raw.cachedTokens === deepest ? "sticky" : deepest >= STICKY_SHARE * request.promptTokens ? "spill" : "cold";
   return { policy, kind, cachedTokens: first.raw.cachedTokens };
 }
 

@@ -4,6 +4,7 @@
  * `waitUntil`). One of each per isolate, created on first use with the env's monitor namespace.
  */
 import { PromptCacheKeys } from "../affinity/prompt-cache-key";
+import { RecentLoad } from "../affinity/recent-load";
 import { activeConfig } from "../config/load";
 import type { RouterEnv } from "../env";
 import { HealthReporter } from "../health/reporter";
@@ -22,6 +23,8 @@ interface IsolateState {
   /** Requests placed per scenario: the `round-robin` policy's counter. */
   rotations: Map<string, number>;
   promptCacheKeys: PromptCacheKeys;
+  /** Prompt tokens sent to each origin lately (cold placement weighs it). */
+  recentLoad: RecentLoad;
 }
 
 let state: IsolateState | undefined;
@@ -44,6 +47,7 @@ export function isolateState(env: RouterEnv): IsolateState {
     decisionLoggedAt: new Map(),
     rotations: new Map(),
     promptCacheKeys: new PromptCacheKeys(),
+    recentLoad: new RecentLoad(),
   };
   return state;
 }

@@ -69,6 +69,28 @@ describe("decide: prefix-cache affinity", () => {
     expect(terms.ttftMs).toBeCloseTo(116, 9);
   });
 
+  it("lets only a match of half the prompt or more decide among equals: a shared system prompt does not pull a new conversation", () => {
+    const cold = rendezvousOrder(42);
+    const holder = cold[1]!;
+    // 400 of 4,000 tokens (a system prompt under a new document): priced in, within the band of
+    // equals, and placement stays by rendezvous.
+    const shallow = decide(request({ anchor: 42, cachedTokens: { [holder]: 400 } }), view(), none, NOON);
+    expect(order(shallow)[0]).toBe(cold[0]);
+    const deep = decide(request({ anchor: 42, cachedTokens: { [holder]: 2000 } }), view(), none, NOON);
+    expect(order(deep)[0]).toBe(holder);
+  });
+
+  it("puts a cold conversation on the less loaded of its first two rendezvous origins (prompt tokens sent lately)", () => {
+    const cold = rendezvousOrder(42);
+    const busyFirst = (o: string) => (o === cold[0] ? 50_000 : o === cold[1] ? 10_000 : 0);
+    expect(order(decide(request({ anchor: 42 }, { recentTokens: busyFirst }), view(), none, NOON)).slice(0, 2)).toEqual([cold[1], cold[0]]);
+    // Never past the second choice, however idle the others: a conversation has two fixed places.
+    const busyTwo = (o: string) => (o === cold[0] || o === cold[1] ? 50_000 : 0);
+    expect(order(decide(request({ anchor: 42 }, { recentTokens: busyTwo }), view(), none, NOON))[0]).toBe(cold[0]);
+    // A sticky request is not moved by it.
+    expect(order(decide(request({ anchor: 42, cachedTokens: { [cold[0]!]: 3500 } }, { recentTokens: busyFirst }), view(), none, NOON))[0]).toBe(cold[0]);
+  });
+
   it("spills a hot prefix past (1+ε) of the holder's fair share, in rendezvous order", () => {
     const cold = rendezvousOrder(42);
     const holder = cold[0]!;

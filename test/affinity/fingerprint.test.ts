@@ -63,6 +63,16 @@ describe("prefix fingerprints", () => {
     expect(Number.isSafeInteger(a.anchor) && Number.isSafeInteger(c.anchor)).toBe(true);
   });
 
+  it("anchor a conversation on its preamble and first message: every turn shares it, other conversations do not", () => {
+    const first = { role: "user", content: text(3000, "document") };
+    const turn1 = fingerprint({ model: "chat", messages: [system, first] });
+    const turn3 = fingerprint({ model: "chat", messages: [system, first, { role: "assistant", content: "a" }, { role: "user", content: "b" }] });
+    const other = fingerprint({ model: "chat", messages: [system, { role: "user", content: text(3000, "another") }] });
+    expect(turn3.conversation).toBe(turn1.conversation);
+    expect(other.conversation).not.toBe(turn1.conversation);
+    expect(other.anchor).toBe(turn1.anchor); // same system prompt
+  });
+
   it("checkpoint each message's last full block, every 16th block and the last", () => {
     const fp = fingerprint({ model: "chat", messages: [system, { role: "user", content: text(9000) }] });
     const systemEnd = Math.floor(("chat<|system|>".length + 2000) / BLOCK_BYTES) - 1;

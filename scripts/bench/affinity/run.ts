@@ -380,6 +380,9 @@ async function main(): Promise<number> {
       await router.stop();
       router = undefined;
       const s = summarize(policy, run.results, [...priceOf.keys()], priceOf, { wallMs: run.wallMs, maxInFlight: run.maxInFlight, simStats: stats });
+      // Every request's outcome, for looking into where a policy loses (not part of the report).
+      mkdirSync(opts.out, { recursive: true });
+      writeFileSync(join(opts.out, `requests-${policy}.json`), JSON.stringify(run.results));
       summaries.push(s);
       console.log(
         `[${label}] hit ${(s.hitRate * 100).toFixed(1)} %  TTFT p50 ${s.ttftP50.toFixed(0)} p90 ${s.ttftP90.toFixed(0)} p99 ${s.ttftP99.toFixed(0)} ms  ` +
