@@ -419,6 +419,26 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
    * returns false.
    */
   async settle(request: SettleRequest, prefix?: PrefixUpdate): Promise<boolean> {
+    return this.settleSync(request, prefix);
+  }
+
+  /**
+   * Settles a batch of requests in one call (one storage commit): each in its own transaction, so
+   * one that fails is rolled back alone (its reservation then expires and is charged) and the rest
+   * stand. Returns each one's `settle` result, false for one that failed.
+   */
+  async settleMany(items: ReadonlyArray<{ request: SettleRequest; prefix?: PrefixUpdate }>): Promise<boolean[]> {
+    return items.map(({ request, prefix }) => {
+      try {
+        return this.settleSync(request, prefix);
+      } catch (e) {
+        console.error(`request ${request.requestId}: settlement failed`, e);
+        return false;
+      }
+    });
+  }
+
+  private settleSync(request: SettleRequest, prefix?: PrefixUpdate): boolean {
     return this.ctx.storage.transactionSync(() => {
       // What the served request taught the prefix index rides on the same call and transaction.
       if (prefix) this.prefixes.update(prefix, request.at);

@@ -206,12 +206,12 @@ export function proxyHandler(endpoint: Endpoint) {
       const send = servingAttempt ? reportServed(reporter, servingAttempt, latencyMs, outputTokens, sample) : null;
       if (send) c.executionCtx.waitUntil(send);
     };
-    // The served request's lesson for the prefix index rides on the settle call.
-    const settle = (settlement: SettleRequest, usage: Usage | null = null) => {
+    // Settled in a batch with the tenant's other requests ending now; the served request's lesson
+    // for the prefix index rides along.
+    const settle = (settlement: SettleRequest, usage: Usage | null = null): Promise<void> => {
       const learned = prefix && settlement.origin !== null && settlement.status === 200 ? learnedFrom(config, prefix, matches, settlement.origin, usage) : null;
-      return caller.ledger
-        .settle(settlement, learned ?? undefined)
-        .catch((e: unknown) => console.error(`request ${requestId}: settle failed (the alarm will charge the reservation)`, e));
+      const send = isolate.settlements.add(admission.tenantId, caller.ledger, { request: settlement, ...(learned ? { prefix: learned } : {}) });
+      return send ?? Promise.resolve();
     };
     const servedBy = (r: Exclude<Forwarded, { kind: "failed" }>) => ({
       origin: r.target.originName,

@@ -10,6 +10,7 @@ import type { RouterEnv } from "../env";
 import { HealthReporter } from "../health/reporter";
 import { sampleKindOf } from "../health/sample-kind";
 import { SnapshotCache } from "../health/snapshots";
+import { SettleBatcher } from "../usage/settle-batcher";
 import type { HealthSample } from "../health/types";
 import type { AttemptLog } from "../proxy/forward";
 
@@ -25,6 +26,8 @@ interface IsolateState {
   promptCacheKeys: PromptCacheKeys;
   /** Prompt tokens sent to each origin lately (cold placement weighs it). */
   recentLoad: RecentLoad;
+  /** Settlements gathered per tenant and sent together. */
+  settlements: SettleBatcher;
 }
 
 let state: IsolateState | undefined;
@@ -48,6 +51,7 @@ export function isolateState(env: RouterEnv): IsolateState {
     rotations: new Map(),
     promptCacheKeys: new PromptCacheKeys(),
     recentLoad: new RecentLoad(),
+    settlements: new SettleBatcher(),
   };
   return state;
 }
