@@ -54,7 +54,7 @@ const SUBJECTS: Subject[] = [
           budgetPressure: 0,
           softLimited: false,
           random: () => 0.5,
-          affinity: { cachedTokens: { "pool-local": fp.blocks.length * 64 }, anchor: fp.anchor, sessionKey: null, rotation: 0 },
+          affinity: { cachedTokens: { "pool-local": fp.blocks.length * 64 }, promptTokens: fp.promptTokens, anchor: fp.conversation, sessionKey: null, rotation: 0 },
         },
         view,
         () => null,

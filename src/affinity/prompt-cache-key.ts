@@ -15,7 +15,7 @@ interface Rate {
   previous: number;
 }
 
-/** Anchors tracked per isolate at most; the oldest minute's are dropped first. */
+/** Anchors tracked per isolate at most; past it, the one first tracked is dropped. */
 const MAX_TRACKED = 10_000;
 
 export class PromptCacheKeys {

@@ -27,8 +27,9 @@ export const scenarioAffinitySchema = z
   .object({
     /**
      * `affinity` (default): the score decides, with the expected saving of each origin's cached
-     * prefix in it; among candidates scored alike, the deepest cached prefix wins, then rendezvous
-     * order on the prefix anchor; a sticky origin past (1+ε) of its fair share spills.
+     * prefix in it; among candidates scored alike, a cached prefix of half the prompt or more wins,
+     * then rendezvous order on the conversation's anchor; an origin past (1+ε) of its fair share
+     * goes last (spills).
      * `round-robin`, `least-loaded` (in flight / capacity) and `session-hash` (rendezvous on the
      * request's `user`) are the classic policies, kept for comparison.
      */

@@ -31,7 +31,7 @@ export type PrefixCacheCounts = Omit<PrefixCacheStats, "hitRate" | "predictedRat
 const MAX_PREFIX_SCENARIOS = 200;
 
 function countPrefix(all: Record<string, PrefixCacheCounts> | undefined, p: NonNullable<HealthSample["prefix"]>): Record<string, PrefixCacheCounts> {
-  const current = all?.[p.scenario];
+  const current = all && Object.hasOwn(all, p.scenario) ? all[p.scenario] : undefined;
   if (!current && Object.keys(all ?? {}).length >= MAX_PREFIX_SCENARIOS) return all ?? {};
   const c = current ?? { requests: 0, promptTokens: 0, predictedTokens: 0, reportedTokens: 0, confirmedTokens: 0, placements: { sticky: 0, spill: 0, cold: 0, none: 0 } };
   return {

@@ -439,9 +439,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   }
 
   private settleSync(request: SettleRequest, prefix?: PrefixUpdate): boolean {
-    return this.ctx.storage.transactionSync(() => {
-      // What the served request taught the prefix index rides on the same call and transaction.
-      if (prefix) this.prefixes.update(prefix, request.at);
+    const settled = this.ctx.storage.transactionSync(() => {
       // One statement finds and removes the reservation (it was a SELECT and a DELETE): the
       // transaction rolls the removal back should anything below throw.
       const reservation = this.sql.exec<ReservationRow>("DELETE FROM reservations WHERE request_id = ? RETURNING *", request.requestId).toArray()[0];
@@ -452,6 +450,16 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       this.buckets.refund(this.keys.bucketsOfKey(reservation.key_id, this.tenantLimits), reservation.tokens - tokens, Date.now());
       return insertUsage(this.sql, { ...request, reservedMicros: reservation.cost_micros }, day);
     });
+    // What the served request taught the prefix index, once its settlement stands (the index's
+    // memory is not rolled back with a failed transaction). Best effort: a hint, never money.
+    if (prefix) {
+      try {
+        this.ctx.storage.transactionSync(() => this.prefixes.update(prefix, request.at));
+      } catch (e) {
+        console.error(`request ${request.requestId}: prefix index not updated`, e);
+      }
+    }
+    return settled;
   }
 
   // ── expiry ───────────────────────────────────────────────────────────────────────────────

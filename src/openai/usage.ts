@@ -11,6 +11,12 @@ export interface Usage {
   /** Prompt tokens the origin wrote to its cache (priced apart by some providers). */
   cacheWriteTokens: number;
   completionTokens: number;
+  /**
+   * Whether the origin reported its cache at all: vLLM sends `cached_tokens` only with
+   * `--enable-prompt-tokens-details`, SGLang only with `--enable-cache-report`. Without it,
+   * `cachedTokens` is 0 for want of a number, not a measured miss.
+   */
+  cacheReported: boolean;
 }
 
 function count(value: unknown): number | null {
@@ -43,6 +49,7 @@ export function readUsage(raw: unknown, profile: ProviderProfile): Usage | null 
     cachedTokens,
     cacheWriteTokens: Math.min(written, promptTokens - cachedTokens),
     completionTokens: count(u.completion_tokens) ?? 0,
+    cacheReported: cached !== null,
   };
 }
 

@@ -202,7 +202,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const at = Date.now();
     const origins = [...new Set(servingOrigins(scenario))];
     const snapshots = await Promise.all(origins.map((origin) => c.env.ORIGIN_MONITOR.getByName(origin).snapshot(at)));
-    const rates = scenarioHitRates(snapshots.map((s, i) => ({ origin: origins[i]!, stats: s.prefixCache[name] })));
+    const rates = scenarioHitRates(snapshots.map((s, i) => ({ origin: origins[i]!, stats: Object.hasOwn(s.prefixCache, name) ? s.prefixCache[name] : undefined })));
     return c.json({ object: "scenario.affinity", scenario: name, ...scenario.affinity, ...rates });
   })
   .delete("/scenarios/:scenario/canary-stop", async (c) => {

@@ -27,8 +27,9 @@
  * uncached share, `max(0.2, 1 − c/p)` (prefill dominates TTFT for long prompts; the floor keeps
  * network and queueing in). Candidates scoring within 0.15 of the best count as equals: among
  * them the deepest cached prefix wins if it covers at least half the prompt, then weighted
- * rendezvous order on the conversation's anchor, so a cold conversation lands on the same origin
- * every time and a hot prefix spills to a small stable set. A shallower match (a shared system
+ * rendezvous order on the conversation's anchor, the less loaded (prompt tokens sent lately) of
+ * its first two taking it: a cold conversation lands on one of two fixed origins, and a hot
+ * prefix spills to a small stable set. A shallower match (a shared system
  * prompt under a new document) still counts in the score, but does not pull every new
  * conversation of a tenant onto the one origin that has its system prompt.
  * The other policies (`round-robin`, `least-loaded`, `session-hash`) order the same healthy
@@ -71,6 +72,8 @@ export interface RoutingRequest {
 export interface AffinityView {
   /** Tokens each origin is predicted to reuse from its cache (already rounded to what it can). */
   cachedTokens: Readonly<Record<string, number>>;
+  /** The prompt's tokens as the fingerprint counts them: cached shares are of this. */
+  promptTokens: number;
   /** The conversation's anchor (see affinity/fingerprint.ts): cold requests are placed by it. */
   anchor: number;
   /** The session's key for `session-hash` (the request's `user`), or null. */
@@ -269,9 +272,10 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     const capacity = capacityAt(origin, windows, now);
     const inFlight = Math.max(snapshot?.inFlight ?? 0, request.inFlight?.(target.origin) ?? 0);
     const load = capacity === null ? null : capacity === 0 ? Infinity : inFlight / capacity;
-    const cachedTokens = Math.min(request.affinity?.cachedTokens[target.origin] ?? 0, request.promptTokens);
+    const affinity = request.affinity;
+    const cachedTokens = affinity && Object.hasOwn(affinity.cachedTokens, target.origin) ? Math.min(affinity.cachedTokens[target.origin]!, request.promptTokens) : 0;
     const saved = usesAffinity ? cachedTokens : 0;
-    if (saved > 0) ttft.ms *= Math.max(CACHED_TTFT_FLOOR, 1 - saved / Math.max(1, request.promptTokens));
+    if (saved > 0) ttft.ms *= Math.max(CACHED_TTFT_FLOOR, 1 - saved / Math.max(1, affinity!.promptTokens));
     const prices = origin.pricing ? priceAt(origin.pricing, now) : { input: 0, cachedInput: 0, cacheWrite: 0, output: 0 };
     const priceMicros = costMicros(prices, { promptTokens: request.promptTokens, cachedTokens: saved, cacheWriteTokens: 0, completionTokens: request.outputTokens });
     // A circuit past its open period lets probes through: the origin is tried, but last.
@@ -361,7 +365,7 @@ function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolic
       const equals = healthy.filter((k) => k.explanation.terms!.score <= best + AFFINITY_BAND);
       const rest = healthy.slice(equals.length);
       const rendezvous = byKey(affinity.anchor);
-      const sticky = (k: Scored) => (k.raw.cachedTokens >= STICKY_SHARE * request.promptTokens ? k.raw.cachedTokens : 0);
+      const sticky = (k: Scored) => (k.raw.cachedTokens >= STICKY_SHARE * affinity.promptTokens ? k.raw.cachedTokens : 0);
       const placed = equals.sort((a, b) => sticky(b) - sticky(a) || rendezvous(a, b));
       // A cold conversation takes the less loaded of its first two rendezvous origins (by prompt
       // tokens sent lately per capacity): still one of two fixed places per conversation, and new
@@ -390,7 +394,7 @@ function placementOf(ordered: Scored[], request: RoutingRequest, policy: Affinit
   if (!request.affinity || !first) return { policy, kind: "none", cachedTokens: 0 };
   const deepest = Math.max(...ordered.map((k) => k.raw.cachedTokens));
   // Passing over a shallow match (a shared system prompt) is placing a new conversation, not a spill.
-  const kind = deepest === 0 ? "cold" : first.raw.cachedTokens === deepest ? "sticky" : deepest >= STICKY_SHARE * request.promptTokens ? "spill" : "cold";
+  const kind = deepest === 0 ? "cold" : first.raw.cachedTokens === deepest ? "sticky" : deepest >= STICKY_SHARE * request.affinity.promptTokens ? "spill" : "cold";
   return { policy, kind, cachedTokens: first.raw.cachedTokens };
 }
 

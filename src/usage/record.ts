@@ -30,10 +30,11 @@ export interface Served {
   outcome: string;
 }
 
-const NOTHING: Usage = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0 };
+const NOTHING: Usage = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, cacheReported: false };
 
 function settlement(facts: RequestFacts, served: Served, usage: Usage, source: SettleRequest["usageSource"], endedAt: number): SettleRequest {
   const cost = costMicros(served.prices, usage);
+  const { promptTokens, cachedTokens, cacheWriteTokens, completionTokens } = usage;
   return {
     requestId: facts.requestId,
     at: facts.startedAt,
@@ -43,7 +44,10 @@ function settlement(facts: RequestFacts, served: Served, usage: Usage, source: S
     origin: served.origin,
     model: served.model,
     stream: facts.stream,
-    ...usage,
+    promptTokens,
+    cachedTokens,
+    cacheWriteTokens,
+    completionTokens,
     // Reported usage is the truth and is charged as it is; our own estimate stays within the reservation.
     costMicros: source === "origin" ? cost : Math.min(cost, facts.reservedMicros),
     usageSource: source,

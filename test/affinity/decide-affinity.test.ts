@@ -36,7 +36,7 @@ function request(affinity: Partial<AffinityView>, overrides: Partial<RoutingRequ
     budgetPressure: 0,
     softLimited: false,
     random: () => 0.5,
-    affinity: { cachedTokens: {}, anchor: 123456789, sessionKey: null, rotation: 0, ...affinity },
+    affinity: { cachedTokens: {}, promptTokens: 4000, anchor: 123456789, sessionKey: null, rotation: 0, ...affinity },
     ...overrides,
   };
 }

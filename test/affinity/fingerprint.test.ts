@@ -71,6 +71,12 @@ describe("prefix fingerprints", () => {
     expect(turn3.conversation).toBe(turn1.conversation);
     expect(other.conversation).not.toBe(turn1.conversation);
     expect(other.anchor).toBe(turn1.anchor); // same system prompt
+    // Short first messages that end in the system prompt's last block still name different conversations.
+    const hello = fingerprint({ model: "chat", messages: [system, { role: "user", content: "Hello" }] });
+    const hi = fingerprint({ model: "chat", messages: [system, { role: "user", content: "Hi!!!" }] });
+    expect(hello.conversation).not.toBe(hi.conversation);
+    expect(hello.conversation).not.toBe(hello.anchor);
+    expect(hello.anchor).toBe(hi.anchor);
   });
 
   it("checkpoint each message's last full block, every 16th block and the last", () => {

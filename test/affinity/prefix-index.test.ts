@@ -5,6 +5,8 @@ import { prefixUpdate } from "../../src/affinity/feedback";
 import { BLOCK_TOKENS, fingerprint } from "../../src/affinity/fingerprint";
 import { PrefixIndex } from "../../src/affinity/prefix-index";
 import { cacheProfileOf } from "../../src/affinity/reuse";
+import { PROVIDER_PROFILES } from "../../src/config/providers";
+import { readUsage } from "../../src/openai/usage";
 
 const T0 = Date.UTC(2026, 10, 23, 9, 0);
 const TTL = { a: 60_000, b: 600_000 };
@@ -77,21 +79,32 @@ describe("feedback from reported cached tokens", () => {
   const checkpointHashes = fp.checkpoints.map((i) => fp.blocks[i]);
 
   it("records the prompt's checkpoints at the origin that served it", () => {
-    expect(prefixUpdate(fp, "a", null, 0, vllm)).toEqual({ origin: "a", record: checkpointHashes, drop: [], staleBefore: null });
+    expect(prefixUpdate(fp, "a", null, { promptTokens: fp.promptTokens, cachedTokens: 0 }, vllm)).toEqual({ origin: "a", record: checkpointHashes, drop: [], staleBefore: null });
   });
 
   it("changes nothing else when the origin confirmed the prediction, or reported nothing", () => {
     const predicted = { blocks: 30, seenAt: T0 };
-    expect(prefixUpdate(fp, "a", predicted, 30 * BLOCK_TOKENS, vllm).drop).toEqual([]);
+    const report = (cachedTokens: number, scale = 1) => ({ promptTokens: Math.round(fp.promptTokens * scale), cachedTokens });
+    expect(prefixUpdate(fp, "a", predicted, report(30 * BLOCK_TOKENS), vllm).drop).toEqual([]);
     // A shortfall within one block is rounding (a provider always computes the last token).
-    expect(prefixUpdate(fp, "a", predicted, 30 * BLOCK_TOKENS - 1, vllm).staleBefore).toBeNull();
+    expect(prefixUpdate(fp, "a", predicted, report(30 * BLOCK_TOKENS - 1), vllm).staleBefore).toBeNull();
+    // An origin whose tokenizer counts 20 % fewer tokens than 4 bytes each: the same share is a hit.
+    expect(prefixUpdate(fp, "a", predicted, report(Math.round(30 * BLOCK_TOKENS * 0.8), 0.8), vllm).staleBefore).toBeNull();
     expect(prefixUpdate(fp, "a", predicted, null, vllm).staleBefore).toBeNull();
   });
 
   it("drops the entries deeper than what the origin had, and marks it stale as of the prediction", () => {
-    const update = prefixUpdate(fp, "a", { blocks: 30, seenAt: T0 }, 10 * BLOCK_TOKENS, vllm);
+    const update = prefixUpdate(fp, "a", { blocks: 30, seenAt: T0 }, { promptTokens: fp.promptTokens, cachedTokens: 10 * BLOCK_TOKENS }, vllm);
     expect(update.staleBefore).toBe(T0);
     expect(update.drop).toEqual(fp.blocks.slice(10, 30).filter((h) => !checkpointHashes.includes(h)));
     expect(update.drop.length).toBeGreaterThan(15);
+  });
+
+  it("knows an origin that reports no cache figures from one that reports a miss", () => {
+    const profile = PROVIDER_PROFILES.vllm;
+    // vLLM without --enable-prompt-tokens-details: no cached_tokens at all.
+    expect(readUsage({ prompt_tokens: 100, completion_tokens: 5 }, profile)).toMatchObject({ cachedTokens: 0, cacheReported: false });
+    expect(readUsage({ prompt_tokens: 100, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 0 } }, profile)).toMatchObject({ cachedTokens: 0, cacheReported: true });
+    expect(readUsage({ prompt_tokens: 100, prompt_cache_hit_tokens: 64 }, PROVIDER_PROFILES.deepseek)).toMatchObject({ cachedTokens: 64, cacheReported: true });
   });
 });
