@@ -18,6 +18,7 @@
  * Map key and an SQLite INTEGER). Not cryptographic, and it need not be: the index is per
  * tenant, so a collision can only misroute that tenant's own request to a colder cache.
  */
+import { utf8ByteLength } from "../pricing/estimate";
 import { fmix32 } from "./placement";
 
 /** Bytes per block: 64 tokens at 4 bytes a token. */
@@ -80,7 +81,7 @@ class Rendering {
   append(text: string): void {
     if (text.length === 0) return;
     if (this.length >= MAX_BYTES) {
-      this.total += utf8Length(text);
+      this.total += utf8ByteLength(text);
       return;
     }
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
@@ -92,22 +93,8 @@ class Rendering {
     }
     const { read, written } = encoder.encodeInto(text, this.bytes.subarray(this.length, MAX_BYTES));
     this.length += written;
-    this.total += written + (read < text.length ? utf8Length(text.slice(read)) : 0);
+    this.total += written + (read < text.length ? utf8ByteLength(text.slice(read)) : 0);
   }
-}
-
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }
 
 function roleOf(message: unknown): string {
