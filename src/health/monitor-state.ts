@@ -27,27 +27,45 @@ export interface MonitorState {
 /** The stored counts behind `PrefixCacheStats` (rates are derived when read). */
 export type PrefixCacheCounts = Omit<PrefixCacheStats, "hitRate" | "predictedRate" | "precision">;
 
+/** No requests counted yet. */
+export const NO_PREFIX_COUNTS: PrefixCacheCounts = { requests: 0, promptTokens: 0, predictedTokens: 0, reportedTokens: 0, confirmedTokens: 0, placements: { sticky: 0, spill: 0, cold: 0, none: 0 } };
+
 /** Scenarios counted per origin at most: the state is one stored row. */
 const MAX_PREFIX_SCENARIOS = 200;
 
 function countPrefix(all: Record<string, PrefixCacheCounts> | undefined, p: NonNullable<HealthSample["prefix"]>): Record<string, PrefixCacheCounts> {
   const current = all && Object.hasOwn(all, p.scenario) ? all[p.scenario] : undefined;
   if (!current && Object.keys(all ?? {}).length >= MAX_PREFIX_SCENARIOS) return all ?? {};
-  const c = current ?? { requests: 0, promptTokens: 0, predictedTokens: 0, reportedTokens: 0, confirmedTokens: 0, placements: { sticky: 0, spill: 0, cold: 0, none: 0 } };
+  const one: PrefixCacheCounts = {
+    requests: 1,
+    promptTokens: p.promptTokens,
+    predictedTokens: p.predictedTokens,
+    reportedTokens: p.reportedTokens,
+    confirmedTokens: Math.min(p.predictedTokens, p.reportedTokens),
+    placements: { ...NO_PREFIX_COUNTS.placements, [p.placement]: 1 },
+  };
+  return { ...all, [p.scenario]: addPrefixCounts(current ?? NO_PREFIX_COUNTS, one) };
+}
+
+/** Two sets of counts added up (one origin's and a sample's, or several origins' of a scenario). */
+export function addPrefixCounts(a: PrefixCacheCounts, b: PrefixCacheCounts): PrefixCacheCounts {
   return {
-    ...all,
-    [p.scenario]: {
-      requests: c.requests + 1,
-      promptTokens: c.promptTokens + p.promptTokens,
-      predictedTokens: c.predictedTokens + p.predictedTokens,
-      reportedTokens: c.reportedTokens + p.reportedTokens,
-      confirmedTokens: c.confirmedTokens + Math.min(p.predictedTokens, p.reportedTokens),
-      placements: { ...c.placements, [p.placement]: c.placements[p.placement] + 1 },
+    requests: a.requests + b.requests,
+    promptTokens: a.promptTokens + b.promptTokens,
+    predictedTokens: a.predictedTokens + b.predictedTokens,
+    reportedTokens: a.reportedTokens + b.reportedTokens,
+    confirmedTokens: a.confirmedTokens + b.confirmedTokens,
+    placements: {
+      sticky: a.placements.sticky + b.placements.sticky,
+      spill: a.placements.spill + b.placements.spill,
+      cold: a.placements.cold + b.placements.cold,
+      none: a.placements.none + b.placements.none,
     },
   };
 }
 
-function prefixStats(c: PrefixCacheCounts): PrefixCacheStats {
+/** Counts with their token-weighted rates: reported and predicted hit rates, and precision. */
+export function prefixStats(c: PrefixCacheCounts): PrefixCacheStats {
   const rate = (n: number) => (c.promptTokens > 0 ? n / c.promptTokens : 0);
   return { ...c, hitRate: rate(c.reportedTokens), predictedRate: rate(c.predictedTokens), precision: c.predictedTokens > 0 ? c.confirmedTokens / c.predictedTokens : null };
 }
