@@ -6,17 +6,13 @@ import type { RouterConfig, ScenarioConfig } from "../config/schema";
 import type { Usage } from "../openai/usage";
 import type { AffinityView, Decision } from "../routing/decide";
 import type { HealthSample } from "../health/types";
+import { ownEntry } from "../lib/own";
 import { servingOrigins } from "../usage/reservation";
 import { prefixUpdate } from "./feedback";
 import { BLOCK_TOKENS, fingerprint, type Fingerprint } from "./fingerprint";
 import { stringKey } from "./placement";
 import type { PrefixLookup, PrefixMatch, PrefixUpdate } from "./prefix-index";
 import { cacheProfileOf, reusableTokens } from "./reuse";
-
-/** A record's own entry (never one inherited from Object.prototype, e.g. an origin named "constructor"). */
-function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
-}
 
 /** A chat request's fingerprint and, under the affinity policy, the index lookup admission runs. */
 export interface RequestPrefix {
@@ -42,18 +38,18 @@ export function requestPrefix(config: RouterConfig, scenarioName: string, scenar
 export function affinityView(config: RouterConfig, prefix: RequestPrefix, matches: Readonly<Record<string, PrefixMatch>>, rotation: number): AffinityView {
   const cachedTokens: Record<string, number> = {};
   for (const [origin, match] of Object.entries(matches)) {
-    if (!Object.hasOwn(config.origins, origin)) continue;
-    cachedTokens[origin] = reusableTokens(Math.min(match.blocks * BLOCK_TOKENS, prefix.fp.promptTokens), cacheProfileOf(config.origins[origin]!));
+    const o = ownEntry(config.origins, origin);
+    if (o) cachedTokens[origin] = reusableTokens(Math.min(match.blocks * BLOCK_TOKENS, prefix.fp.promptTokens), cacheProfileOf(o));
   }
   return { cachedTokens, promptTokens: prefix.fp.promptTokens, anchor: prefix.fp.conversation, sessionKey: prefix.sessionKey, rotation };
 }
 
 /** The index update after `origin` answered with `usage` (null: it reported none). */
 export function learnedFrom(config: RouterConfig, prefix: RequestPrefix, matches: Readonly<Record<string, PrefixMatch>>, origin: string, usage: Usage | null): PrefixUpdate | null {
-  const o = own(config.origins, origin);
+  const o = ownEntry(config.origins, origin);
   if (!o || prefix.lookup === null) return null;
   const reported = usage?.cacheReported ? { promptTokens: usage.promptTokens, cachedTokens: usage.cachedTokens } : null;
-  return prefixUpdate(prefix.fp, origin, own(matches, origin) ?? null, reported, cacheProfileOf(o));
+  return prefixUpdate(prefix.fp, origin, ownEntry(matches, origin) ?? null, reported, cacheProfileOf(o));
 }
 
 /** The monitor's sample of what was predicted at the serving origin and what it reported. */
@@ -62,7 +58,7 @@ export function prefixSample(scenario: string, decision: Decision, view: Affinit
     scenario,
     placement: decision.explanation.placement.kind,
     promptTokens: usage.promptTokens,
-    predictedTokens: Math.min((view && own(view.cachedTokens, origin)) ?? 0, usage.promptTokens),
+    predictedTokens: Math.min((view && ownEntry(view.cachedTokens, origin)) ?? 0, usage.promptTokens),
     reportedTokens: usage.cachedTokens,
   };
 }
@@ -70,6 +66,6 @@ export function prefixSample(scenario: string, decision: Decision, view: Affinit
 /** `x-router-affinity`: how the request was placed and what the serving origin was predicted to hold. */
 export function affinityHeader(decision: Decision, view: AffinityView | undefined, origin: string | null): string {
   const { policy, kind } = decision.explanation.placement;
-  const cached = origin === null || !view ? 0 : (own(view.cachedTokens, origin) ?? 0);
+  const cached = origin === null || !view ? 0 : (ownEntry(view.cachedTokens, origin) ?? 0);
   return `${kind}; policy=${policy}; predicted-cached-tokens=${cached}`;
 }

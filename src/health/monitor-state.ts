@@ -2,6 +2,7 @@
  * An origin's health as pure data, and the pure steps the OriginMonitor takes with it: fold a
  * sample in, read a snapshot out. The object around it only stores this and adds in-flight counts.
  */
+import { ownEntry } from "../lib/own";
 import { advanceCircuit, initialCircuit, recordOutcome, type Circuit } from "./circuit";
 import { coefficientOfVariation, emptyHourlyProfile, recordHourly, updateEwma, type Ewma, type HourlyProfile } from "./stats";
 import { healthOptionsSchema, type CanaryStop, type PrefixCacheStats, type HealthOptions, type HealthSample, type MetricSummary, type OriginSnapshot } from "./types";
@@ -34,7 +35,7 @@ export const NO_PREFIX_COUNTS: PrefixCacheCounts = { requests: 0, promptTokens: 
 const MAX_PREFIX_SCENARIOS = 200;
 
 function countPrefix(all: Record<string, PrefixCacheCounts> | undefined, p: NonNullable<HealthSample["prefix"]>): Record<string, PrefixCacheCounts> {
-  const current = all && Object.hasOwn(all, p.scenario) ? all[p.scenario] : undefined;
+  const current = all && ownEntry(all, p.scenario);
   if (!current && Object.keys(all ?? {}).length >= MAX_PREFIX_SCENARIOS) return all ?? {};
   const one: PrefixCacheCounts = {
     requests: 1,

@@ -25,6 +25,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { scenarioHitRates } from "../affinity/hit-rates";
+import { ownEntry } from "../lib/own";
 import { servingOrigins } from "../usage/reservation";
 import { adminAuth } from "../auth/admin";
 import { activeConfig } from "../config/load";
@@ -202,13 +203,13 @@ export const adminRoutes = new Hono<AppEnv>()
     const at = Date.now();
     const origins = [...new Set(servingOrigins(scenario))];
     const snapshots = await Promise.all(origins.map((origin) => c.env.ORIGIN_MONITOR.getByName(origin).snapshot(at)));
-    const rates = scenarioHitRates(snapshots.map((s, i) => ({ origin: origins[i]!, stats: Object.hasOwn(s.prefixCache, name) ? s.prefixCache[name] : undefined })));
+    const rates = scenarioHitRates(snapshots.map((s, i) => ({ origin: origins[i]!, stats: ownEntry(s.prefixCache, name) })));
     return c.json({ object: "scenario.affinity", scenario: name, ...scenario.affinity, ...rates });
   })
   .delete("/scenarios/:scenario/canary-stop", async (c) => {
     const name = c.req.param("scenario");
     const scenarios = activeConfig(c.env).scenarios;
-    const canary = Object.hasOwn(scenarios, name) ? scenarios[name]!.canary : undefined;
+    const canary = ownEntry(scenarios, name)?.canary;
     if (!canary) throw new RouterError({ kind: "not_found", what: `A canary of scenario '${name.slice(0, 64)}'` });
     const resumed = await c.env.ORIGIN_MONITOR.getByName(canary.origin).resumeCanary(name);
     return c.json({ scenario: name, origin: canary.origin, resumed });

@@ -9,6 +9,7 @@ import { PROVIDER_PROFILES } from "../config/providers";
 import { activeConfig } from "../config/load";
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
 import { secretReader, type AppEnv } from "../env";
+import { ownEntry } from "../lib/own";
 import type { SettleRequest } from "../ledger/types";
 import { RouterError, toErrorResponse } from "../openai/errors";
 import { setRateLimitHeaders } from "../openai/rate-limit-headers";
@@ -36,7 +37,7 @@ const ENDPOINTS = {
 
 /** The scenario a model name names, if the config has it (inherited object keys never match). */
 function scenarioOf(config: RouterConfig, model: string): ScenarioConfig | undefined {
-  return Object.hasOwn(config.scenarios, model) ? config.scenarios[model] : undefined;
+  return ownEntry(config.scenarios, model);
 }
 
 function targetsOf(config: RouterConfig, decision: Decision): Target[] {

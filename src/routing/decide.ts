@@ -38,6 +38,7 @@
 import { boundedLoads, rendezvousKey } from "../affinity/placement";
 import type { AffinityPolicy } from "../affinity/schema";
 import type { OriginConfig, ScenarioConfig } from "../config/schema";
+import { ownEntry } from "../lib/own";
 import type { OriginSnapshot } from "../health/types";
 import { costMicros } from "../pricing/cost";
 import { priceAt } from "../pricing/price-at";
@@ -273,7 +274,7 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     const inFlight = Math.max(snapshot?.inFlight ?? 0, request.inFlight?.(target.origin) ?? 0);
     const load = capacity === null ? null : capacity === 0 ? Infinity : inFlight / capacity;
     const affinity = request.affinity;
-    const cachedTokens = affinity && Object.hasOwn(affinity.cachedTokens, target.origin) ? Math.min(affinity.cachedTokens[target.origin]!, request.promptTokens) : 0;
+    const cachedTokens = Math.min((affinity && ownEntry(affinity.cachedTokens, target.origin)) ?? 0, request.promptTokens);
     const saved = usesAffinity ? cachedTokens : 0;
     if (saved > 0) ttft.ms *= Math.max(CACHED_TTFT_FLOOR, 1 - saved / Math.max(1, affinity!.promptTokens));
     const prices = origin.pricing ? priceAt(origin.pricing, now) : { input: 0, cachedInput: 0, cacheWrite: 0, output: 0 };
