@@ -169,7 +169,7 @@ export function proxyHandler(endpoint: Endpoint) {
             readSecret: secretReader(c.env),
             onAttempt: (origin) => {
               reporter.begin(origin);
-              isolate.recentLoad.add(origin, prefix?.fp.promptTokens ?? 0, Date.now());
+              if (prefix) isolate.recentLoad.add(origin, prefix.fp.promptTokens, Date.now());
             },
             promptCacheKey:
               prefix && decision.attempts.some((a) => PROVIDER_PROFILES[config.origins[a.origin]!.provider].promptCacheKey)
