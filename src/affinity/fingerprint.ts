@@ -55,6 +55,8 @@ export interface Fingerprint {
   conversation: number;
   /** Estimated prompt tokens of the whole rendering (4 bytes each). */
   promptTokens: number;
+  /** Estimated tokens of the preamble (what `anchor` names). */
+  preambleTokens: number;
 }
 
 /** The fields of a chat request the rendering reads. */
@@ -204,5 +206,6 @@ export function fingerprint(request: FingerprintInput): Fingerprint {
     anchor: prefixName(out.bytes, blocks, preambleEnd),
     conversation: prefixName(out.bytes, blocks, conversationEnd),
     promptTokens: Math.ceil(out.total / 4),
+    preambleTokens: Math.ceil(preambleEnd / 4),
   };
 }

@@ -34,14 +34,27 @@ export function requestPrefix(config: RouterConfig, scenarioName: string, scenar
   return { fp, lookup: { chain: fp.blocks, ttlMs }, sessionKey };
 }
 
-/** What placement sees: each origin's match rounded to what it can reuse. */
-export function affinityView(config: RouterConfig, prefix: RequestPrefix, matches: Readonly<Record<string, PrefixMatch>>, rotation: number): AffinityView {
+/**
+ * What placement sees: each origin's match rounded to what it can reuse, and no deeper than what
+ * `held` (the isolate's cache model) says the origin still holds of the prompt (null: unknown).
+ */
+export function affinityView(
+  config: RouterConfig,
+  prefix: RequestPrefix,
+  matches: Readonly<Record<string, PrefixMatch>>,
+  rotation: number,
+  held: (origin: string) => number | null = () => null,
+): AffinityView {
+  const { fp } = prefix;
   const cachedTokens: Record<string, number> = {};
   for (const [origin, match] of Object.entries(matches)) {
     const o = ownEntry(config.origins, origin);
-    if (o) cachedTokens[origin] = reusableTokens(Math.min(match.blocks * BLOCK_TOKENS, prefix.fp.promptTokens), cacheProfileOf(o));
+    if (!o) continue;
+    const reach = held(origin);
+    const matched = Math.min(match.blocks * BLOCK_TOKENS, fp.promptTokens, reach ?? Infinity);
+    cachedTokens[origin] = reusableTokens(matched, cacheProfileOf(o));
   }
-  return { cachedTokens, promptTokens: prefix.fp.promptTokens, anchor: prefix.fp.conversation, sessionKey: prefix.sessionKey, rotation };
+  return { cachedTokens, promptTokens: fp.promptTokens, anchor: fp.conversation, sessionKey: prefix.sessionKey, rotation };
 }
 
 /** The index update after `origin` answered with `usage` (null: it reported none). */

@@ -16,6 +16,12 @@ export const originCacheSchema = z
     minTokens: z.number().int().min(0).max(1_000_000).optional(),
     /** Reuse comes in steps of this many tokens (a KV block, a provider's increment). */
     stepTokens: z.number().int().min(1).max(100_000).optional(),
+    /**
+     * The tokens its KV cache holds (vLLM logs "GPU KV cache size: N tokens"; SGLang calls it
+     * `max_total_num_tokens`). With it, placement models what the cache still holds and places a
+     * conversation it has evicted again, where the cache has room (affinity/cache-model.ts).
+     */
+    capacityTokens: z.number().int().min(1).max(1_000_000_000).optional(),
   })
   .strict();
 

@@ -4,6 +4,7 @@
  * the reservation with the real cost after the response (DESIGN §1).
  */
 import type { Context } from "hono";
+import { promptParts } from "../affinity/cache-model";
 import { affinityHeader, affinityView, learnedFrom, prefixSample, requestPrefix } from "../affinity/request-prefix";
 import { PROVIDER_PROFILES } from "../config/providers";
 import { activeConfig } from "../config/load";
@@ -122,7 +123,10 @@ export function proxyHandler(endpoint: Endpoint) {
     const isolate = isolateState(c.env);
     const { snapshots, reporter } = isolate;
     const matches = (admitResult.ok && admitResult.prefixMatches) || {};
-    const affinity = prefix ? affinityView(config, prefix, matches, nextRotation(isolate, model!)) : undefined;
+    const { cacheModel } = isolate;
+    const parts = prefix ? promptParts(prefix.fp) : null;
+    const affinity = prefix && parts ? affinityView(config, prefix, matches, nextRotation(isolate, model!), (origin) => cacheModel.reach(origin, parts)) : undefined;
+    const cacheSize = (origin: string) => ownEntry(config.origins, origin)?.cache?.capacityTokens;
     const read = snapshots.getMany(originsOf(scenario));
     if (read.refresh) c.executionCtx.waitUntil(read.refresh);
     // The cache's current entry: a snapshot refreshed during a flex wait is seen at once.
@@ -141,6 +145,10 @@ export function proxyHandler(endpoint: Endpoint) {
           random: Math.random,
           inFlight: (origin) => reporter.inFlight(origin),
           recentTokens: (origin) => isolate.recentLoad.of(origin, at),
+          cacheRoom: (origin) => {
+            const capacity = cacheSize(origin);
+            return parts && capacity ? cacheModel.room(origin, parts, capacity, at) : null;
+          },
           ...(affinity ? { affinity } : {}),
         },
         { name: model!, scenario, origins: config.origins, canaryStopped: canaryIsStopped },
@@ -169,7 +177,11 @@ export function proxyHandler(endpoint: Endpoint) {
             readSecret: secretReader(c.env),
             onAttempt: (origin) => {
               reporter.begin(origin);
-              if (prefix) isolate.recentLoad.add(origin, prefix.fp.promptTokens, Date.now());
+              if (!parts) return;
+              const now = Date.now();
+              isolate.recentLoad.add(origin, parts.promptTokens, now);
+              const capacity = cacheSize(origin);
+              if (capacity) cacheModel.sent(origin, capacity, parts, now);
             },
             promptCacheKey:
               prefix && decision.attempts.some((a) => PROVIDER_PROFILES[config.origins[a.origin]!.provider].promptCacheKey)

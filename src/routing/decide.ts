@@ -35,6 +35,7 @@
  * The other policies (`round-robin`, `least-loaded`, `session-hash`) order the same healthy
  * candidates their classic way; rules and demotions apply to all.
  */
+import type { CacheRoom } from "../affinity/cache-model";
 import { boundedLoads, rendezvousKey } from "../affinity/placement";
 import type { AffinityPolicy } from "../affinity/schema";
 import type { OriginConfig, ScenarioConfig } from "../config/schema";
@@ -65,6 +66,8 @@ export interface RoutingRequest {
   inFlight?: (origin: string) => number;
   /** Prompt tokens this isolate sent to an origin lately (decayed): cold placement weighs it. */
   recentTokens?: (origin: string) => number;
+  /** The room an origin's prefix cache has for this prompt (null: its size is not declared). */
+  cacheRoom?: (origin: string) => CacheRoom | null;
   /** What placement knows of the prompt; absent: no affinity (embeddings, ordered scenarios). */
   affinity?: AffinityView;
 }
@@ -368,12 +371,12 @@ function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolic
       const rendezvous = byKey(affinity.anchor);
       const sticky = (k: Scored) => (k.raw.cachedTokens >= STICKY_SHARE * affinity.promptTokens ? k.raw.cachedTokens : 0);
       const placed = equals.sort((a, b) => sticky(b) - sticky(a) || rendezvous(a, b));
-      // A cold conversation takes the less loaded of its first two rendezvous origins (by prompt
-      // tokens sent lately per capacity): still one of two fixed places per conversation, and new
-      // conversations fill the emptier one ("power of two choices").
-      const recent = (k: Scored) => (request.recentTokens?.(k.target.origin) ?? 0) / weightOf(k);
+      // A cold conversation takes the better of its first two rendezvous origins: still one of two
+      // fixed places per conversation, and new conversations fill the emptier one ("power of two
+      // choices"). Emptier: the cache that keeps prompts longest (room to spare beats any), then
+      // fewer prompt tokens sent lately per capacity.
       const [first, second] = placed;
-      if (first && second && sticky(first) === 0 && recent(second) < recent(first)) [placed[0], placed[1]] = [second, first];
+      if (first && second && sticky(first) === 0 && coldOrder(request, weightOf)(second, first) < 0) [placed[0], placed[1]] = [second, first];
       return [...placed, ...rest];
     }
     case "round-robin": {
@@ -387,6 +390,20 @@ function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolic
     case "session-hash":
       return affinity ? [...healthy].sort(byKey(affinity.sessionKey ?? affinity.anchor)) : healthy;
   }
+}
+
+/** Orders candidates for a cold conversation: the roomier cache first, then less recent prefill work. */
+function coldOrder(request: RoutingRequest, weightOf: (k: Scored) => number): (a: Scored, b: Scored) => number {
+  const recent = (k: Scored) => (request.recentTokens?.(k.target.origin) ?? 0) / weightOf(k);
+  return (a, b) => {
+    const ra = request.cacheRoom?.(a.target.origin) ?? null;
+    const rb = request.cacheRoom?.(b.target.origin) ?? null;
+    if (ra && rb) {
+      if (ra.retentionMs !== rb.retentionMs) return rb.retentionMs - ra.retentionMs;
+      if (ra.freeTokens !== rb.freeTokens) return rb.freeTokens - ra.freeTokens;
+    }
+    return recent(a) - recent(b);
+  };
 }
 
 /** Whether the first choice holds the deepest predicted prefix (sticky), another holds half the prompt or more (spill), or neither (cold). */

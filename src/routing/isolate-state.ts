@@ -3,6 +3,7 @@
  * the background, never awaited on a request) and the health reporter (batched, flushed through
  * `waitUntil`). One of each per isolate, created on first use with the env's monitor namespace.
  */
+import { CacheModel } from "../affinity/cache-model";
 import { PromptCacheKeys } from "../affinity/prompt-cache-key";
 import { RecentLoad } from "../affinity/recent-load";
 import { activeConfig } from "../config/load";
@@ -26,6 +27,8 @@ interface IsolateState {
   promptCacheKeys: PromptCacheKeys;
   /** Prompt tokens sent to each origin lately (cold placement weighs it). */
   recentLoad: RecentLoad;
+  /** What each origin's prefix cache still holds of what this isolate sent (origins that declare their cache size). */
+  cacheModel: CacheModel;
   /** Settlements gathered per tenant and sent together. */
   settlements: SettleBatcher;
 }
@@ -51,6 +54,7 @@ export function isolateState(env: RouterEnv): IsolateState {
     rotations: new Map(),
     promptCacheKeys: new PromptCacheKeys(),
     recentLoad: new RecentLoad(),
+    cacheModel: new CacheModel(),
     settlements: new SettleBatcher(),
   };
   return state;

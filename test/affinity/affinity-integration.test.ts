@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { BLOCK_TOKENS, fingerprint } from "../../src/affinity/fingerprint";
 import { adminFetch, chat, newTenant, originSaw, settledAll } from "../support/client";
-import { GPU_POOLS } from "../support/router-config";
+import { GPU_POOLS, KV_POOLS } from "../support/router-config";
 
 interface Completion {
   usage: { prompt_tokens: number; prompt_tokens_details: { cached_tokens: number } };
@@ -138,6 +138,34 @@ describe("prefix-cache affinity through the router", () => {
     expect(res.status).toBe(200);
     const [seen] = await originSaw(res.headers.get("x-request-id")!);
     expect((seen!.body as { messages: unknown }).messages).toEqual(messages);
+  });
+
+  it("with cache sizes declared, places a conversation its pool's cache has since evicted again, where prompts last longest", async () => {
+    const { tenantId, key } = await newTenant();
+    // One user message each (no system prompt: the whole prompt is one entry of the cache model).
+    const conversation = (repeats: number) => [{ role: "user", content: `${crypto.randomUUID()} ${"Summarise this report, please. ".repeat(repeats)}` }];
+    const send = async (messages: unknown[]) => {
+      const res = await chat(key, { model: "chat-cache-model", messages });
+      expect(res.status).toBe(200);
+      await settledAll(tenantId);
+      return { origin: res.headers.get("x-router-origin")!, affinity: res.headers.get("x-router-affinity") };
+    };
+    // A and B: ~1,800 tokens each; two do not fit in one pool's 2,500.
+    const a = conversation(232);
+    const first = await send(a);
+    expect(first.affinity).toBe("cold; policy=affinity; predicted-cached-tokens=0");
+    const b = await send(conversation(232));
+    expect(b.origin).toBe(KV_POOLS.find((p) => p !== first.origin));
+    // C (~2,600 tokens) fits nowhere: it goes where the least recently used prompt, A, has been
+    // idle longest, and evicts all of it.
+    const c = await send(conversation(340));
+    expect(c.origin).toBe(first.origin);
+    // A's next turn: the index remembers A at its pool, but the model says that cache holds none of
+    // it, so nothing is predicted there and A is placed again: where the least recently used
+    // prompt (B) has been idle longer than C.
+    const again = await send([...a, { role: "assistant", content: "Done." }, { role: "user", content: "Thanks." }]);
+    expect(again.affinity).toBe("cold; policy=affinity; predicted-cached-tokens=0");
+    expect(again.origin).toBe(b.origin);
   });
 
   it("answers 404 for the affinity of an unknown scenario", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { CacheRoom } from "../../src/affinity/cache-model";
 import { rendezvousKey } from "../../src/affinity/placement";
 import { routerConfigSchema, type RouterConfigInput } from "../../src/config/schema";
 import { decide, type AffinityView, type RoutingRequest, type ScenarioView } from "../../src/routing/decide";
@@ -91,6 +92,24 @@ describe("decide: prefix-cache affinity", () => {
     expect(order(decide(request({ anchor: 42, cachedTokens: { [cold[0]!]: 3500 } }, { recentTokens: busyFirst }), view(), none, NOON))[0]).toBe(cold[0]);
   });
 
+
+  it("with cache sizes declared, puts a cold conversation on the roomier cache of its two choices, before recent load", () => {
+    const cold = rendezvousOrder(42);
+    const rooms = (first: CacheRoom, second: CacheRoom) => (o: string) => (o === cold[0] ? first : o === cold[1] ? second : { freeTokens: 1e9, retentionMs: Infinity });
+    const busySecond = (o: string) => (o === cold[1] ? 50_000 : 0);
+    const firstTwo = (cacheRoom: (o: string) => CacheRoom | null) => order(decide(request({ anchor: 42 }, { cacheRoom, recentTokens: busySecond }), view(), none, NOON)).slice(0, 2);
+    // Both full: the cache whose least recently used prompt has been idle longer keeps prompts longer.
+    expect(firstTwo(rooms({ freeTokens: -100, retentionMs: 900 }, { freeTokens: -5_000, retentionMs: 4_000 }))).toEqual([cold[1], cold[0]]);
+    // Room to spare beats any retention; between two with room, more free tokens win.
+    expect(firstTwo(rooms({ freeTokens: 10, retentionMs: Infinity }, { freeTokens: -1, retentionMs: 60_000 }))).toEqual([cold[0], cold[1]]);
+    expect(firstTwo(rooms({ freeTokens: 10, retentionMs: Infinity }, { freeTokens: 20, retentionMs: Infinity }))).toEqual([cold[1], cold[0]]);
+    // Alike (or undeclared): recent prompt tokens decide, as without sizes.
+    expect(firstTwo(rooms({ freeTokens: 10, retentionMs: Infinity }, { freeTokens: 10, retentionMs: Infinity }))).toEqual([cold[0], cold[1]]);
+    expect(firstTwo(() => null)).toEqual([cold[0], cold[1]]);
+    // A sticky request stays, however full its cache.
+    const sticky = request({ anchor: 42, cachedTokens: { [cold[0]!]: 3500 } }, { cacheRoom: rooms({ freeTokens: -1, retentionMs: 1 }, { freeTokens: 1e6, retentionMs: Infinity }) });
+    expect(order(decide(sticky, view(), none, NOON))[0]).toBe(cold[0]);
+  });
   it("spills a hot prefix past (1+ε) of the holder's fair share, in rendezvous order", () => {
     const cold = rendezvousOrder(42);
     const holder = cold[0]!;

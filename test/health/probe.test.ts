@@ -92,6 +92,8 @@ describe("runProbes", () => {
       "gpu-a": "ok",
       "gpu-b": "ok",
       "gpu-c": "ok",
+      "kv-a": "ok",
+      "kv-b": "ok",
     });
     const snapshotOf = (name: string) => env.ORIGIN_MONITOR.getByName(`${name}-${suffix}`).snapshot(8_000);
     expect(await snapshotOf("pool")).toMatchObject({ samples: 1, errorRate: 0, latencyMs: null, ttftMs: null, updatedAt: 7_000 });

@@ -27,6 +27,9 @@ export const simOptions = {
     "gpu-a": { profile: "vllm" },
     "gpu-b": { profile: "vllm" },
     "gpu-c": { profile: "vllm" },
+    // Two pools whose (router-declared) cache is tiny, for the cache model.
+    "kv-a": { profile: "vllm" },
+    "kv-b": { profile: "vllm" },
   },
 } satisfies SimOptions;
 
@@ -40,6 +43,9 @@ export const POOL_PRICING = { input: 0, output: 2 };
 /** The affinity tests' pools: cached input at a tenth of the price. */
 export const GPU_POOLS = ["gpu-a", "gpu-b", "gpu-c"] as const;
 export const GPU_PRICING = { input: 1, cachedInput: 0.1, output: 2 };
+/** Pools that declare a KV cache of this many tokens: two 1,800-token conversations overflow one. */
+export const KV_POOLS = ["kv-a", "kv-b"] as const;
+export const KV_CACHE_TOKENS = 2_500;
 
 const NEVER_OPEN = { failureThreshold: 10_000, errorRateThreshold: 1, minSamples: 1_000_000 };
 
@@ -69,6 +75,12 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       nokey: { ...origin("beta", "openai"), apiKeySecret: "UNSET_API_KEY" },
       ...Object.fromEntries(
         GPU_POOLS.map((name) => [name, { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING }]),
+      ),
+      ...Object.fromEntries(
+        KV_POOLS.map((name) => [
+          name,
+          { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING, cache: { capacityTokens: KV_CACHE_TOKENS } },
+        ]),
       ),
     },
     scenarios: {
@@ -145,6 +157,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         canary: { origin: "canaried", model: "canary-model", share: 1, stop: { errorRate: 0.2, minSamples: 3 } },
       },
       "chat-affinity": { endpoint: "chat", candidates: GPU_POOLS.map((origin) => ({ origin, model: "qwen3-32b" })) },
+      "chat-cache-model": { endpoint: "chat", candidates: KV_POOLS.map((origin) => ({ origin, model: "qwen3-32b" })) },
       "chat-round-robin": {
         endpoint: "chat",
         candidates: GPU_POOLS.map((origin) => ({ origin, model: "qwen3-32b" })),

@@ -76,6 +76,7 @@ function options() {
       smoke: { type: "boolean", default: false },
       "no-policy-field": { type: "boolean", default: false },
       "no-model": { type: "boolean", default: false },
+      "no-cache-size": { type: "boolean", default: false },
       "session-share": { type: "string", default: String(DEFAULT_WORKLOAD.sessionShare) },
       turns: { type: "string", default: DEFAULT_WORKLOAD.turns.join("-") },
       "think-ms": { type: "string", default: DEFAULT_WORKLOAD.thinkMs.join("-") },
@@ -114,6 +115,7 @@ function options() {
     out: resolve(values.out),
     policyField: !values["no-policy-field"],
     model: !values["no-model"],
+    cacheSize: !values["no-cache-size"],
   };
 }
 type Options = ReturnType<typeof options>;
@@ -215,7 +217,7 @@ async function prepareRouter(): Promise<{ start(config: string): Promise<RouterP
 const originName = (i: number) => `pool-${i}`;
 
 /** The routing config of one run: K self-hosted vLLM origins on the simulator, one scenario. */
-function routerConfig(opts: Options, simUrl: string, policy: Policy): string {
+function routerConfig(opts: Options, simUrl: string, policy: Policy, cacheTokens: number): string {
   const origins: Record<string, unknown> = {};
   for (let i = 0; i < opts.origins; i++) {
     origins[originName(i)] = {
@@ -227,6 +229,8 @@ function routerConfig(opts: Options, simUrl: string, policy: Policy): string {
       expectedTtftMs: 200,
       timeouts: { firstByteMs: 60_000, totalMs: 120_000 },
       pricing: PRICING,
+      // What vLLM logs at start ("GPU KV cache size: N tokens"): the router models each cache by it.
+      ...(opts.cacheSize ? { cache: { capacityTokens: cacheTokens } } : {}),
     };
   }
   const scenario: Record<string, unknown> = {
@@ -368,7 +372,7 @@ async function main(): Promise<number> {
         sim = await startSim(simOptions, simPort);
       }
       const t0 = Date.now();
-      router = await built.start(routerConfig(opts, sim.url, policy));
+      router = await built.start(routerConfig(opts, sim.url, policy, cacheBlocks * BLOCK_TOKENS));
       const keys = await provision(router.url, trace.tenants.map((t) => t.id));
       await warmUp(router.url, keys, w.model);
       if (canReset) await resetSim(sim.url);
