@@ -4,10 +4,11 @@
  * "Consistent Hashing with Bounded Loads", SODA 2018): an origin takes a request only while
  * `load + 1 ≤ ⌈(1+ε) · (total + 1) · w⌉`, w its share of the capacity. Pure.
  *
- * One change for tiny loads: an origin carrying fewer than `⌈ε · capacity⌉` requests is never over
- * its share. With four idle pools the plain bound is 1, so a second concurrent request of the same
- * conversation would leave its cache for nothing; an origin that is nearly idle is not overloaded
- * (SGLang's cache-aware balancer has an absolute threshold for the same reason).
+ * One change for tiny loads: an origin carrying fewer than `⌈ε · capacity⌉` requests in flight is
+ * never over its share (`idleFloor`). With four idle pools the plain bound is 1, so a second
+ * concurrent request of the same conversation would leave its cache for nothing; an origin that is
+ * nearly idle is not overloaded (SGLang's cache-aware balancer has an absolute threshold for the
+ * same reason).
  */
 
 /** FNV-1a 32 of a name: an origin's fixed salt in the rendezvous hash. */
@@ -44,15 +45,15 @@ export function rendezvousKey(key: number, origin: string, weight = 1): number {
 /** One origin's side of the bounded-load test. */
 export interface LoadShare {
   origin: string;
-  /** Requests in flight now. */
+  /** Its load in requests: sent lately (a decayed count), or in flight now. */
   load: number;
   /** Its capacity (the weight of its fair share). */
   capacity: number;
 }
 
 /**
- * The bound of each origin: the most requests it may carry, counting this one, to stay within
- * (1+ε) of its fair share of everything in flight plus this request.
+ * The bound of each origin: the most load it may carry, counting this request, to stay within
+ * (1+ε) of its fair share of the total load plus this request.
  * @example
  * boundedLoads([{ origin: "a", load: 3, capacity: 8 }, { origin: "b", load: 0, capacity: 8 }], 0.25)
  * // Map { "a" => 3, "b" => 3 }: a (4 with this request) is over its bound, b is not
@@ -61,11 +62,13 @@ export function boundedLoads(shares: readonly LoadShare[], epsilon: number): Map
   const total = shares.reduce((sum, s) => sum + s.load, 0);
   const capacity = shares.reduce((sum, s) => sum + s.capacity, 0);
   const bounds = new Map<string, number>();
-  for (const s of shares) {
-    const fair = capacity > 0 ? Math.ceil(((1 + epsilon) * (total + 1) * s.capacity) / capacity) : Infinity;
-    bounds.set(s.origin, Math.max(fair, Math.ceil(epsilon * s.capacity)));
-  }
+  for (const s of shares) bounds.set(s.origin, capacity > 0 ? Math.ceil(((1 + epsilon) * (total + 1) * s.capacity) / capacity) : Infinity);
   return bounds;
+}
+
+/** Requests in flight below which an origin is never over its share: `⌈ε · capacity⌉`. */
+export function idleFloor(capacity: number, epsilon: number): number {
+  return Math.ceil(epsilon * capacity);
 }
 
 /** A stable 53-bit key of a string (the session key of `session-hash`). */

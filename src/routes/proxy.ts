@@ -145,6 +145,7 @@ export function proxyHandler(endpoint: Endpoint) {
           random: Math.random,
           inFlight: (origin) => reporter.inFlight(origin),
           recentTokens: (origin) => isolate.recentLoad.of(origin, at),
+          recentRequests: (origin) => isolate.recentRequests.of(origin, at),
           cacheRoom: (origin) => {
             const capacity = cacheSize(origin);
             return parts && capacity ? cacheModel.room(origin, parts, capacity, at) : null;
@@ -177,6 +178,7 @@ export function proxyHandler(endpoint: Endpoint) {
             readSecret: secretReader(c.env),
             onAttempt: (origin) => {
               reporter.begin(origin);
+              isolate.recentRequests.add(origin, 1, Date.now());
               if (!parts) return;
               const now = Date.now();
               isolate.recentLoad.add(origin, parts.promptTokens, now);

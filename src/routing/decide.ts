@@ -36,7 +36,7 @@
  * candidates their classic way; rules and demotions apply to all.
  */
 import type { CacheRoom } from "../affinity/cache-model";
-import { boundedLoads, rendezvousKey } from "../affinity/placement";
+import { boundedLoads, idleFloor, rendezvousKey } from "../affinity/placement";
 import type { AffinityPolicy } from "../affinity/schema";
 import type { OriginConfig, ScenarioConfig } from "../config/schema";
 import { ownEntry } from "../lib/own";
@@ -66,6 +66,8 @@ export interface RoutingRequest {
   inFlight?: (origin: string) => number;
   /** Prompt tokens this isolate sent to an origin lately (decayed): cold placement weighs it. */
   recentTokens?: (origin: string) => number;
+  /** Requests this isolate sent to an origin lately (decayed): the load of the fair-share bound. */
+  recentRequests?: (origin: string) => number;
   /** The room an origin's prefix cache has for this prompt (null: its size is not declared). */
   cacheRoom?: (origin: string) => CacheRoom | null;
   /** What placement knows of the prompt; absent: no affinity (embeddings, ordered scenarios). */
@@ -306,13 +308,21 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     }
   }
 
-  // Bounded load: past (1+ε) of its fair share of what is in flight, an origin is a last resort.
+  // Bounded load: past (1+ε) of its fair share, an origin is a last resort, unless it is nearly idle
+  // (fewer than ⌈ε·capacity⌉ in flight). The share is of the requests sent lately when the isolate
+  // counts them: in flight, a miss (a long prefill) weighs as much as the ten hits that take as
+  // long, and an origin catching up after a burst of misses would push its cached conversations
+  // away, to prefill them all again elsewhere. Capacity (over_capacity) is what protects an origin
+  // from too much in flight.
   if (usesAffinity) {
-    const shares = kept.filter((k) => k.raw.capacity !== null && k.explanation.role !== "canary").map((k) => ({ origin: k.target.origin, load: k.raw.inFlight, capacity: k.raw.capacity! }));
-    const bounds = boundedLoads(shares, scenario.affinity.epsilon);
+    const { epsilon } = scenario.affinity;
+    const loadOf = (k: Scored) => request.recentRequests?.(k.target.origin) ?? k.raw.inFlight;
+    const shares = kept.filter((k) => k.raw.capacity !== null && k.explanation.role !== "canary").map((k) => ({ origin: k.target.origin, load: loadOf(k), capacity: k.raw.capacity! }));
+    const bounds = boundedLoads(shares, epsilon);
     for (const k of kept) {
       const bound = bounds.get(k.target.origin);
-      if (bound !== undefined && !k.explanation.demoted && k.raw.inFlight + 1 > bound) k.explanation.demoted = "over_fair_share";
+      if (bound === undefined || k.explanation.demoted || k.raw.inFlight + 1 <= idleFloor(k.raw.capacity!, epsilon)) continue;
+      if (loadOf(k) + 1 > bound) k.explanation.demoted = "over_fair_share";
     }
   }
 

@@ -27,6 +27,8 @@ interface IsolateState {
   promptCacheKeys: PromptCacheKeys;
   /** Prompt tokens sent to each origin lately (cold placement weighs it). */
   recentLoad: RecentLoad;
+  /** Requests sent to each origin lately (decayed): the load of the fair-share bound. */
+  recentRequests: RecentLoad;
   /** What each origin's prefix cache still holds of what this isolate sent (origins that declare their cache size). */
   cacheModel: CacheModel;
   /** Settlements gathered per tenant and sent together. */
@@ -53,7 +55,8 @@ export function isolateState(env: RouterEnv): IsolateState {
     decisionLoggedAt: new Map(),
     rotations: new Map(),
     promptCacheKeys: new PromptCacheKeys(),
-    recentLoad: new RecentLoad(),
+    recentLoad: new RecentLoad(15_000),
+    recentRequests: new RecentLoad(5_000),
     cacheModel: new CacheModel(),
     settlements: new SettleBatcher(),
   };

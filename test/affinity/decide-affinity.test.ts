@@ -123,6 +123,25 @@ describe("decide: prefix-cache affinity", () => {
     expect(order(within)[0]).toBe(holder);
   });
 
+  it("measures the fair share in requests sent lately when the isolate counts them, rather than in flight", () => {
+    const cold = rendezvousOrder(42);
+    const holder = cold[0]!;
+    const sticky = (overrides: Partial<RoutingRequest>) => decide(request({ anchor: 42, cachedTokens: { [holder]: 3072 } }, overrides), view(), none, NOON);
+    // 40 of the last 70 requests went to the holder: bound = ceil(1.25 · 71 / 4) = 23 < 41, with
+    // only 2 in flight (just past the idle floor, ceil(0.25 · 8) = 2).
+    const lately = loads({ [cold[0]!]: 40, [cold[1]!]: 10, [cold[2]!]: 10, [cold[3]!]: 10 });
+    const over = sticky({ recentRequests: lately, inFlight: loads({ [holder]: 2 }) });
+    expect(over.explanation.placement.kind).toBe("spill");
+    expect(over.explanation.candidates.find((c) => c.origin === holder)!.demoted).toBe("over_fair_share");
+    // Nearly idle (1 in flight), it keeps its conversations whatever its share.
+    expect(order(sticky({ recentRequests: lately, inFlight: loads({ [holder]: 1 }) }))[0]).toBe(holder);
+    // Six slow requests in flight at the holder, but its share of the traffic is fair: it stays.
+    const even = loads({ [cold[0]!]: 10, [cold[1]!]: 10, [cold[2]!]: 10, [cold[3]!]: 10 });
+    expect(order(sticky({ recentRequests: even, inFlight: loads({ [holder]: 6 }) }))[0]).toBe(holder);
+    // At capacity (8 in flight) it is demoted all the same.
+    expect(sticky({ recentRequests: even, inFlight: loads({ [holder]: 8 }) }).explanation.candidates.find((c) => c.origin === holder)!.demoted).toBe("over_capacity");
+  });
+
   it("honours ε: a larger ε keeps the sticky origin longer", () => {
     const holder = rendezvousOrder(42)[0]!;
     const busy = { inFlight: loads({ [holder]: 6 }) };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { boundedLoads, rendezvousKey, stringKey } from "../../src/affinity/placement";
+import { boundedLoads, idleFloor, rendezvousKey, stringKey } from "../../src/affinity/placement";
+import { RecentLoad } from "../../src/affinity/recent-load";
 
 const ORIGINS = ["a", "b", "c", "d"];
 const firstOf = (key: number, origins: string[], weight: (o: string) => number = () => 1) =>
@@ -30,13 +31,28 @@ describe("placement", () => {
     expect(boundedLoads(ORIGINS.map((origin) => ({ origin, load: 0, capacity: 1 })), 0.25)).toEqual(new Map(ORIGINS.map((o) => [o, 1])));
     // Weighted by capacity: 10 in flight + 1, ε = 0.5: a gets ceil(1.5·11·3/4) = 13, b ceil(1.5·11/4) = 5.
     expect(boundedLoads([{ origin: "a", load: 8, capacity: 3 }, { origin: "b", load: 2, capacity: 1 }], 0.5)).toEqual(new Map([["a", 13], ["b", 5]]));
-    // Nearly idle origins are never over their share: below ⌈ε · capacity⌉ = ⌈0.25 · 16⌉ = 4.
-    expect(boundedLoads([{ origin: "a", load: 2, capacity: 16 }, { origin: "b", load: 0, capacity: 16 }, { origin: "c", load: 0, capacity: 16 }], 0.25).get("a")).toBe(4);
+    // Nearly idle origins are never over their share: below ⌈ε · capacity⌉ = ⌈0.25 · 16⌉ = 4 in flight.
+    expect(idleFloor(16, 0.25)).toBe(4);
+    expect(idleFloor(4, 0.25)).toBe(1);
   });
 
   it("string keys are stable, 53-bit, and differ for different strings", () => {
     expect(stringKey("session-1")).toBe(stringKey("session-1"));
     expect(stringKey("session-1")).not.toBe(stringKey("session-2"));
     expect(Number.isSafeInteger(stringKey("x".repeat(1000)))).toBe(true);
+  });
+});
+
+describe("recent load", () => {
+  it("adds what is sent and halves it every half-life", () => {
+    const recent = new RecentLoad(5_000);
+    expect(recent.of("a", 0)).toBe(0);
+    recent.add("a", 8, 1_000);
+    recent.add("a", 8, 6_000);
+    // 8 halved once, plus 8: 12 at 6 s; a half-life later 6, two later 3.
+    expect(recent.of("a", 6_000)).toBe(12);
+    expect(recent.of("a", 11_000)).toBe(6);
+    expect(recent.of("a", 16_000)).toBe(3);
+    expect(recent.of("b", 16_000)).toBe(0);
   });
 });
