@@ -9,7 +9,13 @@
  * next one (an LRU under a cyclic load larger than itself misses every time). The model catches
  * that before the request is sent: an origin is predicted to reuse no more of a prompt than the
  * model says it still holds, and a conversation it no longer holds half of is placed again, on
- * the one of its two rendezvous origins whose cache keeps prompts longest.
+ * the one of its two rendezvous origins with more room besides what is in use.
+ *
+ * In use ("live"): used within the last few pauses between a conversation's turns (8 × the running
+ * mean of those pauses, 2 s to 1 h). What conversations that ended or moved elsewhere left behind
+ * is room: the cache evicts it first. Judged instead by how long the least recently used entry had
+ * been idle, the conversations an overfull origin shed all went to the one origin whose oldest
+ * entry was oldest, and overfilled it in turn (measured: one run in three collapsed that way).
  *
  * Granularity is the conversation, not the block: each request touches its conversation (the
  * prompt past its preamble, which the next turn extends, so an entry is replaced by its latest,
@@ -23,13 +29,24 @@ import type { Fingerprint } from "./fingerprint";
 
 /** Conversations or preambles remembered per origin, held and evicted each. */
 const MAX_ENTRIES = 4_096;
+/** An entry is live while idle for less than this many typical pauses between a conversation's requests. */
+const LIVE_GAPS = 8;
+/** The live window before any conversation has come back, and its bounds. */
+const DEFAULT_LIVE_MS = 10_000;
+const MIN_LIVE_MS = 2_000;
+const MAX_LIVE_MS = 3_600_000;
+/** Weight of each new pause in the running mean. */
+const GAP_ALPHA = 0.05;
 
-/** An origin's room for a prompt: free tokens once it is in, and how long the cache keeps a prompt when it does not fit. */
+/** An origin's room for a prompt. */
 export interface CacheRoom {
-  /** Capacity − held − the new prompt; negative when it evicts something. */
+  /** Capacity − held − what the prompt adds: negative when it evicts something. */
   freeTokens: number;
-  /** Since when the least recently used entry has been idle (ms); Infinity while the new prompt fits. */
-  retentionMs: number;
+  /**
+   * The same, counting what stale entries (idle past the live window: conversations that ended or
+   * moved elsewhere) hold as room: negative when the prompt evicts something still in use.
+   */
+  liveRoomTokens: number;
 }
 
 interface Entry {
@@ -44,7 +61,8 @@ class OriginCache {
   readonly evicted = new Map<number, true>();
   total = 0;
 
-  touch(key: number, tokens: number, at: number, capacity: number): void {
+  /** Uses prefix `key` (`tokens` long) at `at`; returns when it was used before here, or null. */
+  touch(key: number, tokens: number, at: number, capacity: number): number | null {
     const old = this.held.get(key);
     if (old) {
       this.total -= old.tokens;
@@ -69,6 +87,7 @@ class OriginCache {
       this.evicted.set(oldest, true);
       if (this.evicted.size > MAX_ENTRIES) this.evicted.delete(this.evicted.keys().next().value as number);
     }
+    return old ? old.at : null;
   }
 
   /** The tokens of prefix `key` still held (its head), 0 once evicted, null when never seen. */
@@ -76,15 +95,18 @@ class OriginCache {
     return this.held.get(key)?.tokens ?? (this.evicted.has(key) ? 0 : null);
   }
 
-  room(prompt: PromptParts, capacity: number, now: number): CacheRoom {
+  room(prompt: PromptParts, capacity: number, staleBefore: number): CacheRoom {
     // What the prompt adds: all of it, less what is held already (its preamble, an earlier turn).
     let tokens = prompt.promptTokens;
     if (prompt.conversation !== prompt.preamble && this.held.has(prompt.preamble)) tokens -= prompt.preambleTokens;
     tokens -= this.held.get(prompt.conversation)?.tokens ?? 0;
     const freeTokens = capacity - this.total - Math.max(0, tokens);
-    if (freeTokens >= 0 || this.held.size === 0) return { freeTokens, retentionMs: Infinity };
-    const oldest = this.held.values().next().value as Entry;
-    return { freeTokens, retentionMs: Math.max(0, now - oldest.at) };
+    let stale = 0;
+    for (const entry of this.held.values()) {
+      if (entry.at >= staleBefore) break;
+      stale += entry.tokens;
+    }
+    return { freeTokens, liveRoomTokens: freeTokens + stale };
   }
 }
 
@@ -105,19 +127,33 @@ export function promptParts(fp: Fingerprint): PromptParts {
 
 export class CacheModel {
   private readonly origins = new Map<string, OriginCache>();
+  /** Running mean of the pause between a conversation's requests at one origin (ms), or null. */
+  private gapMs: number | null = null;
 
   /** Records that `prompt` was sent to `origin` (whose cache holds `capacityTokens`) at `now`. */
   sent(origin: string, capacityTokens: number, prompt: PromptParts, now: number): void {
     let cache = this.origins.get(origin);
     if (!cache) this.origins.set(origin, (cache = new OriginCache()));
     if (prompt.conversation === prompt.preamble) {
-      cache.touch(prompt.preamble, prompt.promptTokens, now, capacityTokens);
+      this.pause(cache.touch(prompt.preamble, prompt.promptTokens, now, capacityTokens), now);
       return;
     }
     // The conversation first, the preamble last: the shared head is the most recently used, as an
     // engine that frees a request's blocks tail first keeps it.
-    cache.touch(prompt.conversation, Math.max(0, prompt.promptTokens - prompt.preambleTokens), now, capacityTokens);
+    this.pause(cache.touch(prompt.conversation, Math.max(0, prompt.promptTokens - prompt.preambleTokens), now, capacityTokens), now);
     cache.touch(prompt.preamble, prompt.preambleTokens, now, capacityTokens);
+  }
+
+  private pause(before: number | null, now: number): void {
+    if (before === null) return;
+    const gap = Math.max(0, now - before);
+    this.gapMs = this.gapMs === null ? gap : this.gapMs + GAP_ALPHA * (gap - this.gapMs);
+  }
+
+  /** How long an entry stays live unused: several typical pauses between a conversation's requests. */
+  liveWindowMs(): number {
+    if (this.gapMs === null) return DEFAULT_LIVE_MS;
+    return Math.min(MAX_LIVE_MS, Math.max(MIN_LIVE_MS, LIVE_GAPS * this.gapMs));
   }
 
   /** How many tokens of the prefix named `key` `origin` still holds (0: evicted), or null when this isolate never sent it there. */
@@ -138,8 +174,10 @@ export class CacheModel {
     return preamble < prompt.preambleTokens ? preamble : prompt.preambleTokens + conversation;
   }
 
-  /** The room `origin` has for `prompt`. */
+  /** The room `origin` has for `prompt` at `now`. */
   room(origin: string, prompt: PromptParts, capacityTokens: number, now: number): CacheRoom {
-    return this.origins.get(origin)?.room(prompt, capacityTokens, now) ?? { freeTokens: capacityTokens - prompt.promptTokens, retentionMs: Infinity };
+    const cache = this.origins.get(origin);
+    if (!cache) return { freeTokens: capacityTokens - prompt.promptTokens, liveRoomTokens: capacityTokens - prompt.promptTokens };
+    return cache.room(prompt, capacityTokens, now - this.liveWindowMs());
   }
 }

@@ -383,8 +383,8 @@ function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolic
       const placed = equals.sort((a, b) => sticky(b) - sticky(a) || rendezvous(a, b));
       // A cold conversation takes the better of its first two rendezvous origins: still one of two
       // fixed places per conversation, and new conversations fill the emptier one ("power of two
-      // choices"). Emptier: the cache that keeps prompts longest (room to spare beats any), then
-      // fewer prompt tokens sent lately per capacity.
+      // choices"). Emptier: the cache with more room besides what is in use (free, or held by
+      // conversations that ended or moved), then fewer prompt tokens sent lately per capacity.
       const [first, second] = placed;
       if (first && second && sticky(first) === 0 && coldOrder(request, weightOf)(second, first) < 0) [placed[0], placed[1]] = [second, first];
       return [...placed, ...rest];
@@ -402,16 +402,13 @@ function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolic
   }
 }
 
-/** Orders candidates for a cold conversation: the roomier cache first, then less recent prefill work. */
+/** Orders candidates for a cold conversation: more room without evicting anything in use first, then less recent prefill work. */
 function coldOrder(request: RoutingRequest, weightOf: (k: Scored) => number): (a: Scored, b: Scored) => number {
   const recent = (k: Scored) => (request.recentTokens?.(k.target.origin) ?? 0) / weightOf(k);
   return (a, b) => {
     const ra = request.cacheRoom?.(a.target.origin) ?? null;
     const rb = request.cacheRoom?.(b.target.origin) ?? null;
-    if (ra && rb) {
-      if (ra.retentionMs !== rb.retentionMs) return rb.retentionMs - ra.retentionMs;
-      if (ra.freeTokens !== rb.freeTokens) return rb.freeTokens - ra.freeTokens;
-    }
+    if (ra && rb && ra.liveRoomTokens !== rb.liveRoomTokens) return rb.liveRoomTokens - ra.liveRoomTokens;
     return recent(a) - recent(b);
   };
 }

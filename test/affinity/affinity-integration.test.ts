@@ -140,7 +140,7 @@ describe("prefix-cache affinity through the router", () => {
     expect((seen!.body as { messages: unknown }).messages).toEqual(messages);
   });
 
-  it("with cache sizes declared, places a conversation its pool's cache has since evicted again, where prompts last longest", async () => {
+  it("with cache sizes declared, places a conversation its pool's cache has since evicted again, where there is room", async () => {
     const { tenantId, key } = await newTenant();
     // One user message each (no system prompt: the whole prompt is one entry of the cache model).
     const conversation = (repeats: number) => [{ role: "user", content: `${crypto.randomUUID()} ${"Summarise this report, please. ".repeat(repeats)}` }];
@@ -150,19 +150,18 @@ describe("prefix-cache affinity through the router", () => {
       await settledAll(tenantId);
       return { origin: res.headers.get("x-router-origin")!, affinity: res.headers.get("x-router-affinity") };
     };
-    // A and B: ~1,800 tokens each; two do not fit in one pool's 2,500.
+    // A and B: ~1,800 tokens each; two do not fit in one pool's 2,500, so B goes to the other pool.
     const a = conversation(232);
     const first = await send(a);
     expect(first.affinity).toBe("cold; policy=affinity; predicted-cached-tokens=0");
     const b = await send(conversation(232));
     expect(b.origin).toBe(KV_POOLS.find((p) => p !== first.origin));
-    // C (~2,600 tokens) fits nowhere: it goes where the least recently used prompt, A, has been
-    // idle longest, and evicts all of it.
+    // C (~2,600 tokens) fits nowhere and evicts as much anywhere: it goes where fewer prompt tokens
+    // were sent lately (A's pool: A is older than B), and evicts all of A.
     const c = await send(conversation(340));
     expect(c.origin).toBe(first.origin);
     // A's next turn: the index remembers A at its pool, but the model says that cache holds none of
-    // it, so nothing is predicted there and A is placed again: where the least recently used
-    // prompt (B) has been idle longer than C.
+    // it, so nothing is predicted there and A is placed again, where it evicts less (B's pool).
     const again = await send([...a, { role: "assistant", content: "Done." }, { role: "user", content: "Thanks." }]);
     expect(again.affinity).toBe("cold; policy=affinity; predicted-cached-tokens=0");
     expect(again.origin).toBe(b.origin);

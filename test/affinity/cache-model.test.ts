@@ -45,26 +45,47 @@ describe("cache model", () => {
     model.sent("a", 10_000, prompt(1, 4_000), 1);
     model.sent("a", 10_000, prompt(1, 5_000), 2);
     // 1,000 + 5,000 held: 4,000 free for a 4,000-token conversation after the same preamble, none to spare.
-    expect(model.room("a", prompt(2, 4_000), 10_000, 3)).toEqual({ freeTokens: 0, retentionMs: Infinity });
+    expect(model.room("a", prompt(2, 4_000), 10_000, 3)).toEqual({ freeTokens: 0, liveRoomTokens: 0 });
     model.sent("a", 10_000, prompt(2, 4_000), 3);
     expect(model.heldTokens("a", 101)).toBe(5_000);
     expect(model.reach("a", prompt(1, 5_500))).toBe(6_000);
   });
 
-  it("room: free tokens while a prompt fits (less what the cache holds of it), then how long the least recently used entry has been idle", () => {
+  it("room: free tokens, less what the prompt adds beyond what the cache holds of it, and what stale entries hold counted as room", () => {
     const model = new CacheModel();
-    expect(model.room("a", prompt(1, 2_000), 10_000, 0)).toEqual({ freeTokens: 7_000, retentionMs: Infinity });
+    expect(model.room("a", prompt(1, 2_000), 10_000, 0)).toEqual({ freeTokens: 7_000, liveRoomTokens: 7_000 });
     model.sent("a", 10_000, prompt(1, 4_000), 1_000);
     model.sent("a", 10_000, prompt(2, 2_000), 4_000);
-    // Held: 7,000 tokens; conversation 1 (4,000) is the least recently used, idle since 1,000.
+    // Held: 7,000 tokens, all used within the live window (10 s before any conversation came back).
     // A new conversation after the held preamble adds its own tokens only.
-    expect(model.room("a", prompt(3, 2_000), 10_000, 5_000)).toEqual({ freeTokens: 1_000, retentionMs: Infinity });
-    expect(model.room("a", prompt(3, 5_000), 10_000, 5_000)).toEqual({ freeTokens: -2_000, retentionMs: 4_000 });
+    expect(model.room("a", prompt(3, 2_000), 10_000, 5_000)).toEqual({ freeTokens: 1_000, liveRoomTokens: 1_000 });
+    expect(model.room("a", prompt(3, 5_000), 10_000, 5_000)).toEqual({ freeTokens: -2_000, liveRoomTokens: -2_000 });
     // The next turn of conversation 2 adds what it grew by; under another preamble, all of it.
-    expect(model.room("a", prompt(2, 3_000), 10_000, 5_000)).toEqual({ freeTokens: 2_000, retentionMs: Infinity });
-    expect(model.room("a", prompt(3, 2_000, 2), 10_000, 5_000)).toEqual({ freeTokens: 0, retentionMs: Infinity });
+    expect(model.room("a", prompt(2, 3_000), 10_000, 5_000)).toEqual({ freeTokens: 2_000, liveRoomTokens: 2_000 });
+    expect(model.room("a", prompt(3, 2_000, 2), 10_000, 5_000)).toEqual({ freeTokens: 0, liveRoomTokens: 0 });
+    // At 11.5 s conversation 1 (4,000, last used at 1 s) is stale: its tokens are room, the rest is live.
+    expect(model.room("a", prompt(3, 5_000), 10_000, 11_500)).toEqual({ freeTokens: -2_000, liveRoomTokens: 2_000 });
     // An origin the model has not seen is empty.
-    expect(model.room("b", prompt(3, 2_000), 10_000, 5_000)).toEqual({ freeTokens: 7_000, retentionMs: Infinity });
+    expect(model.room("b", prompt(3, 2_000), 10_000, 5_000)).toEqual({ freeTokens: 7_000, liveRoomTokens: 7_000 });
+  });
+
+  it("live means used within eight typical pauses between a conversation's requests (2 s to 1 h)", () => {
+    const model = new CacheModel();
+    expect(model.liveWindowMs()).toBe(10_000);
+    // Conversation 1 comes back after 1 s, then after 1 s again: the running mean is 1 s.
+    for (const at of [0, 1_000, 2_000]) model.sent("a", 100_000, prompt(1, 1_000 + at), at);
+    expect(model.liveWindowMs()).toBe(8_000);
+    // A first request of a conversation, or one at another origin, is no pause.
+    model.sent("a", 100_000, prompt(2, 500), 30_000);
+    model.sent("b", 100_000, prompt(1, 5_000), 60_000);
+    expect(model.liveWindowMs()).toBe(8_000);
+    // A pause of 21 s moves the mean by 5 % of the difference: 1 s + 0.05 × 20 s = 2 s, window 16 s.
+    model.sent("a", 100_000, prompt(1, 4_000), 23_000);
+    expect(model.liveWindowMs()).toBe(16_000);
+    // Bounded below: pauses of nothing still leave 2 s.
+    const quick = new CacheModel();
+    for (let at = 0; at < 10; at++) quick.sent("a", 100_000, prompt(1, 1_000 + at), 0);
+    expect(quick.liveWindowMs()).toBe(2_000);
   });
 
   it("an entry larger than the whole cache is kept alone rather than evicting itself", () => {

@@ -95,21 +95,24 @@ describe("decide: prefix-cache affinity", () => {
 
   it("with cache sizes declared, puts a cold conversation on the roomier cache of its two choices, before recent load", () => {
     const cold = rendezvousOrder(42);
-    const rooms = (first: CacheRoom, second: CacheRoom) => (o: string) => (o === cold[0] ? first : o === cold[1] ? second : { freeTokens: 1e9, retentionMs: Infinity });
+    const rooms = (first: number, second: number) => (o: string): CacheRoom => {
+      const liveRoomTokens = o === cold[0] ? first : o === cold[1] ? second : 1e9;
+      return { freeTokens: Math.min(0, liveRoomTokens), liveRoomTokens };
+    };
     const busySecond = (o: string) => (o === cold[1] ? 50_000 : 0);
     const firstTwo = (cacheRoom: (o: string) => CacheRoom | null) => order(decide(request({ anchor: 42 }, { cacheRoom, recentTokens: busySecond }), view(), none, NOON)).slice(0, 2);
-    // Both full: the cache whose least recently used prompt has been idle longer keeps prompts longer.
-    expect(firstTwo(rooms({ freeTokens: -100, retentionMs: 900 }, { freeTokens: -5_000, retentionMs: 4_000 }))).toEqual([cold[1], cold[0]]);
-    // Room to spare beats any retention; between two with room, more free tokens win.
-    expect(firstTwo(rooms({ freeTokens: 10, retentionMs: Infinity }, { freeTokens: -1, retentionMs: 60_000 }))).toEqual([cold[0], cold[1]]);
-    expect(firstTwo(rooms({ freeTokens: 10, retentionMs: Infinity }, { freeTokens: 20, retentionMs: Infinity }))).toEqual([cold[1], cold[0]]);
+    // More room besides what is in use wins, over recent load and over rendezvous order; never past the second choice.
+    expect(firstTwo(rooms(-5_000, -100))).toEqual([cold[1], cold[0]]);
+    expect(firstTwo(rooms(2_000, 9_000))).toEqual([cold[1], cold[0]]);
+    expect(firstTwo(rooms(9_000, 2_000))).toEqual([cold[0], cold[1]]);
     // Alike (or undeclared): recent prompt tokens decide, as without sizes.
-    expect(firstTwo(rooms({ freeTokens: 10, retentionMs: Infinity }, { freeTokens: 10, retentionMs: Infinity }))).toEqual([cold[0], cold[1]]);
+    expect(firstTwo(rooms(500, 500))).toEqual([cold[0], cold[1]]);
     expect(firstTwo(() => null)).toEqual([cold[0], cold[1]]);
     // A sticky request stays, however full its cache.
-    const sticky = request({ anchor: 42, cachedTokens: { [cold[0]!]: 3500 } }, { cacheRoom: rooms({ freeTokens: -1, retentionMs: 1 }, { freeTokens: 1e6, retentionMs: Infinity }) });
+    const sticky = request({ anchor: 42, cachedTokens: { [cold[0]!]: 3500 } }, { cacheRoom: rooms(-50_000, 1e6) });
     expect(order(decide(sticky, view(), none, NOON))[0]).toBe(cold[0]);
   });
+
   it("spills a hot prefix past (1+ε) of the holder's fair share, in rendezvous order", () => {
     const cold = rendezvousOrder(42);
     const holder = cold[0]!;
