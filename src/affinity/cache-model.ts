@@ -38,17 +38,6 @@ const MAX_LIVE_MS = 3_600_000;
 /** Weight of each new pause in the running mean. */
 const GAP_ALPHA = 0.05;
 
-/** An origin's room for a prompt. */
-export interface CacheRoom {
-  /** Capacity − held − what the prompt adds: negative when it evicts something. */
-  freeTokens: number;
-  /**
-   * The same, counting what stale entries (idle past the live window: conversations that ended or
-   * moved elsewhere) hold as room: negative when the prompt evicts something still in use.
-   */
-  liveRoomTokens: number;
-}
-
 interface Entry {
   tokens: number;
   at: number;
@@ -95,18 +84,22 @@ class OriginCache {
     return this.held.get(key)?.tokens ?? (this.evicted.has(key) ? 0 : null);
   }
 
-  room(prompt: PromptParts, capacity: number, staleBefore: number): CacheRoom {
+  /**
+   * The tokens left once `prompt` is in, counting what stale entries (used before `staleBefore`:
+   * conversations that ended or moved elsewhere) hold as free: negative when it evicts something
+   * still in use.
+   */
+  room(prompt: PromptParts, capacity: number, staleBefore: number): number {
     // What the prompt adds: all of it, less what is held already (its preamble, an earlier turn).
     let tokens = prompt.promptTokens;
     if (prompt.conversation !== prompt.preamble && this.held.has(prompt.preamble)) tokens -= prompt.preambleTokens;
     tokens -= this.held.get(prompt.conversation)?.tokens ?? 0;
-    const freeTokens = capacity - this.total - Math.max(0, tokens);
     let stale = 0;
     for (const entry of this.held.values()) {
       if (entry.at >= staleBefore) break;
       stale += entry.tokens;
     }
-    return { freeTokens, liveRoomTokens: freeTokens + stale };
+    return capacity - this.total + stale - Math.max(0, tokens);
   }
 }
 
@@ -174,10 +167,11 @@ export class CacheModel {
     return preamble < prompt.preambleTokens ? preamble : prompt.preambleTokens + conversation;
   }
 
-  /** The room `origin` has for `prompt` at `now`. */
-  room(origin: string, prompt: PromptParts, capacityTokens: number, now: number): CacheRoom {
-    const cache = this.origins.get(origin);
-    if (!cache) return { freeTokens: capacityTokens - prompt.promptTokens, liveRoomTokens: capacityTokens - prompt.promptTokens };
-    return cache.room(prompt, capacityTokens, now - this.liveWindowMs());
+  /**
+   * The room `origin` has for `prompt` at `now`: the tokens left once it is in, counting what
+   * entries idle past the live window hold as free (negative: it evicts something in use).
+   */
+  room(origin: string, prompt: PromptParts, capacityTokens: number, now: number): number {
+    return this.origins.get(origin)?.room(prompt, capacityTokens, now - this.liveWindowMs()) ?? capacityTokens - prompt.promptTokens;
   }
 }

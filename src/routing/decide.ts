@@ -35,7 +35,6 @@
  * The other policies (`round-robin`, `least-loaded`, `session-hash`) order the same healthy
  * candidates their classic way; rules and demotions apply to all.
  */
-import type { CacheRoom } from "../affinity/cache-model";
 import { boundedLoads, idleFloor, rendezvousKey } from "../affinity/placement";
 import type { AffinityPolicy } from "../affinity/schema";
 import type { OriginConfig, ScenarioConfig } from "../config/schema";
@@ -68,8 +67,11 @@ export interface RoutingRequest {
   recentTokens?: (origin: string) => number;
   /** Requests this isolate sent to an origin lately (decayed): the load of the fair-share bound. */
   recentRequests?: (origin: string) => number;
-  /** The room an origin's prefix cache has for this prompt (null: its size is not declared). */
-  cacheRoom?: (origin: string) => CacheRoom | null;
+  /**
+   * The room an origin's prefix cache has for this prompt, in tokens, besides what is in use
+   * (negative: it would evict something in use), or null when its size is not declared.
+   */
+  cacheRoom?: (origin: string) => number | null;
   /** What placement knows of the prompt; absent: no affinity (embeddings, ordered scenarios). */
   affinity?: AffinityView;
 }
@@ -408,7 +410,7 @@ function coldOrder(request: RoutingRequest, weightOf: (k: Scored) => number): (a
   return (a, b) => {
     const ra = request.cacheRoom?.(a.target.origin) ?? null;
     const rb = request.cacheRoom?.(b.target.origin) ?? null;
-    if (ra && rb && ra.liveRoomTokens !== rb.liveRoomTokens) return rb.liveRoomTokens - ra.liveRoomTokens;
+    if (ra !== null && rb !== null && ra !== rb) return rb - ra;
     return recent(a) - recent(b);
   };
 }

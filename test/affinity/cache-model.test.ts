@@ -45,28 +45,28 @@ describe("cache model", () => {
     model.sent("a", 10_000, prompt(1, 4_000), 1);
     model.sent("a", 10_000, prompt(1, 5_000), 2);
     // 1,000 + 5,000 held: 4,000 free for a 4,000-token conversation after the same preamble, none to spare.
-    expect(model.room("a", prompt(2, 4_000), 10_000, 3)).toEqual({ freeTokens: 0, liveRoomTokens: 0 });
+    expect(model.room("a", prompt(2, 4_000), 10_000, 3)).toBe(0);
     model.sent("a", 10_000, prompt(2, 4_000), 3);
     expect(model.heldTokens("a", 101)).toBe(5_000);
     expect(model.reach("a", prompt(1, 5_500))).toBe(6_000);
   });
 
-  it("room: free tokens, less what the prompt adds beyond what the cache holds of it, and what stale entries hold counted as room", () => {
+  it("room: the tokens left once the prompt is in (less what the cache holds of it), what stale entries hold counted as free", () => {
     const model = new CacheModel();
-    expect(model.room("a", prompt(1, 2_000), 10_000, 0)).toEqual({ freeTokens: 7_000, liveRoomTokens: 7_000 });
+    expect(model.room("a", prompt(1, 2_000), 10_000, 0)).toBe(7_000);
     model.sent("a", 10_000, prompt(1, 4_000), 1_000);
     model.sent("a", 10_000, prompt(2, 2_000), 4_000);
     // Held: 7,000 tokens, all used within the live window (10 s before any conversation came back).
     // A new conversation after the held preamble adds its own tokens only.
-    expect(model.room("a", prompt(3, 2_000), 10_000, 5_000)).toEqual({ freeTokens: 1_000, liveRoomTokens: 1_000 });
-    expect(model.room("a", prompt(3, 5_000), 10_000, 5_000)).toEqual({ freeTokens: -2_000, liveRoomTokens: -2_000 });
+    expect(model.room("a", prompt(3, 2_000), 10_000, 5_000)).toBe(1_000);
+    expect(model.room("a", prompt(3, 5_000), 10_000, 5_000)).toBe(-2_000);
     // The next turn of conversation 2 adds what it grew by; under another preamble, all of it.
-    expect(model.room("a", prompt(2, 3_000), 10_000, 5_000)).toEqual({ freeTokens: 2_000, liveRoomTokens: 2_000 });
-    expect(model.room("a", prompt(3, 2_000, 2), 10_000, 5_000)).toEqual({ freeTokens: 0, liveRoomTokens: 0 });
+    expect(model.room("a", prompt(2, 3_000), 10_000, 5_000)).toBe(2_000);
+    expect(model.room("a", prompt(3, 2_000, 2), 10_000, 5_000)).toBe(0);
     // At 11.5 s conversation 1 (4,000, last used at 1 s) is stale: its tokens are room, the rest is live.
-    expect(model.room("a", prompt(3, 5_000), 10_000, 11_500)).toEqual({ freeTokens: -2_000, liveRoomTokens: 2_000 });
+    expect(model.room("a", prompt(3, 5_000), 10_000, 11_500)).toBe(2_000);
     // An origin the model has not seen is empty.
-    expect(model.room("b", prompt(3, 2_000), 10_000, 5_000)).toEqual({ freeTokens: 7_000, liveRoomTokens: 7_000 });
+    expect(model.room("b", prompt(3, 2_000), 10_000, 5_000)).toBe(7_000);
   });
 
   it("live means used within eight typical pauses between a conversation's requests (2 s to 1 h)", () => {
@@ -104,11 +104,11 @@ describe("cache model", () => {
     expect(parts.promptTokens).toBe(fp.promptTokens);
     const model = new CacheModel();
     // Not held: all of it is new; held whole, sending it again adds nothing.
-    expect(model.room("a", parts, 4_000, 0).freeTokens).toBe(4_000 - fp.promptTokens);
+    expect(model.room("a", parts, 4_000, 0)).toBe(4_000 - fp.promptTokens);
     model.sent("a", 4_000, parts, 0);
     expect(model.reach("a", parts)).toBe(fp.promptTokens);
-    expect(model.room("a", parts, 4_000, 0).freeTokens).toBe(4_000 - fp.promptTokens);
-    expect(model.room("a", { ...parts, conversation: 5, preamble: 5 }, 4_000, 0).freeTokens).toBe(4_000 - 2 * fp.promptTokens);
+    expect(model.room("a", parts, 4_000, 0)).toBe(4_000 - fp.promptTokens);
+    expect(model.room("a", { ...parts, conversation: 5, preamble: 5 }, 4_000, 0)).toBe(4_000 - 2 * fp.promptTokens);
   });
 
   it("splits a fingerprint into the tokens of its preamble and the whole prompt", () => {

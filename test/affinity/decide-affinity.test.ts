@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { CacheRoom } from "../../src/affinity/cache-model";
 import { rendezvousKey } from "../../src/affinity/placement";
 import { routerConfigSchema, type RouterConfigInput } from "../../src/config/schema";
 import { decide, type AffinityView, type RoutingRequest, type ScenarioView } from "../../src/routing/decide";
@@ -95,12 +94,9 @@ describe("decide: prefix-cache affinity", () => {
 
   it("with cache sizes declared, puts a cold conversation on the roomier cache of its two choices, before recent load", () => {
     const cold = rendezvousOrder(42);
-    const rooms = (first: number, second: number) => (o: string): CacheRoom => {
-      const liveRoomTokens = o === cold[0] ? first : o === cold[1] ? second : 1e9;
-      return { freeTokens: Math.min(0, liveRoomTokens), liveRoomTokens };
-    };
+    const rooms = (first: number, second: number) => (o: string) => (o === cold[0] ? first : o === cold[1] ? second : 1e9);
     const busySecond = (o: string) => (o === cold[1] ? 50_000 : 0);
-    const firstTwo = (cacheRoom: (o: string) => CacheRoom | null) => order(decide(request({ anchor: 42 }, { cacheRoom, recentTokens: busySecond }), view(), none, NOON)).slice(0, 2);
+    const firstTwo = (cacheRoom: (o: string) => number | null) => order(decide(request({ anchor: 42 }, { cacheRoom, recentTokens: busySecond }), view(), none, NOON)).slice(0, 2);
     // More room besides what is in use wins, over recent load and over rendezvous order; never past the second choice.
     expect(firstTwo(rooms(-5_000, -100))).toEqual([cold[1], cold[0]]);
     expect(firstTwo(rooms(2_000, 9_000))).toEqual([cold[1], cold[0]]);

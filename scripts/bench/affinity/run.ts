@@ -12,7 +12,7 @@
  *        [--policies round-robin,least-loaded,session-hash,affinity] [--epsilon 0.25]
  *        [--cache-fill 0.75] [--prefill-slots 4] [--max-in-flight 256] [--out <dir>]
  *        [--session-share 0.95] [--turns 16-48] [--think-ms 1000-1400] [--context-tokens 16000-40000]
- *        [--smoke] [--no-policy-field] [--no-model]
+ *        [--smoke] [--no-policy-field] [--no-model] [--no-cache-size]
  *
  * Reports per policy: token-weighted cache hit rate (Σ cached / Σ prompt tokens from the usage
  * chunks), client TTFT p50/p90/p99, cost per 1,000 requests (usage × the configured prices, in
@@ -24,6 +24,7 @@
  *
  * --no-policy-field leaves the scenario's `affinity` field out, for a router that does not know
  * it: every run then uses the router's default placement, and the labels say so.
+ * --no-cache-size leaves out the origins' `cache.capacityTokens` (the router then has no cache model).
  * --smoke: a few seconds of trace at a lower rate, for CI.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -361,6 +362,7 @@ async function main(): Promise<number> {
     if (sim.dropped.length > 0) notes.push(`the simulator does not know ${sim.dropped.join(", ")}: ran without (no prefill queueing)`);
     let canReset = true;
     if (!opts.policyField) notes.push("--no-policy-field: the scenario has no `affinity` field, every run uses the router's default placement");
+    if (!opts.cacheSize) notes.push("--no-cache-size: the origins do not declare `cache.capacityTokens`; the router has no cache model");
     for (const n of notes) console.log(`note: ${n}`);
 
     for (const policy of opts.policies) {
