@@ -25,3 +25,17 @@ export function reusableTokens(matchedTokens: number, cache: CacheProfile): numb
   if (matchedTokens < cache.minTokens || matchedTokens <= 0) return 0;
   return Math.floor(matchedTokens / cache.stepTokens) * cache.stepTokens;
 }
+
+/** The TTFT of a fully cached prompt, as a share of an uncached one's (network, queueing, the last token). */
+const CACHED_TTFT_FLOOR = 0.2;
+
+/**
+ * How much of an uncached prompt's TTFT a prompt with `cachedTokens` of `promptTokens` served from
+ * cache takes: prefill dominates TTFT for long prompts, so the uncached share, floored at 0.2.
+ * @example
+ * uncachedTtftShare(3000, 4000) // 0.25
+ * uncachedTtftShare(4000, 4000) // 0.2
+ */
+export function uncachedTtftShare(cachedTokens: number, promptTokens: number): number {
+  return Math.max(CACHED_TTFT_FLOOR, 1 - cachedTokens / Math.max(1, promptTokens));
+}

@@ -2,6 +2,7 @@
  * An origin's health as pure data, and the pure steps the OriginMonitor takes with it: fold a
  * sample in, read a snapshot out. The object around it only stores this and adds in-flight counts.
  */
+import { uncachedTtftShare } from "../affinity/reuse";
 import { ownEntry } from "../lib/own";
 import { advanceCircuit, initialCircuit, recordOutcome, type Circuit } from "./circuit";
 import { coefficientOfVariation, emptyHourlyProfile, recordHourly, updateEwma, type Ewma, type HourlyProfile } from "./stats";
@@ -17,6 +18,12 @@ export interface MonitorState {
   /** EWMA of 1 per failure, 0 per success. */
   errors: Ewma | null;
   hourlyTtft: HourlyProfile;
+  /**
+   * EWMA of the TTFT each served request would have had with nothing cached (its TTFT over its
+   * uncached share), from requests that report their cached tokens. Optional in stored state
+   * written before it existed.
+   */
+  coldTtft?: Ewma | null;
   samples: number;
   updatedAt: number | null;
   /** Optional in stored state written before canaries existed. */
@@ -117,6 +124,9 @@ export function applySample(state: MonitorState, sample: HealthSample): MonitorS
   if (sample.ttftMs !== undefined) {
     next.ttft = updateEwma(state.ttft, sample.ttftMs, alpha);
     next.hourlyTtft = recordHourly(state.hourlyTtft, sample.at, sample.ttftMs, { alpha, timeZone });
+    if (sample.prefix && sample.prefix.promptTokens > 0) {
+      next.coldTtft = updateEwma(state.coldTtft ?? null, sample.ttftMs / uncachedTtftShare(sample.prefix.reportedTokens, sample.prefix.promptTokens), alpha);
+    }
   }
   if (sample.latencyMs !== undefined) next.latency = updateEwma(state.latency, sample.latencyMs, alpha);
   const speed = decodeSpeed(sample);
@@ -140,6 +150,7 @@ export function snapshotOf(state: MonitorState, at: number, inFlight: number): O
     origin: state.origin,
     circuit: { state: c.state, since: c.since, openUntil: c.openUntil, reason: c.reason },
     ttftMs: summary(state.ttft),
+    coldTtftMs: state.coldTtft ? { ...summary(state.coldTtft)!, samples: state.coldTtft.samples } : null,
     latencyMs: summary(state.latency),
     tokensPerSec: summary(state.tokensPerSec),
     errorRate: state.errors?.mean ?? 0,

@@ -110,6 +110,12 @@ export interface OriginSnapshot {
   };
   /** Non-probe successes only; null until one arrived. */
   ttftMs: MetricSummary | null;
+  /**
+   * The TTFT with nothing cached, from successes that report cached tokens (each one's TTFT over
+   * its uncached share): what prefix-affinity placement compares, since raw TTFT mostly measures
+   * how many hits an origin was given.
+   */
+  coldTtftMs: (MetricSummary & { samples: number }) | null;
   latencyMs: MetricSummary | null;
   /** outputTokens / (latency − TTFT), in tokens per second, from successes that report all three. */
   tokensPerSec: MetricSummary | null;

@@ -23,19 +23,20 @@
  * the scenario's SLO, and (affinity policy) load past (1+ε) of the origin's fair share.
  *
  * Prefix-cache affinity (DESIGN §5, policy `affinity`): an origin predicted to hold `c` of the
- * prompt's `p` tokens is priced with `c` at its cached-input price and its TTFT scaled by the
- * uncached share, `max(0.2, 1 − c/p)` (prefill dominates TTFT for long prompts; the floor keeps
- * network and queueing in). Candidates scoring within 0.15 of the best count as equals: among
- * them the deepest cached prefix wins if it covers at least half the prompt, then weighted
- * rendezvous order on the conversation's anchor, the less loaded (prompt tokens sent lately) of
- * its first two taking it: a cold conversation lands on one of two fixed origins, and a hot
- * prefix spills to a small stable set. A shallower match (a shared system
- * prompt under a new document) still counts in the score, but does not pull every new
- * conversation of a tenant onto the one origin that has its system prompt.
+ * prompt's `p` tokens is priced with `c` at its cached-input price and its TTFT with nothing
+ * cached scaled by the uncached share, `max(0.2, 1 − c/p)` (prefill dominates TTFT for long
+ * prompts; the floor keeps network and queueing in). Candidates scoring within 0.15 of the best
+ * count as equals: among them the deepest cached prefix wins if it covers at least half the
+ * prompt, then weighted rendezvous order on the conversation's anchor, the better of its first two
+ * taking it (more cache room besides what is in use, then fewer prompt tokens sent lately): a cold
+ * conversation lands on one of two fixed origins, and a hot prefix spills to a small stable set.
+ * A shallower match (a shared system prompt under a new document) still counts in the score, but
+ * does not pull every new conversation of a tenant onto the one origin that has its system prompt.
  * The other policies (`round-robin`, `least-loaded`, `session-hash`) order the same healthy
  * candidates their classic way; rules and demotions apply to all.
  */
 import { boundedLoads, idleFloor, rendezvousKey } from "../affinity/placement";
+import { uncachedTtftShare } from "../affinity/reuse";
 import type { AffinityPolicy } from "../affinity/schema";
 import type { OriginConfig, ScenarioConfig } from "../config/schema";
 import { ownEntry } from "../lib/own";
@@ -113,13 +114,11 @@ export type DemotionRule = "circuit_half_open" | "over_capacity" | "slo" | "over
 const AFFINITY_BAND = 0.15;
 /** A match covering less of the prompt than this does not decide among equals. */
 const STICKY_SHARE = 0.5;
-/** The TTFT of a fully cached prompt, as a share of an uncached one's. */
-const CACHED_TTFT_FLOOR = 0.2;
 
 export interface CandidateTerms {
   ttftMs: number;
-  /** Where the TTFT came from: the hour-of-day profile, the EWMA, or the config's prior. */
-  ttftSource: "hourly" | "ewma" | "prior";
+  /** Where the TTFT came from: the hour-of-day profile, the EWMA, the uncached EWMA (affinity), or the config's prior. */
+  ttftSource: "hourly" | "ewma" | "cold" | "prior";
   cv: number;
   errorRate: number;
   /** In flight / effective capacity, or null when the origin declares none. */
@@ -188,12 +187,21 @@ function windowRule(windows: readonly OriginWindow[], priority: PriorityClass, n
   return null;
 }
 
-/** Predicted TTFT: this hour's profile when it has enough samples, else the EWMA, else the prior. */
-function predictTtft(origin: OriginConfig, snapshot: OriginSnapshot | null, now: number): { ms: number; source: CandidateTerms["ttftSource"] } {
+/**
+ * Predicted TTFT: this hour's profile when it has enough samples, else the EWMA, else the prior.
+ * Placed by prefix affinity, the TTFT with nothing cached comes first (the uncached share then
+ * scales it): an origin's raw TTFT mostly says how many cache hits it was given, so an origin that
+ * holds many conversations would look fast, one that was sent cold prompts slow, and new
+ * conversations would pile onto the first.
+ */
+function predictTtft(origin: OriginConfig, snapshot: OriginSnapshot | null, now: number, byAffinity: boolean): { ms: number; source: CandidateTerms["ttftSource"]; cv: number } {
+  const cold = snapshot?.coldTtftMs;
+  if (byAffinity && cold && cold.samples >= MIN_SAMPLES) return { ms: cold.mean, source: "cold", cv: cold.cv ?? 0 };
+  const cv = snapshot?.ttftMs?.cv ?? 0;
   const hourly = snapshot?.hourlyTtftMs[new Date(now).getUTCHours()];
-  if (hourly && hourly.samples >= MIN_SAMPLES) return { ms: hourly.mean, source: "hourly" };
-  if (snapshot?.ttftMs && snapshot.samples >= MIN_SAMPLES) return { ms: snapshot.ttftMs.mean, source: "ewma" };
-  return { ms: origin.expectedTtftMs, source: "prior" };
+  if (hourly && hourly.samples >= MIN_SAMPLES) return { ms: hourly.mean, source: "hourly", cv };
+  if (snapshot?.ttftMs && snapshot.samples >= MIN_SAMPLES) return { ms: snapshot.ttftMs.mean, source: "ewma", cv };
+  return { ms: origin.expectedTtftMs, source: "prior", cv };
 }
 
 interface Scored {
@@ -276,14 +284,14 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
       exclude("degrade", `budget past its soft limit; degrade path [${scenario.degrade.join(", ")}]`);
       continue;
     }
-    const ttft = predictTtft(origin, snapshot, now);
+    const ttft = predictTtft(origin, snapshot, now, usesAffinity);
     const capacity = capacityAt(origin, windows, now);
     const inFlight = Math.max(snapshot?.inFlight ?? 0, request.inFlight?.(target.origin) ?? 0);
     const load = capacity === null ? null : capacity === 0 ? Infinity : inFlight / capacity;
     const affinity = request.affinity;
     const cachedTokens = Math.min((affinity && ownEntry(affinity.cachedTokens, target.origin)) ?? 0, request.promptTokens);
     const saved = usesAffinity ? cachedTokens : 0;
-    if (saved > 0) ttft.ms *= Math.max(CACHED_TTFT_FLOOR, 1 - saved / Math.max(1, affinity!.promptTokens));
+    if (saved > 0) ttft.ms *= uncachedTtftShare(saved, affinity!.promptTokens);
     const prices = origin.pricing ? priceAt(origin.pricing, now) : { input: 0, cachedInput: 0, cacheWrite: 0, output: 0 };
     const priceMicros = costMicros(prices, { promptTokens: request.promptTokens, cachedTokens: saved, cacheWriteTokens: 0, completionTokens: request.outputTokens });
     // A circuit past its open period lets probes through: the origin is tried, but last.
@@ -293,7 +301,7 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     kept.push({
       explanation,
       target,
-      raw: { ttftMs: ttft.ms, ttftSource: ttft.source, cv: snapshot?.ttftMs?.cv ?? 0, errorRate: snapshot?.errorRate ?? 0, load, inFlight, capacity, cachedTokens, priceMicros },
+      raw: { ttftMs: ttft.ms, ttftSource: ttft.source, cv: ttft.cv, errorRate: snapshot?.errorRate ?? 0, load, inFlight, capacity, cachedTokens, priceMicros },
       index: kept.length,
     });
   }

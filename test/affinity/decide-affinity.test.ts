@@ -55,6 +55,26 @@ describe("decide: prefix-cache affinity", () => {
     }
   });
 
+  it("compares origins by their TTFT with nothing cached, not by a raw TTFT that counts the hits they were given", () => {
+    const cold = rendezvousOrder(42);
+    // The first choice served mostly hits (raw TTFT 40 ms) but takes 900 ms cold; the second was
+    // sent cold prompts (raw 400 ms) and takes 450 ms cold.
+    const measured = (raw: number, coldMs: number) =>
+      emptySnapshot("x", { samples: 50, ttftMs: { mean: raw, variance: 0, cv: 0 }, coldTtftMs: { mean: coldMs, variance: 0, cv: 0, samples: 50 } });
+    const snaps = (o: string) => (o === cold[0] ? measured(40, 900) : o === cold[1] ? measured(400, 450) : null);
+    const d = decide(request({ anchor: 42 }, { priority: "interactive" }), view(), snaps, NOON);
+    const terms = (o: string) => d.explanation.candidates.find((c) => c.origin === o)!.terms!;
+    expect(terms(cold[0]!)).toMatchObject({ ttftMs: 900, ttftSource: "cold" });
+    expect(terms(cold[1]!)).toMatchObject({ ttftMs: 450, ttftSource: "cold" });
+    expect(order(d)[0]).not.toBe(cold[0]);
+    // A cached prefix scales the cold TTFT: 900 × (1 − 3,000/4,000) = 225.
+    const sticky = decide(request({ anchor: 42, cachedTokens: { [cold[0]!]: 3000 } }, { priority: "interactive" }), view(), snaps, NOON);
+    expect(sticky.explanation.candidates.find((c) => c.origin === cold[0])!.terms!.ttftMs).toBe(225);
+    // Without affinity (another policy) the raw estimate stands.
+    const rr = decide(request({ anchor: 42 }), view({ policy: "round-robin" }), snaps, NOON);
+    expect(rr.explanation.candidates.find((c) => c.origin === cold[0])!.terms!).toMatchObject({ ttftMs: 40, ttftSource: "ewma" });
+  });
+
   it("sends a request back to the origin holding its deepest prefix, priced and timed with the saving", () => {
     const cold = rendezvousOrder(42);
     const holder = cold[2]!;

@@ -29,6 +29,22 @@ describe("applySample", () => {
     expect(s.hourlyTtft[0] !== null).toBe(fed.ttft);
   });
 
+  it("keeps the TTFT with nothing cached apart: each TTFT over its uncached share, from samples that report cached tokens", () => {
+    const prefix = (promptTokens: number, reportedTokens: number) => ({ scenario: "chat", placement: "sticky" as const, promptTokens, predictedTokens: 0, reportedTokens });
+    let s = applySample(initialMonitorState("o"), { at: 0, ok: true, kind: "ok", ttftMs: 100 });
+    expect(s.coldTtft ?? null).toBeNull();
+    // 3,000 of 4,000 tokens cached: 100 ms is a quarter of the uncached TTFT, 400 ms.
+    s = applySample(s, { at: 1, ok: true, kind: "ok", ttftMs: 100, prefix: prefix(4_000, 3_000) });
+    expect(s.coldTtft).toMatchObject({ mean: 400, samples: 1 });
+    // All cached counts as the floor (a fifth); a cold one as it is.
+    s = applySample(initialMonitorState("o"), { at: 1, ok: true, kind: "ok", ttftMs: 50, prefix: prefix(4_000, 4_000) });
+    expect(s.coldTtft!.mean).toBe(250);
+    s = applySample(initialMonitorState("o"), { at: 1, ok: true, kind: "ok", ttftMs: 900, prefix: prefix(4_000, 0) });
+    expect(s.coldTtft!.mean).toBe(900);
+    // The raw TTFT EWMA still sees every success as it was.
+    expect(s.ttft!.mean).toBe(900);
+  });
+
   it("orders samples by start time, keeping equal instants in their order", () => {
     const s = (at: number, kind: HealthSample["kind"]): HealthSample => ({ at, ok: kind === "ok", kind });
     expect(inTimeOrder([s(3, "ok"), s(1, "timeout"), s(3, "broken"), s(2, "ok")]).map((x) => `${x.at}${x.kind}`)).toEqual([

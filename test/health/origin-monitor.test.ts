@@ -61,6 +61,15 @@ describe("OriginMonitor", () => {
     expect(snap).toMatchObject({ samples: 2, inFlight: 4, errorRate: 0.1 });
   });
 
+  it("keeps the TTFT with nothing cached, from the samples that report cached tokens", async () => {
+    const origin = uniqueOrigin();
+    const m = monitorOf(origin);
+    const prefix = { scenario: "chat", placement: "sticky" as const, promptTokens: 4_000, predictedTokens: 3_000, reportedTokens: 3_000 };
+    await m.report(batch(origin, [okSample(T0, { ttftMs: 100, prefix }), okSample(T0 + 1, { ttftMs: 70 })], { options: { alpha: 0.5 } }));
+    // 100 ms with 3 of 4 tokens cached: 400 ms cold. The sample without a report does not count.
+    expect((await m.snapshot(T0 + 2)).coldTtftMs).toEqual({ mean: 400, variance: 0, cv: 0, samples: 1 });
+  });
+
   it("reports a snapshot with every EWMA, the hour-of-day profile and the circuit", async () => {
     const origin = uniqueOrigin();
     const m = monitorOf(origin);
@@ -78,6 +87,8 @@ describe("OriginMonitor", () => {
       circuit: { state: "closed", since: 0, openUntil: null, reason: "initial" },
       // 100 → 200 (var 10 000) → 200 (var 5 000)
       ttftMs: { mean: 200, variance: 5_000, cv: Math.sqrt(5_000) / 200 },
+      // None of these samples reports cached tokens.
+      coldTtftMs: null,
       // 1100 → 1700 (var 0.5·1200·600 = 360 000)
       latencyMs: { mean: 1_700, variance: 360_000, cv: 600 / 1_700 },
       // 50 → 65 (var 0.5·30·15 = 225)

@@ -6,6 +6,7 @@ export function emptySnapshot(origin: string, overrides: Partial<OriginSnapshot>
     origin,
     circuit: { state: "closed", since: 0, openUntil: null, reason: "initial" },
     ttftMs: null,
+    coldTtftMs: null,
     latencyMs: null,
     tokensPerSec: null,
     errorRate: 0,
