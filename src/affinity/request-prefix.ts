@@ -43,7 +43,7 @@ export function affinityView(
   prefix: RequestPrefix,
   matches: Readonly<Record<string, PrefixMatch>>,
   rotation: number,
-  held: (origin: string) => number | null = () => null,
+  held: (origin: string) => number | null,
 ): AffinityView {
   const { fp } = prefix;
   const cachedTokens: Record<string, number> = {};

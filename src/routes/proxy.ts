@@ -178,9 +178,9 @@ export function proxyHandler(endpoint: Endpoint) {
             readSecret: secretReader(c.env),
             onAttempt: (origin) => {
               reporter.begin(origin);
-              isolate.recentRequests.add(origin, 1, Date.now());
-              if (!parts) return;
               const now = Date.now();
+              isolate.recentRequests.add(origin, 1, now);
+              if (!parts) return;
               isolate.recentLoad.add(origin, parts.promptTokens, now);
               const capacity = cacheSize(origin);
               if (capacity) cacheModel.sent(origin, capacity, parts, now);
