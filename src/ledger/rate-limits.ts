@@ -63,8 +63,15 @@ export class RateBuckets {
     return Math.min(ref.limit, b.level + (Math.max(0, at - b.at) * ref.limit) / MINUTE_MS);
   }
 
+  /**
+   * Sets a bucket's level as of `at`. A bucket's time never goes back: a refund stamped earlier
+   * than the bucket's last take (settlement reads this object's clock, admission the isolate's,
+   * and clocks differ) must not make the next take refill from that earlier time as well.
+   */
   private write(ref: BucketRef, level: number, at: number): void {
-    this.levels.set(`${ref.scope}\u0000${ref.metric}`, { level, at });
+    const id = `${ref.scope}\u0000${ref.metric}`;
+    const last = this.levels.get(id)?.at ?? at;
+    this.levels.set(id, { level, at: Math.max(last, at) });
   }
 
   /**
