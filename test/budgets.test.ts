@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ReservationRequest } from "../src/ledger/types";
 import { estimatePromptTokensUpperBound } from "../src/pricing/estimate";
 import { addBudget, adminFetch, budgetsOf, chat, ledgerOf, newTenant, originSaw, settledAll, usageOf } from "./support/client";
+import { dateAtOffset, nextUtc } from "./support/clock";
 
 const HELLO = [{ role: "user", content: "Hello there" }];
 
@@ -74,17 +75,20 @@ describe("budgets through the Worker", () => {
     const { tenantId, key } = await newTenant();
     // chat-pool's minimum useful answer is 16 tokens = 32 µ$.
     const budget = await addBudget(tenantId, { metric: "cost", period: "day", limit: 31 });
+    const sent = Date.now();
     const res = await chat(key, { model: "chat-pool", messages: HELLO });
+    const answered = Date.now();
     expect(res.status).toBe(429);
     const body = (await res.json()) as { error: { type: string; code: string; message: string } };
     expect(body.error.type).toBe("insufficient_quota");
     expect(body.error.code).toBe("insufficient_quota");
     expect(body.error.message).toContain(budget.id);
     expect(res.headers.get("x-ratelimit-limit-requests")).toBe("1000");
-    // A daily budget is spendable again at the tenant's next midnight (UTC here).
-    const midnight = new Date();
-    midnight.setUTCHours(24, 0, 0, 0);
-    expect(Math.abs(Number(res.headers.get("retry-after")) - (midnight.getTime() - Date.now()) / 1000)).toBeLessThan(5);
+    // A daily budget is spendable again at the tenant's next midnight (UTC here): seconds until
+    // then, seen from when the request was sent or answered (a UTC midnight may fall in between).
+    const untilMidnight = (at: number) => (nextUtc({ hour: 0 }, at + 1) - at) / 1000;
+    const retryAfter = Number(res.headers.get("retry-after"));
+    expect([sent, answered].some((at) => Math.abs(retryAfter - untilMidnight(at)) < 5), `retry-after ${retryAfter}`).toBe(true);
     expect(await originSaw(res.headers.get("x-request-id")!)).toEqual([]);
     // A client that asks for fewer tokens than the minimum is served if those fit.
     const small = await chat(key, { model: "chat-pool", messages: HELLO, max_tokens: 8 });
@@ -165,8 +169,18 @@ describe("the ledger's periods and expiry (clock injected)", () => {
     expect((await adminFetch(`/tenants/${tenantId}`, { method: "PATCH", body: { timeZone: "Asia/Tokyo" } })).status).toBe(200);
     await addBudget(tenantId, { metric: "cost", period: "day", limit: 16 });
     const ledger = ledgerOf(tenantId);
-    // 2026-11-23 23:59 in Tokyo is 14:59 UTC; one minute later a new Tokyo day begins.
-    const beforeMidnight = Date.UTC(2026, 10, 23, 14, 59);
+    // 23:59 in Tokyo (UTC+9, no DST) is 14:59 UTC; one minute later a new Tokyo day begins.
+    //
+    // The instants lie ahead of the real clock. The ledger's alarm runs on the real clock and
+    // charges, in full, every reservation whose `at + holdMs` it has passed. That is right: in
+    // production `at` is the request's own admission time on the same clock, and `holdMs` outlasts
+    // the request's total timeout, so a reservation still open past its expiry belongs to an
+    // isolate that died before settling, and its worst case is all the ledger knows. It does mean a
+    // test that injects an instant real time has passed meets that alarm at once: this test did,
+    // with a fixed 2026-11-23, from that date on (issue #11).
+    const beforeMidnight = nextUtc({ hour: 14, minute: 59 });
+    const [today, tomorrow] = [dateAtOffset(beforeMidnight, 9), dateAtOffset(beforeMidnight + 60_000, 9)];
+    expect(tomorrow).not.toBe(today);
     const first = await ledger.admit({ key, requestId: "r1", at: beforeMidnight, model: "chat-pool", reserve: reservation() });
     expect(first.ok).toBe(true);
     const again = await ledger.admit({ key, requestId: "r2", at: beforeMidnight + 30_000, model: "chat-pool", reserve: reservation() });
@@ -177,8 +191,8 @@ describe("the ledger's periods and expiry (clock injected)", () => {
       state.storage.sql.exec("SELECT period_key, settled, reserved FROM budget_usage ORDER BY period_key").toArray(),
     );
     expect(rows).toEqual([
-      { period_key: "2026-11-23", settled: 0, reserved: 16 },
-      { period_key: "2026-11-24", settled: 0, reserved: 16 },
+      { period_key: today, settled: 0, reserved: 16 },
+      { period_key: tomorrow, settled: 0, reserved: 16 },
     ]);
     // Settling r1 after midnight charges the day it was admitted in.
     const base = { keyId: first.ok ? first.keyId : "", endpoint: "chat" as const, scenario: "chat-pool", origin: "pool", model: "m", stream: false };
@@ -187,7 +201,10 @@ describe("the ledger's periods and expiry (clock injected)", () => {
     const after = await runInDurableObject(ledger, (_, state) =>
       state.storage.sql.exec("SELECT period_key, settled, reserved FROM budget_usage ORDER BY period_key").toArray(),
     );
-    expect(after[0]).toEqual({ period_key: "2026-11-23", settled: 16, reserved: 0 });
+    expect(after).toEqual([
+      { period_key: today, settled: 16, reserved: 0 },
+      { period_key: tomorrow, settled: 0, reserved: 16 },
+    ]);
   });
 
   it("charges a reservation nobody settled at its reserved amount, when its alarm fires", async () => {
