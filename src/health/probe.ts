@@ -17,7 +17,8 @@ type Fetch = (input: string, init: RequestInit) => Promise<Response>;
 function kindOfStatus(status: number): SampleKind {
   if (status === 429) return "status_429";
   if (status >= 500) return "status_5xx";
-  // 401/403: our key is refused, so requests fail the same way; 404: the base URL is wrong.
+  // 401/403: our key is refused, so requests fail the same way; 404: the base URL is wrong; 3xx: an
+  // origin that redirects (never followed) is not answering.
   return "invalid_response";
 }
 
@@ -56,7 +57,7 @@ export async function probeOrigin(
   try {
     let response: Response;
     try {
-      response = await Promise.race([fetchImpl(`${origin.baseUrl}/models`, { method: "GET", headers, signal: controller.signal }), expired]);
+      response = await Promise.race([fetchImpl(`${origin.baseUrl}/models`, { method: "GET", headers, signal: controller.signal, redirect: "manual" }), expired]);
     } catch {
       return sample(timedOut ? "timeout" : "connect_error");
     }

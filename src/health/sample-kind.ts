@@ -11,7 +11,8 @@ import type { SampleKind } from "./types";
  *
  * A 4xx other than 401/403/408/429 is the client's problem (a prompt too long for the model, say)
  * and the origin answered it properly: `ok`. 401/403 mean the origin refuses our key, so every
- * request fails alike: `invalid_response`. 408 is the origin timing out: `timeout`.
+ * request fails alike: `invalid_response`; so does a 3xx (redirects are never followed). 408 is the
+ * origin timing out: `timeout`.
  * @example
  * sampleKindOf(503)            // "status_5xx"
  * sampleKindOf(400)            // "ok"
@@ -30,7 +31,7 @@ export function sampleKindOf(result: AttemptResult): SampleKind | null {
     default:
       if (result === 429) return "status_429";
       if (result >= 500) return "status_5xx";
-      if (result === 401 || result === 403) return "invalid_response";
+      if (result === 401 || result === 403 || (result >= 300 && result < 400)) return "invalid_response";
       if (result === 408) return "timeout";
       return "ok";
   }

@@ -84,9 +84,13 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | n
   return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - nowMs) / 1000));
 }
 
-/** Statuses after which another origin may well succeed. */
+/**
+ * Statuses after which another origin may well succeed. A 3xx is an origin failure like a 5xx:
+ * redirects are never followed (see `attempt`), and an API that answers a POST with one is not
+ * answering it.
+ */
 function isRetryableStatus(status: number): boolean {
-  return status === 429 || status >= 500 || status === 401 || status === 403 || status === 408;
+  return (status >= 300 && status < 400) || status === 429 || status >= 500 || status === 401 || status === 403 || status === 408;
 }
 
 /** An origin's error body in OpenAI's shape, whatever it sent. */
@@ -165,6 +169,9 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     response = await fetch(`${origin.baseUrl}${request.path}`, {
       method: "POST",
       headers,
+      // Never follow an origin's redirect: the prompt would go to a host the config does not name,
+      // outside the request's data boundary (a 307 re-sends the body; a 302 turns it into a GET).
+      redirect: "manual",
       body: upstreamBody(request.body, target.model, request.stream, PROVIDER_PROFILES[origin.provider].promptCacheKey ? (request.promptCacheKey ?? null) : null),
       signal: controller.signal,
     });

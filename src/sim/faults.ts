@@ -28,6 +28,8 @@ export const FaultSchema = z.strictObject({
   omitUsage: z.boolean().optional(),
   /** Answer 200 with a body that is neither valid JSON nor valid SSE data. */
   garbage: z.boolean().optional(),
+  /** Answer with this redirect status and `Location`, as a misconfigured or hostile origin might. */
+  redirect: z.strictObject({ status: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]), location: z.string().min(1).max(2048) }).optional(),
 });
 
 /** A validated fault. */
@@ -50,6 +52,11 @@ export function selectFault(body: unknown, origin: string): FaultSelection {
   const parsed = FaultMapSchema.safeParse(body.sim);
   if (!parsed.success) return { ok: false, message: `Invalid 'sim' fault: ${z.prettifyError(parsed.error)}` };
   return { ok: true, fault: parsed.data[origin] ?? parsed.data["*"] };
+}
+
+/** A `redirect` fault's answer: the status and `Location`, no body. */
+export function redirectResponse(redirect: NonNullable<Fault["redirect"]>): Response {
+  return new Response(null, { status: redirect.status, headers: { location: redirect.location } });
 }
 
 /** The error response for a `status` fault, worded like the provider's own. */

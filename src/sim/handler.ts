@@ -12,7 +12,7 @@ import { handleChat } from "./chat";
 import type { OriginState, RequestContext } from "./context";
 import { handleEmbeddings } from "./embeddings";
 import { errorResponse } from "./errors";
-import { faultStatusResponse, garbageResponse, selectFault } from "./faults";
+import { faultStatusResponse, garbageResponse, redirectResponse, selectFault } from "./faults";
 import { handleModels } from "./models";
 import { SimOptionsSchema, type SimOptions } from "./options";
 import { PrefillQueue } from "./prefill-queue";
@@ -135,7 +135,8 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
     let response: Response;
     try {
       await sleep(fault?.delayMs ?? 0, lifetime.signal);
-      if (fault?.status !== undefined) response = faultStatusResponse(fault.status);
+      if (fault?.redirect !== undefined) response = redirectResponse(fault.redirect);
+      else if (fault?.status !== undefined) response = faultStatusResponse(fault.status);
       else if (fault?.garbage) response = garbageResponse(isStreamRequest(body));
       else if (route.endpoint === "chat") response = await handleChat(body, ctx);
       else response = await handleEmbeddings(body, ctx);

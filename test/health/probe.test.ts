@@ -42,6 +42,19 @@ describe("probeOrigin against the simulated origins", () => {
     expect(seen[0]!.headers.get("authorization")).toBe(`Bearer ${ALPHA_API_KEY}`);
     expect(seen[0]!.headers.get("content-type")).toBeNull();
     expect(seen[0]!.headers.get("x-request-id")).toMatch(/^probe_/);
+    // An origin's redirect is never followed (issue #12): a 3xx is a failing origin.
+    expect(seen.map((s) => s.url)).toHaveLength(1);
+  });
+
+  it("never follows a redirect: it is a failing origin", async () => {
+    const inits: RequestInit[] = [];
+    const redirecting = async (_: string, init: RequestInit) => {
+      inits.push(init);
+      return new Response(null, { status: 307, headers: { location: "http://elsewhere.test/v1/models" } });
+    };
+    const sample = await probeOrigin(config().origins.pool!, secrets, redirecting, frozen);
+    expect(inits.map((i) => i.redirect)).toEqual(["manual"]);
+    expect(sample).toEqual({ at: 7_000, ok: false, kind: "invalid_response", latencyMs: 0, probe: true });
   });
 });
 

@@ -10,6 +10,8 @@ describe("sampleKindOf", () => {
     [404, "ok"],
     [401, "invalid_response"], // our key refused: every request fails alike
     [403, "invalid_response"],
+    [301, "invalid_response"], // redirects are never followed: the origin is not answering
+    [307, "invalid_response"],
     [408, "timeout"],
     [429, "status_429"],
     [500, "status_5xx"],
