@@ -73,6 +73,8 @@ describe("data boundaries", () => {
     const nothing = await chat(key, { model: "chat-local-first" }, { "x-router-boundary": "region=mars" });
     expect(nothing.status).toBe(503);
     expect(((await nothing.json()) as { error: { code: string } }).error.code).toBe("no_origin_available");
+    // Its message promises a delay (issue #12, item 7): a boundary has no end, so the default.
+    expect(nothing.headers.get("retry-after")).toBe("30");
     const bad = await chat(key, { model: "chat-local-first" }, { "x-router-boundary": "planet=earth" });
     expect(bad.status).toBe(400);
   });

@@ -46,6 +46,12 @@ export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
+/**
+ * `Retry-After` of a 503 whose cause has no known end (every candidate excluded by a boundary, say,
+ * or rate limited without saying for how long): its message promises a delay, so it always has one.
+ */
+export const DEFAULT_RETRY_AFTER_SECONDS = 30;
+
 interface Rendered {
   status: number;
   type: OpenAIErrorType;
@@ -152,7 +158,7 @@ function render(failure: RouterFailure): Rendered {
         type: "upstream_error",
         code: "upstream_rate_limited",
         message: "Every origin for this model is rate limited right now. Retry after the indicated delay.",
-        retryAfterSeconds: failure.retryAfterSeconds,
+        retryAfterSeconds: failure.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
       };
     case "no_origin_available":
       return {
@@ -160,7 +166,7 @@ function render(failure: RouterFailure): Rendered {
         type: "upstream_error",
         code: "no_origin_available",
         message: "No origin for this model is available right now. Retry after the indicated delay.",
-        retryAfterSeconds: failure.retryAfterSeconds,
+        retryAfterSeconds: failure.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
       };
     case "rate_limited":
       return {

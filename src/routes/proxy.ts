@@ -166,7 +166,7 @@ export function proxyHandler(endpoint: Endpoint) {
 
     const result: Forwarded =
       decision.attempts.length === 0
-        ? { kind: "failed", failure: { kind: "no_origin_available", retryAfterSeconds: null }, attempts: [] }
+        ? { kind: "failed", failure: { kind: "no_origin_available", retryAfterSeconds: decision.availableAt === null ? null : (decision.availableAt - Date.now()) / 1000 }, attempts: [] }
         : await forward({
             path,
             body,

@@ -154,6 +154,11 @@ export interface Decision {
   shadow: Target | null;
   /** For a batch request that should wait instead of being sent now (capacity, or a cheaper window soon). */
   waitMs: number | null;
+  /**
+   * When no candidate may serve: the soonest instant one could (an open circuit's end, a closing
+   * or reserving window's end), or null when none waits on time (a boundary, say). `Retry-After`.
+   */
+  availableAt: number | null;
   explanation: {
     scenario: string;
     priority: PriorityClass;
@@ -183,6 +188,18 @@ function windowRule(windows: readonly OriginWindow[], priority: PriorityClass, n
     if (w.reservedFor && !w.reservedFor.includes(priority)) {
       return { rule: "reserved", detail: `reserved for ${w.reservedFor.join(", ")} ${w.from}-${w.to} ${w.timeZone}` };
     }
+  }
+  return null;
+}
+
+/** How far ahead a window's end is looked for, and in what steps: `Retry-After` is advice, not a promise. */
+const WINDOW_SCAN_MS = 86_400_000;
+const WINDOW_SCAN_STEP_MS = 60_000;
+
+/** The first instant, scanning ahead by minutes up to a day, when no window rule excludes the candidate; null past a day. */
+function windowRuleEnds(windows: readonly OriginWindow[], priority: PriorityClass, now: number): number | null {
+  for (let at = now + WINDOW_SCAN_STEP_MS; at <= now + WINDOW_SCAN_MS; at += WINDOW_SCAN_STEP_MS) {
+    if (windowRule(windows, priority, at) === null) return at;
   }
   return null;
 }
@@ -244,6 +261,10 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
 
   const kept: Scored[] = [];
   const explained: CandidateExplanation[] = [];
+  let availableAt: number | null = null;
+  const availableFrom = (at: number | null) => {
+    if (at !== null && (availableAt === null || at < availableAt)) availableAt = at;
+  };
   for (const { target, role } of candidates) {
     const origin = view.origins[target.origin]!;
     const explanation: CandidateExplanation = { origin: target.origin, model: target.model, role, excluded: null, demoted: null, terms: null };
@@ -273,11 +294,13 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     const windowed = windowRule(windows, request.priority, now);
     if (windowed) {
       exclude(windowed.rule, windowed.detail);
+      availableFrom(windowRuleEnds(windows, request.priority, now));
       continue;
     }
     const snapshot = snapshots(target.origin);
     if (snapshot?.circuit.state === "open" && (snapshot.circuit.openUntil ?? Infinity) > now) {
       exclude("circuit_open", `open since ${snapshot.circuit.since} (${snapshot.circuit.reason})`);
+      availableFrom(snapshot.circuit.openUntil);
       continue;
     }
     if (request.softLimited && scenario.degrade && !scenario.degrade.includes(target.origin)) {
@@ -362,6 +385,7 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     attempts,
     shadow,
     waitMs: wait?.ms ?? null,
+    availableAt: attempts.length === 0 ? availableAt : null,
     explanation: {
       scenario: view.name,
       priority: request.priority,

@@ -157,6 +157,24 @@ describe("decide: health", () => {
     expect(probing.explanation.candidates[0]!.demoted).toBe("circuit_half_open");
   });
 
+  it("says when a candidate may serve again when none may now (Retry-After of the 503)", () => {
+    const only = (c: RouterConfigInput) => (c.scenarios.chat!.candidates = [{ origin: "pool", model: "qwen" }, { origin: "cheap", model: "m" }]);
+    const openPool = (o: string) => (o === "pool" ? snapshot(o, { circuit: { state: "open", since: NOON - 1000, openUntil: NOON + 30_000, reason: "consecutive_failures" } as OriginSnapshot["circuit"] }) : null);
+    // cheap is closed until 13:05; the pool's circuit reopens first, at 12:00:30.
+    const closedCheap = view((c) => {
+      only(c);
+      c.origins.cheap!.windows = [{ from: "11:00", to: "13:05", closed: true }];
+    });
+    expect(decide(request(), closedCheap, openPool, NOON)).toMatchObject({ attempts: [], availableAt: NOON + 30_000 });
+    // With the pool open for good, the window's end: scanned by the minute.
+    expect(decide(request(), closedCheap, (o) => (o === "pool" ? snapshot(o, { circuit: { state: "open", since: NOON, openUntil: NOON + 7_200_000, reason: "error_rate" } as OriginSnapshot["circuit"] }) : null), NOON).availableAt).toBe(NOON + 65 * 60_000);
+    // A boundary no candidate meets never ends by itself: no instant.
+    const mars = decide(request({ boundaries: [parseBoundaryHeader("region=mars") as never] }), view(), none, NOON);
+    expect(mars).toMatchObject({ attempts: [], availableAt: null });
+    // And a decision with attempts has none.
+    expect(decide(request(), view(), openPool, NOON).availableAt).toBeNull();
+  });
+
   it("penalises the error rate", () => {
     const flaky = (o: string) => (o === "pool" ? snapshot(o, { errorRate: 0.6 }) : null);
     expect(order(decide(request(), view(), flaky, NOON))[0]).toBe("cheap");
