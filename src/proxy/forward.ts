@@ -12,6 +12,7 @@ import type { OriginConfig } from "../config/schema";
 import { concatBytes } from "../lib/bytes";
 import type { OpenAIErrorBody, RouterFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
+import type { Scrub } from "./scrub";
 import { carriesText, relaySse, type StreamOutcome } from "./sse-relay";
 import { upstreamBody, upstreamHeaders, type SecretReader } from "./upstream-request";
 
@@ -58,6 +59,8 @@ export interface ForwardRequest {
   requestId: string;
   clientHeaders: Headers;
   readSecret: SecretReader;
+  /** Applied to every origin text passed on to the client (error messages): see scrub.ts. */
+  scrub: Scrub;
   now?: () => number;
   /** Called as each attempt starts (health accounting of requests in flight). */
   onAttempt?: (origin: string) => void;
@@ -93,8 +96,8 @@ function isRetryableStatus(status: number): boolean {
   return (status >= 300 && status < 400) || status === 429 || status >= 500 || status === 401 || status === 403 || status === 408;
 }
 
-/** An origin's error body in OpenAI's shape, whatever it sent. */
-async function originErrorBody(response: Response): Promise<OpenAIErrorBody> {
+/** An origin's error body in OpenAI's shape, whatever it sent, its text scrubbed of secrets. */
+async function originErrorBody(response: Response, scrub: Scrub): Promise<OpenAIErrorBody> {
   const text = await response.text().catch(() => "");
   try {
     const parsed = JSON.parse(text) as { error?: Record<string, unknown> };
@@ -102,10 +105,10 @@ async function originErrorBody(response: Response): Promise<OpenAIErrorBody> {
     if (e && typeof e.message === "string") {
       return {
         error: {
-          message: e.message,
-          type: typeof e.type === "string" ? e.type : "invalid_request_error",
-          param: typeof e.param === "string" ? e.param : null,
-          code: typeof e.code === "string" ? e.code : null,
+          message: scrub(e.message),
+          type: typeof e.type === "string" ? scrub(e.type) : "invalid_request_error",
+          param: typeof e.param === "string" ? scrub(e.param) : null,
+          code: typeof e.code === "string" ? scrub(e.code) : null,
         },
       };
     }
@@ -188,7 +191,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
       await response.body?.cancel().catch(() => {});
       return fail(response.status, retryAfter);
     }
-    const body = await originErrorBody(response);
+    const body = await originErrorBody(response, request.scrub);
     clearTimers();
     log(response.status);
     return { done: { kind: "origin_error", target, status: response.status, body, attempts } };
@@ -212,6 +215,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
       reader,
       clientWantsUsage: request.clientWantsUsage,
       profile,
+      scrub: request.scrub,
       timedOut: () => timedOut,
       onEnd: (o) => {
         clearTimeout(totalTimer);

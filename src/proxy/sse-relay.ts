@@ -13,6 +13,7 @@
 import type { ProviderProfile } from "../config/providers";
 import { describeFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
+import { scrubJson, type Scrub } from "./scrub";
 
 /** How a relayed stream ended, for settlement and logs. */
 export interface StreamOutcome {
@@ -34,6 +35,8 @@ export interface RelayOptions {
   /** Whether the client itself asked for `stream_options.include_usage`. */
   clientWantsUsage: boolean;
   profile: ProviderProfile;
+  /** Applied to the text of error events the origin sends mid-stream (see scrub.ts). */
+  scrub: Scrub;
   /** True when the upstream read failed because the total timeout fired. */
   timedOut: () => boolean;
   /** Called exactly once, when the stream has ended one way or another. */
@@ -61,6 +64,22 @@ function dataOf(event: string): string | null {
     data = data === null ? value : `${data}\n${value}`;
   }
   return data;
+}
+
+/** An event whose data is an error object: `{"error": …}`. */
+const ERROR_EVENT = /^\s*\{\s*"error"\s*:/;
+
+/** An error event's data with its strings scrubbed: null when nothing changed (pass its bytes). */
+function scrubbedEvent(data: string, scrub: Scrub): string | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    const scrubbed = scrub(data);
+    return scrubbed === data ? null : `data: ${scrubbed}\n\n`;
+  }
+  const out = JSON.stringify(scrubJson(parsed, scrub));
+  return out === JSON.stringify(parsed) ? null : `data: ${out}\n\n`;
 }
 
 const TEXT_FIELDS = ['"content":"', '"content": "', '"arguments":"', '"arguments": "'];
@@ -100,6 +119,8 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
       sawDone = true;
       return null;
     }
+    // An origin's error event is passed on, but never with a secret it may quote.
+    if (ERROR_EVENT.test(data)) return scrubbedEvent(data, options.scrub);
     // Parse only events that can matter: usage, the finish. Plain text search first keeps the
     // per-chunk cost low on long streams.
     if (carriesText(data)) outcome.contentEvents++;

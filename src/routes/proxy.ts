@@ -9,7 +9,7 @@ import { affinityHeader, affinityView, learnedFrom, prefixSample, requestPrefix 
 import { PROVIDER_PROFILES } from "../config/providers";
 import { activeConfig } from "../config/load";
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
-import { secretReader, type AppEnv } from "../env";
+import { scrubberOf, secretReader, type AppEnv } from "../env";
 import { ownEntry } from "../lib/own";
 import type { SettleRequest } from "../ledger/types";
 import { RouterError, toErrorResponse } from "../openai/errors";
@@ -176,6 +176,7 @@ export function proxyHandler(endpoint: Endpoint) {
             requestId,
             clientHeaders: c.req.raw.headers,
             readSecret: secretReader(c.env),
+            scrub: scrubberOf(config, c.env),
             onAttempt: (origin) => {
               reporter.begin(origin);
               const now = Date.now();

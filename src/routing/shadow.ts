@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import type { RouterConfig } from "../config/schema";
-import { secretReader, type AppEnv } from "../env";
+import { scrubberOf, secretReader, type AppEnv } from "../env";
 import type { Usage } from "../openai/usage";
 import { costMicros } from "../pricing/cost";
 import { forward } from "../proxy/forward";
@@ -39,6 +39,7 @@ export async function shadowCopy(
       requestId,
       clientHeaders: c.req.raw.headers,
       readSecret: secretReader(c.env),
+      scrub: scrubberOf(config, c.env),
       onAttempt: (origin) => reporter.begin(origin),
     });
     const sends = reportFailedAttempts(reporter, result.attempts);

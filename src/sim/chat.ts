@@ -164,12 +164,17 @@ async function* streamEvents(
   const n = plan.tokens.length;
   const cutAt = fault?.cutAfterChunks === undefined ? -1 : Math.min(fault.cutAfterChunks, n);
   const stallAt = fault?.stallAfterChunks === undefined ? -1 : Math.min(fault.stallAfterChunks, n);
+  const errorAt = fault?.errorEventAfterChunks === undefined ? -1 : Math.min(fault.errorEventAfterChunks, n);
 
   await sleep(plan.ttftMs, signal);
   yield chunk({ role: "assistant", content: "" }, null);
   for (let i = 0; i <= n; i++) {
     if (i === cutAt) throw new SimulatedCutError(`sim fault: stream cut after ${i} token chunks`);
     if (i === stallAt) await untilAborted(signal);
+    if (i === errorAt) {
+      yield sseEvent(JSON.stringify({ error: { message: fault?.message ?? "The server had an error while streaming (sim fault).", type: "server_error", param: null, code: null } }));
+      return;
+    }
     if (i === n) break;
     if (i > 0) await sleep(plan.intervalMs, signal);
     yield chunk({ content: plan.tokens[i] ?? "" }, null);

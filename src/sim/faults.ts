@@ -28,6 +28,13 @@ export const FaultSchema = z.strictObject({
   omitUsage: z.boolean().optional(),
   /** Answer 200 with a body that is neither valid JSON nor valid SSE data. */
   garbage: z.boolean().optional(),
+  /** Stream: after N token chunks, send an SSE error event (`message` as its text) and end. */
+  errorEventAfterChunks: z.number().int().nonnegative().optional(),
+  /**
+   * The text of a `status` fault's error body or of an `errorEventAfterChunks` event. `{authorization}`
+   * becomes the `Authorization` header the origin received, as a careless origin quotes it back.
+   */
+  message: z.string().max(4096).optional(),
   /** Answer with this redirect status and `Location`, as a misconfigured or hostile origin might. */
   redirect: z.strictObject({ status: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]), location: z.string().min(1).max(2048) }).optional(),
 });
@@ -59,8 +66,15 @@ export function redirectResponse(redirect: NonNullable<Fault["redirect"]>): Resp
   return new Response(null, { status: redirect.status, headers: { location: redirect.location } });
 }
 
-/** The error response for a `status` fault, worded like the provider's own. */
-export function faultStatusResponse(status: number): Response {
+/** A fault with `{authorization}` in its message replaced by what the origin received. */
+export function withQuotedAuthorization(fault: Fault | undefined, authorization: string | null): Fault | undefined {
+  if (fault?.message === undefined) return fault;
+  return { ...fault, message: fault.message.replaceAll("{authorization}", authorization ?? "") };
+}
+
+/** The error response for a `status` fault, worded like the provider's own (or with the fault's own message). */
+export function faultStatusResponse(status: number, message?: string): Response {
+  if (message !== undefined) return errorResponse({ status, message });
   if (status === 429) {
     return errorResponse({ status, message: "Rate limit reached for requests (sim fault)." });
   }

@@ -12,7 +12,7 @@ import { handleChat } from "./chat";
 import type { OriginState, RequestContext } from "./context";
 import { handleEmbeddings } from "./embeddings";
 import { errorResponse } from "./errors";
-import { faultStatusResponse, garbageResponse, redirectResponse, selectFault } from "./faults";
+import { faultStatusResponse, garbageResponse, redirectResponse, selectFault, withQuotedAuthorization } from "./faults";
 import { handleModels } from "./models";
 import { SimOptionsSchema, type SimOptions } from "./options";
 import { PrefillQueue } from "./prefill-queue";
@@ -125,7 +125,7 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
     }
     const selection = selectFault(body, origin.name);
     if (!selection.ok) return errorResponse({ status: 400, message: selection.message, param: "sim" });
-    const fault = selection.fault;
+    const fault = withQuotedAuthorization(selection.fault, request.headers.get("authorization"));
 
     const lifetime = new AbortController();
     request.signal.addEventListener("abort", () => lifetime.abort(request.signal.reason), { once: true });
@@ -136,7 +136,7 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
     try {
       await sleep(fault?.delayMs ?? 0, lifetime.signal);
       if (fault?.redirect !== undefined) response = redirectResponse(fault.redirect);
-      else if (fault?.status !== undefined) response = faultStatusResponse(fault.status);
+      else if (fault?.status !== undefined) response = faultStatusResponse(fault.status, fault.message);
       else if (fault?.garbage) response = garbageResponse(isStreamRequest(body));
       else if (route.endpoint === "chat") response = await handleChat(body, ctx);
       else response = await handleEmbeddings(body, ctx);
