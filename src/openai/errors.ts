@@ -29,6 +29,7 @@ export type RouterFailure =
   | { kind: "invalid_json" }
   | { kind: "invalid_body"; message: string; param: string | null }
   | { kind: "body_too_large"; limit: number }
+  | { kind: "body_unreadable" }
   | { kind: "unknown_route"; method: string; path: string }
   | { kind: "method_not_allowed"; method: string; path: string }
   | { kind: "not_found"; what: string }
@@ -114,6 +115,13 @@ function render(failure: RouterFailure): Rendered {
         type: "invalid_request_error",
         code: "request_too_large",
         message: `The request body exceeds the limit of ${failure.limit} bytes.`,
+      };
+    case "body_unreadable":
+      return {
+        status: 400,
+        type: "invalid_request_error",
+        code: "invalid_body",
+        message: "The request body could not be read (malformed framing, or the connection broke before it ended).",
       };
     case "unknown_route":
       return {

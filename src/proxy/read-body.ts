@@ -1,31 +1,70 @@
 /**
  * Reading a request body under a size limit, without trusting `content-length` alone
  * (a chunked upload has none).
+ *
+ * A body over the limit is read to its end and discarded, up to {@link DRAIN_FACTOR} times the
+ * limit, before the 413 goes out. Answering while the client is still sending makes the runtime
+ * close the connection under it: the official OpenAI SDK then saw a connection reset instead of
+ * the 413 (`APIConnectionError`), and retried the whole upload three times (issue #12, item 5).
+ * Past the bound the answer goes out anyway: nobody's upload is worth unbounded reading.
+ *
+ * A body that cannot be read at all (malformed chunked framing, a connection cut mid-body) is the
+ * client's fault: a 400, not a 500.
  */
 import { concatBytes } from "../lib/bytes";
 import { RouterError } from "../openai/errors";
 
-/** The body as text; throws 413 past `limit` bytes and 400 when it is not JSON. */
+/** How much of an oversized body is read and discarded before answering 413, as a multiple of the limit. */
+export const DRAIN_FACTOR = 8;
+
+/** The body as parsed JSON; throws 413 past `limit` bytes, 400 when it is not JSON or cannot be read. */
 export async function readJsonBody(request: Request, limit: number): Promise<{ value: unknown; bytes: number }> {
   const declared = Number(request.headers.get("content-length") ?? NaN);
-  if (declared > limit) throw new RouterError({ kind: "body_too_large", limit });
-  if (!request.body) throw new RouterError({ kind: "invalid_json" });
-  // With a declared length within the limit, one native read; the runtime enforces the length.
-  if (Number.isInteger(declared) && declared >= 0) return parse(new Uint8Array(await request.arrayBuffer()));
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    bytes += value.byteLength;
-    if (bytes > limit) {
-      await reader.cancel();
-      throw new RouterError({ kind: "body_too_large", limit });
-    }
-    chunks.push(value);
+  if (declared > limit) {
+    await drain(request.body, limit * DRAIN_FACTOR);
+    throw new RouterError({ kind: "body_too_large", limit });
   }
-  return parse(concatBytes(chunks));
+  if (!request.body) throw new RouterError({ kind: "invalid_json" });
+  try {
+    // With a declared length within the limit, one native read; the runtime enforces the length.
+    if (Number.isInteger(declared) && declared >= 0) return parse(new Uint8Array(await request.arrayBuffer()));
+    const reader = request.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let bytes = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.byteLength;
+      if (bytes > limit) {
+        await drainReader(reader, limit * DRAIN_FACTOR - bytes);
+        throw new RouterError({ kind: "body_too_large", limit });
+      }
+      chunks.push(value);
+    }
+    return parse(concatBytes(chunks));
+  } catch (e) {
+    if (e instanceof RouterError) throw e;
+    throw new RouterError({ kind: "body_unreadable" });
+  }
+}
+
+/** Reads and discards a body until its end or `bound` bytes; never throws. */
+async function drain(body: ReadableStream<Uint8Array> | null, bound: number): Promise<void> {
+  if (body) await drainReader(body.getReader(), bound);
+}
+
+async function drainReader(reader: ReadableStreamDefaultReader<Uint8Array>, bound: number): Promise<void> {
+  let left = bound;
+  try {
+    while (left > 0) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      left -= value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // A body that breaks while being discarded has nothing more to give: answer now.
+  }
 }
 
 function parse(bytes: Uint8Array): { value: unknown; bytes: number } {
