@@ -35,6 +35,53 @@ async function rawHttp(base: string, request: string): Promise<{ status: number;
   return { status, body: answer.slice(answer.indexOf("\r\n\r\n") + 4) };
 }
 
+/**
+ * Sends a raw HTTP/1.1 request and leaves: once what it read satisfies `until`, or after `until` ms,
+ * closing (`fin`) or with a reset (`rst`).
+ */
+async function leaveMidway(base: string, key: string, body: unknown, until: ((seen: string) => boolean) | number, how: "fin" | "rst"): Promise<void> {
+  const url = new URL(base);
+  const json = JSON.stringify(body);
+  await new Promise<void>((resolve, reject) => {
+    const leave = () => {
+      // destroy(): a full close, as a client that aborts does (FIN, then a reset for anything the
+      // router still writes); end() would be a half-close, still listening.
+      if (how === "rst") socket.resetAndDestroy();
+      else socket.destroy();
+      resolve();
+    };
+    const socket = connect(Number(url.port), url.hostname, () => {
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: router\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
+      if (typeof until === "number") setTimeout(leave, until);
+    });
+    let seen = "";
+    socket.on("data", (d: Buffer) => {
+      seen += d.toString();
+      if (typeof until === "function" && until(seen)) leave();
+    });
+    socket.on("error", reject);
+  });
+}
+
+/** A fresh tenant and key through the admin API. */
+async function freshKey(base: string, id: string): Promise<string> {
+  const root = base.replace(/\/v1$/, "");
+  const admin = { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, "content-type": "application/json" };
+  assert.equal((await fetch(`${root}/admin/tenants`, { method: "POST", headers: admin, body: JSON.stringify({ id }) })).status, 201);
+  const created = (await (await fetch(`${root}/admin/tenants/${id}/keys`, { method: "POST", headers: admin, body: JSON.stringify({ name: "e2e" }) })).json()) as { key: string };
+  return created.key;
+}
+
+/** Polls the key's usage until its one row appears (settlement runs after the response). */
+async function onlyUsageRow(base: string, key: string): Promise<{ outcome: string; status: number; latencyMs: number }> {
+  for (let i = 0; i < 100; i++) {
+    const rows = ((await (await fetch(`${base}/usage`, { headers: { authorization: `Bearer ${key}` } })).json()) as { data: Array<{ outcome: string; status: number; latencyMs: number }> }).data;
+    if (rows.length > 0) return rows[0]!;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("no usage row after 5 s");
+}
+
 type Runtime = "wrangler dev" | "workerd serve";
 
 let client: OpenAI;
@@ -177,6 +224,38 @@ const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>, Ru
     ["workerd serve"],
   ],
   [
+    // Issue #12, item 8. A stalled stream writes nothing, so a client that closes its end gracefully
+    // is noticed only by the keep-alive comment whose write fails: the serve config below sets it
+    // to 300 ms. Before, the origin call and the reservation were held until the total timeout.
+    "a client that closes a stalled stream is settled as stream_cancelled at once",
+    async (_client, base) => {
+      const key = await freshKey(base, "e2e_leave_stream");
+      const body = { model: "chat-default", stream: true, messages: [{ role: "user", content: "stall" }], sim: { "pool-local": { stallAfterChunks: 2 } } };
+      const left = Date.now();
+      await leaveMidway(base, key, body, (seen) => (seen.match(/"content":"[^"]/g) ?? []).length >= 2, "fin");
+      const row = await onlyUsageRow(base, key);
+      assert.equal(row.outcome, "stream_cancelled");
+      assert.ok(Date.now() - left < 5_000, `settled ${Date.now() - left} ms after the client left`);
+    },
+    ["workerd serve"],
+  ],
+  [
+    // A non-streamed request writes nothing until its answer: only a reset connection (or, at the
+    // edge, Cloudflare's front end) tells the runtime the client left; request.signal then fires.
+    "a client that resets a waiting non-streamed request cancels it, settled as cancelled",
+    async (_client, base) => {
+      const key = await freshKey(base, "e2e_leave_json");
+      const body = { model: "chat-default", messages: [{ role: "user", content: "stall" }], sim: { "pool-local": { stallAfterChunks: 0 } } };
+      await leaveMidway(base, key, body, 300, "rst");
+      const left = Date.now();
+      const row = await onlyUsageRow(base, key);
+      assert.equal(row.outcome, "cancelled");
+      assert.equal(row.status, 499);
+      assert.ok(Date.now() - left < 5_000, `settled ${Date.now() - left} ms after the client left`);
+    },
+    ["workerd serve"],
+  ],
+  [
     "a wrong key raises AuthenticationError",
     async (_client, base) => {
       const intruder = new OpenAI({ baseURL: base, apiKey: "tr-demo-wrong", maxRetries: 0 });
@@ -235,7 +314,7 @@ try {
   try {
     const served = await startRouterOnWorkerd({
       address: "127.0.0.1:0",
-      routerConfig: JSON.stringify(pointAtSim(demoConfig as RouterConfigInput, sim.url)),
+      routerConfig: JSON.stringify({ ...pointAtSim(demoConfig as RouterConfigInput, sim.url), limits: { streamHeartbeatMs: 300 } }),
       secrets: { ...DEMO_SECRETS },
       stateDir: join(stateDir, "workerd"),
       quiet: true,

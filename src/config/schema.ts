@@ -91,6 +91,14 @@ export const limitsSchema = z
   .object({
     /** Largest accepted request body; larger ones get 413. */
     maxBodyBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(4 * 1024 * 1024),
+    /**
+     * While a relayed stream waits on its origin this long, the client gets an SSE comment
+     * (`: keep-alive`), which SDKs ignore. It keeps idle proxies from closing the stream, and it is
+     * how a client that went away is noticed: writing to its closed connection fails, and the origin
+     * call is cancelled (a silent stall would otherwise hold the origin and the reservation until
+     * the total timeout).
+     */
+    streamHeartbeatMs: z.number().int().min(100).max(60_000).default(5_000),
   })
   .strict();
 
@@ -108,7 +116,7 @@ export const routerConfigSchema = z
     version: z.literal(1),
     origins: z.record(name("origin"), originSchema).refine((o) => Object.keys(o).length > 0, "declare at least one origin"),
     scenarios: z.record(name("scenario"), scenarioSchema),
-    limits: limitsSchema.default({ maxBodyBytes: 4 * 1024 * 1024 }),
+    limits: limitsSchema.prefault({}),
     health: healthSettingsSchema.prefault({}),
   })
   .strict()

@@ -6,8 +6,9 @@ import type { AttemptResult } from "../proxy/forward";
 import type { SampleKind } from "./types";
 
 /**
- * The sample kind of an attempt, or null when no request reached the origin (its key is not set,
- * or it was skipped while cooling down): those say nothing about its health.
+ * The sample kind of an attempt, or null when it says nothing about the origin's health: no
+ * request reached it (its key is not set, or it was skipped while cooling down), or the client
+ * went away and the call was cancelled.
  *
  * A 4xx other than 401/403/408/429 is the client's problem (a prompt too long for the model, say)
  * and the origin answered it properly: `ok`. 401/403 mean the origin refuses our key, so every
@@ -27,6 +28,7 @@ export function sampleKindOf(result: AttemptResult): SampleKind | null {
       return result;
     case "no_credentials":
     case "cooling_down":
+    case "cancelled": // the client left: says nothing about the origin
       return null;
     default:
       if (result === 429) return "status_429";

@@ -40,6 +40,7 @@ export type RouterFailure =
   | { kind: "no_origin_available"; retryAfterSeconds: number | null }
   | { kind: "rate_limited"; dimension: "requests" | "tokens" | "concurrency"; retryAfterSeconds: number }
   | { kind: "insufficient_quota"; what: string; retryAfterSeconds: number | null }
+  | { kind: "client_closed" }
   | { kind: "internal" };
 
 /** The JSON body of an OpenAI error. */
@@ -196,6 +197,14 @@ function render(failure: RouterFailure): Rendered {
         message: `You exceeded your current quota: ${failure.what}.`,
         // When the budget's period ends, it can be spent again.
         retryAfterSeconds: failure.retryAfterSeconds,
+      };
+    case "client_closed":
+      // nginx's 499: nobody reads it; it names the outcome in logs and traces.
+      return {
+        status: 499,
+        type: "invalid_request_error",
+        code: "client_closed_request",
+        message: "The client closed the request before the answer was ready.",
       };
     case "internal":
       return {

@@ -31,7 +31,9 @@ export type AttemptResult =
   | "broken"
   | "invalid_response"
   | "no_credentials"
-  | "cooling_down";
+  | "cooling_down"
+  /** The client went away: the origin call was cancelled, and no other origin is tried. */
+  | "cancelled";
 
 export interface AttemptLog {
   origin: string;
@@ -46,7 +48,9 @@ export type Forwarded =
   | { kind: "json"; target: Target; text: string; usage: Usage | null; attempts: AttemptLog[] }
   | { kind: "stream"; target: Target; body: ReadableStream<Uint8Array>; outcome: Promise<StreamOutcome>; attempts: AttemptLog[] }
   | { kind: "origin_error"; target: Target; status: number; body: OpenAIErrorBody; attempts: AttemptLog[] }
-  | { kind: "failed"; failure: RouterFailure; attempts: AttemptLog[] };
+  | { kind: "failed"; failure: RouterFailure; attempts: AttemptLog[] }
+  /** The client went away before an answer: `target` is the origin that was being called, if any. */
+  | { kind: "cancelled"; target: Target | null; attempts: AttemptLog[] };
 
 export interface ForwardRequest {
   /** Path under the origin's base URL, e.g. `/chat/completions`. */
@@ -58,12 +62,20 @@ export interface ForwardRequest {
   targets: readonly Target[];
   requestId: string;
   clientHeaders: Headers;
+  /**
+   * The client's request signal (`enable_request_signal`): when the client disconnects, the origin
+   * call in progress is cancelled (its fetch, or its stream being relayed) and no other origin is
+   * tried, so neither the origin nor the tenant's reservation is held until a timeout.
+   */
+  clientSignal?: AbortSignal;
   readSecret: SecretReader;
   /** Applied to every origin text passed on to the client (error messages): see scrub.ts. */
   scrub: Scrub;
+  /** SSE keep-alive comments while a relayed stream's origin is silent (`limits.streamHeartbeatMs`). */
+  heartbeatMs: number;
   now?: () => number;
   /** Called as each attempt starts (health accounting of requests in flight). */
-  onAttempt?: (origin: string) => void;
+  onAttempt?: (target: Target) => void;
   /** `prompt_cache_key` for origins whose provider takes one (see affinity/prompt-cache-key.ts). */
   promptCacheKey?: string | null;
 }
@@ -147,20 +159,30 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     log("no_credentials");
     return { retry: "no_credentials", retryAfterSeconds: null };
   }
-  request.onAttempt?.(target.originName);
+  request.onAttempt?.(target);
 
   const controller = new AbortController();
   let timedOut = false;
+  let cancelled = false;
   const abort = () => {
     timedOut = true;
     controller.abort();
   };
+  const clientGone = () => {
+    cancelled = true;
+    controller.abort();
+  };
+  request.clientSignal?.addEventListener("abort", clientGone);
   const firstByteTimer = setTimeout(abort, origin.timeouts.firstByteMs);
   const totalTimer = setTimeout(abort, origin.timeouts.totalMs);
+  /** The attempt is over: nothing may abort it any more. */
   const clearTimers = () => {
     clearTimeout(firstByteTimer);
     clearTimeout(totalTimer);
+    request.clientSignal?.removeEventListener("abort", clientGone);
   };
+  /** Why a fetch or a read failed: the client left, a timeout fired, or the origin's own doing. */
+  const cause = (otherwise: AttemptResult): AttemptResult => (cancelled ? "cancelled" : timedOut ? "timeout" : otherwise);
   const fail = (result: AttemptResult, retryAfterSeconds: number | null = null): AttemptOutcome => {
     clearTimers();
     log(result);
@@ -179,7 +201,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
       signal: controller.signal,
     });
   } catch {
-    return fail(timedOut ? "timeout" : "connect_error");
+    return fail(cause("connect_error"));
   }
 
   if (!response.ok) {
@@ -204,7 +226,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     const head = await readHead(reader);
     if (head.kind !== "ok") {
       await reader.cancel().catch(() => {});
-      return fail(head.kind === "read_error" ? (timedOut ? "timeout" : "broken") : head.kind);
+      return fail(head.kind === "read_error" ? cause("broken") : head.kind);
     }
     clearTimeout(firstByteTimer);
     log(response.status);
@@ -217,8 +239,10 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
       profile,
       scrub: request.scrub,
       timedOut: () => timedOut,
+      cancelled: () => cancelled,
+      heartbeatMs: request.heartbeatMs,
       onEnd: (o) => {
-        clearTimeout(totalTimer);
+        clearTimers();
         resolveOutcome(o);
       },
     });
@@ -230,7 +254,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
   try {
     text = await response.text();
   } catch {
-    return fail(timedOut ? "timeout" : "broken");
+    return fail(cause("broken"));
   }
   let json: unknown;
   try {
@@ -288,6 +312,7 @@ export async function forward(request: ForwardRequest): Promise<Forwarded> {
     if (seconds !== null) retryAfter = retryAfter === null ? seconds : Math.min(retryAfter, seconds);
   };
   for (const target of request.targets) {
+    if (request.clientSignal?.aborted) return { kind: "cancelled", target: null, attempts };
     const until = cooldownUntil.get(target.originName);
     if (until !== undefined) {
       if (until > now()) {
@@ -299,6 +324,7 @@ export async function forward(request: ForwardRequest): Promise<Forwarded> {
     }
     const outcome = await attempt(request, target, attempts, now);
     if ("done" in outcome) return outcome.done;
+    if (outcome.retry === "cancelled") return { kind: "cancelled", target, attempts };
     noteRetryAfter(outcome.retryAfterSeconds);
   }
   return { kind: "failed", failure: failureOf(attempts, retryAfter), attempts };

@@ -39,11 +39,19 @@ export interface RelayOptions {
   scrub: Scrub;
   /** True when the upstream read failed because the total timeout fired. */
   timedOut: () => boolean;
+  /** True when the upstream read failed because the client went away (its request signal). */
+  cancelled: () => boolean;
+  /** While the origin sends nothing for this long, the client gets a `: keep-alive` comment (see `limits.streamHeartbeatMs`). */
+  heartbeatMs: number;
   /** Called exactly once, when the stream has ended one way or another. */
   onEnd: (outcome: StreamOutcome) => void;
 }
 
 const encoder = new TextEncoder();
+
+/** An SSE comment (WHATWG HTML §9.2.6: a line starting with ':' is ignored by every client). */
+const HEARTBEAT = encoder.encode(": keep-alive\n\n");
+const HEARTBEAT_DUE = Symbol("heartbeat");
 
 function errorEvent(kind: "broken" | "timeout"): string {
   const { body } = describeFailure({ kind: kind === "timeout" ? "upstream_timeout" : "upstream_error" });
@@ -97,6 +105,15 @@ export function carriesText(data: string): boolean {
 /** A readable stream for the client that relays `options.reader` event by event. */
 export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
   const { reader, clientWantsUsage, profile } = options;
+  /** The origin read in progress, kept across pulls while heartbeats go out. */
+  let inflight: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+  let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The next origin chunk, or HEARTBEAT_DUE when the origin has been silent for `heartbeatMs`. */
+  const nextRead = (): Promise<ReadableStreamReadResult<Uint8Array> | typeof HEARTBEAT_DUE> => {
+    inflight ??= reader.read();
+    const due = new Promise<typeof HEARTBEAT_DUE>((resolve) => (heartbeatTimer = setTimeout(() => resolve(HEARTBEAT_DUE), options.heartbeatMs)));
+    return Promise.race([inflight, due]).finally(() => clearTimeout(heartbeatTimer));
+  };
   const decoder = new TextDecoder();
   let buffer = "";
   let pending: Uint8Array | null = options.first;
@@ -175,10 +192,21 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
             chunk = pending;
             pending = null;
           } else {
-            let result: ReadableStreamReadResult<Uint8Array>;
+            let result: ReadableStreamReadResult<Uint8Array> | typeof HEARTBEAT_DUE;
             try {
-              result = await reader.read();
+              result = await nextRead();
+              if (result === HEARTBEAT_DUE) {
+                controller.enqueue(HEARTBEAT);
+                return;
+              }
+              inflight = null;
             } catch {
+              if (options.cancelled()) {
+                // Nobody is reading: end quietly, settled for what was delivered.
+                controller.close();
+                finish("cancelled");
+                return;
+              }
               const kind = options.timedOut() ? "timeout" : "broken";
               controller.enqueue(encoder.encode(errorEvent(kind)));
               controller.close();
@@ -215,6 +243,7 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
         }
       },
       async cancel(reason) {
+        clearTimeout(heartbeatTimer);
         finish("cancelled");
         await reader.cancel(reason).catch(() => {});
       },

@@ -25,7 +25,7 @@ import { isolateState, nextRotation, reportFailedAttempts, reportServed, shouldL
 import { shadowCopy } from "../routing/shadow";
 import { priorityOf } from "../routing/priority";
 import type { Usage } from "../openai/usage";
-import { failedSettlement, jsonSettlement, streamSettlement, type RequestFacts } from "../usage/record";
+import { cancelledSettlement, failedSettlement, jsonSettlement, streamSettlement, type RequestFacts } from "../usage/record";
 import { applyOutputCap, FREE, originPrices, requestedOutputCap, reservationFor, servingOrigins } from "../usage/reservation";
 import { admitted, callerOf, type Admitted } from "./tenant-auth";
 
@@ -64,9 +64,10 @@ function requestBoundary(header: string | undefined): Boundary | null {
 /** Headers that say how the request was admitted and served. */
 function responseHeaders(scenario: string, admission: Admitted, cap: number | null, result: Forwarded): Headers {
   const headers = new Headers({ "x-router-scenario": scenario, "x-router-attempts": formatAttempts(result.attempts) });
-  if (result.kind !== "failed") {
-    headers.set("x-router-origin", result.target.originName);
-    headers.set("x-router-upstream-model", result.target.model);
+  const target = result.kind === "failed" ? null : result.target;
+  if (target) {
+    headers.set("x-router-origin", target.originName);
+    headers.set("x-router-upstream-model", target.model);
   }
   if (cap !== null) headers.set("x-router-max-tokens", String(cap));
   for (const b of admission.softLimited) {
@@ -156,6 +157,40 @@ export function proxyHandler(endpoint: Endpoint) {
         snapshotOf,
         at,
       );
+    const facts: RequestFacts = {
+      requestId,
+      keyId: admission.keyId,
+      endpoint,
+      scenario: model!,
+      stream,
+      requestBytes: bodyBytes,
+      startedAt,
+      reservedMicros: admission.reservedMicros,
+    };
+    // Settled exactly once, in a batch with the tenant's other requests ending now; the served
+    // request's lesson for the prefix index rides along.
+    let settled = false;
+    const settle = (settlement: SettleRequest, usage: Usage | null = null): Promise<void> => {
+      if (settled) return Promise.resolve();
+      settled = true;
+      const learned = prefix && settlement.origin !== null && settlement.status === 200 ? learnedFrom(config, prefix, matches, settlement.origin, usage) : null;
+      const send = isolate.settlements.add(admission.tenantId, caller.ledger, { request: settlement, ...(learned ? { prefix: learned } : {}) });
+      return send ?? Promise.resolve();
+    };
+    // A client that leaves while an origin works: at the edge the runtime then ends this handler
+    // mid-await, and only what `waitUntil` holds survives. The abort listener settles the request
+    // as cancelled, charging the prompt of the origin being called (it worked on it), nothing if
+    // none was. Once an answer is in hand, its own path settles it (a stream's relay notices the
+    // client leaving itself).
+    let calling: Target | null = null;
+    const clientLeft = () => {
+      const served = calling
+        ? { origin: calling.originName, model: calling.model, prices: originPrices(config, calling.originName, startedAt), status: 499, outcome: "cancelled" }
+        : { origin: null, model: null, prices: FREE, status: 499, outcome: "cancelled" };
+      c.executionCtx.waitUntil(settle(cancelledSettlement(facts, served, Date.now())));
+    };
+    c.req.raw.signal.addEventListener("abort", clientLeft, { once: true });
+
     let decision = decideAt(startedAt);
     // A batch request may wait, within the scenario's bound, for capacity or a cheaper window.
     const flexDeadline = startedAt + (scenario.flex?.maxWaitMs ?? 0);
@@ -175,9 +210,13 @@ export function proxyHandler(endpoint: Endpoint) {
             targets: targetsOf(config, decision),
             requestId,
             clientHeaders: c.req.raw.headers,
+            clientSignal: c.req.raw.signal,
             readSecret: secretReader(c.env),
             scrub: scrubberOf(config, c.env),
-            onAttempt: (origin) => {
+            heartbeatMs: config.limits.streamHeartbeatMs,
+            onAttempt: (target) => {
+              calling = target;
+              const origin = target.originName;
               reporter.begin(origin);
               const now = Date.now();
               isolate.recentRequests.add(origin, 1, now);
@@ -191,8 +230,9 @@ export function proxyHandler(endpoint: Endpoint) {
                 ? isolate.promptCacheKeys.keyFor(admission.tenantId, prefix.fp.anchor, prefix.sessionKey, scenario.affinity.promptCacheKeyRpm, startedAt)
                 : null,
           });
+    c.req.raw.signal.removeEventListener("abort", clientLeft);
     for (const send of reportFailedAttempts(reporter, result.attempts)) c.executionCtx.waitUntil(send);
-    const servingAttempt = result.kind === "failed" ? undefined : result.attempts.at(-1);
+    const servingAttempt = result.kind === "failed" || result.kind === "cancelled" ? undefined : result.attempts.at(-1);
     const explained = admission.debug && c.req.header("x-router-explain") === "1";
     // Every shadowed decision is logged, and its shadow's result is added to that entry afterwards.
     let decisionLogged: Promise<void> = Promise.resolve();
@@ -203,16 +243,6 @@ export function proxyHandler(endpoint: Endpoint) {
     }
     if (decision.shadow) c.executionCtx.waitUntil(shadowCopy(c, config, model!, decision.shadow, path, body, stream, requestId, decisionLogged));
 
-    const facts: RequestFacts = {
-      requestId,
-      keyId: admission.keyId,
-      endpoint,
-      scenario: model!,
-      stream,
-      requestBytes: bodyBytes,
-      startedAt,
-      reservedMicros: admission.reservedMicros,
-    };
     const headers = responseHeaders(model!, admission, cap, result);
     headers.set("x-router-priority", priority.priority);
     if (explained) headers.set("x-router-decision", JSON.stringify(decision.explanation));
@@ -222,14 +252,7 @@ export function proxyHandler(endpoint: Endpoint) {
       const send = servingAttempt ? reportServed(reporter, servingAttempt, latencyMs, outputTokens, sample) : null;
       if (send) c.executionCtx.waitUntil(send);
     };
-    // Settled in a batch with the tenant's other requests ending now; the served request's lesson
-    // for the prefix index rides along.
-    const settle = (settlement: SettleRequest, usage: Usage | null = null): Promise<void> => {
-      const learned = prefix && settlement.origin !== null && settlement.status === 200 ? learnedFrom(config, prefix, matches, settlement.origin, usage) : null;
-      const send = isolate.settlements.add(admission.tenantId, caller.ledger, { request: settlement, ...(learned ? { prefix: learned } : {}) });
-      return send ?? Promise.resolve();
-    };
-    const servedBy = (r: Exclude<Forwarded, { kind: "failed" }>) => ({
+    const servedBy = (r: Exclude<Forwarded, { kind: "failed" | "cancelled" }>) => ({
       origin: r.target.originName,
       model: r.target.model,
       prices: originPrices(config, r.target.originName, startedAt),
@@ -266,6 +289,11 @@ export function proxyHandler(endpoint: Endpoint) {
         c.executionCtx.waitUntil(settle(failedSettlement(facts, served, Date.now())));
         headers.set("content-type", "application/json");
         return new Response(JSON.stringify(result.body), { status: result.status, headers });
+      }
+      case "cancelled": {
+        calling = result.target;
+        clientLeft();
+        return toErrorResponse({ kind: "client_closed" }, headers);
       }
       case "failed": {
         const response = toErrorResponse(result.failure, headers);

@@ -40,7 +40,8 @@ export async function shadowCopy(
       clientHeaders: c.req.raw.headers,
       readSecret: secretReader(c.env),
       scrub: scrubberOf(config, c.env),
-      onAttempt: (origin) => reporter.begin(origin),
+      heartbeatMs: config.limits.streamHeartbeatMs,
+      onAttempt: (target) => reporter.begin(target.originName),
     });
     const sends = reportFailedAttempts(reporter, result.attempts);
     const attempt = result.attempts.at(-1);

@@ -76,3 +76,13 @@ export function streamSettlement(facts: RequestFacts, served: Omit<Served, "outc
 export function failedSettlement(facts: RequestFacts, served: Served, endedAt: number): SettleRequest {
   return settlement(facts, served, NOTHING, "origin", endedAt);
 }
+
+/**
+ * A request whose client went away before any answer. An origin that was being called has worked on
+ * the prompt (and may bill it): the prompt is charged as estimated, within the reservation. Nothing
+ * is charged when no origin was called yet.
+ */
+export function cancelledSettlement(facts: RequestFacts, served: Served, endedAt: number): SettleRequest {
+  if (served.origin === null) return settlement(facts, served, NOTHING, "origin", endedAt);
+  return settlement(facts, served, { ...NOTHING, promptTokens: estimateTokens(facts.requestBytes) }, "estimated", endedAt);
+}

@@ -102,6 +102,7 @@ describe("runProbes", () => {
       nokey: null, // its secret is not set: not probed
       flaky: "ok",
       canaried: "ok",
+      hangup: "ok",
       "gpu-a": "ok",
       "gpu-b": "ok",
       "gpu-c": "ok",

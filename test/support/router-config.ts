@@ -14,6 +14,8 @@ export const DEMO_TENANT_KEY = "tr-demo-local";
 /** Small timeouts keep timeout tests fast; large enough that a loaded 2-core machine never trips them by accident. */
 export const FIRST_BYTE_MS = 1000;
 export const TOTAL_MS = 2500;
+/** SSE keep-alive comments while a relayed stream's origin is silent: well inside the timeouts, so stalls show them. */
+export const HEARTBEAT_MS = 400;
 
 export const simOptions = {
   origins: {
@@ -23,6 +25,8 @@ export const simOptions = {
     cool: { profile: "openai" },
     flaky: { profile: "openai" },
     canaried: { profile: "openai" },
+    // Only the client-disconnect tests call it: its in-flight count is theirs alone.
+    hangup: { profile: "openai" },
     // Three identical self-hosted pools for the affinity tests.
     "gpu-a": { profile: "vllm" },
     "gpu-b": { profile: "vllm" },
@@ -70,6 +74,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       // Nothing listens on port 9: connecting fails at once.
       dead: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts, circuit: NEVER_OPEN },
       canaried: origin("canaried", "openai"),
+      hangup: { ...origin("hangup", "openai"), pricing: ALPHA_PRICING },
       // The one origin with a real, quick circuit breaker: the health tests trip and close it.
       flaky: { ...origin("flaky", "openai"), circuit: { failureThreshold: 2, cooldownMs: 500, maxCooldownMs: 1000, halfOpenSuccesses: 1 } },
       nokey: { ...origin("beta", "openai"), apiKeySecret: "UNSET_API_KEY" },
@@ -93,6 +98,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         ],
       },
       "chat-alpha-only": { endpoint: "chat", candidates: [{ origin: "alpha", model: "alpha-large" }] },
+      "chat-hangup": { endpoint: "chat", routing: "ordered", candidates: [{ origin: "hangup", model: "hangup-model" }, { origin: "beta", model: "deepseek-chat" }] },
       "chat-deepseek": { endpoint: "chat", candidates: [{ origin: "beta", model: "deepseek-chat" }] },
       "chat-pool": { endpoint: "chat", candidates: [{ origin: "pool", model: "qwen2.5-7b" }] },
       "chat-priced": {
@@ -177,7 +183,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         ],
       },
     },
-    limits: { maxBodyBytes: 64 * 1024 },
+    limits: { maxBodyBytes: 64 * 1024, streamHeartbeatMs: HEARTBEAT_MS },
     // Fresh health quickly, so routing tests need not wait seconds for it.
     health: { snapshotTtlMs: 50, reportDelayMs: 20 },
   };
