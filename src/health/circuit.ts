@@ -2,12 +2,23 @@
  * The circuit breaker of one origin, as a pure state machine over outcomes and instants
  * (DESIGN §4: circuit state filters candidates).
  *
- *   closed ──(N consecutive failures, or error-rate EWMA > threshold over ≥ M samples)──▶ open
+ *   closed ──(N consecutive failures, or error-rate EWMA > threshold over ≥ M samples;
+ *             either blaming the origin, see below)──▶ open
  *   open ──(cool-down elapsed)──▶ half_open
  *   half_open ──(K consecutive probe successes)──▶ closed      (cool-down back to its base)
- *   half_open ──(a probe fails)──▶ open                         (cool-down doubled, up to a cap)
+ *   half_open ──(a probe fails, blaming the origin)──▶ open     (cool-down doubled, up to a cap)
  *
  * There is no other edge: closed never goes to half_open, and open never closes without probes.
+ *
+ * No tenant opens a circuit alone (issue #12): a tenant's requests can fail because of what they
+ * ask (a prompt so long that prefill outlasts the timeout), and that says nothing about the origin.
+ * So each outcome may name the tenant whose request it was, and the evidence behind each rule (the
+ * run of failures, the error-rate window) remembers whom it blames: nobody yet, one tenant, or the
+ * origin (failures from two tenants or more, or any failure that was no tenant's, such as a probe's).
+ * A rule whose evidence blames a single tenant does not open (nor re-open a half-open) circuit: it
+ * leaves it where it is, `awaitingProbe`, and the OriginMonitor asks an isolate for an active probe.
+ * The probe's failure blames the origin and the rule opens; its success clears the suspicion.
+ * (How much one tenant's failures weigh in that evidence is capped first, in `tenant-cap.ts`.)
  *
  * Outcomes are judged by when their attempt *started* (`at`): one that started before the circuit's
  * current state began (`at < since`) is stale evidence and leaves the breaker alone. That makes
@@ -42,6 +53,19 @@ export const circuitOptionsSchema = z
     halfOpenMaxProbes: z.number().int().min(1).max(1_000).default(1),
     /** Consecutive successful probes that close a half-open circuit. */
     halfOpenSuccesses: z.number().int().min(1).max(1_000).default(2),
+    /**
+     * A tenant's failures count against the origin (breaker and error rate) at most this many times
+     * in any `tenantWindowMs`; the rest are attributed to the tenant (see `tenant-cap.ts`). 0: a
+     * tenant's failures never count, only probes and failures of no tenant do.
+     */
+    tenantFailureCap: z.number().int().min(0).max(20).default(2),
+    /** The sliding window of `tenantFailureCap`, by when the attempts started. */
+    tenantWindowMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+    /**
+     * The least time between two probes the monitor asks isolates for (to confirm or clear one
+     * tenant's failures), across every isolate.
+     */
+    probeGapMs: z.number().int().min(100).max(3_600_000).default(2_000),
   })
   .strict()
   .refine((o) => o.cooldownMs <= o.maxCooldownMs, { message: "cooldownMs must not exceed maxCooldownMs", path: ["cooldownMs"] });
@@ -75,6 +99,28 @@ export interface CircuitTransition {
   detail: string;
 }
 
+/**
+ * Whom the failures behind a rule blame: nobody (none yet), one tenant (every one of them came from
+ * its requests), or the origin (failures from two tenants or more, or one that was no tenant's).
+ */
+export type Blame = { on: "nobody" } | { on: "tenant"; tenant: string } | { on: "origin" };
+
+const NOBODY: Blame = { on: "nobody" };
+const ORIGIN: Blame = { on: "origin" };
+
+/**
+ * The blame after one more failure, from `tenant`'s request or (undefined) from no tenant's.
+ * @example
+ * blameWith(blameWith({ on: "nobody" }, "acme"), "acme")   // { on: "tenant", tenant: "acme" }
+ * blameWith({ on: "tenant", tenant: "acme" }, "globex")    // { on: "origin" }
+ * blameWith({ on: "tenant", tenant: "acme" }, undefined)   // { on: "origin" }
+ */
+export function blameWith(blame: Blame, tenant: string | undefined): Blame {
+  if (blame.on === "origin" || tenant === undefined) return ORIGIN;
+  if (blame.on === "nobody") return { on: "tenant", tenant };
+  return blame.tenant === tenant ? blame : ORIGIN;
+}
+
 /** A breaker's whole state: plain data, stored by the OriginMonitor as JSON. */
 export interface Circuit {
   state: CircuitStateName;
@@ -90,8 +136,22 @@ export interface Circuit {
   consecutiveSuccesses: number;
   /** Half-open only: probes admitted by {@link tryAcquire} whose outcome is not known yet. */
   probesInFlight: number;
-  /** Outcomes since the circuit last closed (or began): count and error-rate EWMA. */
-  window: { samples: number; errorRate: number };
+  /**
+   * Outcomes since the circuit last closed (or began): count and error-rate EWMA; and whom the
+   * failures since the rate was last at or below its threshold blame (absent in state stored
+   * before blame existed: read by `windowBlame`).
+   */
+  window: { samples: number; errorRate: number; blame?: Blame };
+  /**
+   * Whom `consecutiveFailures` blames, counted since the current state began (absent in state
+   * stored before blame existed: read by `streakBlame`).
+   */
+  streakBlame?: Blame;
+  /**
+   * A rule would have opened the circuit (or re-opened it, half-open) on one tenant's failures
+   * alone: a probe should tell whether the origin fails. Cleared by the next success or transition.
+   */
+  awaitingProbe?: boolean;
   /** The last {@link HISTORY_LIMIT} transitions, oldest first. */
   history: CircuitTransition[];
 }
@@ -102,7 +162,13 @@ export interface Outcome {
   ok: boolean;
   /** Why it failed, for the transition's detail (e.g. `timeout`). */
   kind?: string;
+  /** Whose request it was; absent for probes, which blame the origin when they fail. */
+  tenant?: string;
 }
+
+// State stored before blame existed: its failures named no tenant, so they blame the origin.
+const streakBlame = (c: Circuit): Blame => c.streakBlame ?? (c.consecutiveFailures > 0 ? ORIGIN : NOBODY);
+const windowBlame = (c: Circuit): Blame => c.window.blame ?? ORIGIN;
 
 /** A closed circuit with no history, as of `at`. */
 export function initialCircuit(at = 0, options: CircuitOptions = DEFAULT_CIRCUIT_OPTIONS): Circuit {
@@ -115,7 +181,9 @@ export function initialCircuit(at = 0, options: CircuitOptions = DEFAULT_CIRCUIT
     consecutiveFailures: 0,
     consecutiveSuccesses: 0,
     probesInFlight: 0,
-    window: { samples: 0, errorRate: 0 },
+    window: { samples: 0, errorRate: 0, blame: NOBODY },
+    streakBlame: NOBODY,
+    awaitingProbe: false,
     history: [],
   };
 }
@@ -133,6 +201,9 @@ function moveTo(
     ...c,
     consecutiveSuccesses: 0,
     probesInFlight: 0,
+    // A new state weighs new evidence: the failures that ended the last one blame nobody here.
+    streakBlame: NOBODY,
+    awaitingProbe: false,
     ...patch,
     state: to,
     since: at,
@@ -185,24 +256,36 @@ export function recordOutcome(c: Circuit, outcome: Outcome, options: CircuitOpti
     case "closed": {
       const w = now.window;
       const x = outcome.ok ? 0 : 1;
-      const window = { samples: w.samples + 1, errorRate: w.samples === 0 ? x : w.errorRate + options.errorRateAlpha * (x - w.errorRate) };
-      if (outcome.ok) return { ...now, window, consecutiveFailures: 0 };
+      const errorRate = w.samples === 0 ? x : w.errorRate + options.errorRateAlpha * (x - w.errorRate);
+      // The rate rule weighs the failures since the rate was last acceptable: they pushed it up.
+      const blame = errorRate <= options.errorRateThreshold ? NOBODY : outcome.ok ? windowBlame(now) : blameWith(windowBlame(now), outcome.tenant);
+      const window = { samples: w.samples + 1, errorRate, blame };
+      if (outcome.ok) return { ...now, window, consecutiveFailures: 0, streakBlame: NOBODY, awaitingProbe: false };
       const failures = now.consecutiveFailures + 1;
-      const counted = { ...now, window, consecutiveFailures: failures };
+      const streak = blameWith(streakBlame(now), outcome.tenant);
+      const counted: Circuit = { ...now, window, consecutiveFailures: failures, streakBlame: streak };
       const base = { cooldownMs: options.cooldownMs };
-      if (failures >= options.failureThreshold) {
+      const byCount = failures >= options.failureThreshold;
+      // Only a failure can open on the rate: opening "because" a request just succeeded would be absurd.
+      const byRate = window.samples >= options.minSamples && window.errorRate > options.errorRateThreshold;
+      if (byCount && streak.on === "origin") {
         return moveTo(counted, "open", outcome.at, "consecutive_failures", `${failures} consecutive failures (last: ${last})`, base);
       }
-      // Only a failure can open on the rate: opening "because" a request just succeeded would be absurd.
-      if (window.samples >= options.minSamples && window.errorRate > options.errorRateThreshold) {
+      if (byRate && blame.on === "origin") {
         const detail = `error rate ${window.errorRate.toFixed(3)} > ${options.errorRateThreshold} over ${window.samples} samples`;
         return moveTo(counted, "open", outcome.at, "error_rate", detail, base);
       }
-      return counted;
+      // A rule tripped on one tenant's failures alone: maybe its requests fail, not the origin.
+      return byCount || byRate ? { ...counted, awaitingProbe: true } : counted;
     }
     case "half_open": {
       const probesInFlight = Math.max(0, now.probesInFlight - 1);
       if (!outcome.ok) {
+        const streak = blameWith(streakBlame(now), outcome.tenant);
+        if (streak.on !== "origin") {
+          // One tenant's failure neither re-opens the circuit nor undoes the successes so far.
+          return { ...now, consecutiveFailures: now.consecutiveFailures + 1, streakBlame: streak, probesInFlight, awaitingProbe: true };
+        }
         const cooldownMs = Math.min(now.cooldownMs * 2, options.maxCooldownMs);
         return moveTo({ ...now, consecutiveFailures: now.consecutiveFailures + 1 }, "open", outcome.at, "probe_failed", `probe failed (${last}); cool-down ${cooldownMs} ms`, {
           cooldownMs,
@@ -213,10 +296,10 @@ export function recordOutcome(c: Circuit, outcome: Outcome, options: CircuitOpti
         return moveTo(now, "closed", outcome.at, "probes_succeeded", `${successes} consecutive probes succeeded`, {
           cooldownMs: options.cooldownMs,
           consecutiveFailures: 0,
-          window: { samples: 0, errorRate: 0 },
+          window: { samples: 0, errorRate: 0, blame: NOBODY },
         });
       }
-      return { ...now, consecutiveFailures: 0, consecutiveSuccesses: successes, probesInFlight };
+      return { ...now, consecutiveFailures: 0, streakBlame: NOBODY, awaitingProbe: false, consecutiveSuccesses: successes, probesInFlight };
     }
   }
 }

@@ -6,6 +6,7 @@
 export {
   admissionOf,
   advanceCircuit,
+  blameWith,
   circuitOptionsSchema,
   DEFAULT_CIRCUIT_OPTIONS,
   HISTORY_LIMIT,
@@ -13,6 +14,7 @@ export {
   recordOutcome,
   tryAcquire,
   type Admission,
+  type Blame,
   type Circuit,
   type CircuitOptions,
   type CircuitOptionsInput,
@@ -24,6 +26,7 @@ export {
 export { MAX_PROBE_TIMEOUT_MS, probeOrigin, runProbes, type ProbeEnv, type ProbeResult } from "./probe";
 export { HealthReporter, type HealthReporterOptions, type ReportNamespace, type ReportTarget } from "./reporter";
 export { sampleKindOf } from "./sample-kind";
+export { chargeFailure, forgetExpired, MAX_TRACKED_TENANTS, type Charge, type TenantFailures } from "./tenant-cap";
 export { SnapshotCache, type SnapshotCacheOptions, type SnapshotNamespace, type SnapshotRead, type SnapshotTarget } from "./snapshots";
 export {
   coefficientOfVariation,
@@ -41,6 +44,7 @@ export {
   healthSampleSchema,
   MAX_BATCH_SAMPLES,
   SAMPLE_KINDS,
+  type AttributedFailure,
   type HealthOptions,
   type HealthOptionsInput,
   type HealthReport,

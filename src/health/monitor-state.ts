@@ -6,7 +6,17 @@ import { uncachedTtftShare } from "../affinity/reuse";
 import { ownEntry } from "../lib/own";
 import { advanceCircuit, initialCircuit, recordOutcome, type Circuit } from "./circuit";
 import { coefficientOfVariation, emptyHourlyProfile, recordHourly, updateEwma, type Ewma, type HourlyProfile } from "./stats";
-import { healthOptionsSchema, type CanaryStop, type PrefixCacheStats, type HealthOptions, type HealthSample, type MetricSummary, type OriginSnapshot } from "./types";
+import { chargeFailure, forgetExpired, type TenantFailures } from "./tenant-cap";
+import {
+  healthOptionsSchema,
+  type AttributedFailure,
+  type CanaryStop,
+  type PrefixCacheStats,
+  type HealthOptions,
+  type HealthSample,
+  type MetricSummary,
+  type OriginSnapshot,
+} from "./types";
 
 export interface MonitorState {
   origin: string;
@@ -30,6 +40,14 @@ export interface MonitorState {
   canaryStops?: Record<string, CanaryStop>;
   /** Optional in stored state written before prefix affinity existed. */
   prefixCache?: Record<string, PrefixCacheCounts>;
+  /**
+   * Tenants' counted failures in the current window (see `tenant-cap.ts`), the failures attributed
+   * to tenants past their cap, and when the monitor last asked an isolate for a probe. Optional in
+   * stored state written before the tenant cap existed.
+   */
+  tenantFailures?: TenantFailures;
+  attributed?: { count: number; last: AttributedFailure | null };
+  probeGrantedAt?: number | null;
 }
 
 /** The stored counts behind `PrefixCacheStats` (rates are derived when read). */
@@ -107,14 +125,28 @@ export function decodeSpeed(sample: Pick<HealthSample, "ttftMs" | "latencyMs" | 
 }
 
 /**
- * Folds one sample into the state. Every sample counts for the error rate and the breaker;
- * latencies come from successful, non-probe samples only: a failure's latency is how fast it
- * failed (a refused connection is "fast"), and a probe's is a model listing, not a generation.
+ * Folds one sample into the state. A tenant's failure past its cap is only attributed to the tenant
+ * (counted in `attributed`, nothing else); every other sample counts for the error rate and the
+ * breaker. Latencies come from successful, non-probe samples only: a failure's latency is how fast
+ * it failed (a refused connection is "fast"), and a probe's is a model listing, not a generation.
  */
 export function applySample(state: MonitorState, sample: HealthSample): MonitorState {
   const { alpha, timeZone } = state.options;
+  let tenantFailures = state.tenantFailures;
+  if (!sample.ok && sample.tenant !== undefined) {
+    const { tenantFailureCap, tenantWindowMs } = state.options.circuit;
+    const charge = chargeFailure(tenantFailures ?? {}, sample.tenant, sample.at, tenantFailureCap, tenantWindowMs);
+    if (!charge.counted) {
+      const count = (state.attributed?.count ?? 0) + 1;
+      const latest = state.attributed?.last;
+      const last = latest && latest.at > sample.at ? latest : { tenant: sample.tenant, at: sample.at, kind: sample.kind };
+      return { ...state, attributed: { count, last } };
+    }
+    tenantFailures = charge.failures;
+  }
   const next: MonitorState = {
     ...state,
+    ...(tenantFailures ? { tenantFailures } : {}),
     circuit: recordOutcome(state.circuit, sample, state.options.circuit),
     errors: updateEwma(state.errors, sample.ok ? 0 : 1, alpha),
     samples: state.samples + 1,
@@ -132,6 +164,26 @@ export function applySample(state: MonitorState, sample: HealthSample): MonitorS
   const speed = decodeSpeed(sample);
   if (speed !== undefined) next.tokensPerSec = updateEwma(state.tokensPerSec, speed, alpha);
   return next;
+}
+
+/**
+ * After a batch sent at `at`: tenants whose counted failures are all a window old are forgotten,
+ * and the monitor decides whether to ask the reporting isolate for a probe. It asks when the batch
+ * had a failure attributed to its tenant (`attributedBefore` is the count before the batch) or when
+ * the breaker awaits a probe (a rule tripped on one tenant's failures alone), unless the circuit is
+ * open (nothing to confirm) or it already asked within `probeGapMs`, across every isolate: a probe
+ * costs the origin a request, and one answers for all.
+ */
+export function afterBatch(state: MonitorState, attributedBefore: number, at: number): { state: MonitorState; probe: boolean } {
+  const { tenantWindowMs, probeGapMs } = state.options.circuit;
+  const tenantFailures = state.tenantFailures && forgetExpired(state.tenantFailures, at, tenantWindowMs);
+  const pruned = tenantFailures === state.tenantFailures ? state : { ...state, tenantFailures };
+  const circuit = advanceCircuit(pruned.circuit, at);
+  const wanted = circuit.state !== "open" && ((pruned.attributed?.count ?? 0) > attributedBefore || circuit.awaitingProbe === true);
+  const last = pruned.probeGrantedAt ?? null;
+  // Either side: a grant stamped by a clock running ahead must not block grants until it is reached.
+  if (!wanted || (last !== null && Math.abs(at - last) < probeGapMs)) return { state: pruned, probe: false };
+  return { state: { ...pruned, probeGrantedAt: at }, probe: true };
 }
 
 /** Samples in the order their attempts started; equal instants keep their order (the sort is stable). */
@@ -155,6 +207,8 @@ export function snapshotOf(state: MonitorState, at: number, inFlight: number): O
     tokensPerSec: summary(state.tokensPerSec),
     errorRate: state.errors?.mean ?? 0,
     consecutiveFailures: c.consecutiveFailures,
+    attributedToTenants: state.attributed?.count ?? 0,
+    lastAttributed: state.attributed?.last ?? null,
     inFlight,
     samples: state.samples,
     hourlyTtftMs: state.hourlyTtft.map((h) => (h === null ? null : { mean: h.mean, samples: h.samples })),

@@ -11,7 +11,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { formatPath } from "../lib/zod-path";
 import { advanceCircuit, HISTORY_LIMIT, type CircuitTransition } from "./circuit";
-import { applySample, initialMonitorState, inTimeOrder, snapshotOf, type MonitorState } from "./monitor-state";
+import { afterBatch, applySample, initialMonitorState, inTimeOrder, snapshotOf, type MonitorState } from "./monitor-state";
 import { migrate } from "./schema";
 import { healthReportSchema, type CanaryStop, type HealthReport, type OriginSnapshot, type ReportResult } from "./types";
 
@@ -47,7 +47,8 @@ export class OriginMonitor extends DurableObject<MonitorEnv> {
 
   /**
    * Applies a batch of samples from one isolate, in the order their attempts started, and records
-   * the isolate's in-flight count. A batch id seen before (a retry) changes nothing.
+   * the isolate's in-flight count. A batch id seen before (a retry) changes nothing. The answer may
+   * ask the isolate for a probe (`probe`): this object never fetches anything itself.
    * Throws on a malformed batch or one addressed to another origin.
    */
   async report(input: HealthReport): Promise<ReportResult> {
@@ -61,7 +62,7 @@ export class OriginMonitor extends DurableObject<MonitorEnv> {
     if (name !== undefined && name !== batch.origin) throw new Error(`monitor of ${name} cannot take samples of ${batch.origin}`);
     return this.ctx.storage.transactionSync(() => {
       const seen = this.sql.exec("SELECT 1 FROM batches WHERE id = ?", batch.batchId).toArray().length > 0;
-      if (seen) return { applied: 0, duplicate: true };
+      if (seen) return { applied: 0, duplicate: true, probe: false };
       this.sql.exec("INSERT INTO batches (id, at) VALUES (?, ?)", batch.batchId, batch.at);
       this.sql.exec("DELETE FROM batches WHERE at < ?", batch.at - BATCH_ID_TTL_MS);
       // A late batch from an isolate does not overwrite the newer count it already sent.
@@ -76,11 +77,12 @@ export class OriginMonitor extends DurableObject<MonitorEnv> {
       this.sql.exec("DELETE FROM isolates WHERE reported_at < ?", batch.at - IN_FLIGHT_TTL_MS);
 
       let state: MonitorState = { ...this.state, origin: name ?? batch.origin, options: batch.options ?? this.state.options };
+      const attributedBefore = state.attributed?.count ?? 0;
       for (const sample of inTimeOrder(batch.samples)) state = applySample(state, sample);
-      state.updatedAt = Math.max(state.updatedAt ?? 0, batch.at);
-      this.state = state;
+      const after = afterBatch(state, attributedBefore, batch.at);
+      this.state = { ...after.state, updatedAt: Math.max(state.updatedAt ?? 0, batch.at) };
       this.save();
-      return { applied: batch.samples.length, duplicate: false };
+      return { applied: batch.samples.length, duplicate: false, probe: after.probe };
     });
   }
 

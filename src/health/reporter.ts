@@ -8,12 +8,16 @@
  * that goes quiet still delivers what it saw (waitUntil keeps the invocation alive up to 30 s).
  * Any `record` also sends every buffer whose first sample is older than that by the clock, in case
  * such a sleep was cut short.
+ *
+ * A monitor may answer a batch by asking for a probe (`ReportResult.probe`: a tenant's failures
+ * need confirming). The reporter then runs the probe it was given, here in the isolate, since the
+ * monitor never fetches, and sends the probe's sample at once, within the same send's promise.
  */
-import type { HealthOptionsInput, HealthReport, HealthSample } from "./types";
+import type { HealthOptionsInput, HealthReport, HealthSample, ReportResult } from "./types";
 
 /** The one method of a monitor stub the reporter uses. */
 export interface ReportTarget {
-  report(batch: HealthReport): Promise<unknown>;
+  report(batch: HealthReport): Promise<Partial<ReportResult> | undefined>;
 }
 
 /** Where monitors are found: `env.ORIGIN_MONITOR` fits. */
@@ -34,6 +38,11 @@ export interface HealthReporterOptions {
   sleep?: (ms: number) => Promise<void>;
   /** The monitor settings of an origin, sent with each batch (from its config); none by default. */
   optionsOf?: (origin: string) => HealthOptionsInput | undefined;
+  /**
+   * Probes an origin when its monitor asks (`probeOrigin` with the origin's config fits); its
+   * sample, or null when the origin cannot be probed. Without it, such requests are ignored.
+   */
+  probe?: (origin: string) => Promise<HealthSample | null>;
 }
 
 interface Pending {
@@ -62,6 +71,7 @@ export class HealthReporter {
   private readonly maxDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly optionsOf: (origin: string) => HealthOptionsInput | undefined;
+  private readonly probe: ((origin: string) => Promise<HealthSample | null>) | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly inFlightByOrigin = new Map<string, number>();
   private generation = 0;
@@ -75,6 +85,7 @@ export class HealthReporter {
     this.maxDelayMs = options.maxDelayMs ?? 2_000;
     this.sleep = options.sleep ?? sleepFor;
     this.optionsOf = options.optionsOf ?? (() => undefined);
+    this.probe = options.probe;
   }
 
   /** An attempt at `origin` starts: it counts as in flight until its sample is recorded. */
@@ -87,6 +98,11 @@ export class HealthReporter {
     return this.inFlightByOrigin.get(origin) ?? 0;
   }
 
+  /** An attempt at `origin` that `begin` started ends with no sample to report. */
+  end(origin: string): void {
+    this.inFlightByOrigin.set(origin, Math.max(0, this.inFlight(origin) - 1));
+  }
+
   /** Samples buffered for `origin`, not sent yet. */
   buffered(origin: string): number {
     return this.pending.get(origin)?.samples.length ?? 0;
@@ -97,7 +113,7 @@ export class HealthReporter {
    * returns the promise of the sends this started, or null. The promise never rejects.
    */
   record(origin: string, sample: HealthSample): Promise<void> | null {
-    if (!sample.probe) this.inFlightByOrigin.set(origin, Math.max(0, this.inFlight(origin) - 1));
+    if (!sample.probe) this.end(origin);
     const sends: Promise<void>[] = [];
     let buffer = this.pending.get(origin);
     if (!buffer) {
@@ -130,17 +146,20 @@ export class HealthReporter {
     const buffer = this.pending.get(origin);
     if (!buffer) return null;
     this.pending.delete(origin);
+    return this.send(this.batchOf(origin, buffer.samples));
+  }
+
+  private batchOf(origin: string, samples: HealthSample[]): HealthReport {
     const options = this.optionsOf(origin);
-    const batch: HealthReport = {
+    return {
       batchId: `${this.isolateId}:${++this.sequence}`,
       origin,
       isolateId: this.isolateId,
       at: this.now(),
       inFlight: this.inFlight(origin),
-      samples: buffer.samples,
+      samples,
       ...(options ? { options } : {}),
     };
-    return this.send(batch);
   }
 
   private async sendLater(origin: string, generation: number): Promise<void> {
@@ -151,10 +170,11 @@ export class HealthReporter {
 
   /** One retry with the same batch id: the monitor ignores a batch it already applied. */
   private async send(batch: HealthReport): Promise<void> {
+    let result: Partial<ReportResult> | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.namespace.getByName(batch.origin).report(batch);
-        return;
+        result = await this.namespace.getByName(batch.origin).report(batch);
+        break;
       } catch (e) {
         if (attempt >= 2) {
           console.error(`health report ${batch.batchId} for ${batch.origin} lost: ${(e as Error).message}`);
@@ -162,5 +182,19 @@ export class HealthReporter {
         }
       }
     }
+    if (result?.probe === true) await this.confirm(batch.origin);
+  }
+
+  /** Runs the probe a monitor asked for and sends its sample in a batch of its own; never throws. */
+  private async confirm(origin: string): Promise<void> {
+    if (!this.probe) return;
+    let sample: HealthSample | null;
+    try {
+      sample = await this.probe(origin);
+    } catch (e) {
+      console.error(`probe of ${origin} asked by its monitor failed to run: ${(e as Error).message}`);
+      return;
+    }
+    if (sample) await this.send(this.batchOf(origin, [sample]));
   }
 }

@@ -33,6 +33,12 @@ export const healthSampleSchema = z
     outputTokens: z.number().int().min(0).max(10_000_000).optional(),
     /** An active probe (`probeOrigin`): counts for the breaker and the error rate, not for latencies. */
     probe: z.boolean().optional(),
+    /**
+     * The tenant whose request failed. Its failures count against the origin at most
+     * `circuit.tenantFailureCap` times per window, and one tenant's alone never open the circuit
+     * (see `tenant-cap.ts`, `circuit.ts`). Absent on probes, and on successes, which always count.
+     */
+    tenant: z.string().min(1).max(64).optional(),
     /** What the prefix index predicted for this request and what the origin reported (hit-rate metrics). */
     prefix: z
       .object({
@@ -46,7 +52,8 @@ export const healthSampleSchema = z
       .optional(),
   })
   .strict()
-  .refine((s) => s.ok === (s.kind === "ok"), { message: 'ok must be true exactly when kind is "ok"', path: ["ok"] });
+  .refine((s) => s.ok === (s.kind === "ok"), { message: 'ok must be true exactly when kind is "ok"', path: ["ok"] })
+  .refine((s) => !(s.probe && s.tenant !== undefined), { message: "a probe is no tenant's request", path: ["tenant"] });
 
 /** One attempt at one origin, as an isolate reports it. */
 export type HealthSample = z.infer<typeof healthSampleSchema>;
@@ -119,12 +126,19 @@ export interface OriginSnapshot {
   latencyMs: MetricSummary | null;
   /** outputTokens / (latency − TTFT), in tokens per second, from successes that report all three. */
   tokensPerSec: MetricSummary | null;
-  /** EWMA of failure (1) vs success (0) over every sample, probes included; 0 before any. */
+  /** EWMA of failure (1) vs success (0) over every counted sample, probes included; 0 before any. */
   errorRate: number;
   consecutiveFailures: number;
+  /**
+   * Failures past their tenant's cap (`circuit.tenantFailureCap` per `tenantWindowMs`), so far:
+   * attributed to the tenant, not counted against the origin (neither breaker nor error rate).
+   */
+  attributedToTenants: number;
+  /** The latest of those, to tell an operator whose requests fail; null before any. */
+  lastAttributed: AttributedFailure | null;
   /** Sum of the in-flight counts of isolates that reported within the last 30 s. */
   inFlight: number;
-  /** Samples applied so far. */
+  /** Samples counted so far (attributed failures are not). */
   samples: number;
   /** TTFT by hour of day (index 0-23) in the origin's time zone; null for an hour with no sample. */
   hourlyTtftMs: Array<{ mean: number; samples: number } | null>;
@@ -153,6 +167,14 @@ export interface PrefixCacheStats {
   precision: number | null;
 }
 
+/** A failure attributed to its tenant rather than to the origin. */
+export interface AttributedFailure {
+  tenant: string;
+  /** When its attempt started. */
+  at: number;
+  kind: SampleKind;
+}
+
 /** Why and when a scenario's canary was stopped. */
 export interface CanaryStop {
   at: number;
@@ -161,7 +183,13 @@ export interface CanaryStop {
 
 /** What `report` did with a batch. */
 export interface ReportResult {
-  /** Samples applied: 0 for a repeated batch id. */
+  /** Samples applied (counted or attributed): 0 for a repeated batch id. */
   applied: number;
   duplicate: boolean;
+  /**
+   * The monitor asks the reporting isolate to probe the origin now and report the probe's sample:
+   * a tenant's failure was attributed, or a rule tripped on one tenant's failures alone, and only
+   * a request of no tenant's can tell whether the origin fails. At most once per `probeGapMs`.
+   */
+  probe: boolean;
 }

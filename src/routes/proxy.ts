@@ -21,7 +21,7 @@ import { estimateTokens } from "../openai/usage";
 import { parseBoundaryHeader, type Boundary } from "../routing/boundary";
 import { decide, type Decision } from "../routing/decide";
 import { canaryStopped } from "../routing/canary-state";
-import { isolateState, nextRotation, reportFailedAttempts, reportServed, shouldLogDecision } from "../routing/isolate-state";
+import { isolateState, nextRotation, reportBrokenStream, reportFailedAttempts, reportServed, requesterOf, shouldLogDecision } from "../routing/isolate-state";
 import { shadowCopy } from "../routing/shadow";
 import { priorityOf } from "../routing/priority";
 import type { Usage } from "../openai/usage";
@@ -231,7 +231,8 @@ export function proxyHandler(endpoint: Endpoint) {
                 : null,
           });
     c.req.raw.signal.removeEventListener("abort", clientLeft);
-    for (const send of reportFailedAttempts(reporter, result.attempts)) c.executionCtx.waitUntil(send);
+    const requester = requesterOf(admission.tenantId, body);
+    for (const send of reportFailedAttempts(reporter, result.attempts, requester)) c.executionCtx.waitUntil(send);
     const servingAttempt = result.kind === "failed" || result.kind === "cancelled" ? undefined : result.attempts.at(-1);
     const explained = admission.debug && c.req.header("x-router-explain") === "1";
     // Every shadowed decision is logged, and its shadow's result is added to that entry afterwards.
@@ -241,7 +242,7 @@ export function proxyHandler(endpoint: Endpoint) {
       decisionLogged = c.env.DECISION_LOG.getByName(model!).record(entry).catch((e: unknown) => console.error("decision log failed", e));
       c.executionCtx.waitUntil(decisionLogged);
     }
-    if (decision.shadow) c.executionCtx.waitUntil(shadowCopy(c, config, model!, decision.shadow, path, body, stream, requestId, decisionLogged));
+    if (decision.shadow) c.executionCtx.waitUntil(shadowCopy(c, config, model!, decision.shadow, path, body, stream, requestId, decisionLogged, requester));
 
     const headers = responseHeaders(model!, admission, cap, result);
     headers.set("x-router-priority", priority.priority);
@@ -273,7 +274,7 @@ export function proxyHandler(endpoint: Endpoint) {
             if (o.end === "broken" || o.end === "timeout") {
               // It served the first token, then failed: the origin's health should know.
               const a = servingAttempt;
-              const send = a ? reporter.record(a.origin, { at: a.startedAt, ok: false, kind: o.end, latencyMs: Date.now() - a.startedAt }) : null;
+              const send = a ? reportBrokenStream(reporter, a, o.end, Date.now() - a.startedAt, requester) : null;
               if (send) c.executionCtx.waitUntil(send);
             } else report(Date.now() - startedAt, o.usage, o.usage?.completionTokens ?? o.contentEvents);
             return settle(streamSettlement(facts, served, o, Date.now()), o.usage ?? null);

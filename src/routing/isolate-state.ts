@@ -7,12 +7,14 @@ import { CacheModel } from "../affinity/cache-model";
 import { PromptCacheKeys } from "../affinity/prompt-cache-key";
 import { RecentLoad } from "../affinity/recent-load";
 import { activeConfig } from "../config/load";
-import type { RouterEnv } from "../env";
+import { secretReader, type RouterEnv } from "../env";
+import { probeOrigin } from "../health/probe";
 import { HealthReporter } from "../health/reporter";
 import { sampleKindOf } from "../health/sample-kind";
 import { SnapshotCache } from "../health/snapshots";
+import { ownEntry } from "../lib/own";
 import { SettleBatcher } from "../usage/settle-batcher";
-import type { HealthSample } from "../health/types";
+import type { HealthSample, SampleKind } from "../health/types";
 import type { AttemptLog } from "../proxy/forward";
 
 interface IsolateState {
@@ -50,6 +52,12 @@ export function isolateState(env: RouterEnv): IsolateState {
         const circuit = activeConfig(env).origins[origin]?.circuit;
         return circuit ? { circuit } : undefined;
       },
+      // A monitor asks for a probe to tell a tenant's failing requests from a failing origin; the
+      // isolate runs it, as the cron does (`runProbes`): a Durable Object never fetches.
+      probe: async (origin) => {
+        const config = ownEntry(activeConfig(env).origins, origin);
+        return config ? probeOrigin(config, secretReader(env), (input, init) => fetch(input, init), Date.now) : null;
+      },
     }),
     canaryStopsSent: new Set(),
     decisionLoggedAt: new Map(),
@@ -74,19 +82,52 @@ export function shouldLogDecision(state: IsolateState, scenario: string, explain
   return true;
 }
 
+/** Whose request an attempt carried, for its failure samples (see health/tenant-cap.ts). */
+export interface Requester {
+  /** The tenant whose failures they are: each counts against the origin only up to its cap. */
+  tenant: string;
+  /**
+   * The body carries `sim`: the client asked our simulated origin for faults, so the request's
+   * failures are its own doing and none is reported (its successes are). Safe because the field
+   * only means something to the simulator: a real provider ignores it or refuses the request with
+   * a 4xx, which counts as `ok` anyway. A client that adds it hides only its own failures from the
+   * origin's health; it can never make an origin look worse.
+   */
+  simFaults: boolean;
+}
+
+/** The requester of a validated request body. */
+export function requesterOf(tenant: string, body: Record<string, unknown>): Requester {
+  return { tenant, simFaults: body.sim !== undefined };
+}
+
+/** Reports a failure of `requester`'s attempt, or only ends it when the client asked for faults. */
+function reportFailure(reporter: HealthReporter, attempt: AttemptLog, kind: SampleKind, latencyMs: number, requester: Requester): Promise<void> | null {
+  if (requester.simFaults) {
+    reporter.end(attempt.origin);
+    return null;
+  }
+  return reporter.record(attempt.origin, { at: attempt.startedAt, ok: false, kind, latencyMs, tenant: requester.tenant });
+}
+
 /**
  * Reports the attempts that ended without serving (errors, timeouts); returns the sends to hand to
  * `waitUntil`. The attempt that served is reported when its answer is complete.
  */
-export function reportFailedAttempts(reporter: HealthReporter, attempts: readonly AttemptLog[]): Promise<void>[] {
+export function reportFailedAttempts(reporter: HealthReporter, attempts: readonly AttemptLog[], requester: Requester): Promise<void>[] {
   const sends: Promise<void>[] = [];
   for (const a of attempts) {
     const kind = sampleKindOf(a.result);
     if (kind === null || kind === "ok") continue;
-    const send = reporter.record(a.origin, { at: a.startedAt, ok: false, kind, latencyMs: a.ms });
+    const send = reportFailure(reporter, a, kind, a.ms, requester);
     if (send) sends.push(send);
   }
   return sends;
+}
+
+/** Reports a stream that served its first token and then broke or timed out. */
+export function reportBrokenStream(reporter: HealthReporter, attempt: AttemptLog, kind: "broken" | "timeout", latencyMs: number, requester: Requester): Promise<void> | null {
+  return reportFailure(reporter, attempt, kind, latencyMs, requester);
 }
 
 /** The next value of a scenario's placement counter. */

@@ -9,7 +9,7 @@ import type { Usage } from "../openai/usage";
 import { costMicros } from "../pricing/cost";
 import { forward } from "../proxy/forward";
 import { originPrices } from "../usage/reservation";
-import { isolateState, reportFailedAttempts, reportServed } from "./isolate-state";
+import { isolateState, reportFailedAttempts, reportServed, type Requester } from "./isolate-state";
 
 /**
  * Mirrors the request to the scenario's shadow origin: measured and reported to its monitor, its
@@ -26,6 +26,8 @@ export async function shadowCopy(
   requestId: string,
   /** The write of this request's decision entry, which the shadow's result is added to. */
   decisionLogged: Promise<void>,
+  /** Whose request is copied: the copy's failures are the tenant's as much as the original's. */
+  requester: Requester,
 ): Promise<void> {
   const { reporter } = isolateState(c.env);
   const started = Date.now();
@@ -43,7 +45,7 @@ export async function shadowCopy(
       heartbeatMs: config.limits.streamHeartbeatMs,
       onAttempt: (target) => reporter.begin(target.originName),
     });
-    const sends = reportFailedAttempts(reporter, result.attempts);
+    const sends = reportFailedAttempts(reporter, result.attempts, requester);
     const attempt = result.attempts.at(-1);
     let usage: Usage | null = null;
     if (result.kind === "json") usage = result.usage;

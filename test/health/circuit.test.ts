@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import {
   admissionOf,
   advanceCircuit,
+  blameWith,
   circuitOptionsSchema,
   DEFAULT_CIRCUIT_OPTIONS,
   HISTORY_LIMIT,
@@ -23,6 +24,8 @@ import {
 const opts = (o: CircuitOptionsInput = {}): CircuitOptions => circuitOptionsSchema.parse(o);
 const fail = (at: number, kind = "timeout") => ({ at, ok: false, kind });
 const ok = (at: number) => ({ at, ok: true, kind: "ok" });
+/** A failure of `tenant`'s request. */
+const failOf = (tenant: string, at: number, kind = "timeout") => ({ at, ok: false, kind, tenant });
 
 function feed(c: Circuit, outcomes: Array<{ at: number; ok: boolean; kind?: string }>, o: CircuitOptions = DEFAULT_CIRCUIT_OPTIONS): Circuit {
   return outcomes.reduce((s, x) => recordOutcome(s, x, o), c);
@@ -42,6 +45,9 @@ describe("circuit options", () => {
       maxCooldownMs: 300_000,
       halfOpenMaxProbes: 1,
       halfOpenSuccesses: 2,
+      tenantFailureCap: 2,
+      tenantWindowMs: 60_000,
+      probeGapMs: 2_000,
     });
   });
 
@@ -51,6 +57,10 @@ describe("circuit options", () => {
     [{ errorRateThreshold: 1.5 }, "errorRateThreshold"],
     [{ cooldownMs: 60_000, maxCooldownMs: 30_000 }, "cooldownMs"],
     [{ halfOpenMaxProbes: 0 }, "halfOpenMaxProbes"],
+    [{ tenantFailureCap: -1 }, "tenantFailureCap"],
+    [{ tenantFailureCap: 21 }, "tenantFailureCap"],
+    [{ tenantWindowMs: 999 }, "tenantWindowMs"],
+    [{ probeGapMs: 99 }, "probeGapMs"],
     [{ unknown: 1 } as CircuitOptionsInput, ""],
   ])("refuses %j at %s", (input, path) => {
     const result = circuitOptionsSchema.safeParse(input);
@@ -200,6 +210,75 @@ describe("admissionOf (an isolate's view)", () => {
   });
 });
 
+// Issue #12: six oversized prompts of one tenant, each timing out, opened both origins' circuits.
+describe("no tenant opens a circuit alone", () => {
+  it("blames nobody, then one tenant, then the origin once a second tenant or a probe fails", () => {
+    const nobody = { on: "nobody" } as const;
+    const acme = blameWith(nobody, "acme");
+    expect(acme).toEqual({ on: "tenant", tenant: "acme" });
+    expect(blameWith(acme, "acme")).toEqual(acme);
+    expect(blameWith(acme, "globex")).toEqual({ on: "origin" });
+    expect(blameWith(acme, undefined)).toEqual({ on: "origin" });
+    expect(blameWith(nobody, undefined)).toEqual({ on: "origin" });
+    expect(blameWith({ on: "origin" }, "acme")).toEqual({ on: "origin" });
+  });
+
+  it("keeps a closed circuit closed on any number of one tenant's failures, awaiting a probe", () => {
+    const c = feed(initialCircuit(), [1, 2, 3, 4, 5, 6, 7].map((t) => failOf("acme", t)));
+    expect(c).toMatchObject({ state: "closed", consecutiveFailures: 7, streakBlame: { on: "tenant", tenant: "acme" }, awaitingProbe: true, history: [] });
+    // Four failures are not yet a rule's worth: nothing to confirm.
+    expect(feed(initialCircuit(), [1, 2, 3, 4].map((t) => failOf("acme", t))).awaitingProbe).toBe(false);
+  });
+
+  it("opens on a probe's failure after them, and a probe's success clears the suspicion", () => {
+    const suspect = feed(initialCircuit(), [1, 2, 3, 4, 5].map((t) => failOf("acme", t)));
+    expect(recordOutcome(suspect, fail(6, "connect_error"))).toMatchObject({
+      state: "open",
+      since: 6,
+      openUntil: 30_006,
+      awaitingProbe: false,
+      history: [{ at: 6, from: "closed", to: "open", reason: "consecutive_failures", detail: "6 consecutive failures (last: connect_error)" }],
+    });
+    expect(recordOutcome(suspect, ok(6))).toMatchObject({ state: "closed", consecutiveFailures: 0, streakBlame: { on: "nobody" }, awaitingProbe: false });
+  });
+
+  it("opens on the fifth consecutive failure when two tenants share them", () => {
+    const four = feed(initialCircuit(), [failOf("acme", 1), failOf("acme", 2), failOf("acme", 3), failOf("globex", 4)]);
+    expect(four).toMatchObject({ state: "closed", streakBlame: { on: "origin" }, awaitingProbe: false });
+    expect(recordOutcome(four, failOf("acme", 5))).toMatchObject({ state: "open", since: 5, reason: "consecutive_failures" });
+  });
+
+  it("weighs on the rate rule only the failures since the rate was last acceptable", () => {
+    const o = opts({ failureThreshold: 100, minSamples: 3, errorRateThreshold: 0.5, errorRateAlpha: 0.5 });
+    // globex's failure is forgotten once successes bring the rate back to 0.5 or below:
+    // rates 1 (globex) → 0.5 → 0.25 → 0.625 (acme) → 0.8125 (acme), the last two acme's alone.
+    const held = feed(initialCircuit(), [failOf("globex", 1), ok(2), ok(3), failOf("acme", 4), failOf("acme", 5)], o);
+    expect(held).toMatchObject({ state: "closed", window: { samples: 5, errorRate: 0.8125, blame: { on: "tenant", tenant: "acme" } }, awaitingProbe: true });
+    expect(recordOutcome(held, failOf("initech", 6), o)).toMatchObject({
+      state: "open",
+      history: [{ at: 6, reason: "error_rate", detail: "error rate 0.906 > 0.5 over 6 samples" }],
+    });
+  });
+
+  it("keeps a half-open circuit half-open on one tenant's failure, without undoing its successes", () => {
+    const o = opts({ halfOpenSuccesses: 2 });
+    const half = advanceCircuit(opened(), 30_005);
+    const oneOk = recordOutcome(tryAcquire(half, 30_010, o).circuit, ok(30_010), o);
+    const held = recordOutcome(tryAcquire(oneOk, 30_020, o).circuit, failOf("acme", 30_020), o);
+    expect(held).toMatchObject({ state: "half_open", consecutiveSuccesses: 1, probesInFlight: 0, streakBlame: { on: "tenant", tenant: "acme" }, awaitingProbe: true });
+    expect(recordOutcome(held, ok(30_030), o)).toMatchObject({ state: "closed", reason: "probes_succeeded", awaitingProbe: false });
+    // A second tenant's failure, or a probe's, re-opens it.
+    expect(recordOutcome(held, failOf("globex", 30_030), o)).toMatchObject({ state: "open", reason: "probe_failed", cooldownMs: 60_000 });
+    expect(recordOutcome(held, fail(30_030), o)).toMatchObject({ state: "open", reason: "probe_failed" });
+  });
+
+  it("reads a circuit stored before blame existed as blaming the origin", () => {
+    const { streakBlame: _s, awaitingProbe: _a, ...stored } = feed(initialCircuit(), [1, 2, 3, 4].map((t) => fail(t)));
+    const legacy: Circuit = { ...stored, window: { samples: stored.window.samples, errorRate: stored.window.errorRate } };
+    expect(recordOutcome(legacy, failOf("acme", 5))).toMatchObject({ state: "open", reason: "consecutive_failures" });
+  });
+});
+
 type Op = { kind: "outcome"; ok: boolean; dt: number; late: number } | { kind: "acquire"; dt: number } | { kind: "wait"; dt: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -254,5 +333,25 @@ describe("circuit properties", () => {
     );
     // The runs reached every edge, so the property was not vacuous.
     expect([...seen].sort()).toEqual([...ALLOWED].sort());
+  });
+
+  it("never opens a closed circuit on one tenant's failures, whatever else succeeds", () => {
+    // Outcomes: the tenant's failures, anyone's successes, probes' successes, in any order and at
+    // any time; a failure of nobody's (a probe's) is the only thing that could open it.
+    const outcome = fc.record({ who: fc.constantFrom("acme-fails", "someone-succeeds", "probe-succeeds"), dt: fc.integer({ min: 0, max: 120_000 }) });
+    fc.assert(
+      fc.property(options, fc.array(outcome, { maxLength: 300 }), (input, outcomes) => {
+        const o = opts(input);
+        let c = initialCircuit(0, o);
+        let clock = 0;
+        for (const x of outcomes) {
+          clock += x.dt;
+          c = recordOutcome(c, x.who === "acme-fails" ? failOf("acme", clock) : x.who === "someone-succeeds" ? { ...ok(clock), tenant: "globex" } : ok(clock), o);
+          expect(c.state).toBe("closed");
+        }
+        expect(c.history).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -40,7 +40,7 @@ describe("OriginMonitor", () => {
     // Sent newest first. In time order with α = 0.5: 100 → 150 (var 2500) → 225 (var 0.5·(2500 + 150·75) = 6875);
     // in the order sent it would end at 175.
     const samples = [300, 200, 100].map((ttft, i) => okSample(T0 + (3 - i) * 1000, { ttftMs: ttft }));
-    expect(await m.report(batch(origin, samples, { options: { alpha: 0.5 } }))).toEqual({ applied: 3, duplicate: false });
+    expect(await m.report(batch(origin, samples, { options: { alpha: 0.5 } }))).toEqual({ applied: 3, duplicate: false, probe: false });
     const snap = await m.snapshot(T0 + 60_000);
     expect(snap.ttftMs).toEqual({ mean: 225, variance: 6875, cv: Math.sqrt(6875) / 225 });
     // The breaker too: F F S F F F in time order is three in a row, not five.
@@ -55,8 +55,8 @@ describe("OriginMonitor", () => {
     const origin = uniqueOrigin();
     const m = monitorOf(origin);
     const b = batch(origin, [okSample(T0, { ttftMs: 100 }), failSample(T0 + 1)], { inFlight: 4 });
-    expect(await m.report(b)).toEqual({ applied: 2, duplicate: false });
-    expect(await m.report({ ...b, inFlight: 9 })).toEqual({ applied: 0, duplicate: true });
+    expect(await m.report(b)).toEqual({ applied: 2, duplicate: false, probe: false });
+    expect(await m.report({ ...b, inFlight: 9 })).toEqual({ applied: 0, duplicate: true, probe: false });
     const snap = await m.snapshot(T0 + 60_000);
     expect(snap).toMatchObject({ samples: 2, inFlight: 4, errorRate: 0.1 });
   });
@@ -96,6 +96,8 @@ describe("OriginMonitor", () => {
       // 0, 0, 1, 0, 0 → 0, 0, 0.5, 0.25, 0.125
       errorRate: 0.125,
       consecutiveFailures: 0,
+      attributedToTenants: 0,
+      lastAttributed: null,
       inFlight: 2,
       samples: 5,
       hourlyTtftMs: Array.from({ length: 24 }, (_, h) => (h === 9 ? { mean: 200, samples: 2 } : h === 10 ? { mean: 200, samples: 1 } : null)),
@@ -165,6 +167,52 @@ describe("OriginMonitor", () => {
     expect((await m.snapshot(T0 + 1_101)).circuit).toMatchObject({ state: "open", since: T0 + 1_100, openUntil: T0 + 3_100 });
   });
 
+  // Issue #12: six oversized prompts of one tenant, each timing out, opened both origins' circuits.
+  it("attributes a tenant's failures past its cap, and asks for one probe per gap across isolates", async () => {
+    const origin = uniqueOrigin();
+    const m = monitorOf(origin);
+    const acme = (at: number): HealthSample => ({ at, ok: false, kind: "timeout", latencyMs: 1_000, tenant: "acme" });
+    const sent = T0 + 100;
+    const six = batch(origin, [1, 2, 3, 4, 5, 6].map((t) => acme(T0 + t)), { at: sent });
+    expect(await m.report(six)).toEqual({ applied: 6, duplicate: false, probe: true });
+    expect(await m.snapshot(sent)).toMatchObject({
+      circuit: { state: "closed", reason: "initial" },
+      consecutiveFailures: 2,
+      errorRate: 1,
+      samples: 2,
+      attributedToTenants: 4,
+      lastAttributed: { tenant: "acme", at: T0 + 6, kind: "timeout" },
+    });
+    // A retry is no new evidence: no probe.
+    expect(await m.report(six)).toEqual({ applied: 0, duplicate: true, probe: false });
+    // Another isolate, 1 999 ms later: the probe asked of iso-a answers for it too.
+    expect(await m.report(batch(origin, [acme(T0 + 7)], { isolateId: "iso-b", at: sent + 1_999 }))).toMatchObject({ probe: false });
+    expect(await m.report(batch(origin, [acme(T0 + 8)], { isolateId: "iso-b", at: sent + 2_000 }))).toMatchObject({ probe: true });
+    // The probe finds the origin well: the run of failures is over, and nothing more to confirm.
+    const probed = batch(origin, [{ at: sent + 2_010, ok: true, kind: "ok", latencyMs: 4, probe: true }], { isolateId: "iso-b", at: sent + 2_020 });
+    expect(await m.report(probed)).toEqual({ applied: 1, duplicate: false, probe: false });
+    expect(await m.snapshot(sent + 2_020)).toMatchObject({ circuit: { state: "closed" }, consecutiveFailures: 0, samples: 3, attributedToTenants: 6 });
+    // A window after its last counted failure, the tenant is forgotten.
+    await m.report(batch(origin, [], { at: T0 + 60_002 }));
+    const stored = await runInDurableObject(m, (_, state) => JSON.parse(state.storage.sql.exec<{ state: string }>("SELECT state FROM monitor").one().state) as { tenantFailures: unknown });
+    expect(stored.tenantFailures).toEqual({});
+  });
+
+  it("opens through the probe it asks for when one tenant meets a dead origin", async () => {
+    const origin = uniqueOrigin();
+    const m = monitorOf(origin);
+    const options = { circuit: { failureThreshold: 3 } };
+    const acme = (at: number): HealthSample => ({ at, ok: false, kind: "connect_error", tenant: "acme" });
+    expect(await m.report(batch(origin, [acme(T0 + 1), acme(T0 + 2), acme(T0 + 3)], { options }))).toMatchObject({ probe: true });
+    expect((await m.snapshot(T0 + 4)).circuit.state).toBe("closed");
+    const failed = batch(origin, [{ at: T0 + 5, ok: false, kind: "connect_error", probe: true }], { options });
+    expect(await m.report(failed)).toEqual({ applied: 1, duplicate: false, probe: false });
+    expect((await m.snapshot(T0 + 6)).circuit).toEqual({ state: "open", since: T0 + 5, openUntil: T0 + 30_005, reason: "consecutive_failures" });
+    expect(await m.transitions(1)).toEqual([
+      { at: T0 + 5, from: "closed", to: "open", reason: "consecutive_failures", detail: "3 consecutive failures (last: connect_error)" },
+    ]);
+  });
+
   it("keeps its state in storage", async () => {
     const origin = uniqueOrigin();
     const m = monitorOf(origin);
@@ -186,6 +234,8 @@ describe("OriginMonitor", () => {
       [batch(origin, [], { inFlight: -1 }), "inFlight"],
       [batch(origin, [{ at: T0, ok: false, kind: "exploded" as HealthSample["kind"] }]), "samples[0].kind"],
       [batch(origin, [], { options: { timeZone: "Mars/Olympus" } }), "options.timeZone"],
+      [batch(origin, [{ at: T0, ok: false, kind: "timeout", probe: true, tenant: "acme" }]), "samples[0].tenant"],
+      [batch(origin, [{ at: T0, ok: false, kind: "timeout", tenant: "" }]), "samples[0].tenant"],
     ];
     for (const [b, path] of bad) expect((await failure(() => m.report(b))).message).toContain(`invalid health report: ${path}: `);
     expect((await failure(() => m.report(batch("someone-else", [okSample(T0)])))).message).toMatch(/cannot take samples of someone-else/);

@@ -108,6 +108,9 @@ describe("runProbes", () => {
       "gpu-c": "ok",
       "kv-a": "ok",
       "kv-b": "ok",
+      "prefill-bound": "ok",
+      gone: "connect_error",
+      faulted: "ok",
     });
     const snapshotOf = (name: string) => env.ORIGIN_MONITOR.getByName(`${name}-${suffix}`).snapshot(8_000);
     expect(await snapshotOf("pool")).toMatchObject({ samples: 1, errorRate: 0, latencyMs: null, ttftMs: null, updatedAt: 7_000 });

@@ -151,6 +151,62 @@ describe("HealthReporter", () => {
     error.mockRestore();
   });
 
+  it("ends an attempt with nothing to report: it is no longer in flight", () => {
+    const { reporter } = setup();
+    reporter.begin("a");
+    reporter.begin("a");
+    reporter.end("a");
+    expect(reporter.inFlight("a")).toBe(1);
+    reporter.end("a");
+    reporter.end("a");
+    expect(reporter.inFlight("a")).toBe(0);
+    expect(reporter.buffered("a")).toBe(0);
+  });
+
+  it("runs the probe a monitor asks for and sends its sample in a batch of its own", async () => {
+    const delivered: HealthReport[] = [];
+    const probed: string[] = [];
+    const namespace: ReportNamespace = {
+      getByName: () => ({
+        report: async (b) => {
+          delivered.push(structuredClone(b));
+          // The monitor asks for a probe in answer to the tenant's failure, not to the probe's sample.
+          return { applied: b.samples.length, duplicate: false, probe: b.samples.some((x) => x.tenant !== undefined) };
+        },
+      }),
+    };
+    const probe = async (origin: string): Promise<HealthSample> => {
+      probed.push(origin);
+      return { at: 1_500, ok: false, kind: "connect_error", latencyMs: 2, probe: true };
+    };
+    const reporter = new HealthReporter({ namespace, now: () => 1_000, isolateId: "iso", sleep: () => new Promise(() => {}), probe });
+    void reporter.record("a", { at: 900, ok: false, kind: "timeout", tenant: "acme" });
+    await reporter.flush("a");
+    expect(probed).toEqual(["a"]);
+    expect(delivered.map((b) => [b.batchId, b.samples])).toEqual([
+      ["iso:1", [{ at: 900, ok: false, kind: "timeout", tenant: "acme" }]],
+      ["iso:2", [{ at: 1_500, ok: false, kind: "connect_error", latencyMs: 2, probe: true }]],
+    ]);
+  });
+
+  it("ignores a request for a probe it cannot run, and never rejects", async () => {
+    const asking: ReportNamespace = { getByName: () => ({ report: async (b) => ({ applied: b.samples.length, duplicate: false, probe: true }) }) };
+    const quiet = (probe?: (origin: string) => Promise<HealthSample | null>) =>
+      new HealthReporter({ namespace: asking, now: () => 1_000, sleep: () => new Promise(() => {}), ...(probe ? { probe } : {}) });
+    for (const reporter of [quiet(), quiet(async () => null)]) {
+      void reporter.record("a", sample(1));
+      await expect(reporter.flush("a")).resolves.toBeUndefined();
+    }
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const throwing = quiet(async () => {
+      throw new Error("no config");
+    });
+    void throwing.record("a", sample(1));
+    await expect(throwing.flush("a")).resolves.toBeUndefined();
+    expect(error).toHaveBeenCalledWith("probe of a asked by its monitor failed to run: no config");
+    error.mockRestore();
+  });
+
   it("reports to real monitors", async () => {
     const origin = `rep-${crypto.randomUUID().slice(0, 8)}`;
     const namespace: ReportNamespace = env.ORIGIN_MONITOR;

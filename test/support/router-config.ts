@@ -17,14 +17,24 @@ export const TOTAL_MS = 2500;
 /** SSE keep-alive comments while a relayed stream's origin is silent: well inside the timeouts, so stalls show them. */
 export const HEARTBEAT_MS = 400;
 
+/**
+ * Origins whose requests fail only when the request asks too much (issue #12): prefill at 1 ms a
+ * token with nothing cached, so a short prompt answers at once and {@link LONG_PROMPT} outlasts the
+ * first-byte timeout every time, while the origin stays healthy (its model listing answers).
+ */
+const LONG_PROMPTS_TIME_OUT = { profile: "openai", prefillMsPerToken: 1, cacheBlocks: 0 } as const;
+
+/** A 48 KB prompt, 12,000 tokens: 12 s of prefill on the origins above. */
+export const LONG_PROMPT = "x".repeat(48_000);
+
 export const simOptions = {
   origins: {
     alpha: { profile: "openai", apiKey: ALPHA_API_KEY },
     beta: { profile: "deepseek" },
     pool: { profile: "vllm" },
     cool: { profile: "openai" },
-    flaky: { profile: "openai" },
-    canaried: { profile: "openai" },
+    flaky: LONG_PROMPTS_TIME_OUT,
+    canaried: LONG_PROMPTS_TIME_OUT,
     // Only the client-disconnect tests call it: its in-flight count is theirs alone.
     hangup: { profile: "openai" },
     // Three identical self-hosted pools for the affinity tests.
@@ -34,6 +44,8 @@ export const simOptions = {
     // Two pools whose (router-declared) cache is tiny, for the cache model.
     "kv-a": { profile: "vllm" },
     "kv-b": { profile: "vllm" },
+    "prefill-bound": LONG_PROMPTS_TIME_OUT,
+    faulted: { profile: "openai" },
   },
 } satisfies SimOptions;
 
@@ -52,6 +64,8 @@ export const KV_POOLS = ["kv-a", "kv-b"] as const;
 export const KV_CACHE_TOKENS = 2_500;
 
 const NEVER_OPEN = { failureThreshold: 10_000, errorRateThreshold: 1, minSamples: 1_000_000 };
+/** The noisy-neighbour origins' breaker: three failures open it, for longer than any test runs. */
+const TENANT_CIRCUIT = { failureThreshold: 3, cooldownMs: 600_000, maxCooldownMs: 600_000 };
 
 export function testRouterConfig(simUrl: string): RouterConfigInput {
   const timeouts = { firstByteMs: FIRST_BYTE_MS, totalMs: TOTAL_MS };
@@ -75,9 +89,16 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       dead: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts, circuit: NEVER_OPEN },
       canaried: origin("canaried", "openai"),
       hangup: { ...origin("hangup", "openai"), pricing: ALPHA_PRICING },
-      // The one origin with a real, quick circuit breaker: the health tests trip and close it.
-      flaky: { ...origin("flaky", "openai"), circuit: { failureThreshold: 2, cooldownMs: 500, maxCooldownMs: 1000, halfOpenSuccesses: 1 } },
+      // A real, quick circuit breaker: the routing tests trip it (two tenants' long prompts) and close
+      // it. The cool-down outlasts a first-byte timeout: a circuit opens when the failing attempt began.
+      flaky: { ...origin("flaky", "openai"), circuit: { failureThreshold: 2, cooldownMs: 2_000, maxCooldownMs: 4_000, halfOpenSuccesses: 1 } },
       nokey: { ...origin("beta", "openai"), apiKeySecret: "UNSET_API_KEY" },
+      // Noisy neighbours (issue #12), with real breakers: three failures open them. `prefill-bound`
+      // fails long prompts only; nothing listens on `gone`'s port, so it fails everyone, probes included.
+      "prefill-bound": { ...origin("prefill-bound", "openai"), circuit: TENANT_CIRCUIT },
+      gone: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts, circuit: TENANT_CIRCUIT },
+      // Asked for `sim` faults by the noisy-neighbour tests, with a real breaker.
+      faulted: { ...origin("faulted", "openai"), circuit: TENANT_CIRCUIT },
       ...Object.fromEntries(
         GPU_POOLS.map((name) => [name, { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING }]),
       ),
@@ -173,6 +194,30 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         endpoint: "chat",
         candidates: GPU_POOLS.map((origin) => ({ origin, model: "qwen3-32b" })),
         affinity: { policy: "session-hash" },
+      },
+      "chat-prefill-bound": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [
+          { origin: "prefill-bound", model: "long-model" },
+          { origin: "pool", model: "qwen2.5-7b" },
+        ],
+      },
+      "chat-gone-first": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [
+          { origin: "gone", model: "m" },
+          { origin: "pool", model: "qwen2.5-7b" },
+        ],
+      },
+      "chat-faulted": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [
+          { origin: "faulted", model: "faulted-model" },
+          { origin: "pool", model: "qwen2.5-7b" },
+        ],
       },
       "embed-main": {
         endpoint: "embeddings",

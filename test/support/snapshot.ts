@@ -11,6 +11,8 @@ export function emptySnapshot(origin: string, overrides: Partial<OriginSnapshot>
     tokensPerSec: null,
     errorRate: 0,
     consecutiveFailures: 0,
+    attributedToTenants: 0,
+    lastAttributed: null,
     inFlight: 0,
     samples: 0,
     hourlyTtftMs: Array.from({ length: 24 }, () => null),
