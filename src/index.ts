@@ -13,6 +13,7 @@ import { runProbes } from "./health/probe";
 
 activeConfig(env as RouterEnv);
 
+export { TenantDirectory } from "./directory/tenant-directory";
 export { OriginMonitor } from "./health/origin-monitor";
 export { TenantLedger } from "./ledger/tenant-ledger";
 export { DecisionLog } from "./routing/decision-log";

@@ -38,7 +38,8 @@ describe("admin API", () => {
 
   it("shows a key's secret once, lists only hints, and stores only a salted hash", async () => {
     const { tenantId, key, keyId } = await newTenant();
-    expect(key).toMatch(new RegExp(`^tr-${tenantId}-[A-Za-z0-9_-]{32}$`));
+    // Signed (issue #12): 192 random bits, then the MAC under the deployment's signing secret.
+    expect(key).toMatch(new RegExp(`^tr-${tenantId}-[A-Za-z0-9_-]{32}-[0-9a-f]{32}$`));
     const list = (await (await adminFetch(`/tenants/${tenantId}/keys`)).json()) as { data: Array<Record<string, unknown>> };
     expect(list.data).toHaveLength(1);
     expect(list.data[0]).toMatchObject({ id: keyId, name: "test", hint: `tr-${tenantId}-…${key.slice(-4)}`, revokedAt: null });

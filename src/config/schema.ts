@@ -102,6 +102,26 @@ export const limitsSchema = z
   })
   .strict();
 
+export const securitySchema = z
+  .object({
+    /**
+     * Off the edge, the request header that carries the client's address, set by a proxy in front
+     * (e.g. `x-forwarded-for`; its first entry is taken). At the edge `cf-connecting-ip` is used and
+     * this is ignored. Unset without a proxy: all clients share one address for the limit below.
+     */
+    clientAddressHeader: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/, "a header name in lower case")
+      .nullable()
+      .default(null),
+    /** Failed authentications (tenant keys and admin tokens, counted apart) per client address: a burst, then this many a minute. */
+    authFailures: z
+      .object({ burst: z.number().int().min(1).max(10_000).default(20), perMinute: z.number().int().min(1).max(10_000).default(10) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 export const healthSettingsSchema = z
   .object({
     /** How old an isolate's cached health snapshot of an origin may get before it is refreshed (in the background). */
@@ -118,6 +138,7 @@ export const routerConfigSchema = z
     scenarios: z.record(name("scenario"), scenarioSchema),
     limits: limitsSchema.prefault({}),
     health: healthSettingsSchema.prefault({}),
+    security: securitySchema.prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

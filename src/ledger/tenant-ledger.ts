@@ -9,7 +9,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { PrefixIndex, type PrefixUpdate } from "../affinity/prefix-index";
-import { generateKey, hashKey, randomHex, tenantOfKey } from "../auth/api-key";
+import { hashKey, randomHex, tenantOfKey } from "../auth/api-key";
 import type { Boundary } from "../routing/boundary";
 import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
 import { decideBudgets } from "./admission";
@@ -131,23 +131,39 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   private inFlightTotal = 0;
   /** The prefix-affinity index (memory, mirrored in SQLite); built once the schema exists. */
   private prefixes!: PrefixIndex;
+  /** Whether the schema exists here: only once a tenant is created (see the constructor). */
+  private opened = false;
 
+  /**
+   * A ledger is addressed by the tenant id a key names, so a made-up key reaches the ledger of a
+   * tenant that does not exist (issue #12: 1,000 forged keys left 1,000 databases behind). Such a
+   * ledger writes nothing: the schema is created only with the tenant (`createTenant`, or the
+   * local demo's seed), and until then every method answers "no such tenant" from memory.
+   */
   constructor(ctx: DurableObjectState, env: LedgerEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.keys = new KeyRing(this.sql);
     this.budgets = new BudgetBook(this.sql);
     void ctx.blockConcurrencyWhile(async () => {
-      migrate(this.sql);
-      this.prefixes = new PrefixIndex(this.sql);
-      this.loadTenant();
-      for (const r of this.sql.exec<{ key_id: string; n: number }>("SELECT key_id, COUNT(*) AS n FROM reservations GROUP BY key_id")) {
-        this.inFlightByKey.set(r.key_id, r.n);
-        this.inFlightTotal += r.n;
-      }
-      this.alarmAt = await ctx.storage.getAlarm();
+      const hasSchema = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+      if (hasSchema) await this.open();
       await this.seedDemoTenant();
     });
+  }
+
+  /** Creates or migrates the schema and loads the tenant, its open reservations and its alarm. */
+  private async open(): Promise<void> {
+    if (this.opened) return;
+    migrate(this.sql);
+    this.opened = true;
+    this.prefixes = new PrefixIndex(this.sql);
+    this.loadTenant();
+    for (const r of this.sql.exec<{ key_id: string; n: number }>("SELECT key_id, COUNT(*) AS n FROM reservations GROUP BY key_id")) {
+      this.inFlightByKey.set(r.key_id, r.n);
+      this.inFlightTotal += r.n;
+    }
+    this.alarmAt = await this.ctx.storage.getAlarm();
   }
 
   // ── tenant and keys ──────────────────────────────────────────────────────────────────────
@@ -160,6 +176,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     const key = this.env.DEMO_TENANT_KEY;
     const tenantId = key ? tenantOfKey(key) : null;
     if (!key || !tenantId || tenantId !== this.ctx.id.name || this.tenant) return;
+    await this.open();
     this.insertTenant({ id: tenantId, name: "Demo tenant", policy: OPEN_POLICY }, Date.now());
     await this.keys.insert(this.tenant!.salt, key, "demo key", OPEN_POLICY, Date.now());
   }
@@ -212,6 +229,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       throw new Error(`ledger ${this.ctx.id.name} cannot hold tenant ${init.id}`);
     }
     if (this.tenant) return null;
+    await this.open();
     this.insertTenant(init, Date.now());
     return this.tenantInfo();
   }
@@ -243,29 +261,32 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     return this.tenantInfo();
   }
 
-  /** Issues a key. The returned `secret` is the only copy that will ever exist. */
-  async createKey(init: { name: string; policy: Policy; limits?: RateLimits }): Promise<{ key: ApiKeyInfo; secret: string } | null> {
+  /**
+   * Stores a key the Worker generated (it holds the signing secret; this object never does): only
+   * its salted hash is kept, so the caller's copy is the only one that will ever exist. `null` when
+   * there is no tenant; throws when the key names another tenant.
+   */
+  async createKey(init: { name: string; policy: Policy; limits?: RateLimits; secret: string }): Promise<ApiKeyInfo | null> {
     if (!this.tenant) return null;
-    const secret = generateKey(this.tenant.id);
-    const key = await this.keys.insert(this.tenant.salt, secret, init.name, init.policy, Date.now(), init.limits ?? NO_LIMITS);
-    return { key, secret };
+    if (tenantOfKey(init.secret) !== this.tenant.id) throw new Error(`a key of tenant ${tenantOfKey(init.secret)} cannot be stored in ledger ${this.tenant.id}`);
+    return this.keys.insert(this.tenant.salt, init.secret, init.name, init.policy, Date.now(), init.limits ?? NO_LIMITS);
   }
 
   async listKeys(): Promise<ApiKeyInfo[]> {
-    return this.keys.list();
+    return this.tenant ? this.keys.list() : [];
   }
 
   async getKey(keyId: string): Promise<ApiKeyInfo | null> {
-    return this.keys.keyInfo(keyId);
+    return this.tenant ? this.keys.keyInfo(keyId) : null;
   }
 
   /** Revokes a key; every request after this call is refused. `null` when there is no such key. */
   async revokeKey(keyId: string): Promise<ApiKeyInfo | null> {
-    return this.keys.revoke(keyId, Date.now());
+    return this.tenant ? this.keys.revoke(keyId, Date.now()) : null;
   }
 
   async setKeyLimits(keyId: string, limits: RateLimits): Promise<ApiKeyInfo | null> {
-    return this.keys.setLimits(keyId, limits);
+    return this.tenant ? this.keys.setLimits(keyId, limits) : null;
   }
 
   // ── budgets ──────────────────────────────────────────────────────────────────────────────
@@ -285,11 +306,11 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   /** Changes a budget's limits; what was spent stays. */
   async updateBudget(id: string, limits: { limit: number; softLimit: number | null }, at: number): Promise<BudgetStatus | null> {
-    return this.budgets.update(id, limits, at);
+    return this.tenant ? this.budgets.update(id, limits, at) : null;
   }
 
   async deleteBudget(id: string): Promise<boolean> {
-    return this.ctx.storage.transactionSync(() => this.budgets.delete(id));
+    return this.tenant ? this.ctx.storage.transactionSync(() => this.budgets.delete(id)) : false;
   }
 
   /**
@@ -297,7 +318,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
    * log keeps it); open reservations still hold their share.
    */
   async resetBudget(id: string, at: number): Promise<BudgetStatus | null> {
-    return this.budgets.reset(id, at);
+    return this.tenant ? this.budgets.reset(id, at) : null;
   }
 
   // ── the request path ─────────────────────────────────────────────────────────────────────
@@ -419,7 +440,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
    * returns false.
    */
   async settle(request: SettleRequest, prefix?: PrefixUpdate): Promise<boolean> {
-    return this.settleSync(request, prefix);
+    return this.tenant ? this.settleSync(request, prefix) : false;
   }
 
   /**
@@ -428,6 +449,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
    * stand. Returns each one's `settle` result, false for one that failed.
    */
   async settleMany(items: ReadonlyArray<{ request: SettleRequest; prefix?: PrefixUpdate }>): Promise<boolean[]> {
+    if (!this.tenant) return items.map(() => false);
     return items.map(({ request, prefix }) => {
       try {
         return this.settleSync(request, prefix);
@@ -476,6 +498,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
    * open reservation.
    */
   override async alarm(): Promise<void> {
+    if (!this.opened) return;
     // The alarm for T settles everything due by T, even when it runs a little early (a test's
     // `runDurableObjectAlarm`) or late (a busy runtime).
     const now = Math.max(Date.now(), this.alarmAt ?? 0);
@@ -525,15 +548,15 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   /** The usage row of one request, or null. */
   async usageOf(requestId: string): Promise<UsageRecord | null> {
-    return usageOf(this.sql, requestId);
+    return this.tenant ? usageOf(this.sql, requestId) : null;
   }
 
   /** A page of usage rows, newest first; null when the cursor is not valid. */
   async queryUsage(query: UsageQuery): Promise<UsagePage | null> {
-    return queryUsage(this.sql, query);
+    return this.tenant ? queryUsage(this.sql, query) : { data: [], nextCursor: null };
   }
 
   async usageTotals(query: UsageQuery, groupBy: UsageGroup): Promise<UsageTotals[]> {
-    return usageTotals(this.sql, query, groupBy);
+    return this.tenant ? usageTotals(this.sql, query, groupBy) : [];
   }
 }

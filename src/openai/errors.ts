@@ -39,6 +39,7 @@ export type RouterFailure =
   | { kind: "upstream_rate_limited"; retryAfterSeconds: number | null }
   | { kind: "no_origin_available"; retryAfterSeconds: number | null }
   | { kind: "rate_limited"; dimension: "requests" | "tokens" | "concurrency"; retryAfterSeconds: number }
+  | { kind: "too_many_auth_failures"; retryAfterSeconds: number }
   | { kind: "insufficient_quota"; what: string; retryAfterSeconds: number | null }
   | { kind: "client_closed" }
   | { kind: "internal" };
@@ -187,6 +188,14 @@ function render(failure: RouterFailure): Rendered {
           failure.dimension === "concurrency"
             ? "Too many requests in flight for this key or organization. Retry when one has finished."
             : `Rate limit reached for ${failure.dimension} per minute. Retry after the indicated delay.`,
+        retryAfterSeconds: failure.retryAfterSeconds,
+      };
+    case "too_many_auth_failures":
+      return {
+        status: 429,
+        type: "requests",
+        code: "rate_limit_exceeded",
+        message: "Too many failed authentications from this address. Retry after the indicated delay.",
         retryAfterSeconds: failure.retryAfterSeconds,
       };
     case "insufficient_quota":

@@ -2,7 +2,9 @@
  * The admin API (`/admin/...`, admin token): tenants and their keys. Bodies are zod-validated;
  * errors share the OpenAI shape of the rest of the router.
  *
+ *   GET    /admin/tenants                          list tenants       ?limit, after (paging), search
  *   POST   /admin/tenants                          create a tenant    {id, name?, policy?, limits?, timeZone?, retentionDays?}
+ *   POST   /admin/directory/adopt                  list tenants made before the directory {ids}
  *   GET    /admin/tenants/:tenant                  read it
  *   PATCH  /admin/tenants/:tenant                  change it          {name?, policy?, timeZone?, retentionDays?, disabled?}
  *   GET|PUT /admin/tenants/:tenant/limits          tenant rate limits {rpm, tpm, concurrency} (null: unlimited)
@@ -29,7 +31,9 @@ import { ownEntry } from "../lib/own";
 import { servingOrigins } from "../usage/reservation";
 import { adminAuth } from "../auth/admin";
 import { activeConfig } from "../config/load";
-import { TENANT_ID_PATTERN } from "../auth/api-key";
+import { generateKey, TENANT_ID_PATTERN } from "../auth/api-key";
+import { DIRECTORY_NAME } from "../directory/tenant-directory";
+import { isolateState } from "../routing/isolate-state";
 import type { AppEnv } from "../env";
 import { BUDGET_METRICS, BUDGET_PERIODS, OPEN_POLICY, policySchema, rateLimitsSchema } from "../ledger/types";
 import { timeZoneSchema } from "../time/local-time";
@@ -109,25 +113,75 @@ function ledgerOf(c: Context<AppEnv>, tenantId: string) {
   return c.env.TENANT_LEDGER.getByName(tenantId);
 }
 
-/** The tenant's ledger, or 404 when the tenant was never created. */
+function directoryOf(c: Context<AppEnv>) {
+  return c.env.TENANT_DIRECTORY.getByName(DIRECTORY_NAME);
+}
+
+/**
+ * The tenant's ledger, or 404 when the tenant is not on the directory's list: a tenant id from a
+ * URL never reaches a ledger that does not exist, nor creates one (issue #12).
+ */
 async function existingLedger(c: Context<AppEnv>) {
   const tenantId = tenantParam(c);
-  const ledger = ledgerOf(c, tenantId);
-  if (!(await ledger.getTenant())) throw new RouterError({ kind: "not_found", what: `Tenant '${tenantId}'` });
-  return ledger;
+  if (!(await directoryOf(c).exists(tenantId))) throw new RouterError({ kind: "not_found", what: `Tenant '${tenantId}'` });
+  return ledgerOf(c, tenantId);
 }
+
+const listTenantsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    /** The last id of the previous page (`next_after`). */
+    after: z.string().max(64).optional(),
+    /** A substring of the id or the name, case-insensitive. */
+    search: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+
+const adoptSchema = z.object({ ids: z.array(z.string().regex(TENANT_ID_PATTERN)).min(1).max(1000) }).strict();
 
 export const adminRoutes = new Hono<AppEnv>()
   .use(adminAuth())
+  .get("/tenants", async (c) => {
+    const query = validate(listTenantsQuery, c.req.query());
+    const page = await directoryOf(c).list({ after: query.after ?? null, limit: query.limit, search: query.search ?? null });
+    return c.json({ object: "list", data: page.data, has_more: page.nextAfter !== null, next_after: page.nextAfter });
+  })
   .post("/tenants", async (c) => {
     const init = await body(c, createTenantSchema);
-    const tenant = await ledgerOf(c, init.id).createTenant({ ...init, name: init.name ?? init.id });
+    const name = init.name ?? init.id;
+    // Listed first: a tenant whose ledger exists is always on the list, so its keys are checked.
+    if (!(await directoryOf(c).register(init.id, name, Date.now()))) throw new RouterError({ kind: "conflict", message: `Tenant '${init.id}' already exists.` });
+    let tenant: Awaited<ReturnType<ReturnType<typeof ledgerOf>["createTenant"]>>;
+    try {
+      tenant = await ledgerOf(c, init.id).createTenant({ ...init, name });
+    } catch (e) {
+      await directoryOf(c).remove(init.id);
+      throw e;
+    }
+    // Made before the directory existed: it stays listed (adopted), and is not made twice.
     if (!tenant) throw new RouterError({ kind: "conflict", message: `Tenant '${init.id}' already exists.` });
     return c.json(tenant, 201);
   })
+  /**
+   * Upgrading from a router without the directory: lists the tenants whose ledgers exist, so their
+   * keys (issued without a MAC) keep working. Reaches the ledgers of the ids given, and only those.
+   */
+  .post("/directory/adopt", async (c) => {
+    const { ids } = await body(c, adoptSchema);
+    const directory = directoryOf(c);
+    const results: Record<string, "listed" | "adopted" | "not_found"> = {};
+    for (const id of new Set(ids)) {
+      if (await directory.exists(id)) results[id] = "listed";
+      else {
+        const tenant = await ledgerOf(c, id).getTenant();
+        results[id] = tenant && (await directory.register(id, tenant.name, tenant.createdAt)) ? "adopted" : "not_found";
+      }
+    }
+    return c.json({ object: "directory.adoption", results });
+  })
   .get("/tenants/:tenant", async (c) => {
     const tenantId = tenantParam(c);
-    const tenant = await ledgerOf(c, tenantId).getTenant();
+    const tenant = await (await existingLedger(c)).getTenant();
     if (!tenant) throw new RouterError({ kind: "not_found", what: `Tenant '${tenantId}'` });
     return c.json(tenant);
   })
@@ -218,10 +272,13 @@ export const adminRoutes = new Hono<AppEnv>()
   .get("/tenants/:tenant/usage/summary", async (c) => usageSummaryResponse(c, await existingLedger(c)))
   .post("/tenants/:tenant/keys", async (c) => {
     const init = await body(c, createKeySchema);
-    const created = await (await existingLedger(c)).createKey(init);
-    if (!created) throw new RouterError({ kind: "not_found", what: `Tenant '${tenantParam(c)}'` });
+    const ledger = await existingLedger(c);
+    // Made here, where the signing secret is: the ledger only ever sees the key to hash it.
+    const secret = await generateKey(tenantParam(c), await isolateState(c.env).keys.signingKey());
+    const key = await ledger.createKey({ ...init, secret });
+    if (!key) throw new RouterError({ kind: "not_found", what: `Tenant '${tenantParam(c)}'` });
     // The only time the key is ever shown; the ledger keeps a salted hash.
-    return c.json({ ...created.key, key: created.secret }, 201);
+    return c.json({ ...key, key: secret }, 201);
   })
   .get("/tenants/:tenant/keys", async (c) => {
     const keys = await (await existingLedger(c)).listKeys();

@@ -85,7 +85,7 @@ export function proxyHandler(endpoint: Endpoint) {
     const startedAt = Date.now();
     const config = activeConfig(c.env);
     const requestId = c.get("requestId");
-    const caller = callerOf(c.env, c.req.header("authorization"));
+    const caller = await callerOf(c.env, c.req.raw);
 
     // The key is checked before the body is judged, as OpenAI does; the body is read first so
     // that admission can reserve what this very request may cost.

@@ -1,13 +1,18 @@
 /**
- * Authenticating a tenant's API key: its format names the tenant, whose ledger object answers
- * in one round trip whether the key is valid, what it may use, and whether it is admitted.
+ * Authenticating a tenant's API key. The Worker first makes sure the key could be one it issued
+ * (its MAC, or for a legacy key its tenant on the directory's list: `auth/key-check.ts`), so a
+ * made-up key never reaches a tenant's object. The key names its tenant, whose ledger then answers
+ * in one round trip whether the key is live, what it may use, and whether it is admitted.
  */
+import { parseKey } from "../auth/api-key";
 import { bearerToken } from "../auth/bearer";
-import { tenantOfKey } from "../auth/api-key";
+import { clientAddress } from "../auth/failure-limit";
+import { activeConfig } from "../config/load";
 import type { RouterEnv } from "../env";
 import type { AdmitResult } from "../ledger/types";
 import { RouterError, toErrorResponse } from "../openai/errors";
 import { setRateLimitHeaders } from "../openai/rate-limit-headers";
+import { isolateState } from "../routing/isolate-state";
 
 export interface Caller {
   key: string;
@@ -15,13 +20,26 @@ export interface Caller {
   ledger: DurableObjectStub<import("../ledger/tenant-ledger").TenantLedger>;
 }
 
-/** The caller's key and ledger; throws 401 when the key is absent or not of our format. */
-export function callerOf(env: RouterEnv, authorization: string | undefined): Caller {
-  const key = bearerToken(authorization);
+/**
+ * The caller's key and ledger. Throws 401 when the key is absent or could not be one this
+ * deployment issued, and 429 when the client's address has failed too often lately (a key that
+ * passes the check is let through even then: only guesses are slowed).
+ */
+export async function callerOf(env: RouterEnv, request: Request): Promise<Caller> {
+  const key = bearerToken(request.headers.get("authorization"));
   if (!key) throw new RouterError({ kind: "missing_api_key" });
-  const tenantId = tenantOfKey(key);
-  if (!tenantId) throw new RouterError({ kind: "invalid_api_key" });
-  return { key, tenantId, ledger: env.TENANT_LEDGER.getByName(tenantId) };
+  const { keys, keyFailures } = isolateState(env);
+  const now = Date.now();
+  const address = clientAddress(request, activeConfig(env).security.clientAddressHeader);
+  const wait = keyFailures.retryAfterSeconds(address, now);
+  // A blocked address still gets a signed key checked (an HMAC, no object reached), not a legacy
+  // one: that would ask the directory on every guess.
+  if (wait > 0 && parseKey(key)?.kind !== "signed") throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
+  const check = await keys.check(key);
+  if (check.ok) return { key, tenantId: check.tenantId, ledger: env.TENANT_LEDGER.getByName(check.tenantId) };
+  if (wait > 0) throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
+  keyFailures.fail(address, now);
+  throw new RouterError({ kind: "invalid_api_key" });
 }
 
 export type Admitted = Extract<AdmitResult, { ok: true }>;

@@ -9,7 +9,7 @@ import { usageResponse, usageSummaryResponse } from "./usage-query";
 
 /** The caller's ledger, once its key is verified. */
 async function ownLedger(c: Context<AppEnv>) {
-  const caller = callerOf(c.env, c.req.header("authorization"));
+  const caller = await callerOf(c.env, c.req.raw);
   admitted(await caller.ledger.admit({ key: caller.key, requestId: c.get("requestId"), at: Date.now(), model: null, reserve: null }), null);
   return caller.ledger;
 }

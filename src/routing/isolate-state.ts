@@ -4,6 +4,9 @@
  * `waitUntil`). One of each per isolate, created on first use with the env's monitor namespace.
  */
 import { CacheModel } from "../affinity/cache-model";
+import { FailureLimiter } from "../auth/failure-limit";
+import { KeyChecker } from "../auth/key-check";
+import { DIRECTORY_NAME } from "../directory/tenant-directory";
 import { PromptCacheKeys } from "../affinity/prompt-cache-key";
 import { RecentLoad } from "../affinity/recent-load";
 import { activeConfig } from "../config/load";
@@ -35,12 +38,17 @@ interface IsolateState {
   cacheModel: CacheModel;
   /** Settlements gathered per tenant and sent together. */
   settlements: SettleBatcher;
+  /** Tenant keys checked before any tenant's object is reached (MACs, the directory's list). */
+  keys: KeyChecker;
+  /** Failed authentications per client address: tenant keys and admin tokens apart. */
+  keyFailures: FailureLimiter;
+  adminFailures: FailureLimiter;
 }
 
 let state: IsolateState | undefined;
 
 export function isolateState(env: RouterEnv): IsolateState {
-  const { health } = activeConfig(env);
+  const { health, security } = activeConfig(env);
   state ??= {
     snapshots: new SnapshotCache({ namespace: env.ORIGIN_MONITOR, now: Date.now, ttlMs: health.snapshotTtlMs }),
     reporter: new HealthReporter({
@@ -67,6 +75,9 @@ export function isolateState(env: RouterEnv): IsolateState {
     recentRequests: new RecentLoad(5_000),
     cacheModel: new CacheModel(),
     settlements: new SettleBatcher(),
+    keys: new KeyChecker(() => env.TENANT_DIRECTORY.getByName(DIRECTORY_NAME), Date.now),
+    keyFailures: new FailureLimiter(security.authFailures),
+    adminFailures: new FailureLimiter(security.authFailures),
   };
   return state;
 }

@@ -6,15 +6,22 @@ import { BLOCK_TOKENS, fingerprint } from "../../src/affinity/fingerprint";
 import { PrefixIndex } from "../../src/affinity/prefix-index";
 import { cacheProfileOf } from "../../src/affinity/reuse";
 import { PROVIDER_PROFILES } from "../../src/config/providers";
+import { migrate } from "../../src/ledger/schema";
 import { readUsage } from "../../src/openai/usage";
 
 const T0 = Date.UTC(2026, 10, 23, 9, 0);
 const TTL = { a: 60_000, b: 600_000 };
 
-/** Runs `fn` with a PrefixIndex over a fresh TenantLedger's real SQLite storage. */
+/**
+ * Runs `fn` with a PrefixIndex over a fresh TenantLedger's real SQLite storage. A ledger without a
+ * tenant creates no schema (issue #12), so the test lays it down, as creating a tenant does.
+ */
 function withIndex<T>(fn: (sql: SqlStorage, make: (max?: number) => PrefixIndex) => T): Promise<T> {
   const stub = env.TENANT_LEDGER.getByName(`affinity-${crypto.randomUUID()}`);
-  return runInDurableObject(stub, (_, state) => fn(state.storage.sql, (max) => new PrefixIndex(state.storage.sql, max)));
+  return runInDurableObject(stub, (_, state) => {
+    migrate(state.storage.sql);
+    return fn(state.storage.sql, (max) => new PrefixIndex(state.storage.sql, max));
+  });
 }
 
 const chain = (n: number, base = 1000) => Array.from({ length: n }, (_, i) => base + i);

@@ -1,0 +1,58 @@
+/**
+ * Failed authentications per client address (issue #12, item 1: 3,000 wrong admin tokens in 1.3 s
+ * all got plain 401s). A token bucket per address: `burst` failures at once, refilled at
+ * `perMinute`. An address whose bucket is empty is refused with 429 before its credential is
+ * checked, so guessing slows to the refill rate.
+ *
+ * The buckets live in the isolate's memory: at the edge an attacker spread over many isolates and
+ * colos meets many buckets (Cloudflare's WAF rate-limiting rules are the tool there); on premise, one
+ * `workerd serve` process is one isolate, and the bound is exact.
+ */
+
+export interface FailureLimitOptions {
+  /** Failures an address may make at once. */
+  burst: number;
+  /** Failures per minute it gets back. */
+  perMinute: number;
+}
+
+/** How many addresses are remembered; past it the least recently failing goes (it had refilled the longest). */
+const MAX_ADDRESSES = 10_000;
+
+export class FailureLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly options: FailureLimitOptions) {}
+
+  private level(address: string, now: number): number {
+    const b = this.buckets.get(address);
+    if (!b) return this.options.burst;
+    return Math.min(this.options.burst, b.tokens + ((now - b.at) * this.options.perMinute) / 60_000);
+  }
+
+  /** Seconds until the address may try again, or 0 when it may now. */
+  retryAfterSeconds(address: string, now: number): number {
+    const level = this.level(address, now);
+    return level >= 1 ? 0 : Math.ceil(((1 - level) * 60) / this.options.perMinute);
+  }
+
+  /** Counts a failed authentication from the address. */
+  fail(address: string, now: number): void {
+    const tokens = Math.max(0, this.level(address, now) - 1);
+    this.buckets.delete(address);
+    this.buckets.set(address, { tokens, at: now });
+    if (this.buckets.size > MAX_ADDRESSES) this.buckets.delete(this.buckets.keys().next().value!);
+  }
+}
+
+/**
+ * The client's address, as far as the router can trust it: at the edge Cloudflare sets
+ * `cf-connecting-ip` (and overwrites a client's own); on premise, behind a proxy, the header the
+ * config names (its first entry, e.g. `x-forwarded-for`). Without either, every client shares one
+ * address: a flood of failures then slows everyone's failed attempts, never a valid key's.
+ */
+export function clientAddress(request: Request, header: string | null): string {
+  if (request.cf) return request.headers.get("cf-connecting-ip") ?? "unknown";
+  if (header) return request.headers.get(header)?.split(",")[0]?.trim() || "unknown";
+  return "unknown";
+}
