@@ -86,4 +86,27 @@ describe("router: deeply nested tools", () => {
     const saw = await originSaw(res.headers.get("x-request-id")!);
     expect(saw.map((r) => [r.path, r.body])).toEqual([["/pool/v1/chat/completions", null]]);
   });
+
+  // The router itself walks bodies too (validation, the token bound of pricing/estimate.ts, the
+  // fingerprint of affinity/fingerprint.ts, the upstream body): none of it recurses in workerd,
+  // whose JSON.stringify is iterative, so wherever the nesting sits the answer is a 400, never a 5xx.
+  const deep = nestedArrays(20_000);
+  it.each([
+    ["tools", `{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"tools":${deep}}`, "tools", null],
+    ["functions", `{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"functions":${deep}}`, "functions", null],
+    ["response_format", `{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"response_format":${deep}}`, "response_format", null],
+    ["a message's tool_calls", `{"model":"chat-pool","messages":[{"role":"assistant","content":"hi","tool_calls":${deep}}]}`, "messages", null],
+    ["a message's unknown field", `{"model":"chat-pool","messages":[{"role":"user","content":"hi","extra":${deep}}]}`, "messages", null],
+    ["a message's content", `{"model":"chat-pool","messages":[{"role":"user","content":${deep}}]}`, "messages[0].content", "invalid_value"],
+  ])("nesting in %s is a 400 naming it", async (_, body, param, code) => {
+    const { key } = await newTenant();
+    const res = await SELF.fetch("http://router.test/v1/chat/completions", {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body,
+    });
+    expect(res.status).toBe(400);
+    const error = ((await res.json()) as { error: { param: string | null; code: string | null } }).error;
+    expect([error.param, error.code]).toEqual([param, code]);
+  });
 });
