@@ -213,13 +213,22 @@ export function hostOf(address: string): string {
   return host.startsWith("[") ? host.slice(1, -1) : host;
 }
 
+/** A built router and its workerd config, ready to start, and to start again on the same state. */
+export interface PreparedRouter {
+  configPath: string;
+  /** Starts workerd on the prepared config; may be called again after the process died. */
+  start(): Promise<WorkerdProcess>;
+  /** Removes the build and the config (not the state directory). */
+  remove(): void;
+}
+
 /**
- * Builds the router, writes its workerd config to a private temporary
- * directory and starts workerd on it.
+ * Builds the router and writes its workerd config to a private temporary directory, without
+ * starting it. A crash test restarts the same build on the same state (`scripts/chaos.ts`).
  */
-export async function startRouterOnWorkerd(options: RouterOnWorkerdOptions): Promise<RouterOnWorkerd> {
+export async function prepareRouterOnWorkerd(options: RouterOnWorkerdOptions): Promise<PreparedRouter> {
   const workDir = mkdtempSync(join(tmpdir(), "token-router-workerd-"));
-  const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true });
+  const remove = () => rmSync(workDir, { recursive: true, force: true });
   try {
     // Reading wrangler.toml and bundling take about a second each: side by side.
     const [worker, modules] = await Promise.all([readWranglerWorker(), buildWorker(join(workDir, "build"))]);
@@ -235,24 +244,40 @@ export async function startRouterOnWorkerd(options: RouterOnWorkerdOptions): Pro
     const configPath = join(workDir, "config.capnp");
     // The routing config names secrets but holds none; still, nobody else needs to read it.
     writeFileSync(configPath, renderWorkerdConfig(config, workDir), { mode: 0o600 });
-    const running = await startWorkerd({
-      configPath,
-      socket: "http",
-      host: hostOf(options.address),
-      env: options.secrets,
-      inspectorAddr: options.inspectorAddr,
-      quiet: options.quiet,
-    });
+    const start = () =>
+      startWorkerd({
+        configPath,
+        socket: "http",
+        host: hostOf(options.address),
+        env: options.secrets,
+        inspectorAddr: options.inspectorAddr,
+        quiet: options.quiet,
+      });
+    return { configPath, start, remove };
+  } catch (e) {
+    remove();
+    throw e;
+  }
+}
+
+/**
+ * Builds the router, writes its workerd config to a private temporary
+ * directory and starts workerd on it.
+ */
+export async function startRouterOnWorkerd(options: RouterOnWorkerdOptions): Promise<RouterOnWorkerd> {
+  const prepared = await prepareRouterOnWorkerd(options);
+  try {
+    const running = await prepared.start();
     return {
       ...running,
-      configPath,
+      configPath: prepared.configPath,
       stop: async () => {
         await running.stop();
-        removeWorkDir();
+        prepared.remove();
       },
     };
   } catch (e) {
-    removeWorkDir();
+    prepared.remove();
     throw e;
   }
 }

@@ -13,6 +13,7 @@ import type { OriginState, RequestContext } from "./context";
 import { handleEmbeddings } from "./embeddings";
 import { errorResponse } from "./errors";
 import { faultStatusResponse, garbageResponse, redirectResponse, selectFault, withQuotedAuthorization } from "./faults";
+import { MAX_JSON_DEPTH, parseJsonBody } from "./json-body";
 import { handleModels } from "./models";
 import { SimOptionsSchema, type SimOptions } from "./options";
 import { PrefillQueue } from "./prefill-queue";
@@ -90,7 +91,9 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
 
     const originName = segments[0] ?? "";
     const text = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();
-    const body = parseJson(text);
+    const parsed = parseJsonBody(text);
+    // A body nested too deep is not kept: serving its record would recurse as deep as it does.
+    const body = parsed.kind === "ok" ? parsed.value : null;
     recorder.record({
       origin: originName,
       method: request.method,
@@ -120,6 +123,13 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
     }
     if (route.endpoint === "models") return handleModels(origin);
 
+    if (parsed.kind === "too_deep") {
+      return errorResponse({
+        status: 400,
+        message: `The JSON body of your request nests deeper than ${MAX_JSON_DEPTH} levels.`,
+        param: parsed.param,
+      });
+    }
     if (body === null) {
       return errorResponse({ status: 400, message: "We could not parse the JSON body of your request." });
     }
@@ -223,15 +233,6 @@ function reset(state: SimState): void {
 
 function notFound(message: string): Response {
   return errorResponse({ status: 404, message, code: "not_found" });
-}
-
-function parseJson(text: string): unknown {
-  if (text === "") return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
-  }
 }
 
 function safeDecode(segment: string): string {
