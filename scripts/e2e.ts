@@ -262,6 +262,31 @@ const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>, Ru
       await assert.rejects(intruder.models.list(), (e: unknown) => e instanceof OpenAI.AuthenticationError && e.status === 401);
     },
   ],
+  [
+    // Issue #12, item 1: 3,000 wrong admin tokens in 1.3 s all got plain 401s. The default limit is
+    // a burst of 20 failures per address, then 10 a minute; bare workerd sees no client address, so
+    // all clients share one. Last: it leaves this router's admin API refusing for a while.
+    "failed authentications are limited: 429 past the burst, the right admin token included; a valid key still served",
+    async (client, base) => {
+      const root = base.replace(/\/v1$/, "");
+      const admin = (token: string) => fetch(`${root}/admin/tenants`, { headers: { authorization: `Bearer ${token}` } });
+      const tenantKey = await freshKey(base, "e2e_limits");
+      const statuses: number[] = [];
+      for (let i = 0; i < 25; i++) statuses.push((await admin(`wrong-${i}`)).status);
+      assert.deepEqual(statuses, [...Array(20).fill(401), ...Array(5).fill(429)]);
+      const refused = await admin(LOCAL_ADMIN_TOKEN);
+      assert.equal(refused.status, 429);
+      assert.ok(Number(refused.headers.get("retry-after")) >= 1);
+      // Tenant keys count apart from admin tokens, and a key the router issued is never slowed.
+      const forged: number[] = [];
+      for (let i = 0; i < 25; i++) forged.push((await fetch(`${base}/models`, { headers: { authorization: `Bearer tr-e2e_limits-guess${i}` } })).status);
+      assert.equal(forged.filter((s) => s === 401).length, 20 - 1); // the check above failed once already
+      assert.ok(forged.slice(19).every((s) => s === 429), forged.join(","));
+      assert.equal((await fetch(`${base}/models`, { headers: { authorization: `Bearer ${tenantKey}` } })).status, 200);
+      void client;
+    },
+    ["workerd serve"],
+  ],
 ];
 
 /** The Worker itself refuses to start on a bad config (not only the start script's own check). */

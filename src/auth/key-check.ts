@@ -22,7 +22,8 @@ export class KeyChecker {
   private signing: Promise<CryptoKey> | null = null;
   /** Signed keys whose MAC was checked: the next request with one skips the HMAC. */
   private readonly validMacs = new Set<string>();
-  private readonly tenants = new Map<string, { exists: boolean; until: number }>();
+  /** Legacy keys' tenants the directory listed, until when this isolate trusts it. */
+  private readonly listed = new Map<string, number>();
 
   constructor(
     private readonly directory: () => DirectoryStub,
@@ -54,14 +55,21 @@ export class KeyChecker {
     return (await this.tenantExists(parsed.tenantId)) ? { ok: true, tenantId: parsed.tenantId, signed: false } : { ok: false };
   }
 
+  /**
+   * Whether the directory lists the tenant. Only "yes" is remembered: a tenant adopted a moment ago
+   * must work at once, and guesses are bounded by the failure limit, which stops asking for an
+   * address that failed too often (`routes/tenant-auth.ts`).
+   */
   private async tenantExists(tenantId: string): Promise<boolean> {
     const now = this.now();
-    const cached = this.tenants.get(tenantId);
-    if (cached && cached.until > now) return cached.exists;
+    const until = this.listed.get(tenantId);
+    if (until !== undefined && until > now) return true;
     const exists = await this.directory().exists(tenantId);
-    this.tenants.delete(tenantId);
-    this.tenants.set(tenantId, { exists, until: now + TENANT_CACHE_MS });
-    if (this.tenants.size > MAX_REMEMBERED) this.tenants.delete(this.tenants.keys().next().value!);
+    this.listed.delete(tenantId);
+    if (exists) {
+      this.listed.set(tenantId, now + TENANT_CACHE_MS);
+      if (this.listed.size > MAX_REMEMBERED) this.listed.delete(this.listed.keys().next().value!);
+    }
     return exists;
   }
 }

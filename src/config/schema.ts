@@ -116,7 +116,7 @@ export const securitySchema = z
       .default(null),
     /** Failed authentications (tenant keys and admin tokens, counted apart) per client address: a burst, then this many a minute. */
     authFailures: z
-      .object({ burst: z.number().int().min(1).max(10_000).default(20), perMinute: z.number().int().min(1).max(10_000).default(10) })
+      .object({ burst: z.number().int().min(1).max(1_000_000).default(20), perMinute: z.number().int().min(1).max(1_000_000).default(10) })
       .strict()
       .prefault({}),
   })

@@ -18,13 +18,13 @@ function modelObject(id: string) {
 export const modelRoutes = new Hono<AppEnv>()
   .get("/", async (c) => {
     const caller = await callerOf(c.env, c.req.raw);
-    const admission = admitted(await caller.ledger.admit({ key: caller.key, requestId: c.get("requestId"), at: Date.now(), model: null, reserve: null }), null);
+    const admission = admitted(await caller.ledger.admit({ key: caller.key, requestId: c.get("requestId"), at: Date.now(), model: null, reserve: null }), null, caller);
     const ids = Object.keys(activeConfig(c.env).scenarios).filter((id) => mayUse(admission.allowedModels, id));
     return c.json({ object: "list", data: ids.map(modelObject) });
   })
   .get("/:model{.+}", async (c) => {
     const caller = await callerOf(c.env, c.req.raw);
-    const admission = admitted(await caller.ledger.admit({ key: caller.key, requestId: c.get("requestId"), at: Date.now(), model: null, reserve: null }), null);
+    const admission = admitted(await caller.ledger.admit({ key: caller.key, requestId: c.get("requestId"), at: Date.now(), model: null, reserve: null }), null, caller);
     const model = c.req.param("model");
     const scenarios = activeConfig(c.env).scenarios;
     if (!Object.hasOwn(scenarios, model) || !mayUse(admission.allowedModels, model)) {

@@ -109,7 +109,7 @@ export function proxyHandler(endpoint: Endpoint) {
     const prefix = servable ? requestPrefix(config, model!, scenario, body!) : null;
 
     const admitResult = await caller.ledger.admit({ key: caller.key, requestId, at: startedAt, model, reserve, prefix: prefix?.lookup ?? null });
-    const admission = admitted(admitResult, model);
+    const admission = admitted(admitResult, model, caller);
     if (bodyError !== undefined || body === undefined) throw bodyError;
     if (!scenario) throw new RouterError({ kind: "model_not_found", model: model! });
     if (!servable) {

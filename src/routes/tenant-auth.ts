@@ -18,6 +18,8 @@ export interface Caller {
   key: string;
   tenantId: string;
   ledger: DurableObjectStub<import("../ledger/tenant-ledger").TenantLedger>;
+  /** Counts the key as a failed authentication from the caller's address (the ledger refused it). */
+  refused: () => void;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function callerOf(env: RouterEnv, request: Request): Promise<Caller
   // one: that would ask the directory on every guess.
   if (wait > 0 && parseKey(key)?.kind !== "signed") throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
   const check = await keys.check(key);
-  if (check.ok) return { key, tenantId: check.tenantId, ledger: env.TENANT_LEDGER.getByName(check.tenantId) };
+  if (check.ok) return { key, tenantId: check.tenantId, ledger: env.TENANT_LEDGER.getByName(check.tenantId), refused: () => keyFailures.fail(address, Date.now()) };
   if (wait > 0) throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
   keyFailures.fail(address, now);
   throw new RouterError({ kind: "invalid_api_key" });
@@ -51,10 +53,13 @@ const PERIOD_NAMES = { day: "daily", month: "monthly", total: "total" } as const
  * key, 404 for a model it may not use, 429 (with `Retry-After` and rate-limit headers) for a rate
  * limit or a spent budget.
  */
-export function admitted(result: AdmitResult, model: string | null): Admitted {
+export function admitted(result: AdmitResult, model: string | null, caller: Pick<Caller, "refused">): Admitted {
   if (result.ok) return result;
   switch (result.reason) {
     case "invalid_key":
+      // A listed tenant's legacy-shaped guess, or a revoked key: a failed authentication all the same.
+      caller.refused();
+      throw new RouterError({ kind: "invalid_api_key" });
     case "tenant_disabled":
       throw new RouterError({ kind: "invalid_api_key" });
     case "model_not_allowed":

@@ -10,7 +10,7 @@ import { usageResponse, usageSummaryResponse } from "./usage-query";
 /** The caller's ledger, once its key is verified. */
 async function ownLedger(c: Context<AppEnv>) {
   const caller = await callerOf(c.env, c.req.raw);
-  admitted(await caller.ledger.admit({ key: caller.key, requestId: c.get("requestId"), at: Date.now(), model: null, reserve: null }), null);
+  admitted(await caller.ledger.admit({ key: caller.key, requestId: c.get("requestId"), at: Date.now(), model: null, reserve: null }), null, caller);
   return caller.ledger;
 }
 

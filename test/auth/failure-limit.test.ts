@@ -1,0 +1,43 @@
+/** Failed authentications per client address (issue #12, item 1). */
+import { describe, expect, it } from "vitest";
+import { clientAddress, FailureLimiter } from "../../src/auth/failure-limit";
+
+describe("FailureLimiter", () => {
+  it("allows a burst of failures, then refuses until one comes back", () => {
+    const limiter = new FailureLimiter({ burst: 3, perMinute: 6 }); // one back every 10 s
+    const t = 1_000_000;
+    for (let i = 0; i < 3; i++) {
+      expect(limiter.retryAfterSeconds("a", t)).toBe(0);
+      limiter.fail("a", t);
+    }
+    expect(limiter.retryAfterSeconds("a", t)).toBe(10);
+    expect(limiter.retryAfterSeconds("a", t + 4_000)).toBe(6);
+    expect(limiter.retryAfterSeconds("a", t + 10_000)).toBe(0);
+    // Another address has its own bucket.
+    expect(limiter.retryAfterSeconds("b", t)).toBe(0);
+  });
+
+  it("never holds more than the burst, however long an address kept quiet", () => {
+    const limiter = new FailureLimiter({ burst: 2, perMinute: 60 });
+    limiter.fail("a", 0);
+    for (let i = 0; i < 2; i++) limiter.fail("a", 3_600_000);
+    expect(limiter.retryAfterSeconds("a", 3_600_000)).toBe(1);
+  });
+});
+
+describe("clientAddress", () => {
+  const request = (headers: Record<string, string>, cf?: object) => {
+    const r = new Request("http://router.test/", { headers });
+    return cf ? new Proxy(r, { get: (target, p) => (p === "cf" ? cf : Reflect.get(target, p, target)) }) : r;
+  };
+
+  it("takes cf-connecting-ip at the edge, where Cloudflare sets it", () => {
+    expect(clientAddress(request({ "cf-connecting-ip": "203.0.113.7", "x-forwarded-for": "10.0.0.1" }, {}), "x-forwarded-for")).toBe("203.0.113.7");
+  });
+
+  it("off the edge, trusts only the header the config names (its first entry), else none", () => {
+    expect(clientAddress(request({ "cf-connecting-ip": "203.0.113.7" }), null)).toBe("unknown");
+    expect(clientAddress(request({ "x-forwarded-for": "198.51.100.2, 10.0.0.1" }), "x-forwarded-for")).toBe("198.51.100.2");
+    expect(clientAddress(request({}), "x-forwarded-for")).toBe("unknown");
+  });
+});
