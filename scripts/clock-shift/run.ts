@@ -77,9 +77,16 @@ async function dateSeenByWorkerd(shim: string, days: number): Promise<string> {
   }
 }
 
+/**
+ * Test folders left out of the shifted runs: they inject no instant into an object with an alarm,
+ * TTL or clock of its own (the fuzz suite sends malformed requests; the simulator's tests drive a
+ * handler whose clock they fix), and they are a third of the suite's time.
+ */
+const NOT_DATE_BOUND = ["test/fuzz/**", "test/sim/**"];
+
 function runSuite(shim: string, days: number): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(join(root, "node_modules", ".bin", "vitest"), ["run"], {
+    const child = spawn(join(root, "node_modules", ".bin", "vitest"), ["run", ...NOT_DATE_BOUND.flatMap((glob) => ["--exclude", glob])], {
       cwd: root,
       stdio: "inherit",
       env: { ...process.env, ...shiftEnv(shim, days) },
