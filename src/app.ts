@@ -9,7 +9,6 @@ import { RouterError, toErrorResponse } from "./openai/errors";
 import { adminRoutes } from "./routes/admin";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
-import { ResponseError } from "./routes/tenant-auth";
 import { tenantSelfRoutes } from "./routes/tenant-self";
 
 /** Headers a browser client may read (CORS). */
@@ -66,7 +65,6 @@ export function createApp(): Hono<AppEnv> {
 
   app.onError((error, c) => {
     if (error instanceof RouterError) return toErrorResponse(error.failure);
-    if (error instanceof ResponseError) return error.response;
     // The internal reason goes to the log, never to the client.
     console.error(`request ${c.get("requestId")}: unhandled error`, error);
     return toErrorResponse({ kind: "internal" });

@@ -1,6 +1,3 @@
-import type { RouterConfig } from "./config/schema";
-import { configuredScrubber, type Scrub } from "./proxy/scrub";
-
 /**
  * The Worker's environment: the bindings `wrangler types` generates from wrangler.toml
  * (`worker-configuration.d.ts`), plus what is set as secrets or local vars, which it cannot see.
@@ -12,6 +9,8 @@ export interface RouterEnv extends Env {
   ROUTER_CONFIG?: string;
   /** Local runs only: a key (`tr-demo-local`) whose tenant the ledger seeds on first use. */
   DEMO_TENANT_KEY?: string;
+  /** Benchmarks only: a compressed day for the router's clock (see `clock.ts`). */
+  BENCH_CLOCK?: string;
 }
 
 /** Hono's environment type for every route of the router. */
@@ -26,9 +25,4 @@ export function secretReader(env: RouterEnv): (name: string) => string | undefin
     const value = (env as unknown as Record<string, unknown>)[name];
     return typeof value === "string" && value !== "" ? value : undefined;
   };
-}
-
-/** What scrubs origin text before it reaches a client: origin keys and the router's own tokens. */
-export function scrubberOf(config: RouterConfig, env: RouterEnv): Scrub {
-  return configuredScrubber(config, secretReader(env), [env.ADMIN_TOKEN, env.DEMO_TENANT_KEY]);
 }

@@ -1,13 +1,11 @@
 /**
- * Turning config text into a validated `RouterConfig`, once per isolate.
- *
- * The Worker validates its config at module load (see `index.ts`), so a bad config stops
- * `wrangler dev`, `wrangler deploy` and `workerd serve` at start with a message naming the
- * field; requests only ever see a config that passed.
+ * Turning config text into a validated `RouterConfig`. The isolate keeps the parsed config
+ * (`isolate.ts`); the Worker makes its isolate at module load (see `index.ts`), so a bad config
+ * stops `wrangler dev`, `wrangler deploy` and `workerd serve` at start with a message naming the
+ * field, and requests only ever see a config that passed.
  */
 import type { z } from "zod";
 import { formatPath } from "../lib/zod-path";
-import demoConfig from "./demo.json";
 import { routerConfigSchema, type RouterConfig } from "./schema";
 
 /** A config that failed validation; `message` names every offending field. */
@@ -40,15 +38,4 @@ export function parseRouterConfig(input: unknown): RouterConfig {
   const result = routerConfigSchema.safeParse(value);
   if (!result.success) throw new ConfigError(problemsOf(result.error));
   return result.data;
-}
-
-let cache: { source: string | undefined; config: RouterConfig } | undefined;
-
-/** The active config: `env.ROUTER_CONFIG` (JSON text) when set, else the bundled demo config. Parsed once per isolate. */
-export function activeConfig(env: { ROUTER_CONFIG?: string }): RouterConfig {
-  const source = env.ROUTER_CONFIG || undefined;
-  if (cache && cache.source === source) return cache.config;
-  const config = parseRouterConfig(source ?? demoConfig);
-  cache = { source, config };
-  return config;
 }

@@ -28,12 +28,11 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { scenarioHitRates } from "../affinity/hit-rates";
 import { ownEntry } from "../lib/own";
-import { servingOrigins } from "../usage/reservation";
-import { adminAuth } from "../auth/admin";
-import { activeConfig } from "../config/load";
+import { servingOrigins } from "../config/origins";
 import { generateKey, TENANT_ID_PATTERN } from "../auth/api-key";
 import { DIRECTORY_NAME } from "../directory/tenant-directory";
-import { isolateState } from "../routing/isolate-state";
+import { isolateOf } from "../isolate";
+import { adminAuth } from "./admin-auth";
 import type { AppEnv } from "../env";
 import { BUDGET_METRICS, BUDGET_PERIODS, OPEN_POLICY, policySchema, rateLimitsSchema } from "../ledger/types";
 import { timeZoneSchema } from "../time/local-time";
@@ -111,6 +110,11 @@ function tenantParam(c: Context<AppEnv>): string {
 
 function ledgerOf(c: Context<AppEnv>, tenantId: string) {
   return c.env.TENANT_LEDGER.getByName(tenantId);
+}
+
+/** The router's clock: budget periods and health snapshots are read as of it. */
+function now(c: Context<AppEnv>): number {
+  return isolateOf(c.env).clock.now();
 }
 
 function directoryOf(c: Context<AppEnv>) {
@@ -208,17 +212,17 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json(key.limits);
   })
   .get("/tenants/:tenant/budgets", async (c) => {
-    return c.json({ object: "list", data: await (await existingLedger(c)).listBudgets(Date.now()) });
+    return c.json({ object: "list", data: await (await existingLedger(c)).listBudgets(now(c)) });
   })
   .post("/tenants/:tenant/budgets", async (c) => {
     const init = await body(c, createBudgetSchema);
-    const budget = await (await existingLedger(c)).createBudget({ ...init, keyId: init.key ?? null }, Date.now());
+    const budget = await (await existingLedger(c)).createBudget({ ...init, keyId: init.key ?? null }, now(c));
     if (!budget) throw new RouterError({ kind: "invalid_body", message: `Invalid value for 'key': no key '${init.key}' in this tenant.`, param: "key" });
     return c.json(budget, 201);
   })
   .put("/tenants/:tenant/budgets/:budgetId", async (c) => {
     const limits = await body(c, budgetLimitsSchema);
-    const budget = await (await existingLedger(c)).updateBudget(c.req.param("budgetId"), limits, Date.now());
+    const budget = await (await existingLedger(c)).updateBudget(c.req.param("budgetId"), limits, now(c));
     if (!budget) throw new RouterError({ kind: "not_found", what: `Budget '${c.req.param("budgetId").slice(0, 64)}'` });
     return c.json(budget);
   })
@@ -228,33 +232,33 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json({ id: c.req.param("budgetId"), deleted: true });
   })
   .post("/tenants/:tenant/budgets/:budgetId/reset", async (c) => {
-    const budget = await (await existingLedger(c)).resetBudget(c.req.param("budgetId"), Date.now());
+    const budget = await (await existingLedger(c)).resetBudget(c.req.param("budgetId"), now(c));
     if (!budget) throw new RouterError({ kind: "not_found", what: `Budget '${c.req.param("budgetId").slice(0, 64)}'` });
     return c.json(budget);
   })
   .get("/origins", async (c) => {
-    const at = Date.now();
-    const names = Object.keys(activeConfig(c.env).origins);
+    const at = now(c);
+    const names = Object.keys(isolateOf(c.env).config.origins);
     const data = await Promise.all(names.map((name) => c.env.ORIGIN_MONITOR.getByName(name).snapshot(at)));
     return c.json({ object: "list", data });
   })
   .get("/origins/:origin/transitions", async (c) => {
     const origin = c.req.param("origin");
-    if (!Object.hasOwn(activeConfig(c.env).origins, origin)) throw new RouterError({ kind: "not_found", what: `Origin '${origin.slice(0, 64)}'` });
+    if (!Object.hasOwn(isolateOf(c.env).config.origins, origin)) throw new RouterError({ kind: "not_found", what: `Origin '${origin.slice(0, 64)}'` });
     return c.json({ object: "list", data: await c.env.ORIGIN_MONITOR.getByName(origin).transitions() });
   })
   .get("/scenarios/:scenario/decisions", async (c) => {
     const name = c.req.param("scenario");
-    if (!Object.hasOwn(activeConfig(c.env).scenarios, name)) throw new RouterError({ kind: "not_found", what: `Scenario '${name.slice(0, 64)}'` });
+    if (!Object.hasOwn(isolateOf(c.env).config.scenarios, name)) throw new RouterError({ kind: "not_found", what: `Scenario '${name.slice(0, 64)}'` });
     const { limit } = validate(z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict(), c.req.query());
     return c.json({ object: "list", data: await c.env.DECISION_LOG.getByName(name).recent(limit) });
   })
   .get("/scenarios/:scenario/affinity", async (c) => {
     const name = c.req.param("scenario");
-    const config = activeConfig(c.env);
+    const config = isolateOf(c.env).config;
     if (!Object.hasOwn(config.scenarios, name)) throw new RouterError({ kind: "not_found", what: `Scenario '${name.slice(0, 64)}'` });
     const scenario = config.scenarios[name]!;
-    const at = Date.now();
+    const at = now(c);
     const origins = [...new Set(servingOrigins(scenario))];
     const snapshots = await Promise.all(origins.map((origin) => c.env.ORIGIN_MONITOR.getByName(origin).snapshot(at)));
     const rates = scenarioHitRates(snapshots.map((s, i) => ({ origin: origins[i]!, stats: ownEntry(s.prefixCache, name) })));
@@ -262,7 +266,7 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .delete("/scenarios/:scenario/canary-stop", async (c) => {
     const name = c.req.param("scenario");
-    const scenarios = activeConfig(c.env).scenarios;
+    const scenarios = isolateOf(c.env).config.scenarios;
     const canary = ownEntry(scenarios, name)?.canary;
     if (!canary) throw new RouterError({ kind: "not_found", what: `A canary of scenario '${name.slice(0, 64)}'` });
     const resumed = await c.env.ORIGIN_MONITOR.getByName(canary.origin).resumeCanary(name);
@@ -274,7 +278,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const init = await body(c, createKeySchema);
     const ledger = await existingLedger(c);
     // Made here, where the signing secret is: the ledger only ever sees the key to hash it.
-    const secret = await generateKey(tenantParam(c), await isolateState(c.env).keys.signingKey());
+    const secret = await generateKey(tenantParam(c), await isolateOf(c.env).keys.signingKey());
     const key = await ledger.createKey({ ...init, secret });
     if (!key) throw new RouterError({ kind: "not_found", what: `Tenant '${tenantParam(c)}'` });
     // The only time the key is ever shown; the ledger keeps a salted hash.

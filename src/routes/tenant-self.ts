@@ -4,17 +4,20 @@
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
-import { admitted, callerOf } from "./tenant-auth";
+import { verifiedCaller } from "../request/authenticate";
+import { requestContext } from "../request/context";
 import { usageResponse, usageSummaryResponse } from "./usage-query";
 
 /** The caller's ledger, once its key is verified. */
 async function ownLedger(c: Context<AppEnv>) {
-  const caller = await callerOf(c.env, c.req.raw);
-  admitted(await caller.ledger.admit({ key: caller.key, requestId: c.get("requestId"), at: Date.now(), model: null, reserve: null }), null, caller);
-  return caller.ledger;
+  return (await verifiedCaller(requestContext(c))).caller.ledger;
 }
 
 export const tenantSelfRoutes = new Hono<AppEnv>()
   .get("/usage", async (c) => usageResponse(c, await ownLedger(c)))
   .get("/usage/summary", async (c) => usageSummaryResponse(c, await ownLedger(c)))
-  .get("/budgets", async (c) => c.json({ object: "list", data: await (await ownLedger(c)).listBudgets(Date.now()) }));
+  .get("/budgets", async (c) => {
+    const ctx = requestContext(c);
+    const { caller } = await verifiedCaller(ctx);
+    return c.json({ object: "list", data: await caller.ledger.listBudgets(ctx.isolate.clock.now()) });
+  });

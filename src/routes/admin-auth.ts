@@ -6,12 +6,11 @@
  * 429 (issue #12, item 1).
  */
 import type { MiddlewareHandler } from "hono";
-import { activeConfig } from "../config/load";
+import { bearerToken } from "../auth/bearer";
+import { clientAddress } from "../auth/failure-limit";
 import type { AppEnv } from "../env";
+import { isolateOf } from "../isolate";
 import { RouterError } from "../openai/errors";
-import { isolateState } from "../routing/isolate-state";
-import { bearerToken } from "./bearer";
-import { clientAddress } from "./failure-limit";
 
 async function digest(value: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
@@ -20,8 +19,9 @@ async function digest(value: string): Promise<Uint8Array> {
 /** Middleware that lets only the admin token through. */
 export function adminAuth(): MiddlewareHandler<AppEnv> {
   return async function adminAuthMiddleware(c, next) {
-    const failures = isolateState(c.env).adminFailures;
-    const address = clientAddress(c.req.raw, activeConfig(c.env).security.clientAddressHeader);
+    const isolate = isolateOf(c.env);
+    const failures = isolate.adminFailures;
+    const address = clientAddress(c.req.raw, isolate.config.security.clientAddressHeader);
     const now = Date.now();
     const wait = failures.retryAfterSeconds(address, now);
     if (wait > 0) throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });

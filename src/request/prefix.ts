@@ -4,15 +4,16 @@
  */
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
 import type { Usage } from "../openai/usage";
-import type { AffinityView, Decision } from "../routing/decide";
+import type { ChatRequest } from "../openai/requests";
+import type { Decision } from "../routing/decide";
 import type { HealthSample } from "../health/types";
 import { ownEntry } from "../lib/own";
-import { servingOrigins } from "../usage/reservation";
-import { prefixUpdate } from "./feedback";
-import { BLOCK_TOKENS, fingerprint, type Fingerprint } from "./fingerprint";
-import { stringKey } from "./placement";
-import type { PrefixLookup, PrefixMatch, PrefixUpdate } from "./prefix-index";
-import { cacheProfileOf, reusableTokens } from "./reuse";
+import { servingOrigins } from "../config/origins";
+import { prefixUpdate } from "../affinity/feedback";
+import { BLOCK_TOKENS, fingerprint, type Fingerprint } from "../affinity/fingerprint";
+import { stringKey, type AffinityView } from "../affinity/placement";
+import type { PrefixLookup, PrefixMatch, PrefixUpdate } from "../affinity/prefix-index";
+import { cacheProfileOf, reusableTokens } from "../affinity/reuse";
 
 /** A chat request's fingerprint and, under the affinity policy, the index lookup admission runs. */
 export interface RequestPrefix {
@@ -22,9 +23,8 @@ export interface RequestPrefix {
   sessionKey: number | null;
 }
 
-/** The prefix of a chat request (null for anything else: embeddings, no messages). */
-export function requestPrefix(config: RouterConfig, scenarioName: string, scenario: ScenarioConfig, body: Record<string, unknown>): RequestPrefix | null {
-  if (scenario.endpoint !== "chat" || !Array.isArray(body.messages)) return null;
+/** The prefix of a chat request. */
+export function requestPrefix(config: RouterConfig, scenarioName: string, scenario: ScenarioConfig, body: ChatRequest): RequestPrefix {
   // The scenario's name stands for the model: one rendering for every candidate, whatever each calls it.
   const fp = fingerprint({ model: scenarioName, messages: body.messages, tools: body.tools });
   const sessionKey = typeof body.user === "string" && body.user.length > 0 ? stringKey(body.user) : null;

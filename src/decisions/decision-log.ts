@@ -6,7 +6,18 @@
  * shadow copy's latency, usage and cost are added to its decision when it finishes.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Decision } from "./decide";
+import { migrate } from "../lib/sql-migrations";
+import type { Decision } from "../routing/decide";
+
+/**
+ * Layout, in SQLite: `meta` (`schema_version`) and `decisions`, one row per decision kept, in the
+ * order they came (`seq`), with its request id (a shadow's result finds its row by it) and the
+ * whole entry as JSON. Version 1 is the table as it was first created with `IF NOT EXISTS`, so a
+ * log made before versions were kept migrates to it without change.
+ */
+const MIGRATIONS: readonly string[] = [
+  "CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, at INTEGER NOT NULL, entry TEXT NOT NULL)",
+];
 
 /** How many decisions a scenario keeps. */
 export const DECISIONS_KEPT = 200;
@@ -46,9 +57,7 @@ export class DecisionLog extends DurableObject<LogEnv> {
   constructor(ctx: DurableObjectState, env: LogEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, at INTEGER NOT NULL, entry TEXT NOT NULL)",
-    );
+    void ctx.blockConcurrencyWhile(async () => migrate(this.sql, MIGRATIONS));
   }
 
   /** Appends a decision and forgets all but the newest {@link DECISIONS_KEPT}. */

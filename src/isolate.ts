@@ -1,0 +1,125 @@
+/**
+ * What one isolate keeps between requests, in one place (DESIGN §1: per-isolate state has one
+ * home): the active config, the router's clock, origins' health snapshots and the reporter, the
+ * cool-downs origins asked for, the settlement batcher, what placement remembers (cache models,
+ * recent load, rotations), the sampling of the decision log, the canary stops already sent, and
+ * what guards authentication. Created on first use from the env; everything below it receives the
+ * pieces it needs, never the whole.
+ */
+import { CacheModel } from "./affinity/cache-model";
+import { PromptCacheKeys } from "./affinity/prompt-cache-key";
+import { RecentLoad } from "./affinity/recent-load";
+import { FailureLimiter } from "./auth/failure-limit";
+import { KeyChecker } from "./auth/key-check";
+import { clockOf, type Clock } from "./clock";
+import { parseRouterConfig } from "./config/load";
+import type { RouterConfig } from "./config/schema";
+import demoConfig from "./config/demo.json";
+import { DIRECTORY_NAME } from "./directory/tenant-directory";
+import { secretReader, type RouterEnv } from "./env";
+import { probeOrigin } from "./health/probe";
+import { HealthReporter } from "./health/reporter";
+import { SnapshotCache } from "./health/snapshots";
+import { ownEntry } from "./lib/own";
+import { Cooldowns } from "./proxy/cooldowns";
+import { configuredScrubber, type Scrub } from "./proxy/scrub";
+import { SettleBatcher } from "./usage/settle-batcher";
+
+/** At most one unexplained decision a second per scenario and isolate goes to the decision log. */
+const DECISION_SAMPLE_MS = 1_000;
+
+export class Isolate {
+  readonly clock: Clock;
+  readonly snapshots: SnapshotCache;
+  readonly reporter: HealthReporter;
+  readonly cooldowns = new Cooldowns();
+  /** Settlements gathered per tenant and sent together. */
+  readonly settlements = new SettleBatcher();
+  readonly promptCacheKeys = new PromptCacheKeys();
+  /** Prompt tokens sent to each origin lately (cold placement weighs it). */
+  readonly recentLoad = new RecentLoad(15_000);
+  /** Requests sent to each origin lately (decayed): the load of the fair-share bound. */
+  readonly recentRequests = new RecentLoad(5_000);
+  /** What each origin's prefix cache still holds of what this isolate sent (origins that declare their cache size). */
+  readonly cacheModel = new CacheModel();
+  /** Canary stops this isolate has already sent to a monitor (`origin|scenario`), so it sends each once. */
+  readonly canaryStopsSent = new Set<string>();
+  /** Tenant keys checked before any tenant's object is reached (MACs, the directory's list). */
+  readonly keys: KeyChecker;
+  /** Failed authentications per client address: tenant keys and admin tokens apart. */
+  readonly keyFailures: FailureLimiter;
+  readonly adminFailures: FailureLimiter;
+
+  private parsed: { source: string | undefined; config: RouterConfig };
+  private scrubber: { config: RouterConfig; scrub: Scrub } | null = null;
+  /** Requests placed per scenario: the `round-robin` policy's counter. */
+  private readonly rotations = new Map<string, number>();
+  /** When this isolate last logged a decision of each scenario (the sampling of `DecisionLog`). */
+  private readonly decisionLoggedAt = new Map<string, number>();
+
+  constructor(private readonly env: RouterEnv) {
+    this.parsed = { source: env.ROUTER_CONFIG || undefined, config: parseRouterConfig(env.ROUTER_CONFIG || demoConfig) };
+    const { health, security } = this.parsed.config;
+    this.clock = clockOf(env.BENCH_CLOCK);
+    // Refreshed by the real clock; asked as of the router's (they differ only under BENCH_CLOCK).
+    this.snapshots = new SnapshotCache({ namespace: env.ORIGIN_MONITOR, now: Date.now, at: this.clock.now, ttlMs: health.snapshotTtlMs });
+    this.reporter = new HealthReporter({
+      namespace: env.ORIGIN_MONITOR,
+      now: this.clock.now,
+      maxDelayMs: health.reportDelayMs,
+      // The monitor has no config of its own: each batch carries the origin's breaker settings.
+      optionsOf: (origin) => {
+        const circuit = ownEntry(this.config.origins, origin)?.circuit;
+        return circuit ? { circuit } : undefined;
+      },
+      // A monitor asks for a probe to tell a tenant's failing requests from a failing origin; the
+      // isolate runs it, as the cron does (`runProbes`): a Durable Object never fetches.
+      probe: async (origin) => {
+        const config = ownEntry(this.config.origins, origin);
+        return config ? probeOrigin(config, secretReader(env), (input, init) => fetch(input, init), this.clock.now) : null;
+      },
+    });
+    this.keys = new KeyChecker(() => env.TENANT_DIRECTORY.getByName(DIRECTORY_NAME), Date.now);
+    this.keyFailures = new FailureLimiter(security.authFailures);
+    this.adminFailures = new FailureLimiter(security.authFailures);
+  }
+
+  /** The active config: `ROUTER_CONFIG` (JSON text) when set, else the bundled demo config; parsed once. */
+  get config(): RouterConfig {
+    const source = this.env.ROUTER_CONFIG || undefined;
+    if (source !== this.parsed.source) this.parsed = { source, config: parseRouterConfig(source ?? demoConfig) };
+    return this.parsed.config;
+  }
+
+  /** What scrubs origin text before it reaches a client: origin keys and the router's own tokens. */
+  get scrub(): Scrub {
+    const config = this.config;
+    if (this.scrubber?.config !== config) {
+      this.scrubber = { config, scrub: configuredScrubber(config, secretReader(this.env), [this.env.ADMIN_TOKEN, this.env.DEMO_TENANT_KEY]) };
+    }
+    return this.scrubber.scrub;
+  }
+
+  /** The next value of a scenario's placement counter. */
+  nextRotation(scenario: string): number {
+    const n = this.rotations.get(scenario) ?? 0;
+    this.rotations.set(scenario, n + 1 >= Number.MAX_SAFE_INTEGER ? 0 : n + 1);
+    return n;
+  }
+
+  /** Whether this decision should be logged: always when it was explained, else at most once a second per scenario. */
+  shouldLogDecision(scenario: string, explained: boolean, now: number): boolean {
+    const last = this.decisionLoggedAt.get(scenario);
+    if (!explained && last !== undefined && now - last < DECISION_SAMPLE_MS) return false;
+    this.decisionLoggedAt.set(scenario, now);
+    return true;
+  }
+}
+
+let isolate: Isolate | undefined;
+
+/** This isolate's state, made on first use (the env's bindings do not change within an isolate). */
+export function isolateOf(env: RouterEnv): Isolate {
+  isolate ??= new Isolate(env);
+  return isolate;
+}
