@@ -1,6 +1,6 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, chat, newTenant, originSaw } from "./support/client";
+import { api, chat, newTenant, originSaw } from "../support/client";
 
 interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };

@@ -1,8 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { periodEnd } from "../src/time/period";
-import { localTime } from "../src/time/local-time";
-import { addBudget, adminFetch, budgetsOf, chat, ledgerOf, newTenant, settledAll } from "./support/client";
+import { periodEnd } from "../../src/time/period";
+import { localTime } from "../../src/time/local-time";
+import { addBudget, adminFetch, budgetsOf, chat, ledgerOf, newTenant, settledAll } from "../support/client";
 
 const HELLO = [{ role: "user", content: "Hello there" }];
 

@@ -5,9 +5,9 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { adminFetch, api, chat, newTenant, originSaw, settledAll } from "./support/client";
-import { LONG_PROMPT } from "./support/router-config";
+import worker from "../../src/index";
+import { adminFetch, api, chat, newTenant, originSaw, settledAll } from "../support/client";
+import { LONG_PROMPT } from "../support/router-config";
 
 const usageRows = (page: unknown) => (page as { data: Array<{ origin: string }> }).data.map((r) => r.origin);
 

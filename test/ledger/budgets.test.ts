@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ReservationRequest } from "../src/ledger/types";
-import { estimatePromptTokensUpperBound } from "../src/pricing/estimate";
-import { addBudget, adminFetch, budgetsOf, chat, ledgerOf, newTenant, originSaw, settledAll, usageOf } from "./support/client";
-import { dateAtOffset, nextUtc } from "./support/clock";
+import type { ReservationRequest } from "../../src/ledger/types";
+import { estimatePromptTokensUpperBound } from "../../src/pricing/estimate";
+import { addBudget, adminFetch, budgetsOf, chat, ledgerOf, newTenant, originSaw, settledAll, usageOf } from "../support/client";
+import { dateAtOffset, nextUtc } from "../support/clock";
 
 const HELLO = [{ role: "user", content: "Hello there" }];
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import demo from "../src/config/demo.json";
-import { ConfigError, parseRouterConfig } from "../src/config/load";
+import demo from "../../src/config/demo.json";
+import { ConfigError, parseRouterConfig } from "../../src/config/load";
 
 const base = () => ({
   version: 1,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { routerConfigSchema } from "../src/config/schema";
-import type { ChatRequest } from "../src/openai/requests";
-import { reservationFor, withOutputCap } from "../src/usage/reservation";
+import { routerConfigSchema } from "../../src/config/schema";
+import type { ChatRequest } from "../../src/openai/requests";
+import { reservationFor, withOutputCap } from "../../src/usage/reservation";
 
 const config = routerConfigSchema.parse({
   version: 1,

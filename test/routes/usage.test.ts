@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { adminFetch, api, chat, ledgerOf, newTenant, settledAll } from "./support/client";
+import { adminFetch, api, chat, ledgerOf, newTenant, settledAll } from "../support/client";
 
 const HELLO = [{ role: "user", content: "Hello there" }];
 

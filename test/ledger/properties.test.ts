@@ -6,9 +6,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ReservationRequest } from "../src/ledger/types";
-import { addBudget, adminFetch, ledgerOf, newTenant } from "./support/client";
-import { nextUtc } from "./support/clock";
+import type { ReservationRequest } from "../../src/ledger/types";
+import { addBudget, adminFetch, ledgerOf, newTenant } from "../support/client";
+import { nextUtc } from "../support/clock";
 
 type Op =
   | { kind: "admit"; prompt: number; cap: number; choices: number; inPrice: number; outPrice: number; hold: number }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { estimatePromptTokensUpperBound } from "../src/pricing/estimate";
-import { adminFetch, chat, newTenant, settledAll } from "./support/client";
+import { estimatePromptTokensUpperBound } from "../../src/pricing/estimate";
+import { adminFetch, chat, newTenant, settledAll } from "../support/client";
 
 const HELLO = [{ role: "user", content: "Hello there" }];
 

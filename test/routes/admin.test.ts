@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { adminFetch, chat, ledgerOf, newTenant } from "./support/client";
-import { DEMO_TENANT_KEY } from "./support/router-config";
+import { adminFetch, chat, ledgerOf, newTenant } from "../support/client";
+import { DEMO_TENANT_KEY } from "../support/router-config";
 
 describe("admin API", () => {
   it("refuses callers without the admin token", async () => {

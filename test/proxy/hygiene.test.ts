@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { chat, newTenant, originSaw } from "./support/client";
-import { ALPHA_API_KEY } from "./support/router-config";
+import { chat, newTenant, originSaw } from "../support/client";
+import { ALPHA_API_KEY } from "../support/router-config";
 
 describe("header hygiene", () => {
   it("never forwards client credentials, cookies, hop-by-hop or proxy headers; injects the origin's key", async () => {

@@ -5,9 +5,9 @@
  * simulator for faults report none.
  */
 import { describe, expect, it } from "vitest";
-import type { OriginSnapshot } from "../src/health/types";
-import { adminFetch, chat, newTenant } from "./support/client";
-import { LONG_PROMPT } from "./support/router-config";
+import type { OriginSnapshot } from "../../src/health/types";
+import { adminFetch, chat, newTenant } from "../support/client";
+import { LONG_PROMPT } from "../support/router-config";
 
 const attemptsOf = (res: Response) => res.headers.get("x-router-attempts")!.replace(/;ms=\d+/g, "");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, newTenant, originSaw, usageOf } from "./support/client";
+import { api, newTenant, originSaw, usageOf } from "../support/client";
 
 describe("POST /v1/embeddings", () => {
   it("forwards with the origin's model name and records usage", async () => {

@@ -4,7 +4,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { addBudget, api, budgetsOf, ledgerOf, newTenant, settledAll } from "./support/client";
+import { addBudget, api, budgetsOf, ledgerOf, newTenant, settledAll } from "../support/client";
 
 /** chat-pool: input free, 2 µ$ per output token; max_tokens 8 yields exactly 8 tokens (the simulator's minimum). */
 const COST = 16;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { chat, newTenant, originSaw, sseData, usageOf } from "./support/client";
-import { ALPHA_API_KEY } from "./support/router-config";
+import { chat, newTenant, originSaw, sseData, usageOf } from "../support/client";
+import { ALPHA_API_KEY } from "../support/router-config";
 
 /** `alpha;result=200;ms=3` → `alpha;result=200`: timings vary, results must not. */
 const attemptsOf = (res: Response) => res.headers.get("x-router-attempts")!.replace(/;ms=\d+/g, "");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { chat, newTenant, originSaw, sseData, usageOf } from "./support/client";
-import { TOTAL_MS } from "./support/router-config";
+import { chat, newTenant, originSaw, sseData, usageOf } from "../support/client";
+import { TOTAL_MS } from "../support/router-config";
 
 /** Longer than the test origins' first-byte timeout (and their total timeout). */
 const FAULT_DELAY_MS = TOTAL_MS + 500;
