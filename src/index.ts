@@ -1,17 +1,19 @@
 /**
  * Token Router: an OpenAI-compatible LLM router on Cloudflare Workers.
  *
- * The isolate's state is made here, at module load, and the config validated with it: a bad
- * config stops `wrangler dev`, `wrangler deploy` (Cloudflare runs the module at upload) and
- * `workerd serve` before any request, with a message naming the field.
+ * The config is validated here, at module load: a bad config stops `wrangler dev`, `wrangler deploy`
+ * (Cloudflare runs the module at upload) and `workerd serve` before any request, with a message
+ * naming the field. The isolate's state is made on the first request (it draws random ids, which
+ * the global scope may not).
  */
 import { env } from "cloudflare:workers";
 import { createApp } from "./app";
+import { activeConfigSource, parseRouterConfig } from "./config/load";
 import type { RouterEnv } from "./env";
 import { runProbes } from "./health/probe";
 import { isolateOf } from "./isolate";
 
-isolateOf(env as RouterEnv);
+parseRouterConfig(activeConfigSource(env as RouterEnv));
 
 export { TenantDirectory } from "./directory/tenant-directory";
 export { OriginMonitor } from "./health/origin-monitor";

@@ -12,9 +12,8 @@ import { RecentLoad } from "./affinity/recent-load";
 import { FailureLimiter } from "./auth/failure-limit";
 import { KeyChecker } from "./auth/key-check";
 import { clockOf, type Clock } from "./clock";
-import { parseRouterConfig } from "./config/load";
+import { activeConfigSource, parseRouterConfig } from "./config/load";
 import type { RouterConfig } from "./config/schema";
-import demoConfig from "./config/demo.json";
 import { DIRECTORY_NAME } from "./directory/tenant-directory";
 import { secretReader, type RouterEnv } from "./env";
 import { probeOrigin } from "./health/probe";
@@ -58,7 +57,7 @@ export class Isolate {
   private readonly decisionLoggedAt = new Map<string, number>();
 
   constructor(private readonly env: RouterEnv) {
-    this.parsed = { source: env.ROUTER_CONFIG || undefined, config: parseRouterConfig(env.ROUTER_CONFIG || demoConfig) };
+    this.parsed = { source: env.ROUTER_CONFIG || undefined, config: parseRouterConfig(activeConfigSource(env)) };
     const { health, security } = this.parsed.config;
     this.clock = clockOf(env.BENCH_CLOCK);
     // Refreshed by the real clock; asked as of the router's (they differ only under BENCH_CLOCK).
@@ -87,7 +86,7 @@ export class Isolate {
   /** The active config: `ROUTER_CONFIG` (JSON text) when set, else the bundled demo config; parsed once. */
   get config(): RouterConfig {
     const source = this.env.ROUTER_CONFIG || undefined;
-    if (source !== this.parsed.source) this.parsed = { source, config: parseRouterConfig(source ?? demoConfig) };
+    if (source !== this.parsed.source) this.parsed = { source, config: parseRouterConfig(activeConfigSource(this.env)) };
     return this.parsed.config;
   }
 

@@ -6,6 +6,7 @@
  */
 import type { z } from "zod";
 import { formatPath } from "../lib/zod-path";
+import demoConfig from "./demo.json";
 import { routerConfigSchema, type RouterConfig } from "./schema";
 
 /** A config that failed validation; `message` names every offending field. */
@@ -38,4 +39,9 @@ export function parseRouterConfig(input: unknown): RouterConfig {
   const result = routerConfigSchema.safeParse(value);
   if (!result.success) throw new ConfigError(problemsOf(result.error));
   return result.data;
+}
+
+/** The config the Worker runs on: `ROUTER_CONFIG` (JSON text) when set, else the bundled demo config. */
+export function activeConfigSource(env: { ROUTER_CONFIG?: string }): string | typeof demoConfig {
+  return env.ROUTER_CONFIG || demoConfig;
 }
