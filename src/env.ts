@@ -11,6 +11,8 @@ export interface RouterEnv extends Env {
   DEMO_TENANT_KEY?: string;
   /** Benchmarks only: a compressed day for the router's clock (see `clock.ts`). */
   BENCH_CLOCK?: string;
+  /** Benchmarks only: a delay (ms) before every call to a tenant's ledger, as a ledger in another region (see `lease/ledger-client.ts`). */
+  BENCH_LEDGER_RTT_MS?: string;
 }
 
 /** Hono's environment type for every route of the router. */

@@ -20,12 +20,19 @@ import { probeOrigin } from "./health/probe";
 import { HealthReporter } from "./health/reporter";
 import { SnapshotCache } from "./health/snapshots";
 import { ownEntry } from "./lib/own";
+import { LeaseHolder } from "./lease/holder";
+import { LedgerCallCount, LedgerClient } from "./lease/ledger-client";
+import { PrefixIndex } from "./affinity/prefix-index";
 import { Cooldowns } from "./proxy/cooldowns";
 import { configuredScrubber, type Scrub } from "./proxy/scrub";
+import { longestHoldMs } from "./usage/reservation";
 import { SettleBatcher } from "./usage/settle-batcher";
 
 /** At most one unexplained decision a second per scenario and isolate goes to the decision log. */
 const DECISION_SAMPLE_MS = 1_000;
+/** Tenants whose prefix index an isolate keeps a copy of, and how many hashes each (the ledger keeps 20,000). */
+const PREFIX_COPIES = 256;
+const PREFIX_COPY_HASHES = 5_000;
 
 export class Isolate {
   readonly clock: Clock;
@@ -48,6 +55,12 @@ export class Isolate {
   /** Failed authentications per client address: tenant keys and admin tokens apart. */
   readonly keyFailures: FailureLimiter;
   readonly adminFailures: FailureLimiter;
+  /** This isolate's leases (DESIGN §3): most requests are admitted here, with no round trip. */
+  readonly leases: LeaseHolder;
+  /** Calls to tenants' ledgers from the request path: the measure of leased admission. */
+  readonly ledgerCalls = new LedgerCallCount();
+  /** This isolate's name in health reports and lease records. */
+  readonly id = crypto.randomUUID();
 
   private parsed: { source: string | undefined; config: RouterConfig };
   private scrubber: { config: RouterConfig; scrub: Scrub } | null = null;
@@ -55,6 +68,10 @@ export class Isolate {
   private readonly rotations = new Map<string, number>();
   /** When this isolate last logged a decision of each scenario (the sampling of `DecisionLog`). */
   private readonly decisionLoggedAt = new Map<string, number>();
+  /** Copies of tenants' prefix indexes, fed by what this isolate serves (most recently used last). */
+  private readonly prefixCopies = new Map<string, PrefixIndex>();
+  /** Benchmarks only: a modelled round trip before every ledger call. */
+  private readonly ledgerRttMs: number;
 
   constructor(private readonly env: RouterEnv) {
     this.parsed = { source: env.ROUTER_CONFIG || undefined, config: parseRouterConfig(activeConfigSource(env)) };
@@ -81,6 +98,23 @@ export class Isolate {
     this.keys = new KeyChecker(() => env.TENANT_DIRECTORY.getByName(DIRECTORY_NAME), Date.now);
     this.keyFailures = new FailureLimiter(security.authFailures);
     this.adminFailures = new FailureLimiter(security.authFailures);
+    this.leases = new LeaseHolder({ holder: this.id, now: this.clock.now, sleep: this.clock.sleep, leaseMs: this.parsed.config.leases.leaseMs, holdMs: longestHoldMs(this.parsed.config) });
+    this.ledgerRttMs = Number(env.BENCH_LEDGER_RTT_MS ?? 0) || 0;
+  }
+
+  /** A tenant's ledger as the request path calls it (counted; see lease/ledger-client.ts). */
+  ledger(tenantId: string): LedgerClient {
+    return new LedgerClient(this.env.TENANT_LEDGER.getByName(tenantId), this.ledgerCalls, this.ledgerRttMs);
+  }
+
+  /** This isolate's copy of a tenant's prefix index (memory only). */
+  prefixIndex(tenantId: string): PrefixIndex {
+    let index = this.prefixCopies.get(tenantId);
+    if (index) this.prefixCopies.delete(tenantId);
+    else index = new PrefixIndex(null, PREFIX_COPY_HASHES);
+    this.prefixCopies.set(tenantId, index);
+    if (this.prefixCopies.size > PREFIX_COPIES) this.prefixCopies.delete(this.prefixCopies.keys().next().value!);
+    return index;
   }
 
   /** The active config: `ROUTER_CONFIG` (JSON text) when set, else the bundled demo config; parsed once. */

@@ -122,6 +122,18 @@ export const securitySchema = z
   })
   .strict();
 
+export const leaseSettingsSchema = z
+  .object({
+    /**
+     * Isolates admit requests from leases (DESIGN §3): no round trip to the tenant's ledger on most
+     * requests. Off: every request is admitted by the ledger itself, as `strict` tenants' are.
+     */
+    enabled: z.boolean().default(true),
+    /** A lease's window: how long a revoked key or a changed policy may still be honoured by an isolate. */
+    leaseMs: z.number().int().min(100).max(60_000).default(1_000),
+  })
+  .strict();
+
 export const healthSettingsSchema = z
   .object({
     /** How old an isolate's cached health snapshot of an origin may get before it is refreshed (in the background). */
@@ -139,6 +151,7 @@ export const routerConfigSchema = z
     limits: limitsSchema.prefault({}),
     health: healthSettingsSchema.prefault({}),
     security: securitySchema.prefault({}),
+    leases: leaseSettingsSchema.prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

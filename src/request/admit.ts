@@ -10,7 +10,8 @@
 import { requestPrefix, type RequestPrefix } from "./prefix";
 import { scenarioOf } from "../config/origins";
 import type { ScenarioConfig } from "../config/schema";
-import type { PrefixMatch } from "../affinity/prefix-index";
+import type { PrefixIndex, PrefixMatch } from "../affinity/prefix-index";
+import type { LeaseTicket } from "../lease/holder";
 import { RouterError } from "../openai/errors";
 import { parseProxyRequest, type ProxyRequest } from "../openai/requests";
 import { readJsonBody } from "../proxy/read-body";
@@ -19,11 +20,13 @@ import { reservationFor, withOutputCap } from "../usage/reservation";
 import { admitted, authenticate, type Admitted, type Caller } from "./authenticate";
 import type { RequestContext } from "./context";
 
-/** An admitted request: who sent it, what the ledger granted, and what goes upstream. */
+/** An admitted request: who sent it, what the ledger (or a lease) granted, and what goes upstream. */
 export interface Admission {
   caller: Caller;
-  /** The ledger's answer: key, policy, output cap, rate-limit state, budgets past their soft limit. */
+  /** The ledger's answer, or the lease's: key, policy, output cap, rate-limit state, budgets past their soft limit. */
   grant: Admitted;
+  /** Admitted under this isolate's lease (settled against it); null when the ledger admitted it. */
+  ticket: LeaseTicket | null;
   /** The scenario the request's `model` names. */
   model: string;
   scenario: ScenarioConfig;
@@ -56,7 +59,7 @@ function requestBoundary(header: string | null): Boundary | null {
 
 /** Reads, validates, authenticates and admits a request to `endpoint`; throws the failure the client gets. */
 export async function admit(ctx: RequestContext, endpoint: ProxyRequest["endpoint"]): Promise<Admission> {
-  const { config, startedAt } = ctx;
+  const { config, startedAt, isolate } = ctx;
   const caller = await authenticate(ctx);
 
   let read: { request: ProxyRequest; bytes: number; boundary: Boundary | null } | undefined;
@@ -73,8 +76,31 @@ export async function admit(ctx: RequestContext, endpoint: ProxyRequest["endpoin
   const reserve = servable ? reservationFor(config, model!, scenario, read!.request, startedAt) : null;
   const prefix = servable && read!.request.endpoint === "chat" ? requestPrefix(config, model!, scenario, read!.request.body) : null;
 
-  const result = await caller.ledger.admit({ key: caller.key, requestId: ctx.requestId, at: startedAt, model, reserve, prefix: prefix?.lookup ?? null });
-  const grant = admitted(result, model, caller, ctx.isolate.clock.now());
+  // Admitted here, under this isolate's lease, when one covers it; else by the ledger, which then
+  // grants the lease for the requests after it on the same round trip.
+  const leases = config.leases.enabled ? isolate.leases : null;
+  const local = leases && reserve ? leases.admit(caller.key, model, reserve, startedAt) : { kind: "exact" as const };
+  if (local.kind === "model_not_allowed") throw new RouterError({ kind: "model_not_found", model: model ?? "" });
+  let grant: Admitted;
+  let ticket: LeaseTicket | null = null;
+  let matches: Readonly<Record<string, PrefixMatch>> = {};
+  if (local.kind === "admitted") {
+    grant = local.admission;
+    ticket = local.ticket;
+    if (prefix?.lookup) matches = await localMatches(ctx, caller, prefix);
+  } else {
+    const want = leases && reserve ? leases.want(caller.key, reserve, startedAt) : undefined;
+    const result = await caller.ledger.admit({ key: caller.key, requestId: ctx.requestId, at: startedAt, model, reserve, prefix: prefix?.lookup ?? null, ...(want ? { lease: want } : {}) });
+    grant = admitted(result, model, caller, isolate.clock.now());
+    if (leases && reserve) leases.noteExact(caller.key, reserve, startedAt);
+    if (leases && grant.lease?.ok) leases.install(caller.key, caller.ledger, grant.lease.lease);
+    matches = grant.prefixMatches ?? {};
+    if (prefix?.lookup) rememberMatches(isolate.prefixIndex(grant.tenantId), prefix.lookup.chain, matches);
+  }
+  if (leases) {
+    leases.renew(caller.key, startedAt);
+    for (const work of leases.drain()) ctx.waitUntil(work);
+  }
   if (read === undefined) throw bodyError;
   if (!scenario) throw new RouterError({ kind: "model_not_found", model: model! });
   if (!servable) {
@@ -90,6 +116,7 @@ export async function admit(ctx: RequestContext, endpoint: ProxyRequest["endpoin
   return {
     caller,
     grant,
+    ticket,
     model: model!,
     scenario,
     request,
@@ -100,6 +127,28 @@ export async function admit(ctx: RequestContext, endpoint: ProxyRequest["endpoin
     bodyBytes: read.bytes,
     boundary: read.boundary,
     prefix,
-    matches: grant.prefixMatches ?? {},
+    matches,
   };
+}
+
+/** A prompt this short is placed from what the isolate knows, never worth a round trip. */
+const LONG_PROMPT_TOKENS = 1_024;
+
+/**
+ * The prefix matches of a request admitted under a lease: from this isolate's copy of the tenant's
+ * index; only a long prompt the copy knows nothing of asks the ledger's index (a counted call).
+ */
+async function localMatches(ctx: RequestContext, caller: Caller, prefix: RequestPrefix): Promise<Readonly<Record<string, PrefixMatch>>> {
+  const lookup = prefix.lookup!;
+  const index = ctx.isolate.prefixIndex(caller.tenantId);
+  const known = index.lookup(lookup, ctx.startedAt);
+  if (Object.keys(known).length > 0 || prefix.fp.promptTokens < LONG_PROMPT_TOKENS) return known;
+  const fetched = await caller.ledger.lookupPrefix(lookup, ctx.startedAt);
+  rememberMatches(index, lookup.chain, fetched);
+  return fetched;
+}
+
+/** Keeps what the ledger's index matched in this isolate's copy. */
+function rememberMatches(index: PrefixIndex, chain: readonly number[], matches: Readonly<Record<string, PrefixMatch>>): void {
+  for (const [origin, match] of Object.entries(matches)) index.remember(chain, origin, match.blocks, match.seenAt);
 }

@@ -8,6 +8,7 @@ import { parseKey } from "../auth/api-key";
 import { bearerToken } from "../auth/bearer";
 import { clientAddress } from "../auth/failure-limit";
 import type { TenantLedger } from "../ledger/tenant-ledger";
+import type { LedgerClient } from "../lease/ledger-client";
 import type { AdmitResult } from "../ledger/types";
 import { RouterError } from "../openai/errors";
 import type { RequestContext } from "./context";
@@ -15,7 +16,10 @@ import type { RequestContext } from "./context";
 export interface Caller {
   key: string;
   tenantId: string;
-  ledger: DurableObjectStub<TenantLedger>;
+  /** The tenant's ledger, as the request path calls it (counted). */
+  ledger: LedgerClient;
+  /** Its stub, for the tenant's own reads (usage, budgets). */
+  stub: DurableObjectStub<TenantLedger>;
   /** Counts the key as a failed authentication from the caller's address (the ledger refused it). */
   refused: () => void;
 }
@@ -37,7 +41,13 @@ export async function authenticate(ctx: Pick<RequestContext, "request" | "env" |
   if (wait > 0 && parseKey(key)?.kind !== "signed") throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
   const check = await keys.check(key);
   if (check.ok) {
-    return { key, tenantId: check.tenantId, ledger: ctx.env.TENANT_LEDGER.getByName(check.tenantId), refused: () => keyFailures.fail(address, Date.now()) };
+    return {
+      key,
+      tenantId: check.tenantId,
+      ledger: ctx.isolate.ledger(check.tenantId),
+      stub: ctx.env.TENANT_LEDGER.getByName(check.tenantId),
+      refused: () => keyFailures.fail(address, Date.now()),
+    };
   }
   if (wait > 0) throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
   keyFailures.fail(address, now);

@@ -8,13 +8,17 @@
  * from before any origin is awaited, and the listener settles it: the prompt of the origin being
  * called is charged (it worked on it), nothing if none was. Once an answer is in hand, its own path
  * settles it (a stream's relay notices the client leaving itself).
+ *
+ * A request admitted under the isolate's lease is settled against it (`lease/holder.ts`): its row
+ * goes to the ledger in the lease's next report. Either way, what the served request taught the
+ * prefix index is kept in this isolate's copy at once, and travels to the ledger with the row.
  */
 import { learnedFrom } from "./prefix";
 import { FREE, originPrices } from "../config/origins";
 import type { SettleRequest } from "../ledger/types";
 import type { Usage } from "../openai/usage";
 import type { Target } from "../proxy/forward";
-import { cancelledSettlement, type RequestFacts, type Served } from "../usage/record";
+import { cancelledSettlement, failedSettlement, type RequestFacts, type Served } from "../usage/record";
 import type { Admission } from "./admit";
 import type { RequestContext } from "./context";
 
@@ -65,14 +69,26 @@ export class Settlement {
     this.ctx.waitUntil(this.settle(cancelledSettlement(this.facts, served, Date.now())));
   }
 
+  /** Settles a request that failed inside the router before an answer (a bug): nothing is charged, nothing stays held. */
+  failed(): void {
+    this.answered();
+    const served = { origin: null, model: null, prices: FREE, status: 500, outcome: "internal" };
+    this.ctx.waitUntil(this.settle(failedSettlement(this.facts, served, Date.now())));
+  }
+
   /** Settles the request (once): later calls change nothing. The promise never rejects. */
   settle(settlement: SettleRequest, usage: Usage | null = null): Promise<void> {
     if (this.settled) return Promise.resolve();
     this.settled = true;
     const { config, isolate } = this.ctx;
-    const { prefix, matches, grant, caller } = this.admission;
+    const { prefix, matches, grant, caller, ticket } = this.admission;
     const learned = prefix && settlement.origin !== null && settlement.status === 200 ? learnedFrom(config, prefix, matches, settlement.origin, usage) : null;
-    const send = isolate.settlements.add(grant.tenantId, caller.ledger, { request: settlement, ...(learned ? { prefix: learned } : {}) });
-    return send ?? Promise.resolve();
+    if (learned) isolate.prefixIndex(grant.tenantId).update(learned, settlement.at);
+    const item = { request: settlement, ...(learned ? { prefix: learned } : {}) };
+    if (ticket) {
+      isolate.leases.settle(ticket, item);
+      return Promise.all(isolate.leases.drain()).then(() => undefined);
+    }
+    return isolate.settlements.add(grant.tenantId, caller.ledger, item) ?? Promise.resolve();
   }
 }

@@ -19,6 +19,7 @@
  *   POST   /admin/tenants/:tenant/budgets/:id/reset   start its current period afresh
  *   GET    /admin/tenants/:tenant/usage            usage rows: filters, pages, ?format=csv|jsonl
  *   GET    /admin/tenants/:tenant/usage/summary    totals ?group_by=day|model|origin|key
+ *   GET    /admin/isolate                          this isolate's counters (ledger calls by kind)
  *   GET    /admin/origins                          every origin's health: circuit, EWMAs, canary stops
  *   GET    /admin/origins/:origin/transitions      its circuit's recent transitions
  *   DELETE /admin/scenarios/:scenario/canary-stop  resume a canary its stop criteria stopped
@@ -236,6 +237,11 @@ export const adminRoutes = new Hono<AppEnv>()
     if (!budget) throw new RouterError({ kind: "not_found", what: `Budget '${c.req.param("budgetId").slice(0, 64)}'` });
     return c.json(budget);
   })
+  /** This isolate's own counters (at the edge, one isolate of many): ledger calls by kind, leases held. */
+  .get("/isolate", (c) => {
+    const isolate = isolateOf(c.env);
+    return c.json({ object: "isolate", id: isolate.id, ledgerCalls: { total: isolate.ledgerCalls.total, byKind: Object.fromEntries(isolate.ledgerCalls.byKind) } });
+  })
   .get("/origins", async (c) => {
     const at = now(c);
     const names = Object.keys(isolateOf(c.env).config.origins);
@@ -292,5 +298,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const keyId = c.req.param("keyId");
     const key = await (await existingLedger(c)).revokeKey(keyId);
     if (!key) throw new RouterError({ kind: "not_found", what: `Key '${keyId.slice(0, 64)}'` });
-    return c.json(key);
+    // Isolates holding a lease on the key admit from it until its window ends (DESIGN §3).
+    const { leases } = isolateOf(c.env).config;
+    return c.json({ ...key, effectiveBy: key.revokedAt! + (leases.enabled ? leases.leaseMs : 0) });
   });

@@ -1,8 +1,9 @@
 /**
  * `POST /v1/chat/completions` and `POST /v1/embeddings`: the request path of DESIGN §1, one named
- * step after another. Admit (read, validate, authenticate, reserve: one round trip to the tenant's
- * ledger), place (the pure decision over cached health, a flex wait), send (forward with fallback
- * before the first byte), finish (the response; settlement, health and the decision log after it).
+ * step after another. Admit (read, validate, authenticate, reserve: under the isolate's lease, or in
+ * one round trip to the tenant's ledger), place (the pure decision over cached health, a flex wait),
+ * send (forward with fallback before the first byte), finish (the response; settlement, health and
+ * the decision log after it).
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
@@ -19,10 +20,16 @@ export function proxyHandler(endpoint: ProxyRequest["endpoint"]) {
   return async function proxy(c: Context<AppEnv>): Promise<Response> {
     const ctx = requestContext(c);
     const admission = await admit(ctx, endpoint);
-    const placement = await place(ctx, admission);
-    // Settled exactly once from here on, even when the client leaves while an origin works.
+    // Settled exactly once from here on: when it is answered, when the client leaves first, or
+    // when the router itself fails (then nothing is charged, and nothing stays reserved).
     const settlement = new Settlement(ctx, admission);
-    const result = await send(ctx, admission, placement, settlement);
-    return finish(ctx, admission, placement, settlement, result);
+    try {
+      const placement = await place(ctx, admission);
+      const result = await send(ctx, admission, placement, settlement);
+      return finish(ctx, admission, placement, settlement, result);
+    } catch (e) {
+      settlement.failed();
+      throw e;
+    }
   };
 }

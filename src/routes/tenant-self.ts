@@ -10,7 +10,7 @@ import { usageResponse, usageSummaryResponse } from "./usage-query";
 
 /** The caller's ledger, once its key is verified. */
 async function ownLedger(c: Context<AppEnv>) {
-  return (await verifiedCaller(requestContext(c))).caller.ledger;
+  return (await verifiedCaller(requestContext(c))).caller.stub;
 }
 
 export const tenantSelfRoutes = new Hono<AppEnv>()
@@ -19,5 +19,5 @@ export const tenantSelfRoutes = new Hono<AppEnv>()
   .get("/budgets", async (c) => {
     const ctx = requestContext(c);
     const { caller } = await verifiedCaller(ctx);
-    return c.json({ object: "list", data: await caller.ledger.listBudgets(ctx.isolate.clock.now()) });
+    return c.json({ object: "list", data: await caller.stub.listBudgets(ctx.isolate.clock.now()) });
   });

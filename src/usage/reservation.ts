@@ -30,9 +30,22 @@ export function requestedOutputCap(request: ProxyRequest): number | null {
   return request.body.max_completion_tokens ?? request.body.max_tokens ?? null;
 }
 
+/**
+ * How long a request of the scenario may hold its reservation before the alarm charges it: the
+ * longest it can run (a flex wait, then the canary and every candidate to its total timeout) and a
+ * minute of margin.
+ */
+export function holdMsOf(config: RouterConfig, scenario: ScenarioConfig): number {
+  return servingOrigins(scenario).reduce((sum, origin) => sum + (config.origins[origin]?.timeouts.totalMs ?? 0), HOLD_MARGIN_MS + (scenario.flex?.maxWaitMs ?? 0));
+}
+
+/** The longest hold of any scenario: how long after its window a lease's requests may still settle. */
+export function longestHoldMs(config: RouterConfig): number {
+  return Math.max(HOLD_MARGIN_MS, ...Object.values(config.scenarios).map((s) => holdMsOf(config, s)));
+}
+
 export function reservationFor(config: RouterConfig, scenarioName: string, scenario: ScenarioConfig, request: ProxyRequest, at: number): ReservationRequest {
-  // The longest a request can run: a flex wait, then the canary and every candidate to its total timeout.
-  const holdMs = servingOrigins(scenario).reduce((sum, origin) => sum + (config.origins[origin]?.timeouts.totalMs ?? 0), HOLD_MARGIN_MS + (scenario.flex?.maxWaitMs ?? 0));
+  const holdMs = holdMsOf(config, scenario);
   const chat = request.endpoint === "chat" ? request.body : null;
   return {
     endpoint: scenario.endpoint,

@@ -8,9 +8,10 @@ const HELLO = [{ role: "user", content: "Hello there" }];
 
 describe("the ledger's memory mirrors on the request path", () => {
   // Regression guard for the verified-key cache: a key admitted once skips hashing, so revoking
-  // or re-limiting it must empty that cache or the old row would keep admitting.
+  // or re-limiting it must empty that cache or the old row would keep admitting. Strict tenants:
+  // the ledger admits each of their requests itself (no lease), so its mirrors are what is tested.
   it("refuses a revoked key on its next request while the tenant's other keys stay verified", async () => {
-    const { tenantId, key } = await newTenant();
+    const { tenantId, key } = await newTenant({ allowedModels: null, strict: true });
     const created = await adminFetch(`/tenants/${tenantId}/keys`, { method: "POST", body: { name: "second" } });
     expect(created.status).toBe(201);
     const second = (await created.json()) as { id: string; key: string };
@@ -25,7 +26,7 @@ describe("the ledger's memory mirrors on the request path", () => {
   });
 
   it("applies a key's new limits on its next request after it was verified", async () => {
-    const { tenantId, key, keyId } = await newTenant();
+    const { tenantId, key, keyId } = await newTenant({ allowedModels: null, strict: true });
     expect((await chat(key, { model: "chat-pool", messages: HELLO })).status).toBe(200);
     const put = await adminFetch(`/tenants/${tenantId}/keys/${keyId}/limits`, { method: "PUT", body: { rpm: 1, tpm: null, concurrency: null } });
     expect(put.status).toBe(200);

@@ -53,8 +53,10 @@ describe("admin API", () => {
     expect(stored).not.toContain(key.slice(-20));
   });
 
-  it("revokes a key: the very next request is refused", async () => {
-    const { tenantId, key, keyId } = await newTenant();
+  // A strict key's every request is admitted by the ledger; a leased key's revocation takes up to
+  // one lease window (test/lease/).
+  it("revokes a strict key: the very next request is refused", async () => {
+    const { tenantId, key, keyId } = await newTenant({ allowedModels: null, strict: true });
     expect((await chat(key, { model: "chat-pool" })).status).toBe(200);
     const revoked = await adminFetch(`/tenants/${tenantId}/keys/${keyId}`, { method: "DELETE" });
     expect(revoked.status).toBe(200);
