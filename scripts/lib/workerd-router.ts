@@ -152,6 +152,8 @@ export interface RouterOnWorkerdOptions {
    * objects are SQLite-backed. For throwaway state put it on tmpfs.
    */
   stateDir: string;
+  /** Extra text bindings (benchmarks: `BENCH_CLOCK`, `BENCH_LEDGER_RTT_MS`). */
+  vars?: Record<string, string>;
   inspectorAddr?: string;
   quiet?: boolean;
 }
@@ -169,13 +171,14 @@ export interface RouterOnWorkerd extends WorkerdProcess {
 export function routerWorkerdConfig(
   worker: WranglerWorker,
   modules: WorkerdModule[],
-  options: Pick<RouterOnWorkerdOptions, "address" | "routerConfig" | "secrets" | "stateDir">,
+  options: Pick<RouterOnWorkerdOptions, "address" | "routerConfig" | "secrets" | "stateDir" | "vars">,
 ): WorkerdConfig {
   const bindings: WorkerdBinding[] = [];
   for (const [name, value] of Object.entries(worker.vars)) {
     bindings.push(typeof value === "string" ? { kind: "text", name, value } : { kind: "json", name, value: JSON.stringify(value) });
   }
   bindings.push({ kind: "text", name: "ROUTER_CONFIG", value: options.routerConfig });
+  for (const [name, value] of Object.entries(options.vars ?? {})) bindings.push({ kind: "text", name, value });
   for (const name of Object.keys(options.secrets).sort()) bindings.push({ kind: "fromEnvironment", name, variable: name });
   for (const d of worker.durableObjects) bindings.push({ kind: "durableObjectNamespace", name: d.binding, className: d.className });
 
