@@ -252,6 +252,10 @@ async function main(): Promise<number> {
     for (const t of targets) {
       for (const c of CONNECTIONS) cells.push(summarize(t.id, t.label, c, runs, samples.get(`${t.id}@${c}`) ?? []));
     }
+    // Where the router's ledger calls went, over the whole run (warm-up included).
+    const callsByKind = router
+      ? (((await (await fetch(`${router.url}/admin/isolate`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } })).json()) as { ledgerCalls: { byKind: Record<string, number> } }).ledgerCalls.byKind)
+      : {};
     const commit = git("rev-parse", "--short", "HEAD");
     const results: BenchResults = {
       meta: {
@@ -268,6 +272,7 @@ async function main(): Promise<number> {
         connections: [...CONNECTIONS],
         ledger: opts.ledger,
         ledgerRttMs: opts.ledgerRttMs,
+        routerLedgerCallsByKind: Object.entries(callsByKind).map(([k, n]) => `${k} ${n}`),
         targets: targets.map((t) => t.id),
         loadAverage: [loadStart, os.loadavg()[0]!].map((l) => Math.round(l * 100) / 100),
       },

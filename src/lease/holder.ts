@@ -59,6 +59,8 @@ export class HeldLease {
   inFlight = 0;
   /** Replaced by a newer lease: admits nothing more, closes once drained. */
   retired = false;
+  /** A request did not fit what is left: a new lease is worth asking for before the window ends. */
+  exhausted = false;
   closed = false;
   /** Settled, not yet reported. */
   readonly pending: LeaseItem[] = [];
@@ -66,10 +68,14 @@ export class HeldLease {
   chain: Promise<void> = Promise.resolve();
   flushScheduled = false;
 
+  /**
+   * `ledger` makes a client of the tenant's ledger: one per call, in the calling request's context
+   * (a Durable Object stub made by one request cannot be used by another).
+   */
   constructor(
     readonly key: string,
     readonly grant: LeaseGrant,
-    readonly ledger: LedgerCalls,
+    readonly ledger: () => LedgerCalls,
   ) {
     this.free = { costMicros: grant.costMicros, tokens: grant.tokens, requests: grant.requests, rateTokens: grant.rateTokens, slots: grant.slots };
   }
@@ -90,6 +96,7 @@ export type LocalAdmission =
 
 interface KeyState {
   current: HeldLease | null;
+  /** A lease is being asked for (by renewal, or with an exact admission): one at a time per key. */
   renewing: boolean;
   /** One request's worst case, as last admitted: sizes the next lease. */
   perRequest: { costMicros: number; tokens: number };
@@ -118,6 +125,8 @@ export class LeaseHolder {
 
   /** Admits a request under the key's lease, or says it must take the exact path. */
   admit(key: string, model: string | null, reserve: ReservationRequest, at: number): LocalAdmission {
+    // Every request counts toward the key's rate, whichever path admits it: it sizes the next lease.
+    this.rates.add(key, 1, at);
     const state = this.keys.get(key);
     const lease = state?.current;
     if (!state || !lease || lease.retired || at >= lease.grant.admitUntil) return { kind: "exact" };
@@ -129,11 +138,16 @@ export class LeaseHolder {
     if (free.costMicros !== null) states.push(sliceState("cost", grant.costMicros!, free.costMicros));
     if (free.tokens !== null) states.push(sliceState("tokens", grant.tokens!, free.tokens));
     const decision = decideBudgets(states, reserve);
-    if (decision.kind === "refuse") return { kind: "exact" };
     const wanted = reserve.endpoint === "embeddings" ? 0 : (reserve.requestedOutputCap ?? reserve.defaultOutputCap);
     // A lease never lowers a cap: where the slice would, the ledger decides with the whole budget.
-    if (decision.outputCap !== null && decision.outputCap < wanted) return { kind: "exact" };
-    if ((free.requests !== null && free.requests < 1) || (free.rateTokens !== null && free.rateTokens < decision.tokens) || (free.slots !== null && free.slots < 1)) {
+    const fits =
+      decision.kind === "admit" &&
+      (decision.outputCap === null || decision.outputCap >= wanted) &&
+      (free.requests === null || free.requests >= 1) &&
+      (free.rateTokens === null || free.rateTokens >= decision.tokens) &&
+      (free.slots === null || free.slots >= 1);
+    if (!fits || decision.kind !== "admit") {
+      lease.exhausted = true;
       return { kind: "exact" };
     }
     if (free.costMicros !== null) free.costMicros -= decision.costMicros;
@@ -144,7 +158,6 @@ export class LeaseHolder {
     lease.admitted++;
     lease.tokensTaken += decision.tokens;
     lease.inFlight++;
-    this.rates.add(key, 1, at);
     state.perRequest = { costMicros: decision.costMicros, tokens: decision.tokens };
     const admission: Admitted = {
       ok: true,
@@ -164,7 +177,29 @@ export class LeaseHolder {
     return { kind: "admitted", admission, ticket: { lease, costMicros: decision.costMicros, tokens: decision.tokens } };
   }
 
-  /** What to ask of the ledger for the key's next lease (with the exact path's admission, or on renewal). */
+  /**
+   * What to ask of the ledger, with an exact admission, for the key's next lease; undefined when a
+   * lease is already being asked for (a burst of exact admissions asks once, not once each).
+   */
+  wantWithAdmission(key: string, reserve: ReservationRequest, at: number): LeaseWant | undefined {
+    let state = this.keys.get(key);
+    if (!state) {
+      state = { current: null, renewing: false, perRequest: worstCase(reserve) };
+      this.keys.set(key, state);
+      this.forgetOldKeys();
+    }
+    if (state.renewing) return undefined;
+    state.renewing = true;
+    return this.want(key, reserve, at);
+  }
+
+  /** The exact admission that carried a lease request was answered (with a lease or not). */
+  answered(key: string): void {
+    const state = this.keys.get(key);
+    if (state) state.renewing = false;
+  }
+
+  /** What to ask of the ledger for the key's next lease. */
   want(key: string, reserve: ReservationRequest | null, at: number): LeaseWant {
     const state = this.keys.get(key);
     const perRequest = state?.perRequest ?? (reserve ? worstCase(reserve) : { costMicros: 0, tokens: 0 });
@@ -174,9 +209,8 @@ export class LeaseHolder {
     return { holder: this.options.holder, requests, perRequest, slots: Math.max(MIN_WANT, Math.ceil(requests / 4)), leaseMs: this.options.leaseMs, holdMs: this.options.holdMs };
   }
 
-  /** Counts a request the exact path admitted, so the next lease is sized by the key's whole rate. */
-  noteExact(key: string, reserve: ReservationRequest, at: number): void {
-    this.rates.add(key, 1, at);
+  /** Remembers the worst case of a request the exact path admitted: it sizes the next lease. */
+  noteExact(key: string, reserve: ReservationRequest): void {
     const state = this.keys.get(key);
     if (state) state.perRequest = worstCase(reserve);
   }
@@ -192,7 +226,7 @@ export class LeaseHolder {
    * Takes a lease granted for `key` as the one to admit from; the one it replaces closes once its
    * requests have settled, and this one is closed at its window's end (queued work).
    */
-  install(key: string, ledger: LedgerCalls, grant: LeaseGrant): void {
+  install(key: string, ledger: () => LedgerCalls, grant: LeaseGrant): void {
     let state = this.keys.get(key);
     if (!state) {
       state = { current: null, renewing: false, perRequest: { costMicros: 0, tokens: 0 } };
@@ -218,17 +252,18 @@ export class LeaseHolder {
 
   /**
    * Asks for the key's next lease when its current one nears the end of its window (the last
-   * quarter) and has been used; the asking is queued work. Returns whether it asked.
+   * quarter) or ran short, and has been used; the asking is queued work. Returns whether it asked.
    */
   renew(key: string, at: number): boolean {
     const state = this.keys.get(key);
     const lease = state?.current;
     if (!state || !lease || state.renewing || lease.admitted === 0) return false;
-    if (at < lease.grant.admitUntil - this.options.leaseMs / 4) return false;
+    if (!lease.exhausted && at < lease.grant.admitUntil - this.options.leaseMs / 4) return false;
     state.renewing = true;
     const want = this.want(key, null, at);
     this.background.push(
-      lease.ledger
+      lease
+        .ledger()
         .acquireLease({ key, at, want })
         .then((result) => {
           if (result.ok) this.install(key, lease.ledger, result.lease);
@@ -292,7 +327,7 @@ export class LeaseHolder {
       const items = lease.pending.splice(0);
       if (items.length === 0 && !close) return;
       try {
-        const open = await lease.ledger.reportLease({ leaseId: lease.grant.leaseId, at: this.options.now(), items, close });
+        const open = await lease.ledger().reportLease({ leaseId: lease.grant.leaseId, at: this.options.now(), items, close });
         if (close) this.live.delete(lease);
         if (!open) console.error(`lease ${lease.grant.leaseId}: no longer open at the ledger; ${items.length} usage rows dropped (its charge covered them)`);
       } catch (e) {

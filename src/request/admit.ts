@@ -12,6 +12,7 @@ import { scenarioOf } from "../config/origins";
 import type { ScenarioConfig } from "../config/schema";
 import type { PrefixIndex, PrefixMatch } from "../affinity/prefix-index";
 import type { LeaseTicket } from "../lease/holder";
+import type { AdmitResult } from "../ledger/types";
 import { RouterError } from "../openai/errors";
 import { parseProxyRequest, type ProxyRequest } from "../openai/requests";
 import { readJsonBody } from "../proxy/read-body";
@@ -89,11 +90,16 @@ export async function admit(ctx: RequestContext, endpoint: ProxyRequest["endpoin
     ticket = local.ticket;
     if (prefix?.lookup) matches = await localMatches(ctx, caller, prefix);
   } else {
-    const want = leases && reserve ? leases.want(caller.key, reserve, startedAt) : undefined;
-    const result = await caller.ledger.admit({ key: caller.key, requestId: ctx.requestId, at: startedAt, model, reserve, prefix: prefix?.lookup ?? null, ...(want ? { lease: want } : {}) });
+    const want = leases && reserve ? leases.wantWithAdmission(caller.key, reserve, startedAt) : undefined;
+    let result: AdmitResult;
+    try {
+      result = await caller.ledger.admit({ key: caller.key, requestId: ctx.requestId, at: startedAt, model, reserve, prefix: prefix?.lookup ?? null, ...(want ? { lease: want } : {}) });
+    } finally {
+      if (want) leases!.answered(caller.key);
+    }
     grant = admitted(result, model, caller, isolate.clock.now());
-    if (leases && reserve) leases.noteExact(caller.key, reserve, startedAt);
-    if (leases && grant.lease?.ok) leases.install(caller.key, caller.ledger, grant.lease.lease);
+    if (leases && reserve) leases.noteExact(caller.key, reserve);
+    if (leases && grant.lease?.ok) leases.install(caller.key, () => isolate.ledger(caller.tenantId), grant.lease.lease);
     matches = grant.prefixMatches ?? {};
     if (prefix?.lookup) rememberMatches(isolate.prefixIndex(grant.tenantId), prefix.lookup.chain, matches);
   }

@@ -89,10 +89,12 @@ export class Isolate {
       this.holder.drain();
       return { id, keyId: local.admission.keyId, reserve, costMicros: local.ticket.costMicros, tokens: local.ticket.tokens, via: "lease", ticket: local.ticket };
     }
-    const result = await this.ledger.admit({ key, requestId: id, at, model: "s", reserve, lease: this.holder.want(key, reserve, at) });
+    const want = this.holder.wantWithAdmission(key, reserve, at);
+    const result = await this.ledger.admit({ key, requestId: id, at, model: "s", reserve, ...(want ? { lease: want } : {}) });
+    if (want) this.holder.answered(key);
     if (!result.ok) return { refused: result.reason };
-    this.holder.noteExact(key, reserve, at);
-    if (result.lease?.ok) this.holder.install(key, this.ledger, result.lease.lease);
+    this.holder.noteExact(key, reserve);
+    if (result.lease?.ok) this.holder.install(key, () => this.ledger, result.lease.lease);
     this.holder.drain();
     return { id, keyId: result.keyId, reserve, costMicros: result.reservedMicros, tokens: result.reservedTokens, via: "ledger" };
   }
