@@ -3,10 +3,10 @@
  * errors share the OpenAI shape of the rest of the router.
  *
  *   GET    /admin/tenants                          list tenants       ?limit, after (paging), search
- *   POST   /admin/tenants                          create a tenant    {id, name?, policy?, limits?, timeZone?, retentionDays?}
+ *   POST   /admin/tenants                          create a tenant    {id, name?, policy?, limits?, timeZone?, retentionDays?, responseRetentionDays?}
  *   POST   /admin/directory/adopt                  list tenants made before the directory {ids}
  *   GET    /admin/tenants/:tenant                  read it
- *   PATCH  /admin/tenants/:tenant                  change it          {name?, policy?, timeZone?, retentionDays?, disabled?}
+ *   PATCH  /admin/tenants/:tenant                  change it          {name?, policy?, timeZone?, retentionDays?, responseRetentionDays?, disabled?}
  *   GET|PUT /admin/tenants/:tenant/limits          tenant rate limits {rpm, tpm, concurrency} (null: unlimited)
  *   POST   /admin/tenants/:tenant/keys             issue a key        {name?, policy?, limits?} → secret shown once
  *   GET    /admin/tenants/:tenant/keys             list keys (hints, never secrets)
@@ -56,6 +56,8 @@ const createTenantSchema = z
     /** Budget periods reset at midnight in this zone. */
     timeZone: timeZoneSchema.optional(),
     retentionDays: retentionDays.optional(),
+    /** How long stored Responses API responses are kept (default 30 days). */
+    responseRetentionDays: retentionDays.optional(),
   })
   .strict();
 
@@ -65,6 +67,7 @@ const patchTenantSchema = z
     policy: policySchema.optional(),
     timeZone: timeZoneSchema.optional(),
     retentionDays: retentionDays.optional(),
+    responseRetentionDays: retentionDays.optional(),
     disabled: z.boolean().optional(),
   })
   .strict();
