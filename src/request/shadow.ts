@@ -9,6 +9,7 @@ import type { HealthReporter } from "../health/reporter";
 import type { Usage } from "../openai/usage";
 import { costMicros } from "../pricing/cost";
 import { forward, type ForwardRequest } from "../proxy/forward";
+import type { UpstreamEndpoint } from "../proxy/upstream-request";
 import { reportFailedAttempts, reportServed, type Requester } from "./health-report";
 
 /** What a shadow copy needs: how to forward, where to report, where its result is written. */
@@ -24,7 +25,7 @@ export interface ShadowCopy {
   config: RouterConfig;
   scenario: string;
   shadow: { origin: string; model: string };
-  path: string;
+  endpoint: UpstreamEndpoint;
   body: Record<string, unknown>;
   stream: boolean;
   requestId: string;
@@ -45,7 +46,7 @@ export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLog
   try {
     const result = await forward({
       ...deps.forwarding,
-      path: copy.path,
+      endpoint: copy.endpoint,
       body: copy.body,
       stream: copy.stream,
       clientWantsUsage: false,
@@ -77,7 +78,7 @@ export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLog
           promptTokens: measured.promptTokens,
           cachedTokens: measured.cachedTokens,
           completionTokens: measured.completionTokens,
-          costMicros: costMicros(originPrices(config, shadow.origin, at), measured),
+          costMicros: costMicros(originPrices(config, shadow.origin, at, copy.body.service_tier), measured),
         })
         .then(() => undefined),
     );

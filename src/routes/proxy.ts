@@ -1,5 +1,6 @@
 /**
- * `POST /v1/chat/completions` and `POST /v1/embeddings`: the request path of DESIGN §1, one named
+ * `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings` and `/v1/responses`: the
+ * request path of DESIGN §1, one named
  * step after another. Admit (read, validate, authenticate, reserve: under the isolate's lease, or in
  * one round trip to the tenant's ledger), place (the pure decision over cached health, a flex wait),
  * send (forward with fallback before the first byte), finish (the response; settlement, health and
@@ -7,7 +8,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
-import type { ProxyRequest } from "../openai/requests";
+import type { ApiEndpoint } from "../openai/requests";
 import { admit } from "../request/admit";
 import { requestContext } from "../request/context";
 import { finish } from "../request/finish";
@@ -16,7 +17,7 @@ import { send } from "../request/send";
 import { Settlement } from "../request/settlement";
 
 /** The handler of one proxied endpoint. */
-export function proxyHandler(endpoint: ProxyRequest["endpoint"]) {
+export function proxyHandler(endpoint: ApiEndpoint) {
   return async function proxy(c: Context<AppEnv>): Promise<Response> {
     const ctx = requestContext(c);
     const admission = await admit(ctx, endpoint);
@@ -26,7 +27,7 @@ export function proxyHandler(endpoint: ProxyRequest["endpoint"]) {
     try {
       const placement = await place(ctx, admission);
       const result = await send(ctx, admission, placement, settlement);
-      return finish(ctx, admission, placement, settlement, result);
+      return await finish(ctx, admission, placement, settlement, result);
     } catch (e) {
       settlement.failed();
       throw e;

@@ -1,12 +1,13 @@
 /**
- * What a tenant's own key may read about its tenant: usage (`GET /v1/usage`, `/v1/usage/summary`)
- * and budgets (`GET /v1/budgets`). Scoped by the key's tenant: one tenant never sees another's.
+ * What a tenant's own key may read about its tenant: usage (`GET /v1/usage`, `/v1/usage/summary`,
+ * one request's `GET /v1/usage/{request_id}`) and budgets (`GET /v1/budgets`). Scoped by the key's
+ * tenant: one tenant never sees another's.
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import { verifiedCaller } from "../request/authenticate";
 import { requestContext } from "../request/context";
-import { usageResponse, usageSummaryResponse } from "./usage-query";
+import { usageRecordResponse, usageResponse, usageSummaryResponse } from "./usage-query";
 
 /** The caller's ledger, once its key is verified. */
 async function ownLedger(c: Context<AppEnv>) {
@@ -16,6 +17,7 @@ async function ownLedger(c: Context<AppEnv>) {
 export const tenantSelfRoutes = new Hono<AppEnv>()
   .get("/usage", async (c) => usageResponse(c, await ownLedger(c)))
   .get("/usage/summary", async (c) => usageSummaryResponse(c, await ownLedger(c)))
+  .get("/usage/:request_id", async (c) => usageRecordResponse(c, await ownLedger(c)))
   .get("/budgets", async (c) => {
     const ctx = requestContext(c);
     const { caller } = await verifiedCaller(ctx);

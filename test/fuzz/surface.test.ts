@@ -16,11 +16,15 @@ function routes(tenant: string, fill: string): string[] {
   return [
     "/",
     "/v1/chat/completions",
+    "/v1/completions",
     "/v1/embeddings",
+    "/v1/responses",
+    `/v1/responses/${fill}`,
     "/v1/models",
     `/v1/models/${fill}`,
     "/v1/usage",
     "/v1/usage/summary",
+    `/v1/usage/${fill}`,
     "/v1/budgets",
     "/admin/tenants",
     `/admin/tenants/${tenant}`,
@@ -42,7 +46,7 @@ function routes(tenant: string, fill: string): string[] {
 }
 
 /** Paths that are no route, or a route written oddly. */
-const ODD_PATHS = ["/v1", "/v1/", "/v2/chat/completions", "//v1/chat/completions", "/v1/chat/completions/", "/V1/CHAT/COMPLETIONS", "/v1/chat%2Fcompletions", "/v1/./models", "/v1/../admin/origins", "/v1/responses", "/admin", "/admin/", "/%00", "/v1/models/", "/favicon.ico", "/.env", "/v1/chat/completions;x=1", "/v1/chat/completions%20"];
+const ODD_PATHS = ["/v1", "/v1/", "/v2/chat/completions", "//v1/chat/completions", "/v1/chat/completions/", "/V1/CHAT/COMPLETIONS", "/v1/chat%2Fcompletions", "/v1/./models", "/v1/../admin/origins", "/v1/edits", "/admin", "/admin/", "/%00", "/v1/models/", "/favicon.ico", "/.env", "/v1/chat/completions;x=1", "/v1/chat/completions%20"];
 
 type Credential = { kind: "key" } | { kind: "admin" } | { kind: "junk"; header: string } | { kind: "none" };
 

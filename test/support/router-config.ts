@@ -48,6 +48,10 @@ export const simOptions = {
     "kv-b": { profile: "vllm" },
     "prefill-bound": LONG_PROMPTS_TIME_OUT,
     faulted: { profile: "openai" },
+    // Provider-specific request fields (issue #17): an OpenAI origin that prices service tiers, and
+    // an OpenRouter one (usage and its own cost in every stream).
+    tiered: { profile: "openai" },
+    router: { profile: "openrouter" },
   },
 } satisfies SimOptions;
 
@@ -57,6 +61,9 @@ export const ALPHA_PRICING = { input: 1, cachedInput: 0.5, output: 2 };
 export const BETA_PRICING = { input: 0.27, cachedInput: 0.07, output: 1.1, windows: [{ from: "16:30", to: "00:30", multiplier: 0.5 }] };
 /** Input free, output 2 µ$ a token: a request's worst case is exactly its cost when it fills its cap. */
 export const POOL_PRICING = { input: 0, output: 2 };
+
+/** `tiered`'s prices per `service_tier` it declares: priority doubles them, flex halves them. */
+export const TIER_PRICING = { priority: { input: 2, output: 4 }, flex: { input: 0.5, output: 1 } };
 
 /** The affinity tests' pools: cached input at a tenth of the price. */
 export const GPU_POOLS = ["gpu-a", "gpu-b", "gpu-c"] as const;
@@ -101,6 +108,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       gone: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts, circuit: TENANT_CIRCUIT },
       // Asked for `sim` faults by the noisy-neighbour tests, with a real breaker.
       faulted: { ...origin("faulted", "openai"), circuit: TENANT_CIRCUIT },
+      tiered: { ...origin("tiered", "openai"), pricing: ALPHA_PRICING, serviceTiers: TIER_PRICING },
+      router: { ...origin("router", "openrouter"), pricing: ALPHA_PRICING },
       ...Object.fromEntries(
         GPU_POOLS.map((name) => [name, { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING }]),
       ),
@@ -221,6 +230,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
           { origin: "pool", model: "qwen2.5-7b" },
         ],
       },
+      "chat-tiered": { endpoint: "chat", candidates: [{ origin: "tiered", model: "tiered-model" }] },
+      "chat-openrouter": { endpoint: "chat", candidates: [{ origin: "router", model: "vendor/model" }] },
       "embed-main": {
         endpoint: "embeddings",
         routing: "ordered",
