@@ -48,7 +48,8 @@ export interface AttemptLog {
 }
 
 export type Forwarded =
-  | { kind: "json"; target: Target; text: string; usage: Usage | null; attempts: AttemptLog[] }
+  /** A JSON answer: its text, and the object it parsed to (read once). */
+  | { kind: "json"; target: Target; text: string; answer: Record<string, unknown>; usage: Usage | null; attempts: AttemptLog[] }
   | { kind: "stream"; target: Target; body: ReadableStream<Uint8Array>; outcome: Promise<StreamOutcome>; attempts: AttemptLog[] }
   /** The origin's own 4xx for the request: passed through (`failure` is `origin_rejected`). */
   | { kind: "origin_error"; target: Target; status: number; failure: RouterFailure; attempts: AttemptLog[] }
@@ -235,8 +236,9 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
   if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("invalid_response");
   clearTimers();
   log(response.status);
-  const usage = readUsage((json as Record<string, unknown>).usage, profile);
-  return { done: { kind: "json", target, text, usage, attempts } };
+  const answer = json as Record<string, unknown>;
+  const usage = readUsage(answer.usage, profile);
+  return { done: { kind: "json", target, text, answer, usage, attempts } };
 }
 
 /** Past this much stream without a token, the origin is not answering in any useful way. */

@@ -6,6 +6,9 @@
  *
  * The key is judged before the body, as OpenAI does: a bad key is a 401 whatever the body says. The
  * body is still read first, so that the one round trip can reserve what this very request costs.
+ * A Responses API request is made a chat request here (`responses-turn.ts`): its stored
+ * conversation is read first (a second round trip, only with `previous_response_id`), so that what
+ * is reserved, fingerprinted and placed is the whole prompt the origin will read.
  */
 import { requestPrefix, type PrefixSource, type RequestPrefix } from "./prefix";
 import { scenarioOf, scenarioServing } from "../config/origins";
@@ -93,7 +96,7 @@ function prefixSource(request: ProxyRequest): PrefixSource | null {
   if (request.endpoint === "chat") return request.body;
   if (request.endpoint === "completions" && typeof request.body.prompt === "string") {
     // A role no chat template has: a legacy prompt never matches a chat prompt's rendering.
-    return { messages: [{ role: "prompt" as "user", content: request.body.prompt }], user: request.body.user };
+    return { messages: [{ role: "prompt", content: request.body.prompt }], user: request.body.user };
   }
   return null;
 }

@@ -103,17 +103,12 @@ async function finishJson(f: Finishing, result: Extract<Forwarded, { kind: "json
   const turn = admission.responses;
   if (turn) {
     const completedAt = Math.floor(ctx.isolate.clock.now() / 1000);
-    return new Response(await responsesJson(turn, result.text, settled.costMicros, completedAt, keeper(ctx, admission, turn)), { status: 200, headers });
+    return new Response(await responsesJson(turn, result.answer, settled.costMicros, completedAt, keeper(ctx, admission, turn)), { status: 200, headers });
   }
-  return new Response(pricedJson(result.text, settled.costMicros), { status: 200, headers });
-}
-
-/** An origin's JSON answer with the router's `usage.cost` in its usage (forward checked it is an object). */
-function pricedJson(text: string, costMicros: number): string {
-  const answer = JSON.parse(text) as Record<string, unknown>;
-  if (typeof answer.usage !== "object" || answer.usage === null) return text;
-  addUsageCost(answer, costMicros);
-  return JSON.stringify(answer);
+  // The origin's own text unless there is a usage to price (an answer without one is passed as it came).
+  if (typeof result.answer.usage !== "object" || result.answer.usage === null) return new Response(result.text, { status: 200, headers });
+  addUsageCost(result.answer, settled.costMicros);
+  return new Response(JSON.stringify(result.answer), { status: 200, headers });
 }
 
 function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" }>): Response {

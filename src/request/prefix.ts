@@ -4,7 +4,6 @@
  */
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
 import type { Usage } from "../openai/usage";
-import type { ChatRequest } from "../openai/requests";
 import type { Decision } from "../routing/decide";
 import type { HealthSample } from "../health/types";
 import { ownEntry } from "../lib/own";
@@ -25,7 +24,7 @@ export interface RequestPrefix {
 
 /** What a prompt's prefix is made of: a chat request's messages and tools (a legacy prompt as one message), and its `user`. */
 export interface PrefixSource {
-  messages: ChatRequest["messages"];
+  messages: readonly unknown[];
   tools?: unknown;
   user?: string | null | undefined;
 }

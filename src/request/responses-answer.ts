@@ -51,17 +51,11 @@ export function keeper(ctx: RequestContext, admission: Admission, turn: Response
 }
 
 /**
- * The JSON of the `response` for a chat completion the origin returned, its usage priced at
+ * The JSON of the `response` for the chat completion the origin returned (parsed), its usage priced at
  * `costMicros`; stored before it is returned. An answer that is no chat completion is the origin's
  * failure (502).
  */
-export async function responsesJson(turn: ResponsesTurn, chatText: string, costMicros: number, completedAt: number, keep: KeepResponse): Promise<string> {
-  let chat: unknown;
-  try {
-    chat = JSON.parse(chatText);
-  } catch {
-    chat = null;
-  }
+export async function responsesJson(turn: ResponsesTurn, chat: unknown, costMicros: number, completedAt: number, keep: KeepResponse): Promise<string> {
   const parsed = chatCompletionSchema.safeParse(chat);
   if (!parsed.success) throw new RouterError({ kind: "upstream_error" });
   addUsageCost(parsed.data, costMicros);
