@@ -13,6 +13,7 @@ export default defineConfig({
           ADMIN_TOKEN,
           ALPHA_API_KEY,
           DEMO_TENANT_KEY,
+          ALLOW_LOOPBACK_ORIGINS: "1",
         },
       },
     })),
@@ -22,5 +23,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Generous: CI has 2 cores, and a few tests (concurrency bursts, property runs) do real work.
     testTimeout: 30_000,
+    // Every request's structured log line (src/observe/request-log.ts): the tests that check it
+    // capture it themselves; in the suite's output it would drown everything else.
+    onConsoleLog: (log) => !log.startsWith('{"type":"request"'),
   },
 });

@@ -1,3 +1,5 @@
+import type { RequestLog } from "./observe/request-log";
+
 /**
  * The Worker's environment: the bindings `wrangler types` generates from wrangler.toml
  * (`worker-configuration.d.ts`), plus what is set as secrets or local vars, which it cannot see.
@@ -7,6 +9,13 @@ export interface RouterEnv extends Env {
   ADMIN_TOKEN?: string;
   /** Routing config as JSON text; unset means the bundled demo config. */
   ROUTER_CONFIG?: string;
+  /**
+   * Local runs only (`npm start`, `npm run serve`, the tests): "1" lets origins be on loopback.
+   * Never set on a deployed Worker, so the bundled demo config cannot reach the edge.
+   */
+  ALLOW_LOOPBACK_ORIGINS?: string;
+  /** Optional Workers Analytics Engine dataset: one data point per request (see request/log.ts). */
+  REQUEST_ANALYTICS?: AnalyticsEngineDataset;
   /** Local runs only: a key (`tr-demo-local`) whose tenant the ledger seeds on first use. */
   DEMO_TENANT_KEY?: string;
   /** Benchmarks only: a compressed day for the router's clock (see `clock.ts`). */
@@ -18,7 +27,7 @@ export interface RouterEnv extends Env {
 /** Hono's environment type for every route of the router. */
 export interface AppEnv {
   Bindings: RouterEnv;
-  Variables: { requestId: string };
+  Variables: { requestId: string; log: RequestLog };
 }
 
 /** Reads an origin's API key secret by the name the config gives. */

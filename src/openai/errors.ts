@@ -36,6 +36,7 @@ export type RouterFailure =
   | { kind: "method_not_allowed"; method: string; path: string }
   | { kind: "not_found"; what: string }
   | { kind: "conflict"; message: string }
+  | { kind: "invalid_config"; problems: { path: string; message: string }[] }
   | { kind: "upstream_timeout" }
   | { kind: "upstream_error" }
   /** A stream that broke, or stalled past its total timeout, after bytes reached the client: its closing SSE error event. */
@@ -53,7 +54,14 @@ export type RouterFailure =
 
 /** The JSON body of an OpenAI error. */
 export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
+  error: {
+    message: string;
+    type: string;
+    param: string | null;
+    code: string | null;
+    /** A config refused by the admin API: every problem found, each at its JSON path. */
+    problems?: { path: string; message: string }[];
+  };
 }
 
 /**
@@ -70,6 +78,7 @@ interface Rendered {
   message: string;
   param?: string | null;
   retryAfterSeconds?: number | null;
+  problems?: { path: string; message: string }[];
 }
 
 function render(failure: RouterFailure): Rendered {
@@ -156,6 +165,17 @@ function render(failure: RouterFailure): Rendered {
       };
     case "conflict":
       return { status: 409, type: "invalid_request_error", code: "conflict", message: failure.message };
+    case "invalid_config": {
+      const n = failure.problems.length;
+      return {
+        status: 400,
+        type: "invalid_request_error",
+        code: "invalid_config",
+        param: failure.problems[0]?.path ?? null,
+        message: `The config has ${n} problem${n === 1 ? "" : "s"}: ${failure.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`.slice(0, 4000),
+        problems: failure.problems,
+      };
+    }
     case "upstream_timeout":
       return {
         status: 504,
@@ -254,7 +274,7 @@ export function describeFailure(failure: RouterFailure): { status: number; body:
   const r = render(failure);
   return {
     status: r.status,
-    body: { error: { message: r.message, type: r.type, param: r.param ?? null, code: r.code } },
+    body: { error: { message: r.message, type: r.type, param: r.param ?? null, code: r.code, ...(r.problems ? { problems: r.problems } : {}) } },
     retryAfterSeconds: r.retryAfterSeconds ?? null,
   };
 }

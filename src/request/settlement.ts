@@ -46,6 +46,7 @@ export class Settlement {
       reservedMicros: admission.grant.reservedMicros,
     };
     ctx.request.signal.addEventListener("abort", this.clientLeft, { once: true });
+    ctx.log.admitted(admission.grant.tenantId, admission.grant.keyId, admission.ticket !== null);
   }
 
   /** The origin now being called (the forward's `onAttempt`). */
@@ -80,6 +81,7 @@ export class Settlement {
   settle(settlement: SettleRequest, usage: Usage | null = null): Promise<void> {
     if (this.settled) return Promise.resolve();
     this.settled = true;
+    this.ctx.log.settled(settlement);
     const { config, isolate } = this.ctx;
     const { prefix, matches, grant, caller, ticket } = this.admission;
     const learned = prefix && settlement.origin !== null && settlement.status === 200 ? learnedFrom(config, prefix, matches, settlement.origin, usage) : null;

@@ -19,6 +19,7 @@
  *   POST   /admin/tenants/:tenant/budgets/:id/reset   start its current period afresh
  *   GET    /admin/tenants/:tenant/usage            usage rows: filters, pages, ?format=csv|jsonl
  *   GET    /admin/tenants/:tenant/usage/summary    totals ?group_by=day|model|origin|key
+ *   ...    /admin/config/...                       the live config, its versions, diff, rollback (admin-config.ts)
  *   GET    /admin/isolate                          this isolate's counters (ledger calls by kind)
  *   GET    /admin/origins                          every origin's health: circuit, EWMAs, canary stops
  *   GET    /admin/origins/:origin/transitions      its circuit's recent transitions
@@ -34,6 +35,7 @@ import { generateKey, TENANT_ID_PATTERN } from "../auth/api-key";
 import { DIRECTORY_NAME } from "../directory/tenant-directory";
 import { isolateOf } from "../isolate";
 import { adminAuth } from "./admin-auth";
+import { adminConfigRoutes } from "./admin-config";
 import type { AppEnv } from "../env";
 import { BUDGET_METRICS, BUDGET_PERIODS, OPEN_POLICY, policySchema, rateLimitsSchema } from "../ledger/types";
 import { timeZoneSchema } from "../time/local-time";
@@ -237,10 +239,17 @@ export const adminRoutes = new Hono<AppEnv>()
     if (!budget) throw new RouterError({ kind: "not_found", what: `Budget '${c.req.param("budgetId").slice(0, 64)}'` });
     return c.json(budget);
   })
-  /** This isolate's own counters (at the edge, one isolate of many): ledger calls by kind, leases held. */
+  .route("/config", adminConfigRoutes)
+  /** This isolate's own counters (at the edge, one isolate of many): ledger calls by kind, config checks, the config version it runs. */
   .get("/isolate", (c) => {
     const isolate = isolateOf(c.env);
-    return c.json({ object: "isolate", id: isolate.id, ledgerCalls: { total: isolate.ledgerCalls.total, byKind: Object.fromEntries(isolate.ledgerCalls.byKind) } });
+    const { live } = isolate;
+    return c.json({
+      object: "isolate",
+      id: isolate.id,
+      ledgerCalls: { total: isolate.ledgerCalls.total, byKind: Object.fromEntries(isolate.ledgerCalls.byKind) },
+      config: { version: live.current.version, storeCalls: live.calls, lastError: live.lastError },
+    });
   })
   .get("/origins", async (c) => {
     const at = now(c);
