@@ -119,6 +119,8 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
     "--persist-to",
     options.persistTo ?? ".wrangler/state",
     "--show-interactive-dev-session=false",
+    // `curl http://127.0.0.1:8787/__scheduled` fires the cron trigger (origin probes) by hand.
+    "--test-scheduled",
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   const child: ChildProcess = spawn("npx", args, {

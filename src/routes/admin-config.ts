@@ -69,8 +69,8 @@ async function authorOf(c: Context<AppEnv>, actor: string | undefined): Promise<
   return actor ? `${actor} (${fingerprint})` : fingerprint;
 }
 
-function versionBody(version: ConfigVersion) {
-  const { config, ...summary } = version;
+function versionBody(version: ConfigVersion & { storeId?: string }) {
+  const { config, storeId: _storeId, ...summary } = version;
   return { object: "config.version", ...summary, config: JSON.parse(config) as unknown };
 }
 
