@@ -1,3 +1,5 @@
+import type { AdminCaller } from "./auth/admin-token";
+
 /**
  * The Worker's environment: the bindings `wrangler types` generates from wrangler.toml
  * (`worker-configuration.d.ts`), plus what is set as secrets or local vars, which it cannot see.
@@ -5,6 +7,8 @@
 export interface RouterEnv extends Env {
   /** Bearer token of the admin API. A secret when deployed; unset means the admin API refuses everyone. */
   ADMIN_TOKEN?: string;
+  /** Optional bearer token that may read the admin API (every GET) and change nothing. A secret. */
+  ADMIN_READ_TOKEN?: string;
   /** Routing config as JSON text; unset means the bundled demo config. */
   ROUTER_CONFIG?: string;
   /** Local runs only: a key (`tr-demo-local`) whose tenant the ledger seeds on first use. */
@@ -18,7 +22,13 @@ export interface RouterEnv extends Env {
 /** Hono's environment type for every route of the router. */
 export interface AppEnv {
   Bindings: RouterEnv;
-  Variables: { requestId: string };
+  Variables: {
+    requestId: string;
+    /** Under `/admin`: which admin token the caller presented (set by `adminAuth`). */
+    admin?: AdminCaller;
+    /** Under `/admin`: the change this request made is in the audit log already. */
+    audited?: boolean;
+  };
 }
 
 /** Reads an origin's API key secret by the name the config gives. */
