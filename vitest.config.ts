@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { ADMIN_TOKEN, ALPHA_API_KEY, DEMO_TENANT_KEY, testRouterConfig } from "./test/support/router-config";
+import { ADMIN_READ_TOKEN, ADMIN_TOKEN, ALPHA_API_KEY, DEMO_TENANT_KEY, testRouterConfig } from "./test/support/router-config";
 
 export default defineConfig({
   plugins: [
@@ -11,6 +11,7 @@ export default defineConfig({
         bindings: {
           ROUTER_CONFIG: JSON.stringify(testRouterConfig(inject("simUrl"))),
           ADMIN_TOKEN,
+          ADMIN_READ_TOKEN,
           ALPHA_API_KEY,
           DEMO_TENANT_KEY,
           ALLOW_LOOPBACK_ORIGINS: "1",

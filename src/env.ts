@@ -1,3 +1,4 @@
+import type { AdminCaller } from "./auth/admin-token";
 import type { RequestLog } from "./observe/request-log";
 
 /**
@@ -7,6 +8,8 @@ import type { RequestLog } from "./observe/request-log";
 export interface RouterEnv extends Env {
   /** Bearer token of the admin API. A secret when deployed; unset means the admin API refuses everyone. */
   ADMIN_TOKEN?: string;
+  /** Optional bearer token that may read the admin API (every GET) and change nothing. A secret. */
+  ADMIN_READ_TOKEN?: string;
   /** Routing config as JSON text; unset means the bundled demo config. */
   ROUTER_CONFIG?: string;
   /**
@@ -27,7 +30,15 @@ export interface RouterEnv extends Env {
 /** Hono's environment type for every route of the router. */
 export interface AppEnv {
   Bindings: RouterEnv;
-  Variables: { requestId: string; log: RequestLog };
+  Variables: {
+    requestId: string;
+    /** The request's log line (see observe/request-log.ts). */
+    log: RequestLog;
+    /** Under `/admin`: which admin token the caller presented (set by `adminAuth`). */
+    admin?: AdminCaller;
+    /** Under `/admin`: the change this request made is in the audit log already. */
+    audited?: boolean;
+  };
 }
 
 /** Reads an origin's API key secret by the name the config gives. */

@@ -181,7 +181,7 @@ export class Isolate {
   get scrub(): Scrub {
     const config = this.config;
     if (this.scrubber?.config !== config) {
-      this.scrubber = { config, scrub: configuredScrubber(config, secretReader(this.env), [this.env.ADMIN_TOKEN, this.env.DEMO_TENANT_KEY]) };
+      this.scrubber = { config, scrub: configuredScrubber(config, secretReader(this.env), [this.env.ADMIN_TOKEN, this.env.ADMIN_READ_TOKEN, this.env.DEMO_TENANT_KEY]) };
     }
     return this.scrubber.scrub;
   }

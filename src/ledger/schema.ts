@@ -32,6 +32,12 @@
  *                 rate buckets and how many of them its reported requests used, and its concurrency
  *                 slots. Budget rows count what leases hold in `reserved`: settled + reserved (that
  *                 is, + leased) ≤ hard limit.
+ *   (v4, the admin API of issue #16) `tenant.disabled_at`: when it was last disabled (the answer's
+ *                 `effectiveBy`). `api_keys.expires_at`: the key is refused from then on, and no lease
+ *                 on it admits past it. Rotation keeps the key (its id, policy, limits, budgets and
+ *                 usage) and replaces its secret: `rotated_at`, and the secret it replaced in
+ *                 `previous_lookup` / `previous_hash` / `previous_hint`, accepted until
+ *                 `previous_expires_at` (the grace). One previous secret at most.
  *
  * Rate-limit buckets are kept in memory only (see rate-limits.ts).
  *
@@ -147,6 +153,16 @@ export const MIGRATIONS: readonly string[] = [
     slots INTEGER
   );
   CREATE INDEX leases_charge ON leases (charge_at);
+  `,
+  `
+  ALTER TABLE tenant ADD COLUMN disabled_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN rotated_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN previous_lookup TEXT;
+  ALTER TABLE api_keys ADD COLUMN previous_hash BLOB;
+  ALTER TABLE api_keys ADD COLUMN previous_hint TEXT;
+  ALTER TABLE api_keys ADD COLUMN previous_expires_at INTEGER;
+  CREATE INDEX api_keys_previous_lookup ON api_keys (previous_lookup);
   `,
 ];
 

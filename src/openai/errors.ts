@@ -27,6 +27,8 @@ export type RouterFailure =
   | { kind: "invalid_api_key" }
   | { kind: "missing_api_key" }
   | { kind: "admin_unauthorized" }
+  /** The read-only admin token, on a route that changes something. */
+  | { kind: "admin_read_only"; method: string }
   | { kind: "model_not_found"; model: string }
   | { kind: "invalid_json" }
   | { kind: "invalid_body"; message: string; param: string | null }
@@ -104,6 +106,13 @@ function render(failure: RouterFailure): Rendered {
         type: "authentication_error",
         code: "invalid_admin_token",
         message: "The admin API needs a valid admin token in 'Authorization: Bearer ...'.",
+      };
+    case "admin_read_only":
+      return {
+        status: 403,
+        type: "permission_error",
+        code: "permission_denied",
+        message: `The read-only admin token may only read (GET); ${failure.method} needs the admin token.`,
       };
     case "model_not_found":
       return {

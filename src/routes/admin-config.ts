@@ -15,7 +15,6 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { bearerToken } from "../auth/bearer";
 import { CONFIG_STORE_NAME, type ConfigVersion } from "../config/config-store";
 import { diffConfigs } from "../config/diff";
 import { CONFIG_MAX_STALE_MS } from "../config/live";
@@ -24,10 +23,10 @@ import { routerConfigSchema } from "../config/schema";
 import { validateRouterConfig } from "../config/validate";
 import { secretReader, type AppEnv } from "../env";
 import { isolateOf } from "../isolate";
-import { sha256Hex } from "../lib/sha256";
 import { RouterError } from "../openai/errors";
 import { validate } from "../openai/requests";
 import { readJsonBody } from "../proxy/read-body";
+import { audit } from "./admin-audit";
 
 /** A config with a few dozen origins is ~20 KB; this leaves room for hundreds. */
 const CONFIG_BODY_LIMIT = 1024 * 1024;
@@ -63,9 +62,13 @@ async function jsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Pro
   return validate(schema, (await readJsonBody(c.req.raw, CONFIG_BODY_LIMIT)).value);
 }
 
-/** Who made a change: the caller's words, and a short fingerprint of the token it used (never the token). */
+/**
+ * Who made a change: the caller's words, and the fingerprint of the token it used (keyed, as the
+ * audit log's: it tells tokens apart and reveals nothing of them).
+ */
 async function authorOf(c: Context<AppEnv>, actor: string | undefined): Promise<string> {
-  const fingerprint = `admin:${(await sha256Hex(bearerToken(c.req.header("authorization")) ?? "")).slice(0, 8)}`;
+  const admin = c.get("admin");
+  const fingerprint = admin ? `${admin.kind}:${await admin.fingerprint()}` : "unknown";
   return actor ? `${actor} (${fingerprint})` : fingerprint;
 }
 
@@ -124,9 +127,16 @@ async function store(
   });
   if (!put.ok) throw new RouterError({ kind: "conflict", message: `The live config is version ${put.live}, not ${meta.ifVersion}: read it again and redo the change.` });
   isolate.live.adopt(live.storeId, put.version.version, result.config);
+  const diff = diffConfigs(JSON.parse(live.config), input);
+  await audit(c, {
+    action: rollback ? "config.rollback" : "config.update",
+    tenant: null,
+    target: `version ${put.version.version}`,
+    summary: { message: meta.message, changes: diff.map((d) => `${d.op} ${d.path}`).slice(0, 50), ...(rollback ? { rollbackOf: meta.rollbackOf } : {}) },
+  });
   return c.json({
     ...versionBody(put.version),
-    diff: diffConfigs(JSON.parse(live.config), input),
+    diff,
     effectiveBy: Date.now() + CONFIG_MAX_STALE_MS,
     ...(warnings.length ? { warnings } : {}),
   });
@@ -142,6 +152,8 @@ export const adminConfigRoutes = new Hono<AppEnv>()
     const body = await jsonBody(c, putSchema);
     const live = await liveVersion(c);
     if (dryRun === "1" || dryRun === "true") {
+      // Nothing changes: not an entry of the audit log.
+      c.set("audited", true);
       const result = check(c, body.config);
       return c.json({
         object: "config.dry_run",

@@ -144,6 +144,15 @@ describe("the live config: versions, dry runs, diffs, rollback", () => {
     // The restored config names a secret that is not set: restored anyway, with a warning.
     expect((back as any).warnings).toEqual([{ path: "origins.nokey.apiKeySecret", message: 'secret "UNSET_API_KEY" is not set (wrangler secret put UNSET_API_KEY)' }]);
     expect((await chat(tenant.key, { model: "chat-live" })).status).toBe(404);
+
+    // Both changes are in the audit log, newest first; the dry runs and the refusals are not.
+    const log = (await (await adminFetch("/audit?action=config")).json()) as { data: Array<{ action: string; target: string; tenant: string | null; summary: any; actor: { token: string } }> };
+    expect(log.data.map((e) => [e.action, e.target, e.tenant, e.actor.token])).toEqual([
+      ["config.rollback", `version ${back.version}`, null, "admin"],
+      ["config.update", `version ${stored.version}`, null, "admin"],
+    ]);
+    expect(log.data[1]!.summary).toEqual({ message: "add chat-live", changes: expect.arrayContaining(["added scenarios.chat-live", "removed origins.nokey"]) });
+    expect(log.data[0]!.summary.rollbackOf).toBe(before.version);
   });
 
   it("answers unknown versions and bad queries with OpenAI-shaped 4xx", async () => {

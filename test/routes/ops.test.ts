@@ -6,7 +6,7 @@ import { SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { dataPointOf, type RequestLine } from "../../src/observe/request-log";
 import { adminFetch, chat, ledgerOf, newTenant, settledAll } from "../support/client";
-import { ADMIN_TOKEN } from "../support/router-config";
+import { ADMIN_READ_TOKEN, ADMIN_TOKEN } from "../support/router-config";
 
 const BASE = "http://router.test";
 
@@ -66,8 +66,10 @@ describe("health probes", () => {
 });
 
 describe("GET /metrics", () => {
-  it("needs the admin token", async () => {
+  it("needs the admin token or the read-only one", async () => {
     expect((await SELF.fetch(`${BASE}/metrics`)).status).toBe(401);
+    const read = await SELF.fetch(`${BASE}/metrics`, { headers: { authorization: `Bearer ${ADMIN_READ_TOKEN}` } });
+    expect(read.status).toBe(200);
   });
 
   it("counts the requests, tokens and cost sent, per scenario and origin, as the usage log does", async () => {
