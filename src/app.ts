@@ -6,7 +6,10 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./env";
 import { RouterError, toErrorResponse } from "./openai/errors";
+import { isolateOf } from "./isolate";
+import { RequestLog } from "./observe/request-log";
 import { adminRoutes } from "./routes/admin";
+import { metricsRoutes, probeRoutes } from "./routes/ops";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
 import { responseRoutes } from "./routes/responses";
@@ -38,8 +41,22 @@ export function createApp(): Hono<AppEnv> {
     // Always our own id: it keys usage records, so a client must not be able to choose it.
     const id = `req_${crypto.randomUUID().replace(/-/g, "")}`;
     c.set("requestId", id);
+    const isolate = isolateOf(c.env);
+    const log = new RequestLog({ requestId: id, method: c.req.method, path: c.req.path, arrivedAt: Date.now() }, { metrics: isolate.metrics, analytics: c.env.REQUEST_ANALYTICS });
+    c.set("log", log);
     await next();
     c.res.headers.set("x-request-id", id);
+    log.responded(c.res.status, Date.now());
+  });
+
+  // Probes first: they answer without waiting on the config store.
+  app.route("/", probeRoutes);
+
+  // The live config (config/live.ts): a check in the background every few seconds, never a call per request.
+  app.use(async function liveConfig(c, next) {
+    const wait = isolateOf(c.env).live.ready((work) => c.executionCtx.waitUntil(work));
+    if (wait) await wait;
+    await next();
   });
 
   // CORS for browser clients; requests without an Origin header (servers, SDKs) skip its work.
@@ -57,7 +74,8 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/models", modelRoutes);
   app.route("/v1", tenantSelfRoutes);
   app.route("/admin", adminRoutes);
-  app.get("/", (c) => c.json({ service: "token-router", api: "/v1" }));
+  app.route("/", metricsRoutes);
+  app.get("/", (c) => c.json({ service: "token-router", api: "/v1", openapi: "/openapi.json" }));
 
   for (const path of ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"]) {
     app.all(path, (c) => {

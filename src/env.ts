@@ -1,3 +1,6 @@
+import type { AdminCaller } from "./auth/admin-token";
+import type { RequestLog } from "./observe/request-log";
+
 /**
  * The Worker's environment: the bindings `wrangler types` generates from wrangler.toml
  * (`worker-configuration.d.ts`), plus what is set as secrets or local vars, which it cannot see.
@@ -5,8 +8,17 @@
 export interface RouterEnv extends Env {
   /** Bearer token of the admin API. A secret when deployed; unset means the admin API refuses everyone. */
   ADMIN_TOKEN?: string;
+  /** Optional bearer token that may read the admin API (every GET) and change nothing. A secret. */
+  ADMIN_READ_TOKEN?: string;
   /** Routing config as JSON text; unset means the bundled demo config. */
   ROUTER_CONFIG?: string;
+  /**
+   * Local runs only (`npm start`, `npm run serve`, the tests): "1" lets origins be on loopback.
+   * Never set on a deployed Worker, so the bundled demo config cannot reach the edge.
+   */
+  ALLOW_LOOPBACK_ORIGINS?: string;
+  /** Optional Workers Analytics Engine dataset: one data point per request (see request/log.ts). */
+  REQUEST_ANALYTICS?: AnalyticsEngineDataset;
   /** Local runs only: a key (`tr-demo-local`) whose tenant the ledger seeds on first use. */
   DEMO_TENANT_KEY?: string;
   /** Benchmarks only: a compressed day for the router's clock (see `clock.ts`). */
@@ -18,7 +30,15 @@ export interface RouterEnv extends Env {
 /** Hono's environment type for every route of the router. */
 export interface AppEnv {
   Bindings: RouterEnv;
-  Variables: { requestId: string };
+  Variables: {
+    requestId: string;
+    /** The request's log line (see observe/request-log.ts). */
+    log: RequestLog;
+    /** Under `/admin`: which admin token the caller presented (set by `adminAuth`). */
+    admin?: AdminCaller;
+    /** Under `/admin`: the change this request made is in the audit log already. */
+    audited?: boolean;
+  };
 }
 
 /** Reads an origin's API key secret by the name the config gives. */

@@ -8,13 +8,14 @@
  */
 import { env } from "cloudflare:workers";
 import { createApp } from "./app";
-import { activeConfigSource, parseRouterConfig } from "./config/load";
+import { activeConfigSource, parseRouterConfig, validateOptionsOf } from "./config/load";
 import type { RouterEnv } from "./env";
 import { runProbes } from "./health/probe";
 import { isolateOf } from "./isolate";
 
-parseRouterConfig(activeConfigSource(env as RouterEnv));
+parseRouterConfig(activeConfigSource(env as RouterEnv), validateOptionsOf(env as RouterEnv));
 
+export { ConfigStore } from "./config/config-store";
 export { TenantDirectory } from "./directory/tenant-directory";
 export { OriginMonitor } from "./health/origin-monitor";
 export { TenantLedger } from "./ledger/tenant-ledger";
@@ -27,6 +28,6 @@ export default {
   /** The cron trigger: probe every origin and report to its monitor. */
   scheduled(_controller, env, ctx) {
     const isolate = isolateOf(env);
-    ctx.waitUntil(runProbes(isolate.config, env, isolate.clock.now));
+    ctx.waitUntil(isolate.live.refresh().then(() => runProbes(isolate.config, env, isolate.clock.now)));
   },
 } satisfies ExportedHandler<RouterEnv>;

@@ -9,10 +9,12 @@
 import { CacheModel } from "./affinity/cache-model";
 import { PromptCacheKeys } from "./affinity/prompt-cache-key";
 import { RecentLoad } from "./affinity/recent-load";
-import { FailureLimiter } from "./auth/failure-limit";
+import { FailureLimiter, type FailureLimitOptions } from "./auth/failure-limit";
 import { KeyChecker } from "./auth/key-check";
 import { clockOf, type Clock } from "./clock";
-import { activeConfigSource, parseRouterConfig } from "./config/load";
+import { CONFIG_STORE_NAME } from "./config/config-store";
+import { LiveConfig } from "./config/live";
+import { activeConfigSource, parseRouterConfig, validateOptionsOf } from "./config/load";
 import type { RouterConfig } from "./config/schema";
 import { DIRECTORY_NAME } from "./directory/tenant-directory";
 import { secretReader, type RouterEnv } from "./env";
@@ -20,9 +22,11 @@ import { probeOrigin } from "./health/probe";
 import { HealthReporter } from "./health/reporter";
 import { SnapshotCache } from "./health/snapshots";
 import { ownEntry } from "./lib/own";
-import { LeaseHolder } from "./lease/holder";
+import { LeaseHolder, type LeaseHolderOptions } from "./lease/holder";
 import { LedgerCallCount, LedgerClient } from "./lease/ledger-client";
 import { PrefixIndex } from "./affinity/prefix-index";
+import { RequestMetrics } from "./observe/metrics";
+import { Readiness } from "./observe/readiness";
 import { Cooldowns } from "./proxy/cooldowns";
 import { configuredScrubber, type Scrub } from "./proxy/scrub";
 import { longestHoldMs } from "./usage/reservation";
@@ -57,12 +61,17 @@ export class Isolate {
   readonly adminFailures: FailureLimiter;
   /** This isolate's leases (DESIGN §3): most requests are admitted here, with no round trip. */
   readonly leases: LeaseHolder;
+  /** `/readyz`: the config store, the directory and the monitors answer (cached a few seconds). */
+  readonly readiness: Readiness;
+  /** This isolate's request counters (`GET /metrics`), fed by every request's log line. */
+  readonly metrics = new RequestMetrics();
   /** Calls to tenants' ledgers from the request path: the measure of leased admission. */
   readonly ledgerCalls = new LedgerCallCount();
   /** This isolate's name in health reports and lease records. */
   readonly id = crypto.randomUUID();
 
-  private parsed: { source: string | undefined; config: RouterConfig };
+  /** The config requests are served with: the ConfigStore's live version (see config/live.ts). */
+  readonly live: LiveConfig;
   private scrubber: { config: RouterConfig; scrub: Scrub } | null = null;
   /** Requests placed per scenario: the `round-robin` policy's counter. */
   private readonly rotations = new Map<string, number>();
@@ -70,13 +79,26 @@ export class Isolate {
   private readonly decisionLoggedAt = new Map<string, number>();
   /** Copies of tenants' prefix indexes, fed by what this isolate serves (most recently used last). */
   private readonly prefixCopies = new Map<string, PrefixIndex>();
+  /** Settings from the config that objects built at start read on use, updated by `applySettings`. */
+  private readonly authFailureSettings: FailureLimitOptions;
+  private readonly leaseSettings: LeaseHolderOptions;
   /** Benchmarks only: a modelled round trip before every ledger call. */
   private readonly ledgerRttMs: number;
 
   constructor(private readonly env: RouterEnv) {
-    this.parsed = { source: env.ROUTER_CONFIG || undefined, config: parseRouterConfig(activeConfigSource(env)) };
-    const { health, security } = this.parsed.config;
     this.clock = clockOf(env.BENCH_CLOCK);
+    const seed = activeConfigSource(env);
+    const seedText = typeof seed === "string" ? JSON.stringify(JSON.parse(seed)) : JSON.stringify(seed);
+    this.live = new LiveConfig({
+      seed: { text: seedText, config: parseRouterConfig(seedText, validateOptionsOf(env)) },
+      store: () => env.CONFIG_STORE.getByName(CONFIG_STORE_NAME),
+      parse: (text) => parseRouterConfig(text, validateOptionsOf(env)),
+      now: Date.now,
+      at: this.clock.now,
+      onChange: (config) => this.applySettings(config),
+      log: (message) => console.warn(message),
+    });
+    const { health, security, leases } = this.live.config;
     // Refreshed by the real clock; asked as of the router's (they differ only under BENCH_CLOCK).
     this.snapshots = new SnapshotCache({ namespace: env.ORIGIN_MONITOR, now: Date.now, at: this.clock.now, ttlMs: health.snapshotTtlMs });
     this.reporter = new HealthReporter({
@@ -96,10 +118,30 @@ export class Isolate {
       },
     });
     this.keys = new KeyChecker(() => env.TENANT_DIRECTORY.getByName(DIRECTORY_NAME), Date.now);
-    this.keyFailures = new FailureLimiter(security.authFailures);
-    this.adminFailures = new FailureLimiter(security.authFailures);
-    this.leases = new LeaseHolder({ holder: this.id, now: this.clock.now, sleep: this.clock.sleep, leaseMs: this.parsed.config.leases.leaseMs, holdMs: longestHoldMs(this.parsed.config) });
+    this.authFailureSettings = { ...security.authFailures };
+    this.keyFailures = new FailureLimiter(this.authFailureSettings);
+    this.adminFailures = new FailureLimiter(this.authFailureSettings);
+    this.leaseSettings = { holder: this.id, now: this.clock.now, sleep: this.clock.sleep, leaseMs: leases.leaseMs, holdMs: longestHoldMs(this.live.config) };
+    this.leases = new LeaseHolder(this.leaseSettings);
     this.ledgerRttMs = Number(env.BENCH_LEDGER_RTT_MS ?? 0) || 0;
+    this.readiness = new Readiness(
+      () => ({
+        config: async () => {
+          await this.live.refresh();
+          return this.live.lastError === null && this.live.current.version > 0;
+        },
+        directory: async () => {
+          await env.TENANT_DIRECTORY.getByName(DIRECTORY_NAME).exists("readyz");
+          return true;
+        },
+        monitors: async () => {
+          const origin = Object.keys(this.config.origins)[0]!;
+          await env.ORIGIN_MONITOR.getByName(origin).snapshot(this.clock.now());
+          return true;
+        },
+      }),
+      Date.now,
+    );
   }
 
   /** A tenant's ledger as the request path calls it (counted; see lease/ledger-client.ts). */
@@ -117,18 +159,29 @@ export class Isolate {
     return index;
   }
 
-  /** The active config: `ROUTER_CONFIG` (JSON text) when set, else the bundled demo config; parsed once. */
+  /** The live config (see config/live.ts): the app awaits `live.ready` before each request. */
   get config(): RouterConfig {
-    const source = this.env.ROUTER_CONFIG || undefined;
-    if (source !== this.parsed.source) this.parsed = { source, config: parseRouterConfig(activeConfigSource(this.env)) };
-    return this.parsed.config;
+    return this.live.config;
+  }
+
+  /**
+   * A new config's isolate-wide settings, applied to what was built from the old one. The lease
+   * window and the longest hold apply to leases asked for from now on; one already granted keeps
+   * its window.
+   */
+  private applySettings(config: RouterConfig): void {
+    this.snapshots.setTtlMs(config.health.snapshotTtlMs);
+    this.reporter.setMaxDelayMs(config.health.reportDelayMs);
+    Object.assign(this.authFailureSettings, config.security.authFailures);
+    this.leaseSettings.leaseMs = config.leases.leaseMs;
+    this.leaseSettings.holdMs = longestHoldMs(config);
   }
 
   /** What scrubs origin text before it reaches a client: origin keys and the router's own tokens. */
   get scrub(): Scrub {
     const config = this.config;
     if (this.scrubber?.config !== config) {
-      this.scrubber = { config, scrub: configuredScrubber(config, secretReader(this.env), [this.env.ADMIN_TOKEN, this.env.DEMO_TENANT_KEY]) };
+      this.scrubber = { config, scrub: configuredScrubber(config, secretReader(this.env), [this.env.ADMIN_TOKEN, this.env.ADMIN_READ_TOKEN, this.env.DEMO_TENANT_KEY]) };
     }
     return this.scrubber.scrub;
   }

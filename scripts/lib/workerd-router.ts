@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import type { Unstable_Config } from "wrangler";
+import { LOCAL_VARS } from "./demo";
 import { renderWorkerdConfig, type WorkerdBinding, type WorkerdConfig, type WorkerdModule } from "./workerd-config";
 import { startWorkerd, workerdBinary, type WorkerdProcess } from "./workerd-process";
 
@@ -178,6 +179,8 @@ export function routerWorkerdConfig(
     bindings.push(typeof value === "string" ? { kind: "text", name, value } : { kind: "json", name, value: JSON.stringify(value) });
   }
   bindings.push({ kind: "text", name: "ROUTER_CONFIG", value: options.routerConfig });
+  // workerd serve runs on the operator's machine: a pool on the same host is a loopback origin.
+  for (const [name, value] of Object.entries(LOCAL_VARS)) bindings.push({ kind: "text", name, value });
   for (const [name, value] of Object.entries(options.vars ?? {})) bindings.push({ kind: "text", name, value });
   for (const name of Object.keys(options.secrets).sort()) bindings.push({ kind: "fromEnvironment", name, variable: name });
   for (const d of worker.durableObjects) bindings.push({ kind: "durableObjectNamespace", name: d.binding, className: d.className });

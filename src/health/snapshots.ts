@@ -51,7 +51,7 @@ export class SnapshotCache {
   private readonly namespace: SnapshotNamespace;
   private readonly now: () => number;
   private readonly at: () => number;
-  private readonly ttlMs: number;
+  private ttlMs: number;
   private readonly entries = new Map<string, Entry>();
 
   constructor(options: SnapshotCacheOptions) {
@@ -59,6 +59,11 @@ export class SnapshotCache {
     this.now = options.now;
     this.at = options.at ?? options.now;
     this.ttlMs = options.ttlMs ?? 5_000;
+  }
+
+  /** A live config change: snapshots older than this are refreshed from now on. */
+  setTtlMs(ttlMs: number): void {
+    this.ttlMs = ttlMs;
   }
 
   /** The snapshot without starting a refresh. */

@@ -32,14 +32,20 @@
  *                 rate buckets and how many of them its reported requests used, and its concurrency
  *                 slots. Budget rows count what leases hold in `reserved`: settled + reserved (that
  *                 is, + leased) ≤ hard limit.
- *   responses     (v4, issue #17) the tenant's stored Responses API responses: the response id, the
+ *   (v4, the admin API of issue #16) `tenant.disabled_at`: when it was last disabled (the answer's
+ *                 `effectiveBy`). `api_keys.expires_at`: the key is refused from then on, and no lease
+ *                 on it admits past it. Rotation keeps the key (its id, policy, limits, budgets and
+ *                 usage) and replaces its secret: `rotated_at`, and the secret it replaced in
+ *                 `previous_lookup` / `previous_hash` / `previous_hint`, accepted until
+ *                 `previous_expires_at` (the grace). One previous secret at most.
+ *   responses     (v5, issue #17) the tenant's stored Responses API responses: the response id, the
  *                 id of the one it continues (`previous_response_id`, a link walked back to rebuild
  *                 a conversation), when it was created and when it expires (the tenant's
  *                 `response_retention_days` later; expired rows are never read and the alarm
  *                 deletes them), and `body`: the JSON of what was stored (the response object and
  *                 the turn's input items, see src/openai/responses/history.ts).
- *   tenant        (v4) gains `response_retention_days` (default 30).
- *   usage         (v4) gains the request's attribution: `end_user` (OpenAI's `user`), `metadata`
+ *   tenant        (v5) gains `response_retention_days` (default 30).
+ *   usage         (v5) gains the request's attribution: `end_user` (OpenAI's `user`), `metadata`
  *                 (JSON object of string pairs, at most 16) and `tags` (JSON array from the
  *                 `x-router-tags` header, at most 16); NULL when the request carried none.
  *
@@ -157,6 +163,16 @@ export const MIGRATIONS: readonly string[] = [
     slots INTEGER
   );
   CREATE INDEX leases_charge ON leases (charge_at);
+  `,
+  `
+  ALTER TABLE tenant ADD COLUMN disabled_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN rotated_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN previous_lookup TEXT;
+  ALTER TABLE api_keys ADD COLUMN previous_hash BLOB;
+  ALTER TABLE api_keys ADD COLUMN previous_hint TEXT;
+  ALTER TABLE api_keys ADD COLUMN previous_expires_at INTEGER;
+  CREATE INDEX api_keys_previous_lookup ON api_keys (previous_lookup);
   `,
   `
   CREATE TABLE responses (

@@ -15,7 +15,7 @@ import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
 import { decideBudgets, type BudgetState } from "./admission";
 import { leaseSlices } from "./lease-slices";
 import { BudgetBook, type BudgetInit, type Charge } from "./budget-book";
-import { KeyRing, type CachedKey } from "./key-ring";
+import { KeyRing, type CachedKey, type KeyPatch } from "./key-ring";
 import { bucketsFor, RateBuckets } from "./rate-limits";
 import { migrate } from "./schema";
 import {
@@ -56,6 +56,7 @@ interface TenantRow extends Row {
   retention_days: number;
   response_retention_days: number;
   disabled: number;
+  disabled_at: number | null;
   created_at: number;
 }
 
@@ -129,6 +130,11 @@ function lowerPriority(a: PriorityClass, b: PriorityClass): PriorityClass {
   return PRIORITY_CLASSES.indexOf(a) > PRIORITY_CLASSES.indexOf(b) ? a : b;
 }
 
+/** Whether a presented secret is live at `at` (the request's time): found, and not expired. */
+function liveAt(row: CachedKey | undefined, at: number): row is CachedKey {
+  return row !== undefined && (row.expiresAt === null || at < row.expiresAt);
+}
+
 /** Both levels' allow-lists combined: a model must pass each one that is set. */
 function intersect(a: string[] | null, b: string[] | null): string[] | null {
   if (a === null) return b;
@@ -144,14 +150,14 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   private tenantPolicy: Policy = OPEN_POLICY;
   /** When the alarm is set for (epoch ms), mirrored so admissions need not read it. */
   private alarmAt: number | null = null;
-  private readonly buckets = new RateBuckets();
+  private buckets = new RateBuckets();
 
   // Both keep memory mirrors of what admission reads on every request. SQLite stays the truth:
   // each mirror is written through, or dropped when its rows change, so a restart rebuilds them.
   /** The api_keys rows and the caches that verify a presented key. */
-  private readonly keys: KeyRing;
+  private keys: KeyRing;
   /** The budgets, their usage per period, and the charges reservations hold. */
-  private readonly budgets: BudgetBook;
+  private budgets: BudgetBook;
   /** Open reservations, per key and in all: the concurrency limits' counts. */
   private readonly inFlightByKey = new Map<string, number>();
   private inFlightTotal = 0;
@@ -245,6 +251,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       retentionDays: row.retention_days,
       responseRetentionDays: row.response_retention_days,
       disabled: row.disabled === 1,
+      disabledAt: row.disabled_at,
       createdAt: row.created_at,
     };
   }
@@ -269,14 +276,17 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   async updateTenant(patch: TenantPatch): Promise<Tenant | null> {
     if (!this.tenant) return null;
     const t = this.tenant;
+    const disabled = patch.disabled === undefined ? t.disabled : patch.disabled ? 1 : 0;
     this.sql.exec(
-      "UPDATE tenant SET name = ?, policy = ?, time_zone = ?, retention_days = ?, response_retention_days = ?, disabled = ?",
+      "UPDATE tenant SET name = ?, policy = ?, time_zone = ?, retention_days = ?, response_retention_days = ?, disabled = ?, disabled_at = ?",
       patch.name ?? t.name,
       patch.policy ? JSON.stringify(patch.policy) : t.policy,
       patch.timeZone ?? t.time_zone,
       patch.retentionDays ?? t.retention_days,
       patch.responseRetentionDays ?? t.response_retention_days,
-      patch.disabled === undefined ? t.disabled : patch.disabled ? 1 : 0,
+      disabled,
+      // Disabling again keeps the first time: the leases it stopped ended one window after it.
+      disabled === 1 && t.disabled === 0 ? Date.now() : t.disabled_at,
     );
     this.loadTenant();
     return this.tenantInfo();
@@ -294,18 +304,38 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
    * its salted hash is kept, so the caller's copy is the only one that will ever exist. `null` when
    * there is no tenant; throws when the key names another tenant.
    */
-  async createKey(init: { name: string; policy: Policy; limits?: RateLimits; secret: string }): Promise<ApiKeyInfo | null> {
+  async createKey(init: { name: string; policy: Policy; limits?: RateLimits; expiresAt?: number | null; secret: string }): Promise<ApiKeyInfo | null> {
     if (!this.tenant) return null;
-    if (tenantOfKey(init.secret) !== this.tenant.id) throw new Error(`a key of tenant ${tenantOfKey(init.secret)} cannot be stored in ledger ${this.tenant.id}`);
-    return this.keys.insert(this.tenant.salt, init.secret, init.name, init.policy, Date.now(), init.limits ?? NO_LIMITS);
+    this.checkKeyTenant(init.secret);
+    return this.keys.insert(this.tenant.salt, init.secret, init.name, init.policy, Date.now(), init.limits ?? NO_LIMITS, init.expiresAt ?? null);
+  }
+
+  private checkKeyTenant(secret: string): void {
+    if (tenantOfKey(secret) !== this.tenant!.id) throw new Error(`a key of tenant ${tenantOfKey(secret)} cannot be stored in ledger ${this.tenant!.id}`);
   }
 
   async listKeys(): Promise<ApiKeyInfo[]> {
-    return this.tenant ? this.keys.list() : [];
+    return this.tenant ? this.keys.list(Date.now()) : [];
   }
 
   async getKey(keyId: string): Promise<ApiKeyInfo | null> {
-    return this.tenant ? this.keys.keyInfo(keyId) : null;
+    return this.tenant ? this.keys.keyInfo(keyId, Date.now()) : null;
+  }
+
+  /** Changes a key's name, policy or expiry; `null` when there is no such key. */
+  async updateKey(keyId: string, patch: KeyPatch): Promise<ApiKeyInfo | null> {
+    return this.tenant ? this.keys.update(keyId, patch, Date.now()) : null;
+  }
+
+  /**
+   * Gives a key a new secret the Worker generated (see `createKey`): the same key, its policy,
+   * limits, expiry, budgets and usage kept; the secret it replaces is accepted until `at + graceMs`.
+   * `null` when there is no such key; "revoked" or "expired" when it cannot be rotated.
+   */
+  async rotateKey(keyId: string, secret: string, at: number, graceMs: number): Promise<ApiKeyInfo | "revoked" | "expired" | null> {
+    if (!this.tenant) return null;
+    this.checkKeyTenant(secret);
+    return this.keys.rotate(this.tenant.salt, keyId, secret, at, graceMs);
   }
 
   /** Revokes a key; every request after this call is refused. `null` when there is no such key. */
@@ -314,7 +344,38 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   }
 
   async setKeyLimits(keyId: string, limits: RateLimits): Promise<ApiKeyInfo | null> {
-    return this.tenant ? this.keys.setLimits(keyId, limits) : null;
+    return this.tenant ? this.keys.setLimits(keyId, limits, Date.now()) : null;
+  }
+
+  /**
+   * Deletes the tenant and everything it has (issue #16): every table (keys, budgets, usage,
+   * reservations, leases, the prefix index), the alarm, and this object's memory of them. The
+   * object is then as one never created: every method answers "no such tenant" and writes nothing,
+   * so leases still held by isolates report into nothing and their keys are refused. False when
+   * there was nothing to delete.
+   */
+  async deleteTenant(): Promise<boolean> {
+    if (!this.opened) return false;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      this.forgetAll();
+    });
+    return true;
+  }
+
+  /** Drops every memory mirror: the state of a ledger whose storage is empty. */
+  private forgetAll(): void {
+    this.opened = false;
+    this.tenant = null;
+    this.tenantLimits = NO_LIMITS;
+    this.tenantPolicy = OPEN_POLICY;
+    this.alarmAt = null;
+    this.buckets = new RateBuckets();
+    this.keys = new KeyRing(this.sql);
+    this.budgets = new BudgetBook(this.sql);
+    this.inFlightByKey.clear();
+    this.inFlightTotal = 0;
   }
 
   // ── budgets ──────────────────────────────────────────────────────────────────────────────
@@ -328,7 +389,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   /** Adds a budget; `null` when the tenant or the key does not exist. */
   async createBudget(init: BudgetInit, at: number): Promise<BudgetStatus | null> {
     if (!this.tenant) return null;
-    if (init.keyId !== null && !this.keys.keyInfo(init.keyId)) return null;
+    if (init.keyId !== null && !this.keys.keyInfo(init.keyId, at)) return null;
     return this.budgets.create(init, at);
   }
 
@@ -375,7 +436,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   private admitSync(request: AdmitRequest, row: CachedKey | undefined): AdmitResult {
     const tenant = this.tenant!;
-    if (!row) return { ok: false, reason: "invalid_key" };
+    if (!liveAt(row, request.at)) return { ok: false, reason: "invalid_key" };
     if (tenant.disabled === 1) return { ok: false, reason: "tenant_disabled" };
     const allowedModels = intersect(this.tenantPolicy.allowedModels, row.policy.allowedModels ?? null);
     if (request.model !== null && allowedModels !== null && !allowedModels.includes(request.model)) {
@@ -476,8 +537,10 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     const charges = this.budgets.charge(states, { costMicros: slices.costMicros ?? 0, tokens: slices.tokens ?? 0 });
     if (slices.slots !== null) this.holdSlots(row.id, slices.slots);
     // A lease never spans a budget period: what it admits is charged to the period it admitted in.
-    const periodEnds = states.map((s) => this.budgetStatusOf(s, at).resetsAt).filter((t): t is number => t !== null);
-    const admitUntil = Math.min(at + want.leaseMs, ...periodEnds);
+    // Nor does it outlive the key's secret: an expired key is refused at its expiry, leased or not.
+    const ends = states.map((s) => this.budgetStatusOf(s, at).resetsAt).filter((t): t is number => t !== null);
+    if (row.expiresAt !== null) ends.push(row.expiresAt);
+    const admitUntil = Math.min(at + want.leaseMs, ...ends);
     const chargeAt = admitUntil + want.holdMs;
     const leaseId = `lease_${randomHex(12)}`;
     this.sql.exec(
@@ -531,7 +594,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     const hash = verified ? null : await hashKey(tenant.salt, request.key);
     return this.ctx.storage.transactionSync(() => {
       const row = verified ?? this.keys.verifiedKey(request.key, hash!);
-      if (!row) return { ok: false, reason: "invalid_key" } as const;
+      if (!liveAt(row, request.at)) return { ok: false, reason: "invalid_key" } as const;
       return this.leaseSync(row, request.want, request.at);
     });
   }

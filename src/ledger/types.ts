@@ -59,6 +59,8 @@ export interface Tenant {
   /** How long stored Responses API responses are kept (`previous_response_id`, `GET /v1/responses/{id}`). */
   responseRetentionDays: number;
   disabled: boolean;
+  /** When it was last disabled (epoch ms); null when it never was. */
+  disabledAt: number | null;
   createdAt: number;
 }
 
@@ -71,6 +73,12 @@ export interface ApiKeyInfo {
   limits: RateLimits;
   createdAt: number;
   revokedAt: number | null;
+  /** Refused from this instant on (epoch ms); null: never expires. */
+  expiresAt: number | null;
+  /** When its secret was last replaced (rotation); null when never. */
+  rotatedAt: number | null;
+  /** The secret a rotation replaced, while it is still accepted (its grace); null otherwise. */
+  previous: { hint: string; expiresAt: number } | null;
 }
 
 /** A budget as configured. `metric` "cost" counts micro-dollars; "tokens" counts prompt + completion tokens. */

@@ -27,6 +27,8 @@ export type RouterFailure =
   | { kind: "invalid_api_key" }
   | { kind: "missing_api_key" }
   | { kind: "admin_unauthorized" }
+  /** The read-only admin token, on a route that changes something. */
+  | { kind: "admin_read_only"; method: string }
   | { kind: "model_not_found"; model: string }
   | { kind: "invalid_json" }
   | { kind: "invalid_body"; message: string; param: string | null }
@@ -37,6 +39,7 @@ export type RouterFailure =
   /** `param`: the request field that named the missing thing (e.g. `previous_response_id`). */
   | { kind: "not_found"; what: string; param?: string }
   | { kind: "conflict"; message: string }
+  | { kind: "invalid_config"; problems: { path: string; message: string }[] }
   | { kind: "upstream_timeout" }
   | { kind: "upstream_error" }
   /** A stream that broke, or stalled past its total timeout, after bytes reached the client: its closing SSE error event. */
@@ -54,7 +57,14 @@ export type RouterFailure =
 
 /** The JSON body of an OpenAI error. */
 export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
+  error: {
+    message: string;
+    type: string;
+    param: string | null;
+    code: string | null;
+    /** A config refused by the admin API: every problem found, each at its JSON path. */
+    problems?: { path: string; message: string }[];
+  };
 }
 
 /**
@@ -71,6 +81,7 @@ interface Rendered {
   message: string;
   param?: string | null;
   retryAfterSeconds?: number | null;
+  problems?: { path: string; message: string }[];
 }
 
 function render(failure: RouterFailure): Rendered {
@@ -96,6 +107,13 @@ function render(failure: RouterFailure): Rendered {
         type: "authentication_error",
         code: "invalid_admin_token",
         message: "The admin API needs a valid admin token in 'Authorization: Bearer ...'.",
+      };
+    case "admin_read_only":
+      return {
+        status: 403,
+        type: "permission_error",
+        code: "permission_denied",
+        message: `The read-only admin token may only read (GET); ${failure.method} needs the admin token.`,
       };
     case "model_not_found":
       return {
@@ -158,6 +176,17 @@ function render(failure: RouterFailure): Rendered {
       };
     case "conflict":
       return { status: 409, type: "invalid_request_error", code: "conflict", message: failure.message };
+    case "invalid_config": {
+      const n = failure.problems.length;
+      return {
+        status: 400,
+        type: "invalid_request_error",
+        code: "invalid_config",
+        param: failure.problems[0]?.path ?? null,
+        message: `The config has ${n} problem${n === 1 ? "" : "s"}: ${failure.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`.slice(0, 4000),
+        problems: failure.problems,
+      };
+    }
     case "upstream_timeout":
       return {
         status: 504,
@@ -256,7 +285,7 @@ export function describeFailure(failure: RouterFailure): { status: number; body:
   const r = render(failure);
   return {
     status: r.status,
-    body: { error: { message: r.message, type: r.type, param: r.param ?? null, code: r.code } },
+    body: { error: { message: r.message, type: r.type, param: r.param ?? null, code: r.code, ...(r.problems ? { problems: r.problems } : {}) } },
     retryAfterSeconds: r.retryAfterSeconds ?? null,
   };
 }

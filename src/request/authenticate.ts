@@ -96,9 +96,10 @@ export function mayUse(allowed: string[] | null, model: string): boolean {
 }
 
 /** Authenticates and asks the ledger about the key alone (no request to reserve for): the reads of `/v1`. */
-export async function verifiedCaller(ctx: Pick<RequestContext, "request" | "env" | "isolate" | "config" | "requestId">): Promise<{ caller: Caller; admission: Admitted }> {
+export async function verifiedCaller(ctx: Pick<RequestContext, "request" | "env" | "isolate" | "config" | "requestId" | "log">): Promise<{ caller: Caller; admission: Admitted }> {
   const caller = await authenticate(ctx);
   const at = ctx.isolate.clock.now();
   const admission = admitted(await caller.ledger.admit({ key: caller.key, requestId: ctx.requestId, at, model: null, reserve: null }), null, caller, at);
+  ctx.log.identified(admission.tenantId, admission.keyId);
   return { caller, admission };
 }

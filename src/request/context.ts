@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import type { RouterConfig } from "../config/schema";
 import type { AppEnv, RouterEnv } from "../env";
 import { isolateOf, type Isolate } from "../isolate";
+import type { RequestLog } from "../observe/request-log";
 
 export interface RequestContext {
   requestId: string;
@@ -21,6 +22,8 @@ export interface RequestContext {
   config: RouterConfig;
   /** Keeps work alive after the response (settlements, reports, shadows). */
   waitUntil(promise: Promise<unknown>): void;
+  /** The request's log line, written once it is settled (see observe/request-log.ts). */
+  log: RequestLog;
 }
 
 /** The request context of a Hono handler's request. */
@@ -35,5 +38,6 @@ export function requestContext(c: Context<AppEnv>): RequestContext {
     isolate,
     config: isolate.config,
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    log: c.get("log"),
   };
 }

@@ -47,6 +47,7 @@ export class Settlement {
       attribution: admission.attribution,
     };
     ctx.request.signal.addEventListener("abort", this.clientLeft, { once: true });
+    ctx.log.admitted(admission.grant.tenantId, admission.grant.keyId, admission.ticket !== null);
   }
 
   /** The origin now being called (the forward's `onAttempt`). */
@@ -82,6 +83,7 @@ export class Settlement {
   settle(settlement: SettleRequest, usage: Usage | null = null): Promise<void> {
     if (this.settled) return Promise.resolve();
     this.settled = true;
+    this.ctx.log.settled(settlement);
     const { config, isolate } = this.ctx;
     const { prefix, matches, grant, caller, ticket } = this.admission;
     const learned = prefix && settlement.origin !== null && settlement.status === 200 ? learnedFrom(config, prefix, matches, settlement.origin, usage) : null;

@@ -1,22 +1,25 @@
 /**
- * The admin API's guard: `Authorization: Bearer <ADMIN_TOKEN>`. The token is a secret when
- * deployed; when it is not set at all, the admin API refuses every caller (there is no default).
+ * The admin API's guard: `Authorization: Bearer <token>`, the admin token (`ADMIN_TOKEN`) for
+ * everything, or the read-only one (`ADMIN_READ_TOKEN`, optional) for reads alone: any method but
+ * GET (HEAD included) is refused it with 403, before the route runs. Both are secrets when deployed;
+ * when neither is set, the admin API refuses every caller (there is no default).
+ *
  * An address that failed too often lately is refused with 429 before its token is compared, the
  * right token included: otherwise guessing would only have to watch for the answer that is not a
  * 429 (issue #12, item 1).
  */
 import type { MiddlewareHandler } from "hono";
+import { adminTokenKind, tokenFingerprint, type AdminCaller } from "../auth/admin-token";
 import { bearerToken } from "../auth/bearer";
 import { clientAddress } from "../auth/failure-limit";
 import type { AppEnv } from "../env";
 import { isolateOf } from "../isolate";
 import { RouterError } from "../openai/errors";
 
-async function digest(value: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
-}
+/** Methods that read: the only ones the read-only token may use. */
+export const READ_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD"]);
 
-/** Middleware that lets only the admin token through. */
+/** Middleware that lets admin tokens through, the read-only one to reads only; sets `admin`. */
 export function adminAuth(): MiddlewareHandler<AppEnv> {
   return async function adminAuthMiddleware(c, next) {
     const isolate = isolateOf(c.env);
@@ -25,13 +28,16 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
     const now = Date.now();
     const wait = failures.retryAfterSeconds(address, now);
     if (wait > 0) throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
-    const expected = c.env.ADMIN_TOKEN;
     const presented = bearerToken(c.req.header("authorization"));
-    // Comparing digests keeps the comparison constant-time whatever the lengths.
-    if (!expected || !presented || !crypto.subtle.timingSafeEqual(await digest(presented), await digest(expected))) {
+    const kind = presented ? await adminTokenKind(presented, { admin: c.env.ADMIN_TOKEN, read: c.env.ADMIN_READ_TOKEN }) : null;
+    if (!presented || !kind) {
       failures.fail(address, now);
       throw new RouterError({ kind: "admin_unauthorized" });
     }
+    if (kind === "read" && !READ_METHODS.has(c.req.method)) throw new RouterError({ kind: "admin_read_only", method: c.req.method });
+    let fingerprint: Promise<string> | undefined;
+    const caller: AdminCaller = { kind, fingerprint: () => (fingerprint ??= isolate.keys.signingKey().then((key) => tokenFingerprint(key, presented))) };
+    c.set("admin", caller);
     await next();
   };
 }

@@ -10,6 +10,7 @@ import { RouterError } from "../openai/errors";
 import type { StoredResponse } from "../openai/responses";
 import { verifiedCaller } from "../request/authenticate";
 import { requestContext } from "../request/context";
+import { documented } from "../openapi/registry";
 
 /** The ids `responseIdOf` makes. */
 const RESPONSE_ID = /^resp_[0-9a-f]{32}$/;
@@ -26,6 +27,11 @@ async function lookup(c: Context<AppEnv>): Promise<{ id: string; ledger: Awaited
 function notFound(id: string): RouterError {
   return new RouterError({ kind: "not_found", what: `Response with id '${id.slice(0, 128)}'` });
 }
+
+documented(
+  { method: "get", path: "/v1/responses/{id}", tag: "OpenAI", auth: "tenant", summary: "A stored response (`store: true`), until the tenant's response retention ends", responses: { 200: { description: "The response object" } } },
+  { method: "delete", path: "/v1/responses/{id}", tag: "OpenAI", auth: "tenant", summary: "Delete a stored response", responses: { 200: { description: "`{id, object: response, deleted: true}`" } } },
+);
 
 export const responseRoutes = new Hono<AppEnv>()
   .get("/:id", async (c) => {

@@ -26,7 +26,7 @@ const instant = z.string().transform((value, ctx) => {
   return ms;
 });
 
-const querySchema = z
+export const usageQuerySchema = z
   .object({
     from: instant.optional(),
     to: instant.optional(),
@@ -47,7 +47,7 @@ const groupBySchema = z.union([z.enum(USAGE_GROUPS), z.string().regex(/^metadata
   error: () => "must be day, model, origin, key, user, tag or metadata.<key>",
 });
 
-const summarySchema = querySchema.omit({ limit: true, cursor: true, format: true }).extend({ group_by: groupBySchema.default("day") });
+export const usageSummarySchema = usageQuerySchema.omit({ limit: true, cursor: true, format: true }).extend({ group_by: groupBySchema.default("day") });
 
 /** The query's `metadata.<key>` filters, apart from its other parameters (which the strict schemas check). */
 function splitMetadata(params: Record<string, string>): { metadata: Record<string, string> | undefined; rest: Record<string, string> } {
@@ -135,7 +135,7 @@ function exportRows(ledger: Ledger, query: UsageQuery, format: "csv" | "jsonl"):
 /** Answers a usage listing or export for `ledger`; `keyId` pins the query to one key. */
 export async function usageResponse(c: Context<AppEnv>, ledger: Ledger): Promise<Response> {
   const { metadata, rest } = splitMetadata(c.req.query());
-  const q = validate(querySchema, rest);
+  const q = validate(usageQuerySchema, rest);
   const query = toQuery(q, metadata);
   if (q.format !== "json") {
     const type = q.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
@@ -151,7 +151,7 @@ export async function usageResponse(c: Context<AppEnv>, ledger: Ledger): Promise
 /** Answers usage totals grouped by day, model, origin or key. */
 export async function usageSummaryResponse(c: Context<AppEnv>, ledger: Ledger): Promise<Response> {
   const { metadata, rest } = splitMetadata(c.req.query());
-  const q = validate(summarySchema, rest);
+  const q = validate(usageSummarySchema, rest);
   const totals = await ledger.usageTotals(toQuery(q, metadata), q.group_by as UsageGroup);
   return c.json({ object: "list", group_by: q.group_by, data: totals });
 }

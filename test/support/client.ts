@@ -116,3 +116,20 @@ export async function settledAll(tenantId: string): Promise<void> {
   }
   throw new Error(`reservations or leases still open for ${tenantId}`);
 }
+
+/** A response's JSON body. */
+export async function jsonOf<T>(res: Response | Promise<Response>): Promise<T> {
+  return (await (await res).json()) as T;
+}
+
+/** A response's status and its OpenAI error's code and param. */
+export async function errorOf(res: Response | Promise<Response>): Promise<{ status: number; code: string | null; param: string | null }> {
+  const r = await res;
+  const { error } = (await r.json()) as { error: { code: string | null; param: string | null } };
+  return { status: r.status, code: error.code, param: error.param };
+}
+
+/** Waits, on the real clock, until `at` has passed (an admin answer's `effectiveBy`, a key's expiry). */
+export async function until(at: number): Promise<void> {
+  while (Date.now() <= at) await new Promise((r) => setTimeout(r, Math.max(1, at - Date.now() + 1)));
+}

@@ -9,6 +9,8 @@ import type { SimOptions } from "../../src/sim/options";
 /** The origin API key the router injects for `alpha`; the simulator refuses any other. */
 export const ALPHA_API_KEY = "sk-alpha-test-secret";
 export const ADMIN_TOKEN = "test-admin-token";
+/** The read-only admin token (`ADMIN_READ_TOKEN`): every GET under /admin, no change. */
+export const ADMIN_READ_TOKEN = "test-admin-read-token";
 export const DEMO_TENANT_KEY = "tr-demo-local";
 
 /** Small timeouts keep timeout tests fast; large enough that a loaded 2-core machine never trips them by accident. */
