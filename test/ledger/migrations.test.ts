@@ -52,7 +52,7 @@ describe("ledger migrations", () => {
         writeVersionOneRows(state.storage.sql, tenantId);
 
         // The object restarting over that storage: its constructor migrates.
-        const ledger = new TenantLedger(state, env);
+        const ledger = new TenantLedger(state, {});
         await state.blockConcurrencyWhile(async () => {});
         const version = state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").one().value;
         expect(version).toBe(String(MIGRATIONS.length));
