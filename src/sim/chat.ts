@@ -9,7 +9,7 @@ import { pullStream } from "./body-stream";
 import { planAnswers, type ChoiceAnswer } from "./answers";
 import { streamEvents, untilLastToken } from "./chat-stream";
 import type { RequestContext } from "./context";
-import { errorResponse } from "./errors";
+import { errorResponse, invalidRequest } from "./errors";
 import { jsonResponse } from "./faults";
 import { PROFILE_SPECS, type ChatUsage } from "./profiles";
 import { servePrompt } from "./prefix-cache";
@@ -75,14 +75,7 @@ export interface ChatPlan {
  */
 export async function handleChat(body: unknown, ctx: RequestContext): Promise<Response> {
   const parsed = ChatRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return errorResponse({
-      status: 400,
-      message: `Invalid chat completion request: ${z.prettifyError(parsed.error)}`,
-      param: issue && issue.path.length > 0 ? issue.path.join(".") : null,
-    });
-  }
+  if (!parsed.success) return invalidRequest("chat completion", parsed.error);
   const req = parsed.data;
   const planned = planCompletion(req, ctx);
   if (!planned.ok) return errorResponse({ status: 400, message: planned.message, param: planned.param });

@@ -21,7 +21,7 @@ import { choiceSeed } from "./answers";
 import { pullStream, sseEvent } from "./body-stream";
 import { pacedEvents, untilLastToken } from "./chat-stream";
 import type { RequestContext } from "./context";
-import { errorResponse } from "./errors";
+import { invalidRequest } from "./errors";
 import { jsonResponse } from "./faults";
 import { servePrompt } from "./prefix-cache";
 import { PROFILE_SPECS } from "./profiles";
@@ -60,14 +60,7 @@ function promptTexts(prompt: z.infer<typeof CompletionsRequestSchema>["prompt"])
  */
 export async function handleCompletions(body: unknown, ctx: RequestContext): Promise<Response> {
   const parsed = CompletionsRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return errorResponse({
-      status: 400,
-      message: `Invalid completions request: ${z.prettifyError(parsed.error)}`,
-      param: issue && issue.path.length > 0 ? issue.path.join(".") : null,
-    });
-  }
+  if (!parsed.success) return invalidRequest("completions", parsed.error);
   const req = parsed.data;
   const { config, cache, queue, stats } = ctx.origin;
   const model = req.model ?? config.models[0] ?? "sim-model";
