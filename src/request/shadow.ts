@@ -3,14 +3,12 @@
  * measured, priced and discarded (DESIGN §4), and kept as an eval pair beside the answer the
  * client got (`migration/evals.ts`).
  */
-import { originPrices } from "../config/origins";
 import type { RouterConfig } from "../config/schema";
 import type { DecisionLog } from "../decisions/decision-log";
 import type { HealthReporter } from "../health/reporter";
 import { compareAnswers, wantsJson } from "../migration/agreement";
 import type { EvalPair, EvalSide } from "../migration/evals";
 import type { Usage } from "../openai/usage";
-import { costMicros } from "../pricing/cost";
 import { forward, type ForwardRequest } from "../proxy/forward";
 import { measuredSide, type MeasuredAnswer } from "./eval-pair";
 import { reportFailedAttempts, reportServed, type Requester } from "./health-report";
@@ -76,7 +74,6 @@ export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLog
     const latencyMs = Date.now() - started;
     const side = measuredSide(config, at, result.attempts, answered, usage);
     if (attempt && result.kind !== "failed") sends.push(reportServed(reporter, attempt, latencyMs, usage?.completionTokens) ?? Promise.resolve());
-    const measured = usage ?? { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0 };
     const pair = await evalPair(copy, at, side, result.kind === "json" ? result.text : null);
     // A fast shadow can finish before its decision entry is written: annotate only after it is.
     await decisionLogged;
@@ -89,10 +86,11 @@ export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLog
             model: shadow.model,
             result: String(attempt?.result ?? "not_sent"),
             latencyMs,
-            promptTokens: measured.promptTokens,
-            cachedTokens: measured.cachedTokens,
-            completionTokens: measured.completionTokens,
-            costMicros: costMicros(originPrices(config, shadow.origin, at), measured),
+            promptTokens: side.promptTokens,
+            cachedTokens: side.cachedTokens,
+            completionTokens: side.completionTokens,
+            // At the shadow origin's prices: the operator's cost, never a tenant budget's.
+            costMicros: side.costMicros,
           },
           pair ?? undefined,
         )
