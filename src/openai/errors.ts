@@ -38,7 +38,8 @@ export type RouterFailure =
   | { kind: "method_not_allowed"; method: string; path: string }
   /** `param`: the request field that named the missing thing (e.g. `previous_response_id`). */
   | { kind: "not_found"; what: string; param?: string }
-  | { kind: "conflict"; message: string }
+  /** A change that the current state refuses; `code` names why (default `conflict`: a stale `ifVersion`). */
+  | { kind: "conflict"; message: string; code?: string }
   | { kind: "invalid_config"; problems: { path: string; message: string }[] }
   | { kind: "upstream_timeout" }
   | { kind: "upstream_error" }
@@ -175,7 +176,7 @@ function render(failure: RouterFailure): Rendered {
         param: failure.param ?? null,
       };
     case "conflict":
-      return { status: 409, type: "invalid_request_error", code: "conflict", message: failure.message };
+      return { status: 409, type: "invalid_request_error", code: failure.code ?? "conflict", message: failure.message };
     case "invalid_config": {
       const n = failure.problems.length;
       return {

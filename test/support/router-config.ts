@@ -54,6 +54,9 @@ export const simOptions = {
     // an OpenRouter one (usage and its own cost in every stream).
     tiered: { profile: "openai" },
     router: { profile: "openrouter" },
+    // A scenario's migration (issue #19): from a MaaS API to a pool, their own so figures are exact.
+    "mig-maas": { profile: "openai" },
+    "mig-pool": { profile: "vllm" },
   },
 } satisfies SimOptions;
 
@@ -66,6 +69,10 @@ export const POOL_PRICING = { input: 0, output: 2 };
 
 /** `tiered`'s prices per `service_tier` it declares: priority doubles them, flex halves them. */
 export const TIER_PRICING = { priority: { input: 2, output: 4 }, flex: { input: 0.5, output: 1 } };
+/** The migration's pool: 0.5 µ$ an input token, 1 µ$ an output token. */
+export const MIG_POOL_PRICING = { input: 0.5, output: 1 };
+/** The migration's canary stops itself past this estimated cost: a prompt of ~8 KB trips it, a short one never. */
+export const MIG_CANARY_MAX_COST = 1_000;
 
 /** The affinity tests' pools: cached input at a tenth of the price. */
 export const GPU_POOLS = ["gpu-a", "gpu-b", "gpu-c"] as const;
@@ -112,6 +119,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       faulted: { ...origin("faulted", "openai"), circuit: TENANT_CIRCUIT },
       tiered: { ...origin("tiered", "openai"), pricing: ALPHA_PRICING, serviceTiers: TIER_PRICING },
       router: { ...origin("router", "openrouter"), pricing: ALPHA_PRICING },
+      "mig-maas": { ...origin("mig-maas", "openai"), pricing: ALPHA_PRICING },
+      "mig-pool": { ...origin("mig-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
       ...Object.fromEntries(
         GPU_POOLS.map((name) => [name, { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING }]),
       ),
@@ -234,6 +243,27 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       },
       "chat-tiered": { endpoint: "chat", candidates: [{ origin: "tiered", model: "tiered-model" }] },
       "chat-openrouter": { endpoint: "chat", candidates: [{ origin: "router", model: "vendor/model" }] },
+      // Walked through every stage by test/routes/admin-migration.test.ts.
+      "chat-migrating": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [{ origin: "mig-maas", model: "maas-model" }],
+        maxOutputTokens: 64,
+        migration: {
+          candidate: { origin: "mig-pool", model: "pool-model" },
+          stage: "discovery",
+          owner: "ml-platform@example.com",
+          shadowShare: 1,
+          evals: { minSamples: 4, errorRate: 0.25 },
+          canary: { share: 1, stop: { costMicrosPerRequest: MIG_CANARY_MAX_COST, minSamples: 2 } },
+        },
+      },
+      // A migration to an origin whose API key secret is not set: its moves are refused.
+      "chat-migrating-nokey": {
+        endpoint: "chat",
+        candidates: [{ origin: "pool", model: "qwen2.5-7b" }],
+        migration: { candidate: { origin: "nokey", model: "m" }, stage: "draft", owner: "ops", shadowShare: 0 },
+      },
       "embed-main": {
         endpoint: "embeddings",
         routing: "ordered",
