@@ -8,6 +8,7 @@ import { z } from "zod";
 import { originCacheSchema, scenarioAffinitySchema } from "../affinity/schema";
 import { withMigration } from "../migration/derive";
 import { migrationSchema } from "../migration/schema";
+import { outcomesSettingsSchema, qualityGatesSchema } from "../outcomes/schema";
 import { pricingSchema } from "../pricing/schema";
 import { originRoutingShape, originWindowSchema, scenarioRoutingShape } from "../routing/schema";
 import { PROVIDER_PROFILES } from "./providers";
@@ -107,6 +108,8 @@ export const scenarioSchema = z
      * the canary or the order of candidates, so a scenario with one declares none of those itself.
      */
     migration: migrationSchema.optional(),
+    /** Automatic judgments of each answer, counted beside human feedback (src/outcomes/gates.ts); off unless named. */
+    qualityGates: qualityGatesSchema.optional(),
   })
   .strict()
   .transform(withMigration);
@@ -178,6 +181,8 @@ export const routerConfigSchema = z
     health: healthSettingsSchema.prefault({}),
     security: securitySchema.prefault({}),
     leases: leaseSettingsSchema.prefault({}),
+    /** Feedback on answers (`POST /v1/feedback`): how long a request may be rated. */
+    outcomes: outcomesSettingsSchema.prefault({}),
   })
   .strict();
 

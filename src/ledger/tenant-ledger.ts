@@ -31,6 +31,8 @@ import {
   type ApiKeyInfo,
   type BudgetMetric,
   type BudgetStatus,
+  type Feedback,
+  type FeedbackResult,
   type Policy,
   type RateLimits,
   type SettleRequest,
@@ -41,7 +43,7 @@ import {
   type UsageRecord,
   type UsageTotals,
 } from "./types";
-import { insertUsage, pruneUsage, queryUsage, usageOf, usageTotals } from "./usage-log";
+import { insertUsage, pruneUsage, queryUsage, recordFeedback, usageOf, usageTotals } from "./usage-log";
 import { deleteResponse, insertResponse, nextResponseExpiry, pruneResponses, responseBody, responseChain, type ResponseChain, type ResponseRow } from "./response-store";
 
 type Row = Record<string, SqlStorageValue>;
@@ -891,7 +893,17 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     return this.tenant ? queryUsage(this.sql, query) : { data: [], nextCursor: null };
   }
 
-  async usageTotals(query: UsageQuery, groupBy: UsageGroup): Promise<UsageTotals[]> {
+  async usageTotals(query: UsageQuery, groupBy: UsageGroup | UsageGroup[]): Promise<UsageTotals[]> {
     return this.tenant ? usageTotals(this.sql, query, groupBy) : [];
+  }
+
+  /**
+   * Records the tenant's feedback on one of its requests (see usage-log.ts `recordFeedback`): the
+   * last feedback replaces the one before; refused past `windowMs` after the request (`feedback.at`
+   * is the caller's clock). Returns the row as it now stands and the feedback it replaced.
+   */
+  async recordFeedback(requestId: string, feedback: Feedback, windowMs: number): Promise<FeedbackResult> {
+    if (!this.tenant) return { ok: false, reason: "not_found" };
+    return this.ctx.storage.transactionSync(() => recordFeedback(this.sql, requestId, feedback, windowMs));
   }
 }

@@ -57,6 +57,9 @@ export const simOptions = {
     // A scenario's migration (issue #19): from a MaaS API to a pool, their own so figures are exact.
     "mig-maas": { profile: "openai" },
     "mig-pool": { profile: "vllm" },
+    // Outcomes (issue #19 §1): their own, so monitor counts are exact.
+    "out-maas": { profile: "openai" },
+    "out-pool": { profile: "vllm" },
   },
 } satisfies SimOptions;
 
@@ -121,6 +124,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       router: { ...origin("router", "openrouter"), pricing: ALPHA_PRICING },
       "mig-maas": { ...origin("mig-maas", "openai"), pricing: ALPHA_PRICING },
       "mig-pool": { ...origin("mig-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
+      "out-maas": { ...origin("out-maas", "openai"), pricing: ALPHA_PRICING },
+      "out-pool": { ...origin("out-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
       ...Object.fromEntries(
         GPU_POOLS.map((name) => [name, { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING }]),
       ),
@@ -264,6 +269,10 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         candidates: [{ origin: "pool", model: "qwen2.5-7b" }],
         migration: { candidate: { origin: "nokey", model: "m" }, stage: "draft", owner: "ops", shadowShare: 0 },
       },
+      // Feedback and cost per accepted outcome (test/routes/feedback.test.ts).
+      "chat-rated": { endpoint: "chat", candidates: [{ origin: "out-maas", model: "rated-model" }] },
+      // Every quality gate on (test/routes/quality-gates.test.ts).
+      "chat-gated": { endpoint: "chat", candidates: [{ origin: "out-pool", model: "gated-model" }], qualityGates: { json: true, finishReason: true, toolArguments: true } },
       "embed-main": {
         endpoint: "embeddings",
         routing: "ordered",
@@ -281,5 +290,6 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
     leases: { enabled: true, leaseMs: LEASE_MS },
     // Fresh health quickly, so routing tests need not wait seconds for it.
     health: { snapshotTtlMs: 50, reportDelayMs: 20 },
+    outcomes: { feedbackWindowHours: 24 },
   };
 }
