@@ -9,6 +9,7 @@ import { originCacheSchema, scenarioAffinitySchema } from "../affinity/schema";
 import { withMigration } from "../migration/derive";
 import { migrationSchema } from "../migration/schema";
 import { outcomesSettingsSchema, qualityGatesSchema } from "../outcomes/schema";
+import { decisionSettingsSchema, poolEconomicsSchema } from "../report/schema";
 import { pricingSchema } from "../pricing/schema";
 import { originRoutingShape, originWindowSchema, scenarioRoutingShape } from "../routing/schema";
 import { PROVIDER_PROFILES } from "./providers";
@@ -65,6 +66,8 @@ export const originSchema = z
     serviceTiers: z.partialRecord(z.enum(SERVICE_TIERS), pricingSchema).optional(),
     /** Its prompt cache's behaviour; absent fields come from the provider's profile. */
     cache: originCacheSchema.prefault({}),
+    /** A self-hosted pool's fixed cost and throughput, for the scenarios' decision reports. */
+    economics: poolEconomicsSchema.optional(),
     ...originRoutingShape,
   })
   .strict()
@@ -110,6 +113,8 @@ export const scenarioSchema = z
     migration: migrationSchema.optional(),
     /** Automatic judgments of each answer, counted beside human feedback (src/outcomes/gates.ts); off unless named. */
     qualityGates: qualityGatesSchema.optional(),
+    /** The decision report's settings (`GET /admin/scenarios/{s}/report`); defaults when absent. */
+    decision: decisionSettingsSchema.optional(),
   })
   .strict()
   .transform(withMigration);

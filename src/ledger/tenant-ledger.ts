@@ -43,6 +43,7 @@ import {
   type UsageRecord,
   type UsageTotals,
 } from "./types";
+import { scenarioTraffic, type ScenarioTraffic } from "../report/traffic";
 import { insertUsage, pruneUsage, queryUsage, recordFeedback, usageOf, usageTotals } from "./usage-log";
 import { deleteResponse, insertResponse, nextResponseExpiry, pruneResponses, responseBody, responseChain, type ResponseChain, type ResponseRow } from "./response-store";
 
@@ -895,6 +896,11 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   async usageTotals(query: UsageQuery, groupBy: UsageGroup | UsageGroup[]): Promise<UsageTotals[]> {
     return this.tenant ? usageTotals(this.sql, query, groupBy) : [];
+  }
+
+  /** This tenant's share of a scenario's traffic in [from, to) (the decision report adds every tenant's). */
+  async scenarioTraffic(scenario: string, from: number, to: number): Promise<ScenarioTraffic> {
+    return this.tenant ? scenarioTraffic(this.sql, scenario, from, to) : { origins: [], hours: [] };
   }
 
   /**

@@ -34,6 +34,7 @@
  *   GET    /admin/origins/:origin/transitions      its circuit's recent transitions
  *   DELETE /admin/scenarios/:scenario/canary-stop  resume a canary its stop criteria stopped
  *   GET    /admin/scenarios/:scenario/decisions    its recent routing decisions (sampled), newest first
+ *   GET    /admin/scenarios/:scenario/report       MaaS, pool or split: the decision from its traffic ?from, to, format=md (admin-report.ts)
  *   ...    /admin/scenarios/:scenario/migration    its migration's stage, figures, history; stage moves (admin-migration.ts)
  */
 import { Hono } from "hono";
@@ -47,6 +48,7 @@ import { adminConfigRoutes } from "./admin-config";
 import { audit, auditRoutes, auditTrail } from "./admin-audit";
 import { keyRoutes } from "./admin-keys";
 import { migrationRoutes } from "./admin-migration";
+import { reportRoutes } from "./admin-report";
 import { body, existingLedger, now, shortParam, type AdminContext } from "./admin-request";
 import { tenantRoutes } from "./admin-tenants";
 import type { AppEnv } from "../env";
@@ -135,6 +137,7 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .route("/config", adminConfigRoutes)
   .route("/", migrationRoutes)
+  .route("/", reportRoutes)
   /** This isolate's own counters (at the edge, one isolate of many): ledger calls by kind, config checks, the config version it runs. */
   .get("/isolate", (c) => {
     const isolate = isolateOf(c.env);
