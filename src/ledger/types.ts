@@ -306,6 +306,8 @@ export interface UsagePage {
 
 export const USAGE_GROUPS = ["day", "model", "origin", "key"] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
+/** How the ledger can sum: by one of {@link USAGE_GROUPS}, or everything in one row (`all`, group ""). */
+export type UsageGrouping = UsageGroup | "all";
 
 export interface UsageTotals {
   group: string;
@@ -314,4 +316,9 @@ export interface UsageTotals {
   cachedTokens: number;
   completionTokens: number;
   costMicros: number;
+  /**
+   * Requests that failed on the router's or an origin's side: answered 5xx, or a stream that broke
+   * or timed out after it began. Refusals the request itself caused (4xx) and cancellations are not.
+   */
+  errors: number;
 }

@@ -2,7 +2,7 @@
  * The usage log: one row per request, written exactly once per request id, queried with filters
  * and keyset pagination (newest first), summed by day, model, origin or key.
  */
-import type { UsageGroup, UsagePage, UsageQuery, UsageRecord, UsageTotals } from "./types";
+import type { UsageGrouping, UsagePage, UsageQuery, UsageRecord, UsageTotals } from "./types";
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -115,16 +115,19 @@ export function queryUsage(sql: SqlStorage, query: UsageQuery): UsagePage | null
   return { data: page, nextCursor: rows.length > limit && last ? encodeCursor(last.at, last.requestId) : null };
 }
 
-const GROUP_COLUMN: Record<UsageGroup, string> = { day: "day", model: "scenario", origin: "origin", key: "key_id" };
+const GROUP_COLUMN: Record<UsageGrouping, string> = { day: "day", model: "scenario", origin: "origin", key: "key_id", all: "''" };
 
-/** Totals over the filtered records, by day (tenant-local), model (scenario), origin or key. */
-export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGroup): UsageTotals[] {
+/** What counts as an error in {@link UsageTotals}: see its `errors`. */
+const ERROR_ROW = "(status >= 500 OR outcome IN ('stream_broken', 'stream_timeout'))";
+
+/** Totals over the filtered records, by day (tenant-local), model (scenario), origin or key; `all`: one row (none when nothing matched). */
+export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGrouping): UsageTotals[] {
   const { where, args } = filters(query);
   const column = GROUP_COLUMN[groupBy];
   return sql
     .exec<Row>(
       `SELECT COALESCE(${column}, '') AS grp, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached,
-         SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost
+         SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost, SUM(CASE WHEN ${ERROR_ROW} THEN 1 ELSE 0 END) AS errors
        FROM usage ${where.length ? `WHERE ${where.join(" AND ")}` : ""} GROUP BY grp ORDER BY grp`,
       ...args,
     )
@@ -136,6 +139,7 @@ export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGr
       cachedTokens: r.cached as number,
       completionTokens: r.completion as number,
       costMicros: r.cost as number,
+      errors: r.errors as number,
     }));
 }
 

@@ -32,7 +32,9 @@
  *   GET    /admin/isolate                          this isolate's counters (ledger calls by kind)
  *   GET    /admin/origins                          every origin's health: circuit, EWMAs, canary stops
  *   GET    /admin/origins/:origin/transitions      its circuit's recent transitions
- *   DELETE /admin/scenarios/:scenario/canary-stop  resume a canary its stop criteria stopped
+ *   POST   /admin/scenarios/:scenario/canary-stop  stop a canary by hand   {reason?}
+ *   DELETE /admin/scenarios/:scenario/canary-stop  resume a stopped canary (stopped by its criteria or by hand)
+ *   GET    /admin/usage/summary                    usage across tenants ?from, to, group_by=tenant|model|origin|day (admin-usage.ts)
  *   GET    /admin/scenarios/:scenario/decisions    its recent routing decisions (sampled), newest first
  */
 import { Hono } from "hono";
@@ -47,6 +49,7 @@ import { audit, auditRoutes, auditTrail } from "./admin-audit";
 import { keyRoutes } from "./admin-keys";
 import { body, existingLedger, now, shortParam, type AdminContext } from "./admin-request";
 import { tenantRoutes } from "./admin-tenants";
+import { adminUsageRoutes } from "./admin-usage";
 import type { AppEnv } from "../env";
 import { BUDGET_METRICS, BUDGET_PERIODS } from "../ledger/types";
 import { usageResponse, usageSummaryResponse } from "./usage-query";
@@ -77,9 +80,34 @@ function budgetNotFound(c: AdminContext): RouterError {
   return new RouterError({ kind: "not_found", what: `Budget '${shortParam(c, "budgetId")}'` });
 }
 
-export const adminRoutes = new Hono<AppEnv>()
-  .use(adminAuth())
-  .use(auditTrail())
+const canaryStopSchema = z.object({ reason: z.string().min(1).max(200).optional() }).strict();
+
+/** The scenario's canary in the active config, or 404. */
+function canaryOf(c: AdminContext): { name: string; origin: string } {
+  const name = c.req.param("scenario") ?? "";
+  const canary = ownEntry(isolateOf(c.env).config.scenarios, name)?.canary;
+  if (!canary) throw new RouterError({ kind: "not_found", what: `A canary of scenario '${name.slice(0, 64)}'` });
+  return { name, origin: canary.origin };
+}
+
+/**
+ * A canary stopped or resumed: this isolate reads its origin's snapshot afresh before answering,
+ * and forgets a stop it sent itself (or it would keep the canary stopped); other isolates see the
+ * change when they next refresh their snapshot (`health.snapshotTtlMs`): the answer's `effectiveBy`.
+ */
+async function canaryChanged(c: AdminContext, canary: { name: string; origin: string }): Promise<number> {
+  const isolate = isolateOf(c.env);
+  await isolate.snapshots.refreshNow(canary.origin);
+  isolate.canaryStopsSent.delete(`${canary.origin}|${canary.name}`);
+  return Date.now() + isolate.config.health.snapshotTtlMs;
+}
+
+/**
+ * The admin API's routes, without its guard: {@link adminRoutes} is what the Worker serves. The
+ * console (`src/console/admin-client.ts`) calls these same routes in-process for a signed-in session,
+ * so what it shows is what the API answers.
+ */
+export const adminApi = new Hono<AppEnv>()
   .route("/", tenantRoutes)
   .route("/", keyRoutes)
   .route("/", auditRoutes)
@@ -152,14 +180,25 @@ export const adminRoutes = new Hono<AppEnv>()
     const rates = scenarioHitRates(snapshots.map((s, i) => ({ origin: origins[i]!, stats: ownEntry(s.prefixCache, name) })));
     return c.json({ object: "scenario.affinity", scenario: name, ...scenario.affinity, ...rates });
   })
+  /** Stops a canary by hand, as its criteria would: no traffic until resumed. The first stop stands (its time and reason). */
+  .post("/scenarios/:scenario/canary-stop", async (c) => {
+    const { reason } = await body(c, canaryStopSchema);
+    const canary = canaryOf(c);
+    const stop = await c.env.ORIGIN_MONITOR.getByName(canary.origin).stopCanary(canary.name, `stopped by hand${reason ? `: ${reason}` : ""}`, now(c));
+    const effective = await canaryChanged(c, canary);
+    await audit(c, { action: "scenario.canary.stop", tenant: null, target: canary.name, summary: { origin: canary.origin, reason: stop.reason } });
+    return c.json({ scenario: canary.name, origin: canary.origin, stopped: true, stop, effectiveBy: effective });
+  })
   .delete("/scenarios/:scenario/canary-stop", async (c) => {
-    const name = c.req.param("scenario");
-    const scenarios = isolateOf(c.env).config.scenarios;
-    const canary = ownEntry(scenarios, name)?.canary;
-    if (!canary) throw new RouterError({ kind: "not_found", what: `A canary of scenario '${name.slice(0, 64)}'` });
-    const resumed = await c.env.ORIGIN_MONITOR.getByName(canary.origin).resumeCanary(name);
-    await audit(c, { action: "scenario.canary.resume", tenant: null, target: name, summary: { origin: canary.origin, resumed } });
-    return c.json({ scenario: name, origin: canary.origin, resumed });
+    const canary = canaryOf(c);
+    const resumed = await c.env.ORIGIN_MONITOR.getByName(canary.origin).resumeCanary(canary.name);
+    const effective = await canaryChanged(c, canary);
+    await audit(c, { action: "scenario.canary.resume", tenant: null, target: canary.name, summary: { origin: canary.origin, resumed } });
+    return c.json({ scenario: canary.name, origin: canary.origin, resumed, effectiveBy: effective });
   })
   .get("/tenants/:tenant/usage", async (c) => usageResponse(c, await existingLedger(c)))
-  .get("/tenants/:tenant/usage/summary", async (c) => usageSummaryResponse(c, await existingLedger(c)));
+  .get("/tenants/:tenant/usage/summary", async (c) => usageSummaryResponse(c, await existingLedger(c)))
+  .route("/", adminUsageRoutes);
+
+/** The admin API as the Worker serves it: admin tokens only, every change in the audit log. */
+export const adminRoutes = new Hono<AppEnv>().use(adminAuth()).use(auditTrail()).route("/", adminApi);
