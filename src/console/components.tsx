@@ -134,6 +134,17 @@ export const Section: FC<PropsWithChildren<{ title: string; id?: string; aside?:
   </section>
 );
 
+/** A table's header row. */
+export const Head: FC<{ cols: readonly string[] }> = ({ cols }) => (
+  <thead>
+    <tr>
+      {cols.map((c) => (
+        <th>{c}</th>
+      ))}
+    </tr>
+  </thead>
+);
+
 export const Empty: FC<{ text: string }> = ({ text }) => <p class="empty">{text}</p>;
 
 // ── charts ────────────────────────────────────────────────────────────────────────────────────

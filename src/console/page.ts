@@ -4,6 +4,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
+import type { UsageTotals } from "../ledger/types";
 import type { AdminClient, ApiAnswer } from "./admin-client";
 import type { Session } from "./session";
 
@@ -39,15 +40,7 @@ export interface ListOf<T> {
 }
 
 /** `GET /admin/usage/summary` and a tenant's `/usage/summary` rows. */
-export interface UsageRow {
-  group: string;
-  requests: number;
-  promptTokens: number;
-  cachedTokens: number;
-  completionTokens: number;
-  costMicros: number;
-  errors: number;
-}
+export type UsageRow = UsageTotals;
 
 export interface CrossTenantSummary {
   group_by: string;

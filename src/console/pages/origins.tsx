@@ -6,7 +6,7 @@
  */
 import type { CircuitTransition } from "../../health/circuit";
 import type { OriginSnapshot } from "../../health/types";
-import { BarChart, Empty, Num, PairBars, Section, Val } from "../components";
+import { BarChart, Empty, Num, PairBars, Section, Val, Head } from "../components";
 import { ago, int, lognormalQuantiles, ms, pct, time } from "../format";
 import { isolateOf } from "../../isolate";
 import { need, type ListOf, type Page } from "../page";
@@ -50,13 +50,7 @@ function OriginCard({ o, transitions, now }: { o: OriginSnapshot; transitions: C
       <div class="columns">
         <div>
           <table class="figures">
-            <thead>
-              <tr>
-                <th></th>
-                <th>EWMA</th>
-                <th>CV (stability)</th>
-              </tr>
-            </thead>
+            <Head cols={["", "EWMA", "CV (stability)"]} />
             <tbody>
               <Metric o={o} name="ttftMs" label="TTFT" />
               <Metric o={o} name="coldTtftMs" label="TTFT, nothing cached" />
@@ -126,16 +120,7 @@ function OriginCard({ o, transitions, now }: { o: OriginSnapshot; transitions: C
             rows={scenarios.map(([s, st]) => ({ label: s, a: st.predictedRate, b: st.hitRate, tipA: `${s}: predicted ${pct(st.predictedRate)}`, tipB: `${s}: reported ${pct(st.hitRate)}` }))}
           />
           <table>
-            <thead>
-              <tr>
-                <th>scenario</th>
-                <th>requests</th>
-                <th>prompt tokens</th>
-                <th>predicted</th>
-                <th>reported</th>
-                <th>precision</th>
-              </tr>
-            </thead>
+            <Head cols={["scenario", "requests", "prompt tokens", "predicted", "reported", "precision"]} />
             <tbody>
               {scenarios.map(([s, st]) => (
                 <tr>

@@ -4,7 +4,7 @@
  * per day; and the origins' state at a glance (`GET /admin/origins`).
  */
 import type { OriginSnapshot } from "../../health/types";
-import { BarChart, Empty, Num, Section, Tile } from "../components";
+import { BarChart, Empty, Num, Section, Tile, Head } from "../components";
 import { int, ms, pct, usd } from "../format";
 import { need, query, type CrossTenantSummary, type ListOf, type Page, type UsageRow } from "../page";
 
@@ -16,6 +16,7 @@ export const WINDOWS = [
 export type WindowId = (typeof WINDOWS)[number]["id"];
 
 const TOP = 10;
+const FIGURES = ["requests", "tokens", "cost", "error rate"];
 
 function summaryPath(from: number, to: number, groupBy: string): string {
   return `/admin/usage/summary${query({ from, to, group_by: groupBy })}`;
@@ -46,15 +47,7 @@ function TopTable({ rows, api, what }: { rows: UsageRow[]; api: string; what: st
   if (top.length === 0) return <Empty text={`No ${what} had traffic in this window.`} />;
   return (
     <table>
-      <thead>
-        <tr>
-          <th>{what}</th>
-          <th>requests</th>
-          <th>tokens</th>
-          <th>cost</th>
-          <th>error rate</th>
-        </tr>
-      </thead>
+      <Head cols={[what, ...FIGURES]} />
       <tbody>
         {top.map((r) => (
           <tr>
@@ -87,15 +80,7 @@ export async function overviewPage(p: Page, windowId: WindowId) {
   return (
     <>
       <table class="windows" id="windows">
-        <thead>
-          <tr>
-            <th></th>
-            <th>requests</th>
-            <th>tokens</th>
-            <th>cost</th>
-            <th>error rate</th>
-          </tr>
-        </thead>
+        <Head cols={["", ...FIGURES]} />
         <tbody>
           {WINDOWS.map((w, i) => (
             <tr id={`window-${w.id}`}>
@@ -140,15 +125,7 @@ export async function overviewPage(p: Page, windowId: WindowId) {
       </Section>
       <Section title="Origins" id="origins-glance">
         <table>
-          <thead>
-            <tr>
-              <th>origin</th>
-              <th>circuit</th>
-              <th>TTFT (EWMA)</th>
-              <th>error rate</th>
-              <th>in flight</th>
-            </tr>
-          </thead>
+          <Head cols={["origin", "circuit", "TTFT (EWMA)", "error rate", "in flight"]} />
           <tbody>
             {origins.data.map((o) => (
               <tr>

@@ -7,7 +7,7 @@
 import type { RouterConfigInput } from "../../config/schema";
 import type { DecisionEntry } from "../../decisions/decision-log";
 import type { OriginSnapshot } from "../../health/types";
-import { Action, Empty, Num, Section, Val } from "../components";
+import { Action, Empty, Num, Section, Val, Head } from "../components";
 import { int, ms, pct, time, usd } from "../format";
 import { ConsoleError, need, type ListOf, type Page } from "../page";
 
@@ -50,16 +50,7 @@ export async function scenariosPage(p: Page) {
     <>
       <p class="muted">Live config version {live.version}.</p>
       <table id="scenarios">
-        <thead>
-          <tr>
-            <th>scenario</th>
-            <th>endpoint</th>
-            <th>routing</th>
-            <th>candidates</th>
-            <th>canary</th>
-            <th>shadow</th>
-          </tr>
-        </thead>
+        <Head cols={["scenario", "endpoint", "routing", "candidates", "canary", "shadow"]} />
         <tbody>
           {scenarios.map(([name, s]) => {
             const stop = s.canary ? canaryState(snapshots.get(s.canary.origin), name) : null;
@@ -116,13 +107,7 @@ function CanarySection({ p, name, s, snapshot }: { p: Page; name: string; s: Sce
         )}
       </p>
       <table class="figures">
-        <thead>
-          <tr>
-            <th>stop criterion</th>
-            <th>stops above</th>
-            <th>now</th>
-          </tr>
-        </thead>
+        <Head cols={["stop criterion", "stops above", "now"]} />
         <tbody>
           <tr>
             <th>error rate</th>
@@ -177,14 +162,7 @@ function ShadowSection({ s, decisions, snapshots }: { s: ScenarioInput; decision
         {pct(shadow.share)} of requests are copied to <strong>{shadow.origin}</strong> ({shadow.model}); its answers are measured, priced and discarded.
       </p>
       <table class="figures">
-        <thead>
-          <tr>
-            <th></th>
-            <th>answered</th>
-            <th>mean latency</th>
-            <th>mean cost</th>
-          </tr>
-        </thead>
+        <Head cols={["", "answered", "mean latency", "mean cost"]} />
         <tbody>
           <tr>
             <th>shadow {shadow.origin}</th>
@@ -223,20 +201,7 @@ function DecisionItem({ d }: { d: DecisionEntry }) {
         {e.waitReason ? `; wait: ${e.waitReason}` : ""}
       </p>
       <table>
-        <thead>
-          <tr>
-            <th>candidate</th>
-            <th>role</th>
-            <th>verdict</th>
-            <th>TTFT</th>
-            <th>CV</th>
-            <th>error rate</th>
-            <th>load</th>
-            <th>cached</th>
-            <th>price</th>
-            <th>score</th>
-          </tr>
-        </thead>
+        <Head cols={["candidate", "role", "verdict", "TTFT", "CV", "error rate", "load", "cached", "price", "score"]} />
         <tbody>
           {e.candidates.map((c) => (
             <tr>
@@ -280,16 +245,7 @@ export async function scenarioPage(p: Page, name: string) {
           {s.degrade ? `; past a soft limit: ${s.degrade.join(", ")}` : ""}.
         </p>
         <table>
-          <thead>
-            <tr>
-              <th>origin</th>
-              <th>model</th>
-              <th>its windows</th>
-              <th>origin's windows</th>
-              <th>circuit</th>
-              <th>TTFT (EWMA)</th>
-            </tr>
-          </thead>
+          <Head cols={["origin", "model", "its windows", "origin's windows", "circuit", "TTFT (EWMA)"]} />
           <tbody>
             {s.candidates.map((c) => {
               const o = snapshots.get(c.origin);

@@ -6,7 +6,7 @@
  */
 import type { DirectoryEntry } from "../../directory/tenant-directory";
 import type { ApiKeyInfo, BudgetStatus, RateLimits, Tenant, UsageRecord } from "../../ledger/types";
-import { Action, BarChart, Empty, Num, Section, StackedBar } from "../components";
+import { Action, BarChart, Empty, Num, Section, StackedBar, Head } from "../components";
 import { int, ms, time, usd } from "../format";
 import { need, query, type CrossTenantSummary, type ListOf, type Page, type UsageRow } from "../page";
 
@@ -33,16 +33,7 @@ export async function tenantsPage(p: Page, q: { search?: string; after?: string 
         <Empty text={q.search ? "No tenant matches." : "No tenant yet."} />
       ) : (
         <table id="tenants">
-          <thead>
-            <tr>
-              <th>tenant</th>
-              <th>name</th>
-              <th>state</th>
-              <th>created</th>
-              <th>requests, 30 d</th>
-              <th>cost, 30 d</th>
-            </tr>
-          </thead>
+          <Head cols={["tenant", "name", "state", "created", "requests, 30 d", "cost, 30 d"]} />
           <tbody>
             {tenants.data.map((t) => {
               const u = byTenant.get(t.id);
@@ -393,18 +384,7 @@ export async function tenantPage(p: Page, tenantId: string, shown: { group: (typ
           <Empty text="No request yet." />
         ) : (
           <table class="compact">
-            <thead>
-              <tr>
-                <th>when</th>
-                <th>key</th>
-                <th>scenario</th>
-                <th>origin</th>
-                <th>status</th>
-                <th>tokens in / cached / out</th>
-                <th>cost</th>
-                <th>latency</th>
-              </tr>
-            </thead>
+            <Head cols={["when", "key", "scenario", "origin", "status", "tokens in / cached / out", "cost", "latency"]} />
             <tbody>
               {recent.data.map((r) => (
                 <tr>
