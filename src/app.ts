@@ -73,7 +73,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/admin", adminRoutes);
   app.route("/", metricsRoutes);
   app.route("/console", consoleRoutes);
-  app.get("/", (c) => c.json({ service: "token-router", api: "/v1" }));
+  app.get("/", (c) => c.json({ service: "token-router", api: "/v1", openapi: "/openapi.json" }));
 
   app.all("/v1/chat/completions", (c) => {
     throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });

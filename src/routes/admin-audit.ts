@@ -18,6 +18,7 @@ import type { AppEnv } from "../env";
 import { validate } from "../openai/requests";
 import { READ_METHODS } from "./admin-auth";
 import { directoryOf, type AdminContext } from "./admin-request";
+import { documented } from "../openapi/registry";
 
 /** A change, as a route describes it. */
 export interface AuditChange {
@@ -86,6 +87,11 @@ function entryOf(row: AuditRow) {
   const { summary, ...rest } = row;
   return { object: "audit.entry", ...rest, summary: JSON.parse(summary) as unknown };
 }
+
+documented(
+  { method: "get", path: "/admin/audit", tag: "Admin: tenants", auth: "admin-or-read", summary: "The audit log of admin changes", query: auditQuery, responses: { 200: { description: "`{object: list, data, has_more, next_before | next_after}`" } } },
+  { method: "get", path: "/admin/whoami", tag: "Admin: tenants", auth: "admin-or-read", summary: "The caller's token kind and fingerprint", responses: { 200: { description: "`{object: admin.token, kind, fingerprint}`" } } },
+);
 
 export const auditRoutes = new Hono<AppEnv>()
   /** The audit log, newest first by pages, or oldest first after an id (following it); by tenant or action. */

@@ -27,6 +27,7 @@ import { RouterError } from "../openai/errors";
 import { validate } from "../openai/requests";
 import { readJsonBody } from "../proxy/read-body";
 import { audit } from "./admin-audit";
+import { documented } from "../openapi/registry";
 
 /** A config with a few dozen origins is ~20 KB; this leaves room for hundreds. */
 const CONFIG_BODY_LIMIT = 1024 * 1024;
@@ -141,6 +142,25 @@ async function store(
     ...(warnings.length ? { warnings } : {}),
   });
 }
+
+documented(
+  { method: "get", path: "/admin/config", tag: "Admin: config", auth: "admin-or-read", summary: "The live config version and its config", responses: { 200: { description: "`{object: config.version, version, author, message, source, rollbackOf, createdAt, config, running}`" } } },
+  {
+    method: "put",
+    path: "/admin/config",
+    tag: "Admin: config",
+    auth: "admin",
+    summary: "Store a new config version (?dryRun=1: every problem and the diff, nothing stored)",
+    body: putSchema,
+    query: z.object({ dryRun: z.enum(["1", "true"]).optional() }),
+    responses: { 200: { description: "The new version, its `diff` and `effectiveBy`; or, for a dry run, `{object: config.dry_run, valid, problems, diff, liveVersion}`" } },
+  },
+  { method: "get", path: "/admin/config/versions", tag: "Admin: config", auth: "admin-or-read", summary: "Config versions, newest first", query: listQuery, responses: { 200: { description: "`{object: list, data, has_more}`" } } },
+  { method: "get", path: "/admin/config/versions/{n}", tag: "Admin: config", auth: "admin-or-read", summary: "One config version", responses: { 200: { description: "The version and its config" } } },
+  { method: "get", path: "/admin/config/diff", tag: "Admin: config", auth: "admin-or-read", summary: "What changed between two versions", query: diffQuery, responses: { 200: { description: "`{object: config.diff, from, to, changes}`" } } },
+  { method: "post", path: "/admin/config/rollback", tag: "Admin: config", auth: "admin", summary: "A new version restoring an earlier one", body: rollbackSchema, responses: { 200: { description: "The new version, its `diff`, `effectiveBy` and `warnings`" } } },
+  { method: "get", path: "/admin/config/schema", tag: "Admin: config", auth: "admin-or-read", summary: "The config's JSON Schema (draft 2020-12)", responses: { 200: { description: "A JSON Schema" } } },
+);
 
 export const adminConfigRoutes = new Hono<AppEnv>()
   .get("/", async (c) => {

@@ -21,6 +21,7 @@ import { OPEN_POLICY, policySchema, rateLimitsSchema, type ApiKeyInfo, type Poli
 import { RouterError } from "../openai/errors";
 import { audit } from "./admin-audit";
 import { body, effectiveBy, existingLedger, now, scenarioNames, shortParam, tenantParam, type AdminContext } from "./admin-request";
+import { documented } from "../openapi/registry";
 
 /** Rotation's default grace: a day for clients to move to the new secret. */
 export const DEFAULT_GRACE_SECONDS = 86_400;
@@ -80,6 +81,17 @@ async function warningsFor(c: AdminContext, ledger: Awaited<ReturnType<typeof ex
 function keySummary(key: ApiKeyInfo) {
   return { name: key.name, hint: key.hint, policy: key.policy, limits: key.limits, expiresAt: key.expiresAt };
 }
+
+documented(
+  { method: "post", path: "/admin/tenants/{tenant}/keys", tag: "Admin: tenants", auth: "admin", summary: "Issue a key (its secret is shown once)", body: createKeySchema, responses: { 201: { description: "The key, with `key` (the secret) and `warnings`" } } },
+  { method: "get", path: "/admin/tenants/{tenant}/keys", tag: "Admin: tenants", auth: "admin-or-read", summary: "List a tenant's keys (hints, never secrets)", responses: { 200: { description: "`{object: list, data}`" } } },
+  { method: "get", path: "/admin/tenants/{tenant}/keys/{keyId}", tag: "Admin: tenants", auth: "admin-or-read", summary: "Read a key", responses: { 200: { description: "The key (hint, policy, limits, expiry, previous secret's grace)" } } },
+  { method: "patch", path: "/admin/tenants/{tenant}/keys/{keyId}", tag: "Admin: tenants", auth: "admin", summary: "Change a key's name, policy or expiry", body: patchKeySchema, responses: { 200: { description: "The key, `effectiveBy` and `warnings`" } } },
+  { method: "delete", path: "/admin/tenants/{tenant}/keys/{keyId}", tag: "Admin: tenants", auth: "admin", summary: "Revoke a key", responses: { 200: { description: "The key and `effectiveBy`" } } },
+  { method: "post", path: "/admin/tenants/{tenant}/keys/{keyId}/rotate", tag: "Admin: tenants", auth: "admin", summary: "Give a key a new secret; the old one lasts its grace", body: rotateSchema, responses: { 200: { description: "The key with its new secret, and `previous`" } } },
+  { method: "get", path: "/admin/tenants/{tenant}/keys/{keyId}/limits", tag: "Admin: tenants", auth: "admin-or-read", summary: "The key's own rate limits", responses: { 200: { description: "`{rpm, tpm, concurrency}`", schema: rateLimitsSchema } } },
+  { method: "put", path: "/admin/tenants/{tenant}/keys/{keyId}/limits", tag: "Admin: tenants", auth: "admin", summary: "Set the key's own rate limits", body: rateLimitsSchema, responses: { 200: { description: "The limits" } } },
+);
 
 export const keyRoutes = new Hono<AppEnv>()
   .post("/tenants/:tenant/keys", async (c) => {

@@ -16,6 +16,7 @@ import { validate } from "../openai/requests";
 import { timeZoneSchema } from "../time/local-time";
 import { audit } from "./admin-audit";
 import { body, directoryOf, effectiveBy, existingLedger, ledgerOf, scenarioNames, tenantParam, type AdminContext } from "./admin-request";
+import { documented } from "../openapi/registry";
 
 const retentionDays = z.number().int().min(1).max(3650);
 
@@ -79,6 +80,19 @@ async function changeTenant(c: AdminContext, patch: TenantPatch): Promise<Tenant
 function disabledAnswer(c: AdminContext, tenant: Tenant) {
   return { ...tenant, effectiveBy: tenant.disabled ? effectiveBy(c, tenant.disabledAt ?? Date.now()) : Date.now() };
 }
+
+documented(
+  { method: "get", path: "/admin/tenants", tag: "Admin: tenants", auth: "admin-or-read", summary: "List tenants (paged, searchable)", query: listTenantsQuery, responses: { 200: { description: "`{object: list, data, has_more, next_after}`" } } },
+  { method: "post", path: "/admin/tenants", tag: "Admin: tenants", auth: "admin", summary: "Create a tenant", body: createTenantSchema, responses: { 201: { description: "The tenant" } } },
+  { method: "post", path: "/admin/directory/adopt", tag: "Admin: tenants", auth: "admin", summary: "List tenants made before the directory existed", body: adoptSchema, responses: { 200: { description: "Per id: listed, adopted or not_found" } } },
+  { method: "get", path: "/admin/tenants/{tenant}", tag: "Admin: tenants", auth: "admin-or-read", summary: "Read a tenant", responses: { 200: { description: "The tenant" } } },
+  { method: "patch", path: "/admin/tenants/{tenant}", tag: "Admin: tenants", auth: "admin", summary: "Change a tenant", body: patchTenantSchema, responses: { 200: { description: "The tenant, `effectiveBy`, and `warnings` for keys its policy leaves out" } } },
+  { method: "post", path: "/admin/tenants/{tenant}/disable", tag: "Admin: tenants", auth: "admin", summary: "Disable a tenant: its keys are refused", body: reasonSchema, responses: { 200: { description: "The tenant and `effectiveBy`" } } },
+  { method: "post", path: "/admin/tenants/{tenant}/enable", tag: "Admin: tenants", auth: "admin", summary: "Enable a tenant again", body: reasonSchema, responses: { 200: { description: "The tenant" } } },
+  { method: "delete", path: "/admin/tenants/{tenant}", tag: "Admin: tenants", auth: "admin", summary: "Delete a tenant and all its data", responses: { 200: { description: "`{object: tenant.deleted, id, deleted, effectiveBy}`" } } },
+  { method: "get", path: "/admin/tenants/{tenant}/limits", tag: "Admin: tenants", auth: "admin-or-read", summary: "The tenant's rate limits", responses: { 200: { description: "`{rpm, tpm, concurrency}`", schema: rateLimitsSchema } } },
+  { method: "put", path: "/admin/tenants/{tenant}/limits", tag: "Admin: tenants", auth: "admin", summary: "Set the tenant's rate limits", body: rateLimitsSchema, responses: { 200: { description: "The limits" } } },
+);
 
 export const tenantRoutes = new Hono<AppEnv>()
   .get("/tenants", async (c) => {

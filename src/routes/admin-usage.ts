@@ -18,6 +18,7 @@ import { z } from "zod";
 import type { AppEnv } from "../env";
 import type { UsageGrouping, UsageTotals } from "../ledger/types";
 import { validate } from "../openai/requests";
+import { documented } from "../openapi/registry";
 import { directoryOf, ledgerOf } from "./admin-request";
 import { instantParam } from "./usage-query";
 
@@ -84,6 +85,16 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+documented({
+  method: "get",
+  path: "/admin/usage/summary",
+  tag: "Admin: tenants",
+  auth: "admin-or-read",
+  summary: "Usage summed across every tenant, grouped by tenant, model, origin or day",
+  query: summaryQuery,
+  responses: { 200: { description: "`{object: list, group_by, from, to, tenants, truncated, total, data}`" } },
+});
 
 export const adminUsageRoutes = new Hono<AppEnv>().get("/usage/summary", async (c) => {
   const q = validate(summaryQuery, c.req.query());

@@ -52,9 +52,10 @@ import { tenantRoutes } from "./admin-tenants";
 import { adminUsageRoutes } from "./admin-usage";
 import type { AppEnv } from "../env";
 import { BUDGET_METRICS, BUDGET_PERIODS } from "../ledger/types";
-import { usageResponse, usageSummaryResponse } from "./usage-query";
+import { usageQuerySchema, usageResponse, usageSummaryResponse, usageSummarySchema } from "./usage-query";
 import { RouterError } from "../openai/errors";
 import { validate } from "../openai/requests";
+import { documented } from "../openapi/registry";
 
 /** Money budgets count integer micro-dollars (1 USD = 1,000,000); token budgets count prompt + completion tokens. */
 const amount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -76,11 +77,30 @@ const createBudgetSchema = z
   .strict()
   .refine((b) => b.softLimit === null || b.softLimit <= b.limit, { message: "softLimit must not exceed limit", path: ["softLimit"] });
 
+const canaryStopSchema = z.object({ reason: z.string().min(1).max(200).optional() }).strict();
+
+const decisionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+
+documented(
+  { method: "get", path: "/admin/tenants/{tenant}/budgets", tag: "Admin: tenants", auth: "admin-or-read", summary: "Budgets with their current period's state", responses: { 200: { description: "`{object: list, data}`: limit, settled, reserved, remaining per budget" } } },
+  { method: "post", path: "/admin/tenants/{tenant}/budgets", tag: "Admin: tenants", auth: "admin", summary: "Add a budget (µ$ or tokens, per day, month or in total)", body: createBudgetSchema, responses: { 201: { description: "The budget" } } },
+  { method: "put", path: "/admin/tenants/{tenant}/budgets/{budgetId}", tag: "Admin: tenants", auth: "admin", summary: "Change a budget's limits", body: budgetLimitsSchema, responses: { 200: { description: "The budget" } } },
+  { method: "delete", path: "/admin/tenants/{tenant}/budgets/{budgetId}", tag: "Admin: tenants", auth: "admin", summary: "Remove a budget", responses: { 200: { description: "`{id, deleted: true}`" } } },
+  { method: "post", path: "/admin/tenants/{tenant}/budgets/{budgetId}/reset", tag: "Admin: tenants", auth: "admin", summary: "Start a budget's current period afresh", responses: { 200: { description: "The budget" } } },
+  { method: "get", path: "/admin/tenants/{tenant}/usage", tag: "Admin: tenants", auth: "admin-or-read", summary: "Usage rows, filtered and paged, or exported (?format=csv|jsonl)", query: usageQuerySchema, responses: { 200: { description: "`{object: list, data, has_more, next_cursor}`, or CSV / JSON Lines" } } },
+  { method: "get", path: "/admin/tenants/{tenant}/usage/summary", tag: "Admin: tenants", auth: "admin-or-read", summary: "Usage totals grouped by day, model, origin or key", query: usageSummarySchema, responses: { 200: { description: "`{object: list, group_by, data}`" } } },
+  { method: "get", path: "/admin/isolate", tag: "Admin: health", auth: "admin-or-read", summary: "This isolate's counters: ledger calls by kind, config checks", responses: { 200: { description: "`{object: isolate, id, ledgerCalls, config}`" } } },
+  { method: "get", path: "/admin/origins", tag: "Admin: health", auth: "admin-or-read", summary: "Every origin's health: circuit, TTFT and its stability, errors, prefix cache, canary stops", responses: { 200: { description: "`{object: list, data}`" } } },
+  { method: "get", path: "/admin/origins/{origin}/transitions", tag: "Admin: health", auth: "admin-or-read", summary: "An origin's recent circuit transitions", responses: { 200: { description: "`{object: list, data}`" } } },
+  { method: "get", path: "/admin/scenarios/{scenario}/decisions", tag: "Admin: health", auth: "admin-or-read", summary: "A scenario's recent routing decisions, newest first", query: decisionsQuery, responses: { 200: { description: "`{object: list, data}`" } } },
+  { method: "get", path: "/admin/scenarios/{scenario}/affinity", tag: "Admin: health", auth: "admin-or-read", summary: "A scenario's prefix-cache hit rates per origin, predicted and reported", responses: { 200: { description: "Hit rates" } } },
+  { method: "post", path: "/admin/scenarios/{scenario}/canary-stop", tag: "Admin: health", auth: "admin", summary: "Stop a canary by hand, as its stop criteria would", body: canaryStopSchema, responses: { 200: { description: "`{scenario, origin, stopped: true, stop, effectiveBy}`" } } },
+  { method: "delete", path: "/admin/scenarios/{scenario}/canary-stop", tag: "Admin: health", auth: "admin", summary: "Resume a stopped canary (stopped by its criteria or by hand)", responses: { 200: { description: "`{scenario, origin, resumed, effectiveBy}`" } } },
+);
+
 function budgetNotFound(c: AdminContext): RouterError {
   return new RouterError({ kind: "not_found", what: `Budget '${shortParam(c, "budgetId")}'` });
 }
-
-const canaryStopSchema = z.object({ reason: z.string().min(1).max(200).optional() }).strict();
 
 /** The scenario's canary in the active config, or 404. */
 function canaryOf(c: AdminContext): { name: string; origin: string } {
@@ -166,7 +186,7 @@ export const adminApi = new Hono<AppEnv>()
   .get("/scenarios/:scenario/decisions", async (c) => {
     const name = c.req.param("scenario");
     if (!Object.hasOwn(isolateOf(c.env).config.scenarios, name)) throw new RouterError({ kind: "not_found", what: `Scenario '${name.slice(0, 64)}'` });
-    const { limit } = validate(z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict(), c.req.query());
+    const { limit } = validate(decisionsQuery, c.req.query());
     return c.json({ object: "list", data: await c.env.DECISION_LOG.getByName(name).recent(limit) });
   })
   .get("/scenarios/:scenario/affinity", async (c) => {

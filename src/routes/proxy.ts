@@ -7,13 +7,28 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
-import type { ProxyRequest } from "../openai/requests";
+import { chatRequestSchema, embeddingsRequestSchema, type ProxyRequest } from "../openai/requests";
 import { admit } from "../request/admit";
 import { requestContext } from "../request/context";
 import { finish } from "../request/finish";
 import { place } from "../request/place";
 import { send } from "../request/send";
 import { Settlement } from "../request/settlement";
+import { documented } from "../openapi/registry";
+
+documented(
+  {
+    method: "post",
+    path: "/v1/chat/completions",
+    tag: "OpenAI",
+    auth: "tenant",
+    summary: "Chat completions, streamed (SSE) or not, routed to the scenario's origins",
+    description: "`model` names a scenario. Fields the router does not use pass through to the origin untouched.",
+    body: chatRequestSchema,
+    responses: { 200: { description: "A chat completion, or its chunks as server-sent events", stream: true } },
+  },
+  { method: "post", path: "/v1/embeddings", tag: "OpenAI", auth: "tenant", summary: "Embeddings", body: embeddingsRequestSchema, responses: { 200: { description: "`{object: list, data, model, usage}`" } } },
+);
 
 /** The handler of one proxied endpoint. */
 export function proxyHandler(endpoint: ProxyRequest["endpoint"]) {
