@@ -10,7 +10,8 @@
  */
 import type { Child, FC, PropsWithChildren } from "hono/jsx";
 import { CSRF_FIELD } from "./csrf";
-import { formatNumber, type NumberFormat } from "./format";
+import type { UsageTotals } from "../ledger/types";
+import { formatNumber, int, lastDays, usd, type NumberFormat } from "./format";
 import type { Session } from "./session";
 
 export const ASSET_VERSION = "1";
@@ -162,13 +163,13 @@ export interface Bar {
  */
 export const BarChart: FC<{ bars: Bar[]; format: NumberFormat; label: string; height?: number; every?: number }> = ({ bars, format, label, height = 150, every }) => {
   const width = 640;
-  const left = 64;
+  const left = 76;
   const bottom = 22;
   const top = 8;
   const plotH = height - bottom - top;
   const max = Math.max(0, ...bars.map((b) => b.value ?? 0));
   const slot = (width - left) / Math.max(1, bars.length);
-  const barW = Math.max(1, slot * 0.72);
+  const barW = Math.max(1, Math.min(56, slot * 0.72));
   const labelEvery = every ?? Math.max(1, Math.ceil(bars.length / 12));
   return (
     <svg class="chart" viewBox={`0 0 ${width} ${height}`} width="100%" role="img" aria-label={label}>
@@ -201,12 +202,26 @@ export const BarChart: FC<{ bars: Bar[]; format: NumberFormat; label: string; he
   );
 };
 
+/**
+ * Cost per day as bars, one per day of the last `days` (a day without usage is an empty slot, so
+ * the time axis stays true), plus any day the rows name outside them (a tenant's own day may be
+ * UTC's tomorrow).
+ */
+export function costPerDay(rows: readonly UsageTotals[], now: number, days: number): Bar[] {
+  const byDay = new Map(rows.map((r) => [r.group, r]));
+  const slots = [...new Set([...lastDays(now, days), ...byDay.keys()])].sort();
+  return slots.map((day) => {
+    const r = byDay.get(day);
+    return { label: day.slice(5), value: r ? r.costMicros : 0, tip: r ? `${day}: ${usd(r.costMicros)}, ${int(r.requests)} requests` : `${day}: no usage` };
+  });
+}
+
 /** One horizontal bar split into parts (a budget: settled, reserved, remaining). */
 export const StackedBar: FC<{ parts: Array<{ value: number; class: string; tip: string }>; total: number; label: string }> = ({ parts, total, label }) => {
   const width = 640;
   let x = 0;
   return (
-    <svg class="stacked" viewBox={`0 0 ${width} 18`} width="100%" role="img" aria-label={label}>
+    <svg class="stacked" viewBox={`0 0 ${width} 18`} preserveAspectRatio="none" width="100%" role="img" aria-label={label}>
       <rect class="track" x="0" y="0" width={width} height="18" />
       {parts.map((p) => {
         const w = total > 0 ? Math.min(width - x, (Math.max(0, p.value) / total) * width) : 0;

@@ -1,9 +1,19 @@
 /** How the console writes numbers, money and times (pure; `en-US` grouping, UTC times). */
 
-/** Micro-dollars as dollars: 4 decimals under a dollar, 2 above. */
+/**
+ * Micro-dollars as dollars: 2 decimals from a dollar up (and for nothing), 4 from a cent, every
+ * micro-dollar below that (a request on a cheap pool costs a few µ$: `$0.000021`, never `$0.0000`).
+ */
 export function usd(micros: number): string {
   const dollars = micros / 1_000_000;
-  return `$${dollars.toLocaleString("en-US", { minimumFractionDigits: Math.abs(dollars) < 1 ? 4 : 2, maximumFractionDigits: Math.abs(dollars) < 1 ? 4 : 2 })}`;
+  const abs = Math.abs(dollars);
+  const digits = abs === 0 || abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
+  return `$${dollars.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+}
+
+/** The last `days` days up to `now`, as `YYYY-MM-DD` (UTC), oldest first. */
+export function lastDays(now: number, days: number): string[] {
+  return Array.from({ length: days }, (_, i) => new Date(now - (days - 1 - i) * 86_400_000).toISOString().slice(0, 10));
 }
 
 export function int(n: number): string {

@@ -30,12 +30,16 @@ export class Browser {
     return res;
   }
 
-  /** A form POST from the console's own page (Origin and Sec-Fetch-Site as a browser sets them), unless `headers` say otherwise. */
-  async post(path: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+  /**
+   * A form POST from the console's own page (Origin and Sec-Fetch-Site as a browser sets them),
+   * unless `headers` say otherwise (null: the header is not sent).
+   */
+  async post(path: string, form: Record<string, string>, headers: Record<string, string | null> = {}): Promise<Response> {
+    const all: Record<string, string | null> = { origin: BASE, "sec-fetch-site": "same-origin", "content-type": "application/x-www-form-urlencoded", ...this.cookieHeader(), ...headers };
     const res = await SELF.fetch(`${BASE}${path}`, {
       method: "POST",
       redirect: "manual",
-      headers: { origin: BASE, "sec-fetch-site": "same-origin", "content-type": "application/x-www-form-urlencoded", ...this.cookieHeader(), ...headers },
+      headers: Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => e[1] !== null)),
       body: new URLSearchParams(form).toString(),
     });
     this.take(res);

@@ -4,7 +4,9 @@
  * - a confirmation before forms marked `data-confirm` (revoke, rotate, disable, stop, rollback);
  * - copying a new key's secret (`data-copy`);
  * - submitting a form when a `data-autosubmit` select changes (the config diff);
- * - reloading live pages (`<body data-refresh>`) while the tab is visible and no form is in use.
+ * - reloading live pages (`<body data-refresh>`) while the tab is visible and no form is in use;
+ * - on the sign-in page, a warning when the page is not a secure context (plain http from another
+ *   machine), where the browser would drop the Secure session cookie and sign-in would loop.
  */
 export const CONSOLE_JS = `"use strict";
 (function () {
@@ -25,6 +27,8 @@ export const CONSOLE_JS = `"use strict";
     var el = event.target;
     if (el && el.hasAttribute && el.hasAttribute("data-autosubmit") && el.form) el.form.submit();
   });
+  var insecure = document.getElementById("insecure");
+  if (insecure && !window.isSecureContext) insecure.hidden = false;
   var seconds = Number(document.body.getAttribute("data-refresh"));
   if (seconds > 0) {
     setInterval(function () {

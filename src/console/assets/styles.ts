@@ -40,7 +40,9 @@ svg .track { fill: var(--remaining); } svg .used { fill: var(--used); } svg .res
 .budget-head { margin-bottom: 6px; } .legend { margin-top: 6px; color: var(--muted); }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-left: 10px; }
 .swatch.used { background: var(--used); } .swatch.reserved { background: var(--reserved); } .swatch.remaining { background: var(--remaining); border: 1px solid var(--line); }
-form.inline { display: inline; } .actions form { margin-right: 6px; }
+form.inline { display: inline; } .actions form { margin-right: 6px; } td.actions { white-space: nowrap; } .nowrap { white-space: nowrap; }
+h2 .button { font-size: 13px; font-weight: 400; margin-left: 8px; vertical-align: middle; }
+.columns table.figures { width: 100%; }
 .form-grid { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-end; margin: 10px 0; }
 .form-grid label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); gap: 2px; }
 input, select, button, .button { font: inherit; padding: 5px 9px; border: 1px solid #c6ccd8; border-radius: 6px; background: #fff; color: var(--fg); }

@@ -44,8 +44,14 @@ function OriginCard({ o, transitions, now }: { o: OriginSnapshot; transitions: C
         {o.origin} <Val value={o.circuit.state} api={ORIGINS} field={`${at}.circuit.state`} class={`badge state-${o.circuit.state}`} />
       </h2>
       <p class="muted">
-        circuit {o.circuit.state} since {time(o.circuit.since)} ({ago(o.circuit.since, now)}), reason {o.circuit.reason}
-        {o.circuit.openUntil !== null ? `; probes from ${time(o.circuit.openUntil)}` : ""}
+        {o.circuit.since === 0 ? (
+          `circuit ${o.circuit.state}: it has never tripped`
+        ) : (
+          <>
+            circuit {o.circuit.state} since {time(o.circuit.since)} ({ago(o.circuit.since, now)}), reason {o.circuit.reason}
+            {o.circuit.openUntil !== null ? `; probes from ${time(o.circuit.openUntil)}` : ""}
+          </>
+        )}
       </p>
       <div class="columns">
         <div>

@@ -4,7 +4,7 @@
  * per day; and the origins' state at a glance (`GET /admin/origins`).
  */
 import type { OriginSnapshot } from "../../health/types";
-import { BarChart, Empty, Num, Section, Tile, Head } from "../components";
+import { BarChart, costPerDay, Empty, Num, Section, Tile, Head } from "../components";
 import { int, ms, pct, usd } from "../format";
 import { need, query, type CrossTenantSummary, type ListOf, type Page, type UsageRow } from "../page";
 
@@ -16,7 +16,7 @@ export const WINDOWS = [
 export type WindowId = (typeof WINDOWS)[number]["id"];
 
 const TOP = 10;
-const FIGURES = ["requests", "tokens", "cost", "error rate"];
+const FIGURES = ["requests", "tokens", "prompt cached", "cost", "error rate"];
 
 function summaryPath(from: number, to: number, groupBy: string): string {
   return `/admin/usage/summary${query({ from, to, group_by: groupBy })}`;
@@ -31,6 +31,9 @@ function Figures({ row, api, at }: { row: UsageRow; api: string; at: string }) {
       </td>
       <td>
         <Num value={row.promptTokens + row.completionTokens} format="int" api={api} field={`${at}.promptTokens+${at}.completionTokens`} />
+      </td>
+      <td>
+        <Num value={row.promptTokens ? row.cachedTokens / row.promptTokens : 0} format="pct" api={api} field={`${at}.cachedTokens/${at}.promptTokens`} />
       </td>
       <td>
         <Num value={row.costMicros} format="usd" api={api} field={`${at}.costMicros`} />
@@ -91,7 +94,7 @@ export async function overviewPage(p: Page, windowId: WindowId) {
         </tbody>
       </table>
       <p class="muted">
-        Summed over {tenants.tenants} tenants{tenants.truncated ? " (the first by id: more exist)" : ""} from their usage logs. Errors: answers 5xx, and streams that broke or timed out.
+        Summed over {tenants.tenants === 1 ? "1 tenant" : `${int(tenants.tenants)} tenants`}{tenants.truncated ? " (the first by id: more exist)" : ""} from their usage logs. Prompt cached: the share of prompt tokens the origins reported served from their prefix cache (billed at the cached price). Errors: answers 5xx, and streams that broke or timed out.
       </p>
       <div class="tiles">
         <Tile label="origins with an open circuit">
@@ -120,7 +123,7 @@ export async function overviewPage(p: Page, windowId: WindowId) {
         {days.data.length === 0 ? (
           <Empty text="No usage in the last 30 days." />
         ) : (
-          <BarChart label="cost per day" format="usd" bars={days.data.map((d) => ({ label: d.group.slice(5), value: d.costMicros, tip: `${d.group}: ${usd(d.costMicros)}, ${int(d.requests)} requests` }))} />
+          <BarChart label="cost per day" format="usd" bars={costPerDay(days.data, p.now, 30)} />
         )}
       </Section>
       <Section title="Origins" id="origins-glance">

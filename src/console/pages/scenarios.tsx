@@ -62,11 +62,18 @@ export async function scenariosPage(p: Page) {
                 </td>
                 <td>{s.endpoint ?? "chat"}</td>
                 <td>{s.routing ?? "scored"}</td>
-                <td>{s.candidates.map((c) => c.origin).join(" → ")}</td>
+                <td>
+                  {s.candidates.map((c, i) => (
+                    <>
+                      {i > 0 && " → "}
+                      <span class="nowrap">{c.origin}</span>
+                    </>
+                  ))}
+                </td>
                 <td>
                   {s.canary ? (
                     <>
-                      {s.canary.origin} {pct(s.canary.share)} <span class={`badge ${stop ? "state-open" : "state-closed"}`}>{stop ? "stopped" : "running"}</span>
+                      <span class="nowrap">{s.canary.origin}</span> <span class="nowrap">{pct(s.canary.share)}</span> <span class={`badge ${stop ? "state-open" : "state-closed"}`}>{stop ? "stopped" : "running"}</span>
                     </>
                   ) : (
                     <span class="muted">—</span>

@@ -6,7 +6,7 @@
  */
 import type { DirectoryEntry } from "../../directory/tenant-directory";
 import type { ApiKeyInfo, BudgetStatus, RateLimits, Tenant, UsageRecord } from "../../ledger/types";
-import { Action, BarChart, Empty, Num, Section, StackedBar, Head } from "../components";
+import { Action, BarChart, costPerDay, Empty, Num, Section, StackedBar, Head } from "../components";
 import { int, ms, time, usd } from "../format";
 import { need, query, type CrossTenantSummary, type ListOf, type Page, type UsageRow } from "../page";
 
@@ -143,11 +143,12 @@ function BudgetRow({ b, api, keys }: { b: BudgetStatus; api: string; keys: Map<s
   );
 }
 
-function UsageChart({ rows, api, by }: { rows: UsageRow[]; api: string; by: string }) {
+function UsageChart({ rows, api, by, now }: { rows: UsageRow[]; api: string; by: string; now: number }) {
   if (rows.length === 0) return <Empty text="No usage in the last 30 days." />;
+  const bars = by === "day" ? costPerDay(rows, now, USAGE_DAYS) : rows.map((r) => ({ label: r.group || "none", value: r.costMicros, tip: `${r.group || "none"}: ${usd(r.costMicros)}, ${int(r.requests)} requests` }));
   return (
     <>
-      <BarChart label={`cost by ${by}`} format="usd" bars={rows.map((r) => ({ label: by === "day" ? r.group.slice(5) : r.group || "none", value: r.costMicros, tip: `${r.group || "none"}: ${usd(r.costMicros)}, ${int(r.requests)} requests` }))} />
+      <BarChart label={`cost by ${by}`} format="usd" bars={bars} />
       <table class="compact">
         <thead>
           <tr>
@@ -377,7 +378,7 @@ export async function tenantPage(p: Page, tenantId: string, shown: { group: (typ
             </a>
           ))}
         </nav>
-        <UsageChart rows={byGroup.data} api={paths.byGroup} by={shown.group} />
+        <UsageChart rows={byGroup.data} api={paths.byGroup} by={shown.group} now={p.now} />
       </Section>
       <Section title="Recent requests" id="recent">
         {recent.data.length === 0 ? (
