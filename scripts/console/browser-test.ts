@@ -15,14 +15,15 @@
  *   its session ends when its key is revoked; the next request with the revoked key is refused;
  * - sign out.
  *
- * A screenshot of each page goes to node_modules/.cache/token-router/console/ (`--out`).
+ * A screenshot of each page goes to node_modules/.cache/token-router/console/ (`--out`); with
+ * `--readme`, the overview's and the origins' also to docs/console/ (the README shows them).
  * Prints one line per check and "N passed, N failed"; exits non-zero on any failure.
  *
  *   npm run test:console            (tsx scripts/console/browser-test.ts [--out dir] [--headed])
  */
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -41,6 +42,7 @@ const { values: flags } = parseArgs({
   options: {
     out: { type: "string", default: join(PROJECT_ROOT, "node_modules/.cache/token-router/console") },
     headed: { type: "boolean", default: false },
+    readme: { type: "boolean", default: false },
   },
 });
 
@@ -147,9 +149,17 @@ async function person(): Promise<Person> {
 }
 
 let shot = 0;
+/** Pages the README shows (`--readme`). */
+const README_SHOTS = new Set(["overview", "origins"]);
+
 async function screenshot(p: Person, name: string): Promise<void> {
   shot++;
-  await p.page.screenshot({ path: join(flags.out!, `${String(shot).padStart(2, "0")}-${name}.png`), fullPage: true });
+  const path = join(flags.out!, `${String(shot).padStart(2, "0")}-${name}.png`);
+  await p.page.screenshot({ path, fullPage: true });
+  if (flags.readme && README_SHOTS.has(name)) {
+    mkdirSync(join(PROJECT_ROOT, "docs/console"), { recursive: true });
+    copyFileSync(path, join(PROJECT_ROOT, "docs/console", `${name}.png`));
+  }
 }
 
 async function goto(p: Person, path: string): Promise<PageResponse> {
@@ -173,9 +183,16 @@ async function signIn(p: Person, token: string): Promise<PageResponse> {
 
 const text = (p: Person, selector: string) => p.page.locator(selector).first().innerText();
 
+/** The last page's time to its first byte, as the browser measured it (Navigation Timing). */
+let pageMs = 0;
+
 /** A page renders for this person: status 200, its heading, no console error. */
 async function renders(p: Person, path: string, heading: string, name: string): Promise<void> {
   const res = await goto(p, path);
+  pageMs = await p.page.evaluate(() => {
+    const nav = window.performance.getEntriesByType("navigation")[0] as { requestStart: number; responseStart: number };
+    return nav.responseStart - nav.requestStart;
+  });
   assert.equal(res.status(), 200, `${path}: ${res.status()} ${await text(p, "main")}`);
   assert.equal(await text(p, "h1"), heading);
   const csp = res.headers()["content-security-policy"] ?? "";
@@ -192,9 +209,10 @@ async function renders(p: Person, path: string, heading: string, name: string): 
  * for the same path, asked now. Reloads and asks again while they differ (health figures move as
  * reports land), at most three times.
  */
-async function numbersMatchTheApi(p: Person, minimum: number): Promise<number> {
+async function numbersMatchTheApi(p: Person, minimum: number): Promise<string> {
   let mismatches: string[] = [];
   let count = 0;
+  let slowestApiMs = 0;
   for (let attempt = 0; attempt < 3; attempt++) {
     if (attempt > 0) {
       await new Promise((r) => setTimeout(r, 500));
@@ -204,14 +222,18 @@ async function numbersMatchTheApi(p: Person, minimum: number): Promise<number> {
       els.map((e) => ({ api: e.getAttribute("data-api")!, field: e.getAttribute("data-field")!, value: e.getAttribute("data-value")! })),
     );
     const answers = new Map<string, unknown>();
-    for (const path of new Set(bound.map((b) => b.api))) answers.set(path, (await api("GET", path)).data);
+    for (const path of new Set(bound.map((b) => b.api))) {
+      const t = performance.now();
+      answers.set(path, (await api("GET", path)).data);
+      if (attempt === 0) slowestApiMs = Math.max(slowestApiMs, performance.now() - t);
+    }
     mismatches = bound.filter((b) => !sameValue(b.value, fieldValue(answers.get(b.api), b.field))).map((b) => `${b.api} ${b.field}: shown ${b.value}, API ${JSON.stringify(fieldValue(answers.get(b.api), b.field))}`);
     count = bound.length;
     if (mismatches.length === 0) break;
   }
   assert.deepEqual(mismatches, []);
   assert.ok(count >= minimum, `only ${count} bound numbers on ${p.page.url()}`);
-  return count;
+  return `${count} numbers (page ${pageMs.toFixed(0)} ms to first byte, its slowest API call alone ${slowestApiMs.toFixed(0)} ms)`;
 }
 
 /** A POST from the page's own script, as an attacker's script in the page would send it (with the session's cookie). */
@@ -307,7 +329,7 @@ const checks: Array<[string, () => Promise<void>]> = [
       const after = Number(await admin.page.locator("#window-1h [data-field='total.requests']").getAttribute("data-value"));
       assert.equal(after, before + TRAFFIC);
       assert.match(await text(admin, "#top-tenants"), new RegExp(TENANT));
-      figures.push(`overview: ${await numbersMatchTheApi(admin, 20)} numbers`);
+      figures.push(`overview: ${await numbersMatchTheApi(admin, 20)}`);
     },
   ],
   [
@@ -329,7 +351,7 @@ const checks: Array<[string, () => Promise<void>]> = [
       assert.equal(await admin.page.locator(`#key-${tenantKeyId} [data-field$='.requests']`).getAttribute("data-value"), String(TRAFFIC));
       figures.push(`tenant: ${await numbersMatchTheApi(admin, 10)}`);
       for (const by of ["model", "origin"]) {
-        await goto(admin, `/console/tenants/${TENANT}?by=${by}`);
+        await renders(admin, `/console/tenants/${TENANT}?by=${by}`, `Tenant ${TENANT}`, `tenant-by-${by}`);
         await numbersMatchTheApi(admin, 10);
       }
       await renders(admin, "/console/config", "Config", "config");
@@ -550,7 +572,7 @@ try {
   await sim.close();
   rmSync(stateDir, { recursive: true, force: true });
 }
-console.log(`console: bound numbers checked against the API: ${figures.join(", ")}`);
+console.log(`console: numbers checked against the API:\n${figures.map((f) => `    ${f}`).join("\n")}`);
 console.log(`console: router up in ${(startedIn / 1000).toFixed(1)} s, ${((Date.now() - started) / 1000).toFixed(1)} s in all; screenshots in ${flags.out}`);
 console.log(`console: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -152,10 +152,10 @@ function page(spec: PageSpec, body: (p: Page, c: C) => Promise<Child>) {
 
 type Form = Record<string, string>;
 
-/** The form fields of a POST (text fields only), or null when it is too large. */
+/** The form fields of a POST (text fields only), or null when its length is unsaid (browsers say it) or too large. */
 async function formOf(c: C): Promise<Form | null> {
-  const length = Number(c.req.header("content-length") ?? "0");
-  if (!(length <= FORM_LIMIT)) return null;
+  const length = c.req.header("content-length");
+  if (length === undefined || !(Number(length) <= FORM_LIMIT)) return null;
   const parsed = await c.req.parseBody();
   const form: Form = {};
   for (const [k, v] of Object.entries(parsed)) if (typeof v === "string") form[k] = v;

@@ -54,7 +54,7 @@ function TopTable({ rows, api, what }: { rows: UsageRow[]; api: string; what: st
       <tbody>
         {top.map((r) => (
           <tr>
-            <td>{what === "tenant" ? <a href={`/console/tenants/${r.group}`}>{r.group}</a> : what === "scenario" ? <a href={`/console/scenarios/${r.group}`}>{r.group}</a> : r.group}</td>
+            <td class="nowrap">{what === "tenant" ? <a href={`/console/tenants/${r.group}`}>{r.group}</a> : what === "scenario" ? <a href={`/console/scenarios/${r.group}`}>{r.group}</a> : r.group}</td>
             <Figures row={r} api={api} at={`data[group=${r.group}]`} />
           </tr>
         ))}
