@@ -152,11 +152,20 @@ function page(spec: PageSpec, body: (p: Page, c: C) => Promise<Child>) {
 
 type Form = Record<string, string>;
 
-/** The form fields of a POST (text fields only), or null when its length is unsaid (browsers say it) or too large. */
+/**
+ * The form fields of a POST (text fields only), or null when its length is unsaid (browsers say
+ * it), too large, or the body is not a form that parses (a broken multipart body, say): the
+ * action is then refused as one without its CSRF token.
+ */
 async function formOf(c: C): Promise<Form | null> {
   const length = c.req.header("content-length");
   if (length === undefined || !(Number(length) <= FORM_LIMIT)) return null;
-  const parsed = await c.req.parseBody();
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = await c.req.parseBody();
+  } catch {
+    return null;
+  }
   const form: Form = {};
   for (const [k, v] of Object.entries(parsed)) if (typeof v === "string") form[k] = v;
   return form;
