@@ -212,7 +212,8 @@ async function renders(p: Person, path: string, heading: string, name: string): 
 async function numbersMatchTheApi(p: Person, minimum: number): Promise<string> {
   let mismatches: string[] = [];
   let count = 0;
-  let slowestApiMs = 0;
+  let apiMs = 0;
+  let paths = 0;
   for (let attempt = 0; attempt < 3; attempt++) {
     if (attempt > 0) {
       await new Promise((r) => setTimeout(r, 500));
@@ -221,19 +222,19 @@ async function numbersMatchTheApi(p: Person, minimum: number): Promise<string> {
     const bound = await p.page.$$eval("[data-api]", (els) =>
       els.map((e) => ({ api: e.getAttribute("data-api")!, field: e.getAttribute("data-field")!, value: e.getAttribute("data-value")! })),
     );
-    const answers = new Map<string, unknown>();
-    for (const path of new Set(bound.map((b) => b.api))) {
-      const t = performance.now();
-      answers.set(path, (await api("GET", path)).data);
-      if (attempt === 0) slowestApiMs = Math.max(slowestApiMs, performance.now() - t);
-    }
+    // The page's API calls, all at once as a client would make them: the time the page is compared with.
+    const unique = [...new Set(bound.map((b) => b.api))];
+    paths = unique.length;
+    const t = performance.now();
+    const answers = new Map(await Promise.all(unique.map(async (path) => [path, (await api("GET", path)).data] as const)));
+    if (attempt === 0) apiMs = performance.now() - t;
     mismatches = bound.filter((b) => !sameValue(b.value, fieldValue(answers.get(b.api), b.field))).map((b) => `${b.api} ${b.field}: shown ${b.value}, API ${JSON.stringify(fieldValue(answers.get(b.api), b.field))}`);
     count = bound.length;
     if (mismatches.length === 0) break;
   }
   assert.deepEqual(mismatches, []);
   assert.ok(count >= minimum, `only ${count} bound numbers on ${p.page.url()}`);
-  return `${count} numbers (page ${pageMs.toFixed(0)} ms to first byte, its slowest API call alone ${slowestApiMs.toFixed(0)} ms)`;
+  return `${count} numbers (page ${pageMs.toFixed(0)} ms to its first byte; its ${paths} API calls at once ${apiMs.toFixed(0)} ms)`;
 }
 
 /** A POST from the page's own script, as an attacker's script in the page would send it (with the session's cookie). */

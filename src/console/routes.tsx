@@ -25,7 +25,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../env";
 import { isolateOf } from "../isolate";
-import { AdminClient } from "./admin-client";
+import { AdminClient, type ApiAnswer } from "./admin-client";
 import { CONSOLE_JS } from "./assets/client";
 import { CONSOLE_CSS } from "./assets/styles";
 import { Layout } from "./components";
@@ -54,7 +54,7 @@ type C = Context<AppEnv>;
 const cookieOptions = { path: "/", httpOnly: true, secure: true, sameSite: "Strict" } as const;
 
 /** Notices a redirect may ask for, by code (a URL never carries the text shown). */
-const NOTICES: Record<string, string> = {
+const NOTICES = {
   "tenant-created": "Tenant created.",
   "key-revoked": "Key revoked: requests with it are refused within one lease window.",
   "limits-set": "Limits set.",
@@ -64,7 +64,8 @@ const NOTICES: Record<string, string> = {
   "canary-stopped": "Canary stopped.",
   "canary-resumed": "Canary resumed.",
   "rolled-back": "Rolled back: a new version restores that config.",
-};
+} as const;
+type NoticeCode = keyof typeof NOTICES;
 
 interface Signed {
   session: Session;
@@ -130,7 +131,7 @@ async function renderPage(c: C, s: Signed, spec: PageSpec, body: (p: Page) => Pr
     return html(c, <Layout {...layout} notice={{ kind: "error", text: rendered.e.message }} />, rendered.e.status);
   }
   const code = c.req.query("notice");
-  const notice = extra.notice ?? (code && Object.hasOwn(NOTICES, code) ? { kind: "ok" as const, text: NOTICES[code]! } : null);
+  const notice = extra.notice ?? (code && Object.hasOwn(NOTICES, code) ? { kind: "ok" as const, text: NOTICES[code as NoticeCode] } : null);
   return html(
     c,
     <Layout {...layout} notice={notice}>
@@ -228,6 +229,27 @@ function usageGroup(c: C): (typeof USAGE_GROUPS_SHOWN)[number] {
 /** A tenant's page, after an action: its outcome as a notice, or a secret shown once. */
 function tenantAfter(c: C, s: Signed, tenant: string, extra: { notice?: { kind: "ok" | "error"; text: string }; status?: number; secret?: NewSecret }) {
   return renderPage(c, s, { ...TENANT_PAGE, active: "tenants" }, (p) => tenantPage(p, tenant, { group: "day", secret: extra.secret ?? null }), extra);
+}
+
+/** The admin API's answer to a key made or rotated: the secret, shown once. */
+interface IssuedKey {
+  id: string;
+  key: string;
+}
+
+/**
+ * An admin's change to a tenant from its page: the admin API's answer, then the page again, with
+ * the change's notice (after a redirect), the new secret shown once, or the API's error.
+ */
+function tenantChange<T>(call: (c: C, s: Signed, form: Form, tenant: string) => Promise<ApiAnswer<T>>, then: { notice: NoticeCode } | { secret: NewSecret["what"] }) {
+  return action(ADMIN_ONLY, async (c, s, form) => {
+    const tenant = c.req.param("tenant")!;
+    const answer = await call(c, s, form, tenant);
+    if (!answer.ok) return tenantAfter(c, s, tenant, { notice: { kind: "error", text: answer.message }, status: answer.status });
+    if ("notice" in then) return c.redirect(`/console/tenants/${tenant}?notice=${then.notice}`, 303);
+    const issued = answer.data as IssuedKey;
+    return tenantAfter(c, s, tenant, { secret: { keyId: issued.id, secret: issued.key, what: then.secret }, status: then.secret === "created" ? 201 : 200 });
+  });
 }
 
 /** The tenant named by the path: a tenant session only ever reaches its own (anything else is 404). */
@@ -354,70 +376,49 @@ export const consoleRoutes = new Hono<AppEnv>()
   })
   .post(
     "/tenants/:tenant/keys",
-    action(ADMIN_ONLY, async (c, s, form) => {
-      const tenant = c.req.param("tenant")!;
-      const days = intField(form.expiresInDays);
-      const limits = { rpm: intField(form.rpm), tpm: intField(form.tpm) };
-      const body = {
-        ...(form.name?.trim() ? { name: form.name.trim() } : {}),
-        ...(days === null ? {} : { expiresAt: isolateOf(c.env).clock.now() + days * 86_400_000 }),
-        ...(limits.rpm === null && limits.tpm === null ? {} : { limits }),
-      };
-      const answer = await s.api.call<{ id: string; key: string }>("POST", `/admin/tenants/${tenant}/keys`, body);
-      if (!answer.ok) return tenantAfter(c, s, tenant, { notice: { kind: "error", text: answer.message }, status: answer.status });
-      return tenantAfter(c, s, tenant, { secret: { keyId: answer.data.id, secret: answer.data.key, what: "created" }, status: 201 });
-    }),
+    tenantChange(
+      (c, s, form, tenant) => {
+        const days = intField(form.expiresInDays);
+        const limits = { rpm: intField(form.rpm), tpm: intField(form.tpm) };
+        const body = {
+          ...(form.name?.trim() ? { name: form.name.trim() } : {}),
+          ...(days === null ? {} : { expiresAt: isolateOf(c.env).clock.now() + days * 86_400_000 }),
+          ...(limits.rpm === null && limits.tpm === null ? {} : { limits }),
+        };
+        return s.api.call<IssuedKey>("POST", `/admin/tenants/${tenant}/keys`, body);
+      },
+      { secret: "created" },
+    ),
   )
   .post(
     "/tenants/:tenant/keys/:keyId/revoke",
-    action(ADMIN_ONLY, async (c, s) => {
-      const tenant = c.req.param("tenant")!;
-      const answer = await s.api.call("DELETE", `/admin/tenants/${tenant}/keys/${encodeURIComponent(c.req.param("keyId")!)}`);
-      if (!answer.ok) return tenantAfter(c, s, tenant, { notice: { kind: "error", text: answer.message }, status: answer.status });
-      return c.redirect(`/console/tenants/${tenant}?notice=key-revoked`, 303);
-    }),
+    tenantChange((c, s, _form, tenant) => s.api.call("DELETE", `/admin/tenants/${tenant}/keys/${encodeURIComponent(c.req.param("keyId")!)}`), { notice: "key-revoked" }),
   )
   .post(
     "/tenants/:tenant/keys/:keyId/rotate",
-    action(ADMIN_ONLY, async (c, s, form) => {
-      const tenant = c.req.param("tenant")!;
-      const grace = intField(form.graceSeconds);
-      const answer = await s.api.call<{ id: string; key: string }>("POST", `/admin/tenants/${tenant}/keys/${encodeURIComponent(c.req.param("keyId")!)}/rotate`, grace === null ? {} : { graceSeconds: grace });
-      if (!answer.ok) return tenantAfter(c, s, tenant, { notice: { kind: "error", text: answer.message }, status: answer.status });
-      return tenantAfter(c, s, tenant, { secret: { keyId: answer.data.id, secret: answer.data.key, what: "rotated" } });
-    }),
+    tenantChange(
+      (c, s, form, tenant) => {
+        const grace = intField(form.graceSeconds);
+        return s.api.call<IssuedKey>("POST", `/admin/tenants/${tenant}/keys/${encodeURIComponent(c.req.param("keyId")!)}/rotate`, grace === null ? {} : { graceSeconds: grace });
+      },
+      { secret: "rotated" },
+    ),
   )
-  .post(
-    "/tenants/:tenant/limits",
-    action(ADMIN_ONLY, async (c, s, form) => {
-      const tenant = c.req.param("tenant")!;
-      const answer = await s.api.call("PUT", `/admin/tenants/${tenant}/limits`, limitsOf(form));
-      if (!answer.ok) return tenantAfter(c, s, tenant, { notice: { kind: "error", text: answer.message }, status: answer.status });
-      return c.redirect(`/console/tenants/${tenant}?notice=limits-set`, 303);
-    }),
-  )
+  .post("/tenants/:tenant/limits", tenantChange((_c, s, form, tenant) => s.api.call("PUT", `/admin/tenants/${tenant}/limits`, limitsOf(form)), { notice: "limits-set" }))
   .post(
     "/tenants/:tenant/budgets",
-    action(ADMIN_ONLY, async (c, s, form) => {
-      const tenant = c.req.param("tenant")!;
-      const metric = form.metric ?? "";
-      const soft = amountOf(form.softLimit, metric);
-      const body = { metric, period: form.period ?? "", limit: amountOf(form.limit, metric), ...(soft === null ? {} : { softLimit: soft }), ...(form.key ? { key: form.key } : {}) };
-      const answer = await s.api.call("POST", `/admin/tenants/${tenant}/budgets`, body);
-      if (!answer.ok) return tenantAfter(c, s, tenant, { notice: { kind: "error", text: answer.message }, status: answer.status });
-      return c.redirect(`/console/tenants/${tenant}?notice=budget-added`, 303);
-    }),
+    tenantChange(
+      (_c, s, form, tenant) => {
+        const metric = form.metric ?? "";
+        const soft = amountOf(form.softLimit, metric);
+        const body = { metric, period: form.period ?? "", limit: amountOf(form.limit, metric), ...(soft === null ? {} : { softLimit: soft }), ...(form.key ? { key: form.key } : {}) };
+        return s.api.call("POST", `/admin/tenants/${tenant}/budgets`, body);
+      },
+      { notice: "budget-added" },
+    ),
   )
-  .post(
-    "/tenants/:tenant/:change{disable|enable}",
-    action(ADMIN_ONLY, async (c, s) => {
-      const tenant = c.req.param("tenant")!;
-      const change = c.req.param("change")!;
-      const answer = await s.api.call("POST", `/admin/tenants/${tenant}/${change}`, {});
-      if (!answer.ok) return tenantAfter(c, s, tenant, { notice: { kind: "error", text: answer.message }, status: answer.status });
-      return c.redirect(`/console/tenants/${tenant}?notice=tenant-${change}d`, 303);
-    }),
-  )
+  .post("/tenants/:tenant/disable", tenantChange((_c, s, _form, tenant) => s.api.call("POST", `/admin/tenants/${tenant}/disable`, {}), { notice: "tenant-disabled" }))
+  .post("/tenants/:tenant/enable", tenantChange((_c, s, _form, tenant) => s.api.call("POST", `/admin/tenants/${tenant}/enable`, {}), { notice: "tenant-enabled" }))
   .get(
     "/config",
     page({ roles: OPERATORS, title: "Config", active: "config" }, (p, c) => {

@@ -4,18 +4,11 @@
  * (`POST|DELETE /admin/scenarios/:scenario/canary-stop`).
  */
 import { describe, expect, it } from "vitest";
+import type { UsageTotals } from "../../src/ledger/types";
 import { adminFetch, chat, errorOf, newTenant, settledAll } from "../support/client";
 import { ADMIN_READ_TOKEN } from "../support/router-config";
 
-interface Totals {
-  group: string;
-  requests: number;
-  promptTokens: number;
-  cachedTokens: number;
-  completionTokens: number;
-  costMicros: number;
-  errors: number;
-}
+type Totals = UsageTotals;
 
 interface Summary {
   object: "list";

@@ -4,11 +4,9 @@
  */
 import type { VersionSummary } from "../../config/config-store";
 import type { ConfigChange } from "../../config/diff";
-import { Action, Empty, Section } from "../components";
+import { Action, Empty, Head, Section } from "../components";
 import { time } from "../format";
 import { need, query, type ListOf, type Page } from "../page";
-
-
 
 interface LiveVersion extends VersionSummary {
   config: unknown;
@@ -23,6 +21,22 @@ interface Diff {
 
 function show(value: unknown): string {
   return value === undefined ? "—" : JSON.stringify(value);
+}
+
+/** A version picker of the diff form (the form submits when it changes). */
+function VersionSelect({ name, numbers, selected }: { name: "from" | "to"; numbers: number[]; selected: number }) {
+  return (
+    <label>
+      {name}
+      <select name={name} data-autosubmit="">
+        {numbers.map((n) => (
+          <option value={String(n)} selected={n === selected}>
+            {n}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
 }
 
 export async function configPage(p: Page, q: { from?: number; to?: number }) {
@@ -42,16 +56,7 @@ export async function configPage(p: Page, q: { from?: number; to?: number }) {
       </p>
       <Section title="Versions" id="versions">
         <table>
-          <thead>
-            <tr>
-              <th>version</th>
-              <th>when</th>
-              <th>by</th>
-              <th>source</th>
-              <th>message</th>
-              {p.session.role === "admin" && <th></th>}
-            </tr>
-          </thead>
+          <Head cols={["version", "when", "by", "source", "message", ...(p.session.role === "admin" ? [""] : [])]} />
           <tbody>
             {versions.data.map((v) => (
               <tr id={`version-${v.version}`}>
@@ -83,26 +88,8 @@ export async function configPage(p: Page, q: { from?: number; to?: number }) {
       </Section>
       <Section title="Diff" id="diff">
         <form method="get" action="/console/config" class="form-grid">
-          <label>
-            from
-            <select name="from" data-autosubmit="">
-              {numbers.map((n) => (
-                <option value={String(n)} selected={n === from}>
-                  {n}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            to
-            <select name="to" data-autosubmit="">
-              {numbers.map((n) => (
-                <option value={String(n)} selected={n === to}>
-                  {n}
-                </option>
-              ))}
-            </select>
-          </label>
+          <VersionSelect name="from" numbers={numbers} selected={from} />
+          <VersionSelect name="to" numbers={numbers} selected={to} />
           <button type="submit">Compare</button>
         </form>
         {diff === null ? (
@@ -111,14 +98,7 @@ export async function configPage(p: Page, q: { from?: number; to?: number }) {
           <Empty text={`Versions ${from} and ${to} hold the same config.`} />
         ) : (
           <table class="diff" id="diff-table">
-            <thead>
-              <tr>
-                <th>change</th>
-                <th>path</th>
-                <th>version {from}</th>
-                <th>version {to}</th>
-              </tr>
-            </thead>
+            <Head cols={["change", "path", `version ${from}`, `version ${to}`]} />
             <tbody>
               {diff.changes.map((ch) => (
                 <tr class={`op-${ch.op}`}>

@@ -7,7 +7,7 @@
 import type { CircuitTransition } from "../../health/circuit";
 import type { OriginSnapshot } from "../../health/types";
 import { BarChart, Empty, Num, PairBars, Section, Val, Head } from "../components";
-import { ago, int, lognormalQuantiles, ms, pct, time } from "../format";
+import { ago, int, lognormalQuantiles, ms, pct, time, type NumberFormat } from "../format";
 import { isolateOf } from "../../isolate";
 import { need, type ListOf, type Page } from "../page";
 
@@ -29,6 +29,26 @@ function Metric({ o, name, label }: { o: OriginSnapshot; name: "ttftMs" | "coldT
           no sample yet
         </td>
       )}
+    </tr>
+  );
+}
+
+/** The prefix-cache table's bound columns, per scenario: field, format. */
+const CACHE_COLUMNS = [
+  ["requests", "int"],
+  ["promptTokens", "int"],
+  ["predictedRate", "pct"],
+  ["hitRate", "pct"],
+] as const;
+
+/** One of an origin's counts, as a row: its label and its bound number. */
+function FigureRow({ o, name, label, format }: { o: OriginSnapshot; name: "errorRate" | "samples" | "consecutiveFailures" | "inFlight"; label: string; format: NumberFormat }) {
+  return (
+    <tr>
+      <th>{label}</th>
+      <td>
+        <Num value={o[name]} format={format} api={ORIGINS} field={`data[origin=${o.origin}].${name}`} />
+      </td>
     </tr>
   );
 }
@@ -70,24 +90,9 @@ function OriginCard({ o, transitions, now }: { o: OriginSnapshot; transitions: C
                 <th>TTFT p50 / p90 (est.)</th>
                 <td title="estimated from the EWMA's mean and variance, assuming a log-normal distribution">{q ? `${ms(q.p50)} / ${ms(q.p90)}` : "—"}</td>
               </tr>
-              <tr>
-                <th>error rate</th>
-                <td>
-                  <Num value={o.errorRate} format="pct" api={ORIGINS} field={`${at}.errorRate`} />
-                </td>
-              </tr>
-              <tr>
-                <th>samples</th>
-                <td>
-                  <Num value={o.samples} format="int" api={ORIGINS} field={`${at}.samples`} />
-                </td>
-              </tr>
-              <tr>
-                <th>consecutive failures</th>
-                <td>
-                  <Num value={o.consecutiveFailures} format="int" api={ORIGINS} field={`${at}.consecutiveFailures`} />
-                </td>
-              </tr>
+              <FigureRow o={o} name="errorRate" label="error rate" format="pct" />
+              <FigureRow o={o} name="samples" label="samples" format="int" />
+              <FigureRow o={o} name="consecutiveFailures" label="consecutive failures" format="int" />
               <tr>
                 <th>failures attributed to tenants</th>
                 <td>
@@ -95,12 +100,7 @@ function OriginCard({ o, transitions, now }: { o: OriginSnapshot; transitions: C
                   {o.lastAttributed ? ` (last: ${o.lastAttributed.tenant}, ${o.lastAttributed.kind}, ${ago(o.lastAttributed.at, now)})` : ""}
                 </td>
               </tr>
-              <tr>
-                <th>in flight</th>
-                <td>
-                  <Num value={o.inFlight} format="int" api={ORIGINS} field={`${at}.inFlight`} />
-                </td>
-              </tr>
+              <FigureRow o={o} name="inFlight" label="in flight" format="int" />
             </tbody>
           </table>
         </div>
@@ -131,18 +131,11 @@ function OriginCard({ o, transitions, now }: { o: OriginSnapshot; transitions: C
               {scenarios.map(([s, st]) => (
                 <tr>
                   <td>{s}</td>
-                  <td>
-                    <Num value={st.requests} format="int" api={ORIGINS} field={`${at}.prefixCache[${s}].requests`} />
-                  </td>
-                  <td>
-                    <Num value={st.promptTokens} format="int" api={ORIGINS} field={`${at}.prefixCache[${s}].promptTokens`} />
-                  </td>
-                  <td>
-                    <Num value={st.predictedRate} format="pct" api={ORIGINS} field={`${at}.prefixCache[${s}].predictedRate`} />
-                  </td>
-                  <td>
-                    <Num value={st.hitRate} format="pct" api={ORIGINS} field={`${at}.prefixCache[${s}].hitRate`} />
-                  </td>
+                  {CACHE_COLUMNS.map(([field, format]) => (
+                    <td>
+                      <Num value={st[field]} format={format} api={ORIGINS} field={`${at}.prefixCache[${s}].${field}`} />
+                    </td>
+                  ))}
                   <td>{st.precision === null ? "—" : pct(st.precision)}</td>
                 </tr>
               ))}

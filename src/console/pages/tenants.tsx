@@ -143,6 +143,15 @@ function BudgetRow({ b, api, keys }: { b: BudgetStatus; api: string; keys: Map<s
   );
 }
 
+/** The usage table's columns: label, field of the answer's rows, format. */
+const USAGE_COLUMNS = [
+  ["requests", "requests", "int"],
+  ["prompt", "promptTokens", "int"],
+  ["cached", "cachedTokens", "int"],
+  ["completion", "completionTokens", "int"],
+  ["cost", "costMicros", "usd"],
+] as const;
+
 function UsageChart({ rows, api, by, now }: { rows: UsageRow[]; api: string; by: string; now: number }) {
   if (rows.length === 0) return <Empty text="No usage in the last 30 days." />;
   const bars = by === "day" ? costPerDay(rows, now, USAGE_DAYS) : rows.map((r) => ({ label: r.group || "none", value: r.costMicros, tip: `${r.group || "none"}: ${usd(r.costMicros)}, ${int(r.requests)} requests` }));
@@ -150,40 +159,18 @@ function UsageChart({ rows, api, by, now }: { rows: UsageRow[]; api: string; by:
     <>
       <BarChart label={`cost by ${by}`} format="usd" bars={bars} />
       <table class="compact">
-        <thead>
-          <tr>
-            <th>{by}</th>
-            <th>requests</th>
-            <th>prompt</th>
-            <th>cached</th>
-            <th>completion</th>
-            <th>cost</th>
-          </tr>
-        </thead>
+        <Head cols={[by, ...USAGE_COLUMNS.map(([label]) => label)]} />
         <tbody>
-          {rows.map((r) => {
-            const at = `data[group=${r.group}]`;
-            return (
-              <tr>
-                <td>{r.group || "none"}</td>
+          {rows.map((r) => (
+            <tr>
+              <td>{r.group || "none"}</td>
+              {USAGE_COLUMNS.map(([, field, format]) => (
                 <td>
-                  <Num value={r.requests} format="int" api={api} field={`${at}.requests`} />
+                  <Num value={r[field]} format={format} api={api} field={`data[group=${r.group}].${field}`} />
                 </td>
-                <td>
-                  <Num value={r.promptTokens} format="int" api={api} field={`${at}.promptTokens`} />
-                </td>
-                <td>
-                  <Num value={r.cachedTokens} format="int" api={api} field={`${at}.cachedTokens`} />
-                </td>
-                <td>
-                  <Num value={r.completionTokens} format="int" api={api} field={`${at}.completionTokens`} />
-                </td>
-                <td>
-                  <Num value={r.costMicros} format="usd" api={api} field={`${at}.costMicros`} />
-                </td>
-              </tr>
-            );
-          })}
+              ))}
+            </tr>
+          ))}
         </tbody>
       </table>
     </>
@@ -291,19 +278,7 @@ export async function tenantPage(p: Page, tenantId: string, shown: { group: (typ
           <Empty text="No key yet." />
         ) : (
           <table id="key-table">
-            <thead>
-              <tr>
-                <th>key</th>
-                <th>name</th>
-                <th>state</th>
-                <th>created</th>
-                <th>expires</th>
-                <th>limits</th>
-                <th>requests, 30 d</th>
-                <th>cost, 30 d</th>
-                {admin && <th></th>}
-              </tr>
-            </thead>
+            <Head cols={["key", "name", "state", "created", "expires", "limits", "requests, 30 d", "cost, 30 d", ...(admin ? [""] : [])]} />
             <tbody>
               {keys.data.map((k) => {
                 const state = keyState(k, p.now);
