@@ -36,6 +36,7 @@
  *   DELETE /admin/scenarios/:scenario/canary-stop  resume a stopped canary (stopped by its criteria or by hand)
  *   GET    /admin/usage/summary                    usage across tenants ?from, to, group_by=tenant|model|origin|day (admin-usage.ts)
  *   GET    /admin/scenarios/:scenario/decisions    its recent routing decisions (sampled), newest first
+ *   ...    /admin/scenarios/:scenario/migration    its migration's stage, figures, history; stage moves (admin-migration.ts)
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -47,6 +48,7 @@ import { adminAuth } from "./admin-auth";
 import { adminConfigRoutes } from "./admin-config";
 import { audit, auditRoutes, auditTrail } from "./admin-audit";
 import { keyRoutes } from "./admin-keys";
+import { migrationRoutes } from "./admin-migration";
 import { body, existingLedger, now, shortParam, type AdminContext } from "./admin-request";
 import { tenantRoutes } from "./admin-tenants";
 import { adminUsageRoutes } from "./admin-usage";
@@ -161,6 +163,7 @@ export const adminApi = new Hono<AppEnv>()
     return c.json(budget);
   })
   .route("/config", adminConfigRoutes)
+  .route("/", migrationRoutes)
   /** This isolate's own counters (at the edge, one isolate of many): ledger calls by kind, config checks, the config version it runs. */
   .get("/isolate", (c) => {
     const isolate = isolateOf(c.env);
