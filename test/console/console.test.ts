@@ -197,6 +197,17 @@ describe("who may see and do what", () => {
   });
 });
 
+describe("scenarios", () => {
+  it("a scenario in migration shows its stage and the routing the stage derives (here: a shadow of the candidate)", async () => {
+    const b = await signedIn(ADMIN_TOKEN);
+    const html = await (await b.get("/console/scenarios/chat-migrating")).text();
+    expect(html).toMatch(/<p id="migration">Migrating to <strong>mig-pool<\/strong> \(pool-model\): stage <span class="badge">discovery<\/span>, owner ml-platform@example.com/);
+    expect(html).toMatch(/<section id="shadow">[\s\S]*100\.0 % of requests are copied to <strong>mig-pool<\/strong> \(pool-model\)/);
+    const list = await (await b.get("/console/scenarios")).text();
+    expect(list).toMatch(/chat-migrating[\s\S]*?<td>mig-pool 100\.0 %<\/td>/);
+  });
+});
+
 describe("CSRF on every change", () => {
   it("a form without the session's token, with another session's, or from another site is refused, and nothing changes", async () => {
     const b = await signedIn(ADMIN_TOKEN);

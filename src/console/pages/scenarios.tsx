@@ -4,7 +4,9 @@
  * affinity, and recent routing decisions, each expandable into its explanation. From the live
  * config (`GET /admin/config`), `GET /admin/origins`, and the scenario's `/decisions` and `/affinity`.
  */
-import type { RouterConfigInput } from "../../config/schema";
+import type { Candidate, RouterConfigInput } from "../../config/schema";
+import { effectiveRouting } from "../../migration/derive";
+import { migrationSchema } from "../../migration/schema";
 import type { DecisionEntry } from "../../decisions/decision-log";
 import type { OriginSnapshot } from "../../health/types";
 import { Action, Empty, Num, Section, Val, Head } from "../components";
@@ -38,6 +40,18 @@ function Windows({ windows }: { windows: readonly WindowInput[] | undefined }) {
   );
 }
 
+/**
+ * The scenario as it routes now: a migration's stage sets its shadow, canary or first candidate
+ * (`src/migration/derive.ts`, as the config's parse does), so the page shows the canary a stage made
+ * and its stop and resume. The config as written is what `GET /admin/config` answers.
+ */
+function routed(s: ScenarioInput): ScenarioInput {
+  const migration = s.migration ? migrationSchema.safeParse(s.migration) : null;
+  if (!migration?.success) return s;
+  const r = effectiveRouting({ candidates: s.candidates as Candidate[], routing: s.routing ?? "scored" }, migration.data);
+  return { ...s, candidates: r.candidates, routing: r.routing, canary: r.canary, shadow: r.shadow };
+}
+
 function canaryState(snapshot: OriginSnapshot | undefined, name: string) {
   return snapshot?.canaryStops[name] ?? null;
 }
@@ -45,7 +59,7 @@ function canaryState(snapshot: OriginSnapshot | undefined, name: string) {
 export async function scenariosPage(p: Page) {
   const [live, origins] = await Promise.all([p.api.get<LiveConfig>("/admin/config").then(need), p.api.get<ListOf<OriginSnapshot>>(ORIGINS).then(need)]);
   const snapshots = new Map(origins.data.map((o) => [o.origin, o]));
-  const scenarios = Object.entries(live.config.scenarios);
+  const scenarios = Object.entries(live.config.scenarios).map(([name, s]) => [name, routed(s)] as const);
   return (
     <>
       <p class="muted">Live config version {live.version}.</p>
@@ -234,7 +248,7 @@ function DecisionItem({ d }: { d: DecisionEntry }) {
 
 export async function scenarioPage(p: Page, name: string) {
   const live = need(await p.api.get<LiveConfig>("/admin/config"));
-  const s = Object.hasOwn(live.config.scenarios, name) ? live.config.scenarios[name]! : null;
+  const s = Object.hasOwn(live.config.scenarios, name) ? routed(live.config.scenarios[name]!) : null;
   if (!s) throw new ConsoleError(404, `No scenario '${name.slice(0, 64)}' in the live config.`);
   const base = `/admin/scenarios/${encodeURIComponent(name)}`;
   const [origins, decisions, affinity] = await Promise.all([
@@ -246,6 +260,12 @@ export async function scenarioPage(p: Page, name: string) {
   return (
     <>
       {s.description && <p>{s.description}</p>}
+      {s.migration && (
+        <p id="migration">
+          Migrating to <strong>{s.migration.candidate.origin}</strong> ({s.migration.candidate.model}): stage <span class="badge">{s.migration.stage}</span>, owner {s.migration.owner}. Its figures and moves:{" "}
+          <code>/admin/scenarios/{name}/migration</code>.
+        </p>
+      )}
       <Section title="Candidates" id="candidates">
         <p class="muted">
           Routing {s.routing ?? "scored"}; endpoint {s.endpoint ?? "chat"}; output cap {int(s.maxOutputTokens ?? 4096)} tokens{s.slo ? `; SLO TTFT ${ms(s.slo.ttftMs)}` : ""}
