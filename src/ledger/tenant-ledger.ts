@@ -38,6 +38,7 @@ import {
   type SettleRequest,
   type Tenant,
   type UsageGroup,
+  type UsageGrouping,
   type UsagePage,
   type UsageQuery,
   type UsageRecord,
@@ -894,7 +895,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     return this.tenant ? queryUsage(this.sql, query) : { data: [], nextCursor: null };
   }
 
-  async usageTotals(query: UsageQuery, groupBy: UsageGroup | UsageGroup[]): Promise<UsageTotals[]> {
+  async usageTotals(query: UsageQuery, groupBy: UsageGrouping | UsageGroup[]): Promise<UsageTotals[]> {
     return this.tenant ? usageTotals(this.sql, query, groupBy) : [];
   }
 

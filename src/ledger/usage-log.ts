@@ -4,7 +4,7 @@
  * metadata key. Attribution is stored as JSON (`metadata` an object, `tags` an array) and read
  * with SQLite's JSON functions (https://www.sqlite.org/json1.html).
  */
-import type { Feedback, FeedbackResult, UsageGroup, UsagePage, UsageQuery, UsageRecord, UsageRow, UsageTotals } from "./types";
+import type { Feedback, FeedbackResult, UsageGroup, UsageGrouping, UsagePage, UsageQuery, UsageRecord, UsageRow, UsageTotals } from "./types";
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -169,16 +169,20 @@ export function queryUsage(sql: SqlStorage, query: UsageQuery): UsagePage | null
   return { data: page, nextCursor: rows.length > limit && last ? encodeCursor(last.at, last.requestId) : null };
 }
 
-const GROUP_COLUMN: Record<Exclude<UsageGroup, "tag" | `metadata.${string}`>, string> = {
+const GROUP_COLUMN: Record<Exclude<UsageGrouping, "tag" | `metadata.${string}`>, string> = {
   day: "day",
   model: "scenario",
   origin: "origin",
   key: "key_id",
   user: "end_user",
+  all: "''",
 };
 
+/** What counts as an error in {@link UsageTotals}: see its `errors`. */
+const ERROR_ROW = "(status >= 500 OR outcome IN ('stream_broken', 'stream_timeout'))";
+
 /** What a grouping selects as `grp`, the tables it reads from, and its arguments (before the filters'). */
-function grouping(groupBy: UsageGroup): { select: string; from: string; args: SqlStorageValue[] } {
+function grouping(groupBy: UsageGrouping): { select: string; from: string; args: SqlStorageValue[] } {
   // A row with several tags counts once in each of their groups; a row with none, in "".
   if (groupBy === "tag") return { select: "COALESCE(t.value, '')", from: "usage LEFT JOIN json_each(usage.tags) AS t", args: [] };
   if (groupBy.startsWith("metadata.")) return { select: "COALESCE(json_extract(metadata, ?), '')", from: "usage", args: [keyPath(groupBy.slice("metadata.".length))] };
@@ -187,12 +191,12 @@ function grouping(groupBy: UsageGroup): { select: string; from: string; args: Sq
 
 /**
  * Totals over the filtered records, by day (tenant-local), model (scenario), origin, key, end user,
- * tag or a metadata key; or by several columns at once (`["model", "origin", "day"]`: then each
- * total's `by` names its values and `group` joins them with "|").
+ * tag or a metadata key; `all`: one row (none when nothing matched); or by several columns at once
+ * (`["model", "origin", "day"]`: then each total's `by` names its values and `group` joins them with "|").
  */
-export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGroup | readonly UsageGroup[]): UsageTotals[] {
+export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGrouping | readonly UsageGroup[]): UsageTotals[] {
   const { where, args } = filters(query);
-  const groups = (Array.isArray(groupBy) ? groupBy : [groupBy]) as UsageGroup[];
+  const groups = (Array.isArray(groupBy) ? groupBy : [groupBy]) as UsageGrouping[];
   const parts = groups.map(grouping);
   // A tag grouping joins json_each: it is only ever alone (the route refuses it in a list).
   const from = parts.find((p) => p.from !== "usage")?.from ?? "usage";
@@ -200,7 +204,7 @@ export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGr
   return sql
     .exec<Row>(
       `SELECT ${parts.map((p, i) => `${p.select} AS ${names[i]}`).join(", ")}, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached,
-         SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost,
+         SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost, SUM(CASE WHEN ${ERROR_ROW} THEN 1 ELSE 0 END) AS errors,
          SUM(feedback = 'accepted') AS accepted, SUM(feedback = 'rejected') AS rejected,
          SUM(gate_passed = 1) AS passed, SUM(gate_passed = 0) AS failed
        FROM ${from} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} GROUP BY ${names.join(", ")} ORDER BY ${names.join(", ")}`,
@@ -222,6 +226,7 @@ export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGr
         cachedTokens: r.cached as number,
         completionTokens: r.completion as number,
         costMicros: r.cost as number,
+        errors: r.errors as number,
         accepted,
         rejected,
         unrated: (r.requests as number) - accepted - rejected,
