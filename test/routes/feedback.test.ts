@@ -79,7 +79,7 @@ describe("POST /v1/feedback", () => {
     const summary = async (path: string) => (await jsonOf<{ group_by: string; data: Totals[] }>(path.startsWith("/admin") ? adminFetch(path.slice(6)) : api(path, key))).data;
     const unratedTotals = await summary("/usage/summary?group_by=model");
     expect(unratedTotals).toEqual([
-      { group: "chat-rated", requests: 3, promptTokens: expect.any(Number), cachedTokens: 0, completionTokens: expect.any(Number), costMicros: total, accepted: 0, rejected: 0, unrated: 3, gatesPassed: 0, gatesFailed: 0, costPerAcceptedMicros: null },
+      { group: "chat-rated", requests: 3, promptTokens: expect.any(Number), cachedTokens: 0, completionTokens: expect.any(Number), costMicros: total, errors: 0, accepted: 0, rejected: 0, unrated: 3, gatesPassed: 0, gatesFailed: 0, costPerAcceptedMicros: null },
     ]);
 
     const first = await feedback(key, { request_id: ids[0], accepted: true, score: 0.9, reason: "exactly right" });
