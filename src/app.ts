@@ -9,6 +9,7 @@ import { RouterError, toErrorResponse } from "./openai/errors";
 import { isolateOf } from "./isolate";
 import { RequestLog } from "./observe/request-log";
 import { adminRoutes } from "./routes/admin";
+import { batchRoutes } from "./routes/batches";
 import { metricsRoutes, probeRoutes } from "./routes/ops";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
@@ -68,6 +69,7 @@ export function createApp(): Hono<AppEnv> {
   app.post("/v1/embeddings", proxyHandler("embeddings"));
   app.route("/v1/models", modelRoutes);
   app.route("/v1", tenantSelfRoutes);
+  app.route("/v1", batchRoutes);
   app.route("/admin", adminRoutes);
   app.route("/", metricsRoutes);
   app.get("/", (c) => c.json({ service: "token-router", api: "/v1", openapi: "/openapi.json" }));

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { originCacheSchema, scenarioAffinitySchema } from "../affinity/schema";
+import { batchSettingsSchema } from "../batch/settings";
 import { pricingSchema } from "../pricing/schema";
 import { originRoutingShape, originWindowSchema, scenarioRoutingShape } from "../routing/schema";
 
@@ -155,6 +156,8 @@ export const routerConfigSchema = z
     health: healthSettingsSchema.prefault({}),
     security: securitySchema.prefault({}),
     leases: leaseSettingsSchema.prefault({}),
+    /** The Batch API (`/v1/files`, `/v1/batches`): file limits and how batches run. */
+    batches: batchSettingsSchema.prefault({}),
   })
   .strict();
 

@@ -36,7 +36,7 @@ export function forwardingOf(ctx: RequestContext) {
 }
 
 /** Forwards the admitted, placed request; a decision with no attempt is the 503 it says when to retry. */
-export async function send(ctx: RequestContext, admission: Admission, placement: Placement, settlement: Settlement): Promise<Forwarded> {
+export async function send(ctx: RequestContext, admission: Admission, placement: Placement, settlement: Pick<Settlement, "calls">): Promise<Forwarded> {
   const { config, isolate } = ctx;
   const { decision, parts } = placement;
   const { prefix, scenario, upstream } = admission;

@@ -1,0 +1,234 @@
+/**
+ * Running one batch line through the router's own request path, as a request of the batch class
+ * (`x-priority: batch`) from the key that created the batch: admitted by the tenant's ledger
+ * (policy, rate limits, a reservation against its budgets: a batch reserves what it runs, not the
+ * whole file), placed by `decide()`, forwarded with fallback, its origins' health reported. What
+ * it returns is the line's output or error line and what settles it; the batch object writes both
+ * before it settles, so a crash at any point runs the line again under the same request id and the
+ * ledger charges it once (see schema.ts).
+ */
+import type { Isolate } from "../isolate";
+import type { RouterEnv } from "../env";
+import type { RouterConfig, ScenarioConfig } from "../config/schema";
+import { FREE, originPrices, scenarioOf } from "../config/origins";
+import type { TenantLedger } from "../ledger/tenant-ledger";
+import type { AdmitResult, LineAdmitResult, SettleRequest } from "../ledger/types";
+import { utf8ByteLength } from "../lib/bytes";
+import { describeFailure, RouterError, type RouterFailure } from "../openai/errors";
+import { parseProxyRequest, type ProxyRequest } from "../openai/requests";
+import type { Usage } from "../openai/usage";
+import { RequestLog } from "../observe/request-log";
+import type { Forwarded } from "../proxy/forward";
+import type { Admission } from "../request/admit";
+import { admitted, type Admitted, type Caller } from "../request/authenticate";
+import type { RequestContext } from "../request/context";
+import { reportFailedAttempts, reportServed, requesterOf } from "../request/health-report";
+import { placer } from "../request/place";
+import { learnedFrom, prefixSample, requestPrefix, type RequestPrefix } from "../request/prefix";
+import { send } from "../request/send";
+import type { SettleItem } from "../usage/settle-batcher";
+import { failedSettlement, jsonSettlement, type RequestFacts, type Served } from "../usage/record";
+import { requestedOutputCap, reservationFor, withOutputCap } from "../usage/reservation";
+import { BATCH_ENDPOINTS, type BatchUrl } from "./input";
+import { responseLine } from "./objects";
+
+/** What running a tenant's lines needs. */
+export interface LineDeps {
+  env: RouterEnv;
+  isolate: Isolate;
+  config: RouterConfig;
+  tenantId: string;
+  /** The key that created the batch: its lines are its requests. */
+  keyId: string;
+  ledger: DurableObjectStub<TenantLedger>;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** One line to run. */
+export interface LineToRun {
+  customId: string;
+  url: BatchUrl;
+  model: string;
+  /** The input line as uploaded. */
+  text: string;
+  /** Its request id: its usage row's, the same on every run of the line. */
+  requestId: string;
+}
+
+/** Tokens a line used (its settlement's), for the batch's `usage`. */
+export interface LineUsage {
+  input: number;
+  cached: number;
+  output: number;
+}
+
+export type LineOutcome =
+  /** Answered (`output`) or refused or failed (`error`): its line of the file, and what settles it (null when nothing was reserved). */
+  | { kind: "done"; resultKind: "output" | "error"; result: string; settle: SettleItem | null; usage: LineUsage }
+  /** Not run now (a rate limit): run it from `until`. */
+  | { kind: "defer"; until: number; reason: string }
+  /** The key is refused or a budget cannot cover it: this line and every one not yet run end with this answer. */
+  | { kind: "stop"; statusCode: number; body: string };
+
+const NO_USAGE: LineUsage = { input: 0, cached: 0, output: 0 };
+
+/** An error line with the answer a direct request would have had. */
+function errorLine(line: LineToRun, failure: RouterFailure, settle: SettleItem | null = null, usage = NO_USAGE): LineOutcome {
+  const { status, body } = describeFailure(failure);
+  return { kind: "done", resultKind: "error", result: responseLine(line.customId, line.requestId, status, JSON.stringify(body)), settle, usage };
+}
+
+/** The failure a refused admission answers a direct request with (see `admitted`). */
+function refusal(result: Extract<AdmitResult, { ok: false }>, model: string, now: number): RouterFailure {
+  try {
+    admitted(result, model, { refused: () => {} }, now);
+  } catch (e) {
+    if (e instanceof RouterError) return e.failure;
+    throw e;
+  }
+  throw new Error("a refused admission was admitted");
+}
+
+/** A line's request, typed, and the scenario its model names; or the failure that ends the line. */
+export function readLine(config: RouterConfig, line: LineToRun): { request: ProxyRequest; scenario: ScenarioConfig } | { failure: RouterFailure } {
+  const endpoint = BATCH_ENDPOINTS[line.url];
+  let request: ProxyRequest;
+  try {
+    // Validated at upload; read again typed (a line the config's limits no longer take fails alone).
+    request = parseProxyRequest(endpoint, (JSON.parse(line.text) as { body: unknown }).body);
+  } catch (e) {
+    if (e instanceof RouterError) return { failure: e.failure };
+    throw e;
+  }
+  const scenario = scenarioOf(config, line.model);
+  if (!scenario || scenario.endpoint !== endpoint) return { failure: { kind: "model_not_found", model: line.model } };
+  return { request, scenario };
+}
+
+/** What the request path sees of a line admitted under `grant`: its request context and its admission. */
+export function lineRequest(
+  deps: LineDeps,
+  line: LineToRun,
+  read: { request: ProxyRequest; scenario: ScenarioConfig },
+  grant: Admitted,
+  cap: number | null,
+  prefix: RequestPrefix | null,
+  now: number,
+): { ctx: RequestContext; admission: Admission } {
+  const { isolate, tenantId } = deps;
+  const { request, scenario } = read;
+  const arrivedAt = Date.now();
+  const ctx: RequestContext = {
+    requestId: line.requestId,
+    startedAt: now,
+    arrivedAt,
+    // What the request path reads of a client's request: its class (a batch line is always of
+    // the batch class) and a signal that never fires (no client waits on a connection).
+    request: new Request(`https://batch.invalid${line.url}`, { method: "POST", headers: { "x-priority": "batch" } }),
+    env: deps.env,
+    isolate,
+    config: deps.config,
+    waitUntil: deps.waitUntil,
+    log: new RequestLog({ requestId: line.requestId, method: "POST", path: line.url, arrivedAt }, { metrics: isolate.metrics, analytics: deps.env.REQUEST_ANALYTICS }),
+  };
+  const caller: Caller = { key: "", tenantId, ledger: isolate.ledger(tenantId), stub: deps.ledger, refused: () => {} };
+  const capped = request.endpoint === "chat" ? withOutputCap(request.body, cap) : null;
+  const admission: Admission = {
+    caller,
+    grant,
+    ticket: null,
+    model: line.model,
+    scenario,
+    request,
+    upstream: capped ? { endpoint: "chat", body: capped.body } : request,
+    cap: capped?.cap ?? null,
+    stream: false,
+    clientWantsUsage: false,
+    bodyBytes: utf8ByteLength(JSON.stringify(request.body)),
+    boundary: null,
+    prefix,
+    matches: grant.prefixMatches ?? {},
+  };
+  return { ctx, admission };
+}
+
+/** Runs one line at `now` (the router's clock); throws only when the ledger cannot be reached. */
+export async function runLine(deps: LineDeps, line: LineToRun, now: number): Promise<LineOutcome> {
+  const { config, isolate, tenantId } = deps;
+  const read = readLine(config, line);
+  if ("failure" in read) return errorLine(line, read.failure);
+  const { request, scenario } = read;
+  const endpoint = request.endpoint;
+
+  const reserve = reservationFor(config, line.model, scenario, request, now);
+  const prefix = request.endpoint === "chat" ? requestPrefix(config, line.model, scenario, request.body) : null;
+  const ask = (withReserve: boolean) =>
+    deps.ledger.admitLine({ keyId: deps.keyId, requestId: line.requestId, at: now, model: line.model, reserve: withReserve ? reserve : null, prefix: prefix?.lookup ?? null }) as Promise<LineAdmitResult>;
+  let result = await ask(true);
+  let cap: number | null = result.ok ? result.outputCap : null;
+  if (!result.ok && result.reason === "already_settled") {
+    // Its reservation was charged in full by the ledger's alarm (a crash outlasted its hold): the
+    // line runs again at no further charge, within the scenario's cap.
+    result = await ask(false);
+    cap = requestedOutputCap(request) ?? scenario.maxOutputTokens;
+  }
+  if (!result.ok) {
+    if (result.reason === "already_settled") throw new Error(`line ${line.requestId}: settled twice over`);
+    if (result.reason === "rate_limited") return { kind: "defer", until: now + Math.max(1_000, result.retryAfterMs), reason: `rate limited (${result.dimension})` };
+    const failure = refusal(result, line.model, now);
+    if (result.reason === "model_not_allowed") return errorLine(line, failure);
+    const { status, body } = describeFailure(failure);
+    return { kind: "stop", statusCode: status, body: JSON.stringify(body) };
+  }
+  const grant = result;
+  const { ctx, admission } = lineRequest(deps, line, read, grant, cap, prefix, now);
+  const { arrivedAt, log } = ctx;
+  log.admitted(tenantId, grant.keyId, false);
+  const decided = placer(ctx, admission)(now);
+  const forwarded = await send(ctx, admission, decided, { calls: () => {} });
+  const bodyBytes = admission.bodyBytes;
+
+  const requester = requesterOf(tenantId, request.body);
+  for (const report of reportFailedAttempts(isolate.reporter, forwarded.attempts, requester)) deps.waitUntil(report);
+  const facts: RequestFacts = { requestId: line.requestId, keyId: grant.keyId, endpoint, scenario: line.model, stream: false, requestBytes: bodyBytes, startedAt: now, arrivedAt, reservedMicros: grant.reservedMicros };
+  const servedBy = (target: { originName: string; model: string }, status: number, outcome: string): Served => ({ origin: target.originName, model: target.model, prices: originPrices(config, target.originName, now), status, outcome });
+  const settled = (s: SettleRequest, usage: Usage | null = null): SettleItem => {
+    log.settled(s);
+    const learned = prefix && s.origin !== null && s.status === 200 ? learnedFrom(config, prefix, admission.matches, s.origin, usage) : null;
+    return { request: s, ...(learned ? { prefix: learned } : {}) };
+  };
+  const usageOf = (s: SettleRequest): LineUsage => ({ input: s.promptTokens, cached: s.cachedTokens, output: s.completionTokens });
+  const answered = (forwarded: Exclude<Forwarded, { kind: "failed" | "cancelled" }>, usage: Usage | null) => {
+    const serving = forwarded.attempts.at(-1);
+    if (!serving) return;
+    const sample = usage && prefix ? prefixSample(line.model, decided.decision, decided.affinity, serving.origin, usage) : undefined;
+    const report = reportServed(isolate.reporter, serving, Date.now() - arrivedAt, usage?.completionTokens, sample);
+    if (report) deps.waitUntil(report);
+  };
+
+  switch (forwarded.kind) {
+    case "json": {
+      answered(forwarded, forwarded.usage);
+      const s = jsonSettlement(facts, servedBy(forwarded.target, 200, "ok"), forwarded.usage, forwarded.text.length, Date.now());
+      return { kind: "done", resultKind: "output", result: responseLine(line.customId, line.requestId, 200, forwarded.text), settle: settled(s, forwarded.usage), usage: usageOf(s) };
+    }
+    case "origin_error": {
+      answered(forwarded, null);
+      const s = failedSettlement(facts, servedBy(forwarded.target, forwarded.status, "origin_rejected"), Date.now());
+      return errorLine(line, forwarded.failure, settled(s), usageOf(s));
+    }
+    case "stream":
+      // Never asked for (a batch line cannot stream); closed and counted as a failure if it came.
+      await forwarded.body.cancel().catch(() => {});
+      return failedLine();
+    case "failed":
+    case "cancelled":
+      return failedLine(forwarded.kind === "failed" ? forwarded.failure : undefined);
+  }
+
+  function failedLine(failure: RouterFailure = { kind: "upstream_error" }): LineOutcome {
+    const status = describeFailure(failure).status;
+    const s = failedSettlement(facts, { origin: null, model: null, prices: FREE, status, outcome: failure.kind }, Date.now());
+    return errorLine(line, failure, settled(s), usageOf(s));
+  }
+}
