@@ -64,7 +64,7 @@ export function planBatch(decideAt: (at: number) => Decision, now: number, lates
   }
 
   if (price !== null) {
-    if (cheapest === null || cheapest.priceMicros > price.priceMicros * CHEAPER) return { kind: "run" };
+    if (cheapest === null || cheapest.priceMicros >= price.priceMicros || cheapest.priceMicros > price.priceMicros * CHEAPER) return { kind: "run" };
     return { kind: "wait", until: cheapest.at, reason: `${cheapest.origin} is cheaper from ${clockOf(cheapest.at)} UTC (${cheapest.priceMicros} vs ${price.priceMicros} µ$ a request)` };
   }
   if (firstServable !== null) return { kind: "wait", until: firstServable, reason: `no origin may serve batch requests until ${clockOf(firstServable)} UTC` };
