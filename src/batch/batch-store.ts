@@ -68,6 +68,8 @@ const RETRY_MS = 5_000;
 /** A page of file content: at most this many lines, and about this many bytes. */
 const PAGE_LINES = 500;
 const COMPLETION_WINDOW_MS = 86_400_000;
+/** A plan to run now stands this long (the router's time) before the look ahead is made again. */
+const PLAN_FOR_MS = 60_000;
 
 /** A line's request id: its usage row's, the same on every run. */
 export function lineRequestId(batchId: string, idx: number): string {
@@ -82,6 +84,8 @@ export class BatchStore extends DurableObject<RouterEnv> {
   private stepping: Promise<number | null> | null = null;
   /** When the alarm is set for, mirrored: the alarm runs the step due then. */
   private alarmAt: number | null = null;
+  /** Batches (and models) found to run now, and when: the look ahead is not repeated every step. */
+  private readonly runSince = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: RouterEnv) {
     super(ctx, env);
@@ -525,6 +529,17 @@ export class BatchStore extends DurableObject<RouterEnv> {
    * its next line, asked ahead (see schedule.ts), with the key's verdict (its data boundaries).
    */
   private async plan(deps: LineDeps, batch: BatchRow, line: LineRow, now: number): Promise<Plan> {
+    const planned = `${batch.id}|${line.model}`;
+    const since = this.runSince.get(planned);
+    if (since !== undefined && now >= since && now < since + PLAN_FOR_MS) return { kind: "run" };
+    const plan = await this.lookAhead(deps, batch, line, now);
+    if (plan.kind === "run") this.runSince.set(planned, now);
+    else this.runSince.delete(planned);
+    if (this.runSince.size > 1_000) this.runSince.delete(this.runSince.keys().next().value!);
+    return plan;
+  }
+
+  private async lookAhead(deps: LineDeps, batch: BatchRow, line: LineRow, now: number): Promise<Plan> {
     const toPlan = toRun(line, batch.endpoint as BatchUrl);
     const read = readLine(deps.config, toPlan);
     // A model no longer served, or a key no longer live: its lines say so when they run.
@@ -536,7 +551,8 @@ export class BatchStore extends DurableObject<RouterEnv> {
     const refresh = deps.isolate.snapshots.getMany(scenarioOrigins(read.scenario)).refresh;
     if (refresh) await refresh;
     const placeAt = placer(ctx, admission);
-    const plan = planBatch((at) => placeAt(at).decision, now, batch.expires_at - deps.config.batches.reserveMs);
+    const lookAhead = placer(ctx, admission, true);
+    const plan = planBatch((at) => placeAt(at).decision, (at) => lookAhead(at).decision, now, batch.expires_at - deps.config.batches.reserveMs);
     // A wait is never shorter than a second: the alarm must not spin.
     return plan.kind === "wait" ? { ...plan, until: Math.max(plan.until, now + 1_000) } : plan;
   }

@@ -9,7 +9,7 @@
  * the origin the router would choose is at least 10 % cheaper for the same request; then wait for
  * the cheapest such instant (the first, if several tie). Instants are scanned on the 5-minute
  * grid, where configured windows start. When every origin is at capacity, a few seconds' wait;
- * when none may serve now, the first instant one may.
+ * when none may serve now, until the first instant one may (the decision's `availableAt`).
  */
 import type { Decision } from "../routing/decide";
 
@@ -42,31 +42,27 @@ function everyOverCapacity(decision: Decision): boolean {
 const clockOf = (at: number) => new Date(at).toISOString().slice(11, 16);
 
 /**
- * The plan for a batch's next lines.
+ * The plan for a batch's next lines: `decideAt` is the router's decision at an instant, `lookAhead`
+ * the same without working out when a candidate excluded then may serve (many instants are asked).
  * @example
- * planBatch((at) => decide(request, view, snapshots, at), now, deadline - reserveMs)
+ * const decideAt = (lookAhead: boolean) => (at: number) => decide({ ...request, lookAhead }, view, snapshots, at);
+ * planBatch(decideAt(false), decideAt(true), now, deadline - reserveMs)
  * // { kind: "wait", until: <16:30 UTC>, reason: "beta is cheaper from 16:30 UTC (270 vs 540 µ$ a request)" }
  */
-export function planBatch(decideAt: (at: number) => Decision, now: number, latestStart: number): Plan {
+export function planBatch(decideAt: (at: number) => Decision, lookAhead: (at: number) => Decision, now: number, latestStart: number): Plan {
   const current = decideAt(now);
   const price = chosenPrice(current);
-  if (price !== null && everyOverCapacity(current)) return { kind: "wait", until: now + CAPACITY_RETRY_MS, reason: "every origin is at capacity" };
+  if (price === null) {
+    const until = current.availableAt;
+    return until === null ? { kind: "wait", until: now + UNAVAILABLE_RETRY_MS, reason: "no origin may serve batch requests now" } : { kind: "wait", until, reason: `no origin may serve batch requests until ${clockOf(until)} UTC` };
+  }
+  if (everyOverCapacity(current)) return { kind: "wait", until: now + CAPACITY_RETRY_MS, reason: "every origin is at capacity" };
 
   let cheapest: { at: number; origin: string; priceMicros: number } | null = null;
-  let firstServable: number | null = null;
   for (let at = Math.floor(now / SCAN_STEP_MS) * SCAN_STEP_MS + SCAN_STEP_MS; at <= latestStart; at += SCAN_STEP_MS) {
-    const later = chosenPrice(decideAt(at));
-    if (later === null) continue;
-    firstServable ??= at;
-    if (cheapest === null || later.priceMicros < cheapest.priceMicros) cheapest = { at, ...later };
-    // With nothing servable now, the first instant something is ends the wait.
-    if (price === null) break;
+    const later = chosenPrice(lookAhead(at));
+    if (later !== null && (cheapest === null || later.priceMicros < cheapest.priceMicros)) cheapest = { at, ...later };
   }
-
-  if (price !== null) {
-    if (cheapest === null || cheapest.priceMicros >= price.priceMicros || cheapest.priceMicros > price.priceMicros * CHEAPER) return { kind: "run" };
-    return { kind: "wait", until: cheapest.at, reason: `${cheapest.origin} is cheaper from ${clockOf(cheapest.at)} UTC (${cheapest.priceMicros} vs ${price.priceMicros} µ$ a request)` };
-  }
-  if (firstServable !== null) return { kind: "wait", until: firstServable, reason: `no origin may serve batch requests until ${clockOf(firstServable)} UTC` };
-  return { kind: "wait", until: current.availableAt ?? now + UNAVAILABLE_RETRY_MS, reason: "no origin may serve batch requests now" };
+  if (cheapest === null || cheapest.priceMicros >= price.priceMicros || cheapest.priceMicros > price.priceMicros * CHEAPER) return { kind: "run" };
+  return { kind: "wait", until: cheapest.at, reason: `${cheapest.origin} is cheaper from ${clockOf(cheapest.at)} UTC (${cheapest.priceMicros} vs ${price.priceMicros} µ$ a request)` };
 }

@@ -43,8 +43,9 @@ export async function place(ctx: RequestContext, admission: Admission): Promise<
 /**
  * The admitted request's placement as of an instant, with no wait: what `place` decides at each
  * step of a flex wait, and a batch line's one decision (src/batch, which waits by its own alarm).
+ * With `lookAhead`, decisions for planning only (see `RoutingRequest.lookAhead`).
  */
-export function placer(ctx: RequestContext, admission: Admission): (at: number) => Placement {
+export function placer(ctx: RequestContext, admission: Admission, lookAhead = false): (at: number) => Placement {
   const { config, isolate, startedAt } = ctx;
   const { model, scenario, prefix, grant } = admission;
   const { snapshots, reporter, cacheModel } = isolate;
@@ -78,6 +79,7 @@ export function placer(ctx: RequestContext, admission: Admission): (at: number) 
           return parts && capacity ? cacheModel.room(origin, parts, capacity, at) : null;
         },
         ...(affinity ? { affinity } : {}),
+        ...(lookAhead ? { lookAhead } : {}),
       },
       { name: model, scenario, origins: config.origins, canaryStopped: stopped },
       snapshotOf,
