@@ -3,11 +3,11 @@
  * section 4), named by the tenant id of a key the Worker has verified: outside input never reaches
  * it, and it writes nothing before the tenant's first upload.
  *
- * Batches run on this object's alarm, one step at a time: each step finishes what a crash left
- * (settlements not confirmed, lines begun and not done), ends what is cancelled or past its
- * deadline, asks `planBatch` whether the next lines should wait for a cheaper window, and runs up to
- * `batches.concurrency` lines at once through the router's request path (`run-line.ts`), as many
- * rounds as a step allows; then it sets the alarm for whatever is due next. A line's result is
+ * Batches run on this object's alarm, one step at a time (step.ts): each step finishes what a
+ * crash left (settlements not confirmed, lines begun and not done), ends what is cancelled or past
+ * its deadline, asks `planBatch` whether the next lines should wait for a cheaper window, and runs
+ * up to `batches.concurrency` lines at once through the router's request path (`run-line.ts`), as
+ * many rounds as a step allows; then the alarm is set for whatever is due next. A line's result is
  * written before it is settled, and settlement is idempotent by the line's request id, so every
  * line is charged exactly once however often a step is cut short. Time that decides anything comes
  * in as `now` (the alarm passes the instant it was set for, or the router's clock if later), so
@@ -15,37 +15,17 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { RouterConfig } from "../config/schema";
-import { scenarioOf, scenarioOrigins } from "../config/origins";
+import { scenarioOf } from "../config/origins";
 import type { RouterEnv } from "../env";
-import { isolateOf, type Isolate } from "../isolate";
-import type { TenantLedger } from "../ledger/tenant-ledger";
-import type { LineAdmitResult, SettleRequest } from "../ledger/types";
+import { isolateOf } from "../isolate";
 import { utf8ByteLength } from "../lib/bytes";
-import { describeFailure, type RouterFailure } from "../openai/errors";
-import { placer } from "../request/place";
-import type { SettleItem } from "../usage/settle-batcher";
+import type { RouterFailure } from "../openai/errors";
 import { BATCH_ENDPOINTS, type BatchUrl, type InputLine } from "./input";
-import { ACTIVE_STATUSES, batchObject, fileObject, newId, notRunLine, responseLine, type BatchObject, type BatchRow, type FileObject, type FileRow, type NotRun } from "./objects";
-import { lineRequest, readLine, runLine, type LineDeps, type LineOutcome, type LineToRun } from "./run-line";
-import { planBatch, type Plan } from "./schedule";
-import { migrate } from "./schema";
+import { ACTIVE_STATUSES, batchObject, fileObject, newId, type BatchObject, type BatchRow, type FileObject, type FileRow } from "./objects";
+import { migrate, nextSeq } from "./schema";
+import { BatchStep } from "./step";
 
 type Row = Record<string, SqlStorageValue>;
-type Ledger = DurableObjectStub<TenantLedger>;
-
-interface LineRow extends Row {
-  batch_id: string;
-  idx: number;
-  custom_id: string;
-  model: string;
-  text: string;
-  state: "pending" | "running" | "done";
-  attempts: number;
-  result: string | null;
-  result_kind: "output" | "error" | null;
-  settle: string | null;
-  settled: number;
-}
 
 /** An answer, or the failure the Worker turns into an OpenAI error (errors do not cross RPC as data). */
 export type Answer<T> = { ok: true; value: T } | { ok: false; failure: RouterFailure };
@@ -58,23 +38,9 @@ export interface BatchInit {
   metadata: Record<string, string> | null;
 }
 
-/** Rounds of `batches.concurrency` lines one step may start, and the real time after which it starts no more. */
-const STEP_ROUNDS = 8;
-const STEP_MS = 20_000;
-/** A line that began this many runs and never finished (each cut short by a crash) fails instead of running again. */
-const MAX_ATTEMPTS = 3;
-/** When the ledger could not be reached: the next try. */
-const RETRY_MS = 5_000;
 /** A page of file content: at most this many lines, and about this many bytes. */
 const PAGE_LINES = 500;
 const COMPLETION_WINDOW_MS = 86_400_000;
-/** A plan to run now stands this long (the router's time) before the look ahead is made again. */
-const PLAN_FOR_MS = 60_000;
-
-/** A line's request id: its usage row's, the same on every run. */
-export function lineRequestId(batchId: string, idx: number): string {
-  return `${batchId}-${idx}`;
-}
 
 export class BatchStore extends DurableObject<RouterEnv> {
   private readonly sql: SqlStorage;
@@ -115,7 +81,7 @@ export class BatchStore extends DurableObject<RouterEnv> {
     const id = newId("file-");
     const bytes = init.lines.reduce((sum, l) => sum + utf8ByteLength(l.text) + 1, 0);
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec("INSERT INTO files (id, purpose, filename, bytes, lines, created_at) VALUES (?, 'batch', ?, ?, ?, ?)", id, init.filename, bytes, init.lines.length, at);
+      this.sql.exec("INSERT INTO files (id, seq, purpose, filename, bytes, lines, created_at) VALUES (?, ?, 'batch', ?, ?, ?, ?)", id, nextSeq(this.sql, "files"), init.filename, bytes, init.lines.length, at);
       init.lines.forEach((l, idx) => this.sql.exec("INSERT INTO file_lines (file_id, idx, custom_id, url, model, text) VALUES (?, ?, ?, ?, ?, ?)", id, idx, l.customId, l.url, l.model, l.text));
     });
     return fileObject(this.fileRow(id)!);
@@ -132,16 +98,16 @@ export class BatchStore extends DurableObject<RouterEnv> {
 
   /** The tenant's files, newest first (`after`: the id the previous page ended with). */
   async listFiles(after: string | null, limit: number): Promise<{ data: FileObject[]; hasMore: boolean }> {
+    return this.page<FileRow, FileObject>("files", after, limit, fileObject);
+  }
+
+  /** A page of a table's rows, newest (highest `seq`) first, after the row `after` names. */
+  private page<R extends Row & { seq: number }, T>(table: "files" | "batches", after: string | null, limit: number, render: (row: R) => T): { data: T[]; hasMore: boolean } {
     if (!this.opened) return { data: [], hasMore: false };
-    const from = after === null ? null : this.fileRow(after);
+    const from = after === null ? null : this.sql.exec<{ seq: number }>(`SELECT seq FROM ${table} WHERE id = ?`, after).toArray()[0];
     if (after !== null && !from) return { data: [], hasMore: false };
-    const rows = this.sql
-      .exec<FileRow>(
-        from ? "SELECT * FROM files WHERE created_at < ? OR (created_at = ? AND id < ?) ORDER BY created_at DESC, id DESC LIMIT ?" : "SELECT * FROM files ORDER BY created_at DESC, id DESC LIMIT ?",
-        ...(from ? [from.created_at, from.created_at, from.id, limit + 1] : [limit + 1]),
-      )
-      .toArray();
-    return { data: rows.slice(0, limit).map(fileObject), hasMore: rows.length > limit };
+    const rows = this.sql.exec<R>(`SELECT * FROM ${table} WHERE seq < ? ORDER BY seq DESC LIMIT ?`, from ? from.seq : Number.MAX_SAFE_INTEGER, limit + 1).toArray();
+    return { data: rows.slice(0, limit).map(render), hasMore: rows.length > limit };
   }
 
   /**
@@ -199,7 +165,7 @@ export class BatchStore extends DurableObject<RouterEnv> {
     }
     const id = newId("batch_");
     this.ctx.storage.transactionSync(() => {
-      const seq = this.sql.exec<{ n: number }>("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM batches").one().n;
+      const seq = nextSeq(this.sql, "batches");
       this.sql.exec(
         `INSERT INTO batches (id, seq, key_id, endpoint, input_file_id, completion_window, metadata, model, status, created_at, expires_at, total, next_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'validating', ?, ?, ?, ?)`,
@@ -233,11 +199,7 @@ export class BatchStore extends DurableObject<RouterEnv> {
 
   /** The tenant's batches, newest first (`after`: the id the previous page ended with). */
   async listBatches(after: string | null, limit: number): Promise<{ data: BatchObject[]; hasMore: boolean }> {
-    if (!this.opened) return { data: [], hasMore: false };
-    const from = after === null ? null : this.batchRow(after);
-    if (after !== null && !from) return { data: [], hasMore: false };
-    const rows = this.sql.exec<BatchRow>("SELECT * FROM batches WHERE seq < ? ORDER BY seq DESC LIMIT ?", from ? from.seq : Number.MAX_SAFE_INTEGER, limit + 1).toArray();
-    return { data: rows.slice(0, limit).map(batchObject), hasMore: rows.length > limit };
+    return this.page<BatchRow, BatchObject>("batches", after, limit, batchObject);
   }
 
   /**
@@ -297,264 +259,9 @@ export class BatchStore extends DurableObject<RouterEnv> {
 
   private async step(now: number): Promise<number | null> {
     const config = await this.liveConfig();
-    const isolate = isolateOf(this.env);
-    const until = Date.now() + STEP_MS;
-    let lines = STEP_ROUNDS * config.batches.concurrency;
-    const active = this.sql.exec<BatchRow>(`SELECT * FROM batches WHERE status IN (${ACTIVE_STATUSES.map(() => "?").join(", ")}) ORDER BY seq`, ...ACTIVE_STATUSES).toArray();
-    for (const batch of active) {
-      if (lines <= 0 || Date.now() >= until) break;
-      lines -= await this.stepBatch(batch, now, config, isolate, lines, until);
-    }
+    const deps = { sql: this.sql, storage: this.ctx.storage, env: this.env, tenantId: this.tenantId, waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p), runSince: this.runSince };
+    await new BatchStep(deps, config, isolateOf(this.env), now).run();
     return this.rearm(now);
-  }
-
-  /** One batch's part of a step; returns how many lines it started. */
-  private async stepBatch(batch: BatchRow, now: number, config: RouterConfig, isolate: Isolate, maxLines: number, until: number): Promise<number> {
-    const id = batch.id;
-    if (batch.status === "validating") this.sql.exec("UPDATE batches SET status = 'in_progress', in_progress_at = ? WHERE id = ?", now, id);
-    // Lines a crash cut short run again (the same request id: the ledger holds their reservation).
-    this.sql.exec("UPDATE batch_lines SET state = 'pending' WHERE batch_id = ? AND state = 'running'", id);
-    const ledger = this.env.TENANT_LEDGER.getByName(this.tenantId);
-    if (!(await this.settleDone(id, ledger))) {
-      this.setNext(id, now + RETRY_MS, "the tenant's ledger did not answer");
-      return 0;
-    }
-
-    let started = 0;
-    let ending: "cancelled" | "expired" | "completed" | null = null;
-    if (batch.status === "cancelling") {
-      this.endPending(id, now, { notRun: "batch_cancelled" });
-      ending = "cancelled";
-    } else if (now >= batch.expires_at) {
-      this.endPending(id, now, { notRun: "batch_expired" });
-      ending = "expired";
-    } else if (batch.next_at <= now) {
-      started = await this.runLines(batch, now, config, isolate, ledger, maxLines, until);
-    }
-    ending ??= this.pendingCount(id) === 0 ? "completed" : null;
-    if (ending === null) return started;
-    if (await this.settleDone(id, ledger)) this.finalize(id, now, ending);
-    else this.setNext(id, now + RETRY_MS, "the tenant's ledger did not answer");
-    return started;
-  }
-
-  /** Runs the batch's next lines, as many rounds as the step allows, unless the plan says wait. */
-  private async runLines(batch: BatchRow, now: number, config: RouterConfig, isolate: Isolate, ledger: Ledger, maxLines: number, until: number): Promise<number> {
-    const deps: LineDeps = { env: this.env, isolate, config, tenantId: this.tenantId, keyId: batch.key_id, ledger, waitUntil: (p) => this.ctx.waitUntil(p) };
-    const plans = new Map<string, Plan>();
-    let started = 0;
-    while (started < maxLines && Date.now() < until) {
-      const next = this.sql.exec<LineRow>("SELECT * FROM batch_lines WHERE batch_id = ? AND state = 'pending' ORDER BY idx LIMIT ?", batch.id, Math.min(config.batches.concurrency, maxLines - started)).toArray();
-      if (next.length === 0) break;
-      // One model a round: its plan is the round's.
-      const model = next[0]!.model;
-      const round = next.filter((l, i) => next.slice(0, i + 1).every((m) => m.model === model));
-      if (!plans.has(model)) plans.set(model, await this.plan(deps, batch, round[0]!, now));
-      const plan = plans.get(model)!;
-      if (plan.kind === "wait") {
-        this.setNext(batch.id, plan.until, plan.reason);
-        break;
-      }
-      this.sql.exec("UPDATE batches SET wait_reason = NULL WHERE id = ?", batch.id);
-      const outcomes = await this.runRound(deps, batch, round, now);
-      started += round.length;
-      const stop = outcomes.find((o): o is Extract<LineOutcome, { kind: "stop" }> => o?.kind === "stop");
-      if (stop) {
-        this.endPending(batch.id, now, { statusCode: stop.statusCode, body: stop.body });
-        break;
-      }
-      const defers = outcomes.filter((o): o is Extract<LineOutcome, { kind: "defer" }> => o?.kind === "defer");
-      if (defers.length > 0) {
-        const at = Math.max(...defers.map((d) => d.until));
-        this.setNext(batch.id, at, defers[0]!.reason);
-        break;
-      }
-      if (outcomes.includes(null)) {
-        this.setNext(batch.id, now + RETRY_MS, "the tenant's ledger did not answer");
-        break;
-      }
-    }
-    return started;
-  }
-
-  /**
-   * Runs a round of lines at once. Each is marked running (a crash leaves it so), run, its result
-   * written, then settled; a line whose run failed for want of the ledger is left running (null).
-   */
-  private async runRound(deps: LineDeps, batch: BatchRow, round: LineRow[], now: number): Promise<Array<LineOutcome | null>> {
-    const batchId = batch.id;
-    const endpoint = batch.endpoint as BatchUrl;
-    const runnable: LineRow[] = [];
-    this.ctx.storage.transactionSync(() => {
-      for (const line of round) {
-        if (line.attempts >= MAX_ATTEMPTS) {
-          const { status, body } = describeFailure({ kind: "internal" });
-          this.endLine(batchId, line, now, { statusCode: status, body: JSON.stringify(body) });
-          continue;
-        }
-        this.sql.exec("UPDATE batch_lines SET state = 'running', attempts = attempts + 1 WHERE batch_id = ? AND idx = ?", batchId, line.idx);
-        runnable.push(line);
-      }
-    });
-    return Promise.all(
-      runnable.map(async (line): Promise<LineOutcome | null> => {
-        let outcome: LineOutcome;
-        try {
-          outcome = await runLine(deps, toRun(line, endpoint), now);
-        } catch (e) {
-          console.error(`batch line ${lineRequestId(batchId, line.idx)}: not run`, e);
-          return null;
-        }
-        // Refused before anything was reserved: as if never begun.
-        if (outcome.kind !== "done") {
-          this.sql.exec("UPDATE batch_lines SET state = 'pending', attempts = attempts - 1 WHERE batch_id = ? AND idx = ?", batchId, line.idx);
-          return outcome;
-        }
-        this.ctx.storage.transactionSync(() => {
-          this.sql.exec(
-            "UPDATE batch_lines SET state = 'done', result = ?, result_kind = ?, settle = ?, settled = ? WHERE batch_id = ? AND idx = ?",
-            outcome.result,
-            outcome.resultKind,
-            outcome.settle === null ? null : JSON.stringify(outcome.settle),
-            outcome.settle === null ? 1 : 0,
-            batchId,
-            line.idx,
-          );
-          this.sql.exec(
-            `UPDATE batches SET ${outcome.resultKind === "output" ? "completed = completed + 1" : "failed = failed + 1"},
-               input_tokens = input_tokens + ?, cached_tokens = cached_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?`,
-            outcome.usage.input,
-            outcome.usage.cached,
-            outcome.usage.output,
-            batchId,
-          );
-        });
-        if (outcome.settle) await this.settleLine(deps.ledger, batchId, line.idx, outcome.settle);
-        return outcome;
-      }),
-    );
-  }
-
-  /** Settles one line in the ledger (idempotent by its request id) and notes it; false when the ledger did not answer. */
-  private async settleLine(ledger: Ledger, batchId: string, idx: number, item: SettleItem): Promise<boolean> {
-    try {
-      await ledger.settle(item.request, item.prefix);
-    } catch (e) {
-      console.error(`batch line ${lineRequestId(batchId, idx)}: settlement failed (retried)`, e);
-      return false;
-    }
-    this.sql.exec("UPDATE batch_lines SET settled = 1 WHERE batch_id = ? AND idx = ?", batchId, idx);
-    return true;
-  }
-
-  /** Settles the batch's done lines the ledger has not confirmed (a crash, an unreachable ledger); true when none is left. */
-  private async settleDone(batchId: string, ledger: Ledger): Promise<boolean> {
-    const open = this.sql.exec<{ idx: number; settle: string }>("SELECT idx, settle FROM batch_lines WHERE batch_id = ? AND settled = 0", batchId).toArray();
-    const results = await Promise.all(open.map((l) => this.settleLine(ledger, batchId, l.idx, JSON.parse(l.settle))));
-    return results.every(Boolean);
-  }
-
-  /**
-   * Ends every line not yet done without running it: with the answer that stopped the batch (its
-   * key refused, a budget spent) or as not run (cancelled, expired). A line that began a run before
-   * (a crash cut it short) may hold a reservation: it is settled at no charge, as it delivered nothing.
-   */
-  private endPending(batchId: string, now: number, how: { notRun: NotRun } | { statusCode: number; body: string }): void {
-    this.ctx.storage.transactionSync(() => {
-      for (const line of this.sql.exec<LineRow>("SELECT * FROM batch_lines WHERE batch_id = ? AND state != 'done' ORDER BY idx", batchId).toArray()) this.endLine(batchId, line, now, how);
-    });
-  }
-
-  private endLine(batchId: string, line: LineRow, now: number, how: { notRun: NotRun } | { statusCode: number; body: string }): void {
-    const requestId = lineRequestId(batchId, line.idx);
-    const result = "notRun" in how ? notRunLine(line.custom_id, how.notRun) : responseLine(line.custom_id, requestId, how.statusCode, how.body);
-    const outcome = "notRun" in how ? how.notRun : `batch_stopped_${how.statusCode}`;
-    const settle = line.attempts > 0 ? { request: nothingCharged(requestId, this.batchRow(batchId)!, line, now, outcome) } : null;
-    this.sql.exec(
-      "UPDATE batch_lines SET state = 'done', result = ?, result_kind = 'error', settle = ?, settled = ? WHERE batch_id = ? AND idx = ?",
-      result,
-      settle === null ? null : JSON.stringify(settle),
-      settle === null ? 1 : 0,
-      batchId,
-      line.idx,
-    );
-    this.sql.exec("UPDATE batches SET failed = failed + 1 WHERE id = ?", batchId);
-  }
-
-  private pendingCount(batchId: string): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM batch_lines WHERE batch_id = ? AND state != 'done'", batchId).one().n;
-  }
-
-  /** Writes the batch's output and error files (those that have lines) and ends it. */
-  private finalize(batchId: string, now: number, status: "completed" | "expired" | "cancelled"): void {
-    this.ctx.storage.transactionSync(() => {
-      const files: Record<"output" | "error", string | null> = { output: null, error: null };
-      for (const kind of ["output", "error"] as const) {
-        const { n, bytes } = this.sql
-          .exec<{ n: number; bytes: number | null }>("SELECT COUNT(*) AS n, SUM(LENGTH(CAST(result AS BLOB)) + 1) AS bytes FROM batch_lines WHERE batch_id = ? AND result_kind = ?", batchId, kind)
-          .one();
-        if (n === 0) continue;
-        const fileId = newId("file-");
-        this.sql.exec(
-          "INSERT INTO files (id, purpose, filename, bytes, lines, created_at, batch_id, kind) VALUES (?, 'batch_output', ?, ?, ?, ?, ?, ?)",
-          fileId,
-          `${batchId}_${kind}.jsonl`,
-          bytes ?? 0,
-          n,
-          now,
-          batchId,
-          kind,
-        );
-        files[kind] = fileId;
-      }
-      const stamp = status === "completed" ? "completed_at" : status === "expired" ? "expired_at" : "cancelled_at";
-      this.sql.exec(
-        `UPDATE batches SET status = ?, finalizing_at = ?, ${stamp} = ?, output_file_id = ?, error_file_id = ?, wait_reason = NULL WHERE id = ?`,
-        status,
-        now,
-        now,
-        files.output,
-        files.error,
-        batchId,
-      );
-    });
-  }
-
-  private setNext(batchId: string, at: number, reason: string): void {
-    this.sql.exec("UPDATE batches SET next_at = ?, wait_reason = ? WHERE id = ?", at, reason, batchId);
-  }
-
-  /**
-   * Whether the batch's next lines run now or wait for a cheaper window: the router's decision for
-   * its next line, asked ahead (see schedule.ts), with the key's verdict (its data boundaries).
-   */
-  private async plan(deps: LineDeps, batch: BatchRow, line: LineRow, now: number): Promise<Plan> {
-    const planned = `${batch.id}|${line.model}`;
-    const since = this.runSince.get(planned);
-    if (since !== undefined && now >= since && now < since + PLAN_FOR_MS) return { kind: "run" };
-    const plan = await this.lookAhead(deps, batch, line, now);
-    if (plan.kind === "run") this.runSince.set(planned, now);
-    else this.runSince.delete(planned);
-    if (this.runSince.size > 1_000) this.runSince.delete(this.runSince.keys().next().value!);
-    return plan;
-  }
-
-  private async lookAhead(deps: LineDeps, batch: BatchRow, line: LineRow, now: number): Promise<Plan> {
-    const toPlan = toRun(line, batch.endpoint as BatchUrl);
-    const read = readLine(deps.config, toPlan);
-    // A model no longer served, or a key no longer live: its lines say so when they run.
-    if ("failure" in read) return { kind: "run" };
-    const verdict = (await deps.ledger.admitLine({ keyId: batch.key_id, requestId: toPlan.requestId, at: now, model: null, reserve: null })) as LineAdmitResult;
-    if (!verdict.ok) return { kind: "run" };
-    const { ctx, admission } = lineRequest(deps, toPlan, read, verdict, null, null, now);
-    // Fresh health before looking ahead (a step is not a request: the wait costs nothing).
-    const refresh = deps.isolate.snapshots.getMany(scenarioOrigins(read.scenario)).refresh;
-    if (refresh) await refresh;
-    const placeAt = placer(ctx, admission);
-    const lookAhead = placer(ctx, admission, true);
-    const plan = planBatch((at) => placeAt(at).decision, (at) => lookAhead(at).decision, now, batch.expires_at - deps.config.batches.reserveMs);
-    // A wait is never shorter than a second: the alarm must not spin.
-    return plan.kind === "wait" ? { ...plan, until: Math.max(plan.until, now + 1_000) } : plan;
   }
 
   /** Sets the alarm for the soonest due batch (its next step, or its deadline); returns when, or null when none is active. */
@@ -574,29 +281,3 @@ export class BatchStore extends DurableObject<RouterEnv> {
   }
 }
 
-function toRun(line: LineRow, url: BatchUrl): LineToRun {
-  return { customId: line.custom_id, url, model: line.model, text: line.text, requestId: lineRequestId(line.batch_id, line.idx) };
-}
-
-/** The settlement of a line that began a run and delivered nothing: it releases what the ledger holds for it, at no charge. */
-function nothingCharged(requestId: string, batch: Pick<BatchRow, "key_id" | "endpoint">, line: LineRow, now: number, outcome: string): SettleRequest {
-  return {
-    requestId,
-    at: now,
-    keyId: batch.key_id,
-    endpoint: BATCH_ENDPOINTS[batch.endpoint as BatchUrl],
-    scenario: line.model,
-    origin: null,
-    model: null,
-    stream: false,
-    promptTokens: 0,
-    cachedTokens: 0,
-    cacheWriteTokens: 0,
-    completionTokens: 0,
-    costMicros: 0,
-    usageSource: "origin",
-    status: 0,
-    outcome,
-    latencyMs: 0,
-  };
-}

@@ -8,6 +8,7 @@
 /** A file as the store keeps it. */
 export interface FileRow extends Record<string, SqlStorageValue> {
   id: string;
+  seq: number;
   purpose: string;
   filename: string;
   bytes: number;

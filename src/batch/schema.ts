@@ -5,7 +5,8 @@
  *   meta          key/value: `schema_version`.
  *   files         one row per file the tenant can see: an uploaded input file (`purpose` batch) or
  *                 a batch's output or error file (`batch_output`, with `batch_id` and `kind`). Its
- *                 size in bytes, line count, name, creation time. Deleting a file removes its row
+ *                 size in bytes, line count, name, creation time; `seq` orders listings (newest
+ *                 first). Deleting a file removes its row
  *                 (and an input file's lines); a batch keeps running on its own copy of the lines.
  *   file_lines    an input file's requests: its position, `custom_id`, `url`, `model`, and the line
  *                 as uploaded. `GET /v1/files/{id}/content` returns them one per line.
@@ -29,6 +30,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE files (
     id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
     purpose TEXT NOT NULL,
     filename TEXT NOT NULL,
     bytes INTEGER NOT NULL,
@@ -97,4 +99,9 @@ export const MIGRATIONS: readonly string[] = [
 /** Creates or migrates the schema (inside `blockConcurrencyWhile`, or a first write). */
 export function migrate(sql: SqlStorage): void {
   applyMigrations(sql, MIGRATIONS);
+}
+
+/** The next row's place in a listing (rows are never renumbered: deletions leave gaps). */
+export function nextSeq(sql: SqlStorage, table: "files" | "batches"): number {
+  return sql.exec<{ n: number }>(`SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM ${table}`).one().n;
 }
