@@ -12,6 +12,7 @@ import type { RouterEnv } from "../env";
 import type { Isolate } from "../isolate";
 import type { TenantLedger } from "../ledger/tenant-ledger";
 import type { LineAdmitResult, SettleRequest } from "../ledger/types";
+import { utf8ByteLength } from "../lib/bytes";
 import { describeFailure } from "../openai/errors";
 import { placer } from "../request/place";
 import type { SettleItem } from "../usage/settle-batcher";
@@ -44,10 +45,20 @@ type Ending = { notRun: NotRun } | { statusCode: number; body: string };
 /** Rounds of `batches.concurrency` lines one step may start, and the real time after which it starts no more. */
 const STEP_ROUNDS = 8;
 const STEP_MS = 20_000;
-/** A line that began this many runs and never finished (each cut short by a crash) fails instead of running again. */
-const MAX_ATTEMPTS = 3;
+/**
+ * A line that began this many runs and never finished (each cut short by a crash, or by the ledger
+ * not answering) fails instead of running again; the waits between tries grow 4× from `RETRY_MS`,
+ * so a ledger out of reach for about seven minutes fails nothing.
+ */
+const MAX_ATTEMPTS = 5;
 /** When the ledger could not be reached: the next try. */
 const RETRY_MS = 5_000;
+/**
+ * A line's row holds its input and its result: a Durable Object's SQLite row holds at most 2 MB, so
+ * this much of it, less the input and a margin for the rest, is what its result may take.
+ */
+const MAX_ROW_BYTES = 1_900_000;
+const ROW_MARGIN_BYTES = 8_192;
 /** A plan to run now stands this long (the router's time) before the look ahead is made again. */
 const PLAN_FOR_MS = 60_000;
 
@@ -147,19 +158,21 @@ export class BatchStep {
       this.sql.exec("UPDATE batches SET wait_reason = NULL WHERE id = ?", batch.id);
       const outcomes = await this.runRound(deps, batch, round);
       started += round.length;
-      const stop = outcomes.find((o): o is Extract<LineOutcome, { kind: "stop" }> => o?.kind === "stop");
+      const stop = outcomes.find((o): o is Extract<LineOutcome, { kind: "stop" }> => kindOf(o) === "stop");
       if (stop) {
         this.endPending(batch, { statusCode: stop.statusCode, body: stop.body });
         break;
       }
-      const defers = outcomes.filter((o): o is Extract<LineOutcome, { kind: "defer" }> => o?.kind === "defer");
+      const defers = outcomes.filter((o): o is Extract<LineOutcome, { kind: "defer" }> => kindOf(o) === "defer");
       if (defers.length > 0) {
         const at = Math.max(...defers.map((d) => d.until));
         this.setNext(batch.id, at, defers[0]!.reason);
         break;
       }
-      if (outcomes.includes(null)) {
-        this.setNext(batch.id, this.now + RETRY_MS, "the tenant's ledger did not answer");
+      const failedRuns = round.filter((_, i) => outcomes[i] === null);
+      if (failedRuns.length > 0) {
+        const attempts = Math.max(...failedRuns.map((l) => l.attempts + 1));
+        this.setNext(batch.id, this.now + RETRY_MS * 4 ** (attempts - 1), "the tenant's ledger did not answer");
         break;
       }
     }
@@ -167,27 +180,29 @@ export class BatchStep {
   }
 
   /**
-   * Runs a round of lines at once. Each is marked running (a crash leaves it so), run, its result
-   * written, then settled; a line whose run failed for want of the ledger is left running (null).
+   * Runs a round of lines at once; the outcomes are the round's, in order. Each line is marked
+   * running (a crash leaves it so), run, its result written, then settled. A line whose run failed
+   * for want of the ledger is left running (null); one that began too many runs fails ("ended").
    */
-  private async runRound(deps: LineDeps, batch: BatchRow, round: LineRow[]): Promise<Array<LineOutcome | null>> {
+  private async runRound(deps: LineDeps, batch: BatchRow, round: LineRow[]): Promise<Array<LineOutcome | "ended" | null>> {
     const { now } = this;
     const batchId = batch.id;
     const endpoint = batch.endpoint as BatchUrl;
-    const runnable: LineRow[] = [];
+    const ended = new Set<number>();
     this.storage.transactionSync(() => {
       for (const line of round) {
         if (line.attempts >= MAX_ATTEMPTS) {
           const { status, body } = describeFailure({ kind: "internal" });
           this.endLine(batch, line, { statusCode: status, body: JSON.stringify(body) });
+          ended.add(line.idx);
           continue;
         }
         this.sql.exec("UPDATE batch_lines SET state = 'running', attempts = attempts + 1 WHERE batch_id = ? AND idx = ?", batchId, line.idx);
-        runnable.push(line);
       }
     });
     return Promise.all(
-      runnable.map(async (line): Promise<LineOutcome | null> => {
+      round.map(async (line): Promise<LineOutcome | "ended" | null> => {
+        if (ended.has(line.idx)) return "ended";
         let outcome: LineOutcome;
         try {
           outcome = await runLine(deps, toRun(line, endpoint), now);
@@ -200,18 +215,19 @@ export class BatchStep {
           this.sql.exec("UPDATE batch_lines SET state = 'pending', attempts = attempts - 1 WHERE batch_id = ? AND idx = ?", batchId, line.idx);
           return outcome;
         }
+        const stored = storable(outcome, line, batchId);
         this.storage.transactionSync(() => {
           this.sql.exec(
             "UPDATE batch_lines SET state = 'done', result = ?, result_kind = ?, settle = ?, settled = ? WHERE batch_id = ? AND idx = ?",
-            outcome.result,
-            outcome.resultKind,
+            stored.result,
+            stored.resultKind,
             outcome.settle === null ? null : JSON.stringify(outcome.settle),
             outcome.settle === null ? 1 : 0,
             batchId,
             line.idx,
           );
           this.sql.exec(
-            `UPDATE batches SET ${outcome.resultKind === "output" ? "completed = completed + 1" : "failed = failed + 1"},
+            `UPDATE batches SET ${stored.resultKind === "output" ? "completed = completed + 1" : "failed = failed + 1"},
                input_tokens = input_tokens + ?, cached_tokens = cached_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?`,
             outcome.usage.input,
             outcome.usage.cached,
@@ -351,6 +367,22 @@ export class BatchStep {
     // A wait is never shorter than a second: the alarm must not spin.
     return plan.kind === "wait" ? { ...plan, until: Math.max(plan.until, now + 1_000) } : plan;
   }
+}
+
+function kindOf(outcome: LineOutcome | "ended" | null): LineOutcome["kind"] | "ended" | null {
+  return outcome === null || outcome === "ended" ? outcome : outcome.kind;
+}
+
+/**
+ * A result line as it can be stored (see {@link MAX_ROW_BYTES}): an answer too large for its row (a
+ * huge embeddings request) becomes an error line saying so. It ran, and is charged as it ran.
+ */
+function storable(outcome: Extract<LineOutcome, { kind: "done" }>, line: LineRow, batchId: string): { result: string; resultKind: "output" | "error" } {
+  const size = utf8ByteLength(outcome.result);
+  const room = MAX_ROW_BYTES - ROW_MARGIN_BYTES - utf8ByteLength(line.text);
+  if (size <= room) return outcome;
+  const error = { error: { message: `The answer is ${size} bytes; this request's line of the output may hold ${room}. Send it on its own.`, type: "invalid_request_error", param: null, code: "response_too_large" } };
+  return { result: responseLine(line.custom_id, lineRequestId(batchId, line.idx), 500, JSON.stringify(error)), resultKind: "error" };
 }
 
 function toRun(line: LineRow, url: BatchUrl): LineToRun {

@@ -261,7 +261,7 @@ describe("crashes: every line is charged exactly once", () => {
   it("a line that crashed every run fails instead of running again, and what it held is released", async () => {
     const { tenantId, keyId, key, batch, at, budgetNow, rid } = await setUp();
     await ledgerOf(tenantId).admitLine({ keyId, requestId: rid(1), at, model: "chat-pool", reserve: POOL_LINE });
-    await storeSql(tenantId, "UPDATE batch_lines SET state = 'running', attempts = 3 WHERE idx = 1");
+    await storeSql(tenantId, "UPDATE batch_lines SET state = 'running', attempts = 5 WHERE idx = 1");
     expect(await advanceAll(tenantId, at)).toBeNull();
     const done = await batchOf(tenantId, batch.id);
     expect(done.request_counts).toEqual({ total: 3, completed: 2, failed: 1 });
