@@ -1,11 +1,11 @@
 /**
  * Running one batch line through the router's own request path, as a request of the batch class
- * (`x-priority: batch`) from the key that created the batch: admitted by the tenant's ledger
- * (policy, rate limits, a reservation against its budgets: a batch reserves what it runs, not the
- * whole file), placed by `decide()`, forwarded with fallback, its origins' health reported. What
- * it returns is the line's output or error line and what settles it; the batch object writes both
- * before it settles, so a crash at any point runs the line again under the same request id and the
- * ledger charges it once (see schema.ts).
+ * (`x-priority: batch`) from the key that created the batch, in two halves: `admitLine` (the
+ * tenant's ledger: policy, rate limits, a reservation against its budgets; a batch reserves what it
+ * runs, not the whole file) and `runAdmitted` (placed by `decide()`, forwarded with fallback, its
+ * origins' health reported). What a run returns is the line's output or error line and what settles
+ * it; the batch object writes both before it settles, so a crash at any point runs the line again
+ * under the same request id and the ledger charges it once (see schema.ts).
  */
 import type { Isolate } from "../isolate";
 import type { RouterEnv } from "../env";
@@ -152,14 +152,27 @@ export function lineRequest(
   return { ctx, admission };
 }
 
-/** Runs one line at `now` (the router's clock); throws only when the ledger cannot be reached. */
-export async function runLine(deps: LineDeps, line: LineToRun, now: number): Promise<LineOutcome> {
-  const { config, isolate, tenantId } = deps;
+/** A line the ledger admitted, and what running it needs. */
+export interface AdmittedLine {
+  line: LineToRun;
+  read: { request: ProxyRequest; scenario: ScenarioConfig };
+  grant: Admitted;
+  /** The output cap to impose upstream, or null. */
+  cap: number | null;
+  prefix: RequestPrefix | null;
+}
+
+/**
+ * The first half of a line's run: its admission by the ledger, at `now` (the router's clock). A
+ * round of lines is admitted one after the other, in order, so that which lines a budget or a rate
+ * limit lets through never depends on how concurrent calls raced; throws only when the ledger
+ * cannot be reached.
+ */
+export async function admitLine(deps: LineDeps, line: LineToRun, now: number): Promise<{ kind: "admitted"; admitted: AdmittedLine } | LineOutcome> {
+  const { config } = deps;
   const read = readLine(config, line);
   if ("failure" in read) return errorLine(line, read.failure);
   const { request, scenario } = read;
-  const endpoint = request.endpoint;
-
   const reserve = reservationFor(config, line.model, scenario, request, now);
   const prefix = request.endpoint === "chat" ? requestPrefix(config, line.model, scenario, request.body) : null;
   const ask = (withReserve: boolean) =>
@@ -180,7 +193,15 @@ export async function runLine(deps: LineDeps, line: LineToRun, now: number): Pro
     const { status, body } = describeFailure(failure);
     return { kind: "stop", statusCode: status, body: JSON.stringify(body) };
   }
-  const grant = result;
+  return { kind: "admitted", admitted: { line, read, grant: result, cap, prefix } };
+}
+
+/** The second half of a line's run: placed, forwarded with fallback, its health reported; its output or error line and what settles it. */
+export async function runAdmitted(deps: LineDeps, admitted: AdmittedLine, now: number): Promise<LineOutcome> {
+  const { config, isolate, tenantId } = deps;
+  const { line, read, grant, cap, prefix } = admitted;
+  const { request } = read;
+  const endpoint = request.endpoint;
   const { ctx, admission } = lineRequest(deps, line, read, grant, cap, prefix, now);
   const { arrivedAt, log } = ctx;
   log.admitted(tenantId, grant.keyId, false);

@@ -18,7 +18,7 @@ import { placer } from "../request/place";
 import type { SettleItem } from "../usage/settle-batcher";
 import { BATCH_ENDPOINTS, type BatchUrl } from "./input";
 import { ACTIVE_STATUSES, newId, notRunLine, responseLine, type BatchRow, type NotRun } from "./objects";
-import { lineRequest, readLine, runLine, type LineDeps, type LineOutcome, type LineToRun } from "./run-line";
+import { admitLine, lineRequest, readLine, runAdmitted, type AdmittedLine, type LineDeps, type LineOutcome, type LineToRun } from "./run-line";
 import { planBatch, type Plan } from "./schedule";
 import { nextSeq } from "./schema";
 
@@ -180,65 +180,95 @@ export class BatchStep {
   }
 
   /**
-   * Runs a round of lines at once; the outcomes are the round's, in order. Each line is marked
-   * running (a crash leaves it so), run, its result written, then settled. A line whose run failed
-   * for want of the ledger is left running (null); one that began too many runs fails ("ended").
+   * Runs a round of lines; the outcomes are the round's, in order. Each line is marked running (a
+   * crash leaves it so); the lines are admitted one after the other, in order, up to the first
+   * the ledger defers or stops (the rest go back in line: "skipped"), then the admitted ones run at
+   * once, each result written, then settled. A line whose run failed for want of the ledger is left
+   * running (null); one that began too many runs fails ("ended").
    */
-  private async runRound(deps: LineDeps, batch: BatchRow, round: LineRow[]): Promise<Array<LineOutcome | "ended" | null>> {
+  private async runRound(deps: LineDeps, batch: BatchRow, round: LineRow[]): Promise<RoundOutcome[]> {
     const { now } = this;
     const batchId = batch.id;
     const endpoint = batch.endpoint as BatchUrl;
-    const ended = new Set<number>();
+    const outcomes = new Map<number, RoundOutcome>();
     this.storage.transactionSync(() => {
       for (const line of round) {
         if (line.attempts >= MAX_ATTEMPTS) {
           const { status, body } = describeFailure({ kind: "internal" });
           this.endLine(batch, line, { statusCode: status, body: JSON.stringify(body) });
-          ended.add(line.idx);
+          outcomes.set(line.idx, "ended");
           continue;
         }
         this.sql.exec("UPDATE batch_lines SET state = 'running', attempts = attempts + 1 WHERE batch_id = ? AND idx = ?", batchId, line.idx);
       }
     });
-    return Promise.all(
-      round.map(async (line): Promise<LineOutcome | "ended" | null> => {
-        if (ended.has(line.idx)) return "ended";
+    // Not run after all (refused before anything was reserved, or not asked): as if never begun.
+    const backInLine = (line: LineRow) => this.sql.exec("UPDATE batch_lines SET state = 'pending', attempts = attempts - 1 WHERE batch_id = ? AND idx = ?", batchId, line.idx);
+    const admitted: Array<[LineRow, AdmittedLine]> = [];
+    let halted = false;
+    for (const line of round) {
+      if (outcomes.has(line.idx)) continue;
+      if (halted) {
+        backInLine(line);
+        outcomes.set(line.idx, "skipped");
+        continue;
+      }
+      let answer: Awaited<ReturnType<typeof admitLine>>;
+      try {
+        answer = await admitLine(deps, toRun(line, endpoint), now);
+      } catch (e) {
+        console.error(`batch line ${lineRequestId(batchId, line.idx)}: not admitted`, e);
+        outcomes.set(line.idx, null);
+        continue;
+      }
+      if (answer.kind === "admitted") admitted.push([line, answer.admitted]);
+      else if (answer.kind === "done") outcomes.set(line.idx, await this.finishLine(deps.ledger, batchId, line, answer));
+      else {
+        backInLine(line);
+        outcomes.set(line.idx, answer);
+        halted = true;
+      }
+    }
+    await Promise.all(
+      admitted.map(async ([line, a]) => {
         let outcome: LineOutcome;
         try {
-          outcome = await runLine(deps, toRun(line, endpoint), now);
+          outcome = await runAdmitted(deps, a, now);
         } catch (e) {
           console.error(`batch line ${lineRequestId(batchId, line.idx)}: not run`, e);
-          return null;
+          outcomes.set(line.idx, null);
+          return;
         }
-        // Refused before anything was reserved: as if never begun.
-        if (outcome.kind !== "done") {
-          this.sql.exec("UPDATE batch_lines SET state = 'pending', attempts = attempts - 1 WHERE batch_id = ? AND idx = ?", batchId, line.idx);
-          return outcome;
-        }
-        const stored = storable(outcome, line, batchId);
-        this.storage.transactionSync(() => {
-          this.sql.exec(
-            "UPDATE batch_lines SET state = 'done', result = ?, result_kind = ?, settle = ?, settled = ? WHERE batch_id = ? AND idx = ?",
-            stored.result,
-            stored.resultKind,
-            outcome.settle === null ? null : JSON.stringify(outcome.settle),
-            outcome.settle === null ? 1 : 0,
-            batchId,
-            line.idx,
-          );
-          this.sql.exec(
-            `UPDATE batches SET ${stored.resultKind === "output" ? "completed = completed + 1" : "failed = failed + 1"},
-               input_tokens = input_tokens + ?, cached_tokens = cached_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?`,
-            outcome.usage.input,
-            outcome.usage.cached,
-            outcome.usage.output,
-            batchId,
-          );
-        });
-        if (outcome.settle) await this.settleLine(deps.ledger, batchId, line.idx, outcome.settle);
-        return outcome;
+        outcomes.set(line.idx, outcome.kind === "done" ? await this.finishLine(deps.ledger, batchId, line, outcome) : outcome);
       }),
     );
+    return round.map((line) => outcomes.get(line.idx)!);
+  }
+
+  /** Writes a line's result and its batch's counts, then settles it. */
+  private async finishLine(ledger: Ledger, batchId: string, line: LineRow, outcome: Extract<LineOutcome, { kind: "done" }>): Promise<LineOutcome> {
+    const stored = storable(outcome, line, batchId);
+    this.storage.transactionSync(() => {
+      this.sql.exec(
+        "UPDATE batch_lines SET state = 'done', result = ?, result_kind = ?, settle = ?, settled = ? WHERE batch_id = ? AND idx = ?",
+        stored.result,
+        stored.resultKind,
+        outcome.settle === null ? null : JSON.stringify(outcome.settle),
+        outcome.settle === null ? 1 : 0,
+        batchId,
+        line.idx,
+      );
+      this.sql.exec(
+        `UPDATE batches SET ${stored.resultKind === "output" ? "completed = completed + 1" : "failed = failed + 1"},
+           input_tokens = input_tokens + ?, cached_tokens = cached_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?`,
+        outcome.usage.input,
+        outcome.usage.cached,
+        outcome.usage.output,
+        batchId,
+      );
+    });
+    if (outcome.settle) await this.settleLine(ledger, batchId, line.idx, outcome.settle);
+    return outcome;
   }
 
   /** Settles one line in the ledger (idempotent by its request id) and notes it; false when the ledger did not answer. */
@@ -369,8 +399,11 @@ export class BatchStep {
   }
 }
 
-function kindOf(outcome: LineOutcome | "ended" | null): LineOutcome["kind"] | "ended" | null {
-  return outcome === null || outcome === "ended" ? outcome : outcome.kind;
+/** How a line of a round ended: as the run said, or not run ("ended", "skipped", null: see `runRound`). */
+type RoundOutcome = LineOutcome | "ended" | "skipped" | null;
+
+function kindOf(outcome: RoundOutcome): LineOutcome["kind"] | "ended" | "skipped" | null {
+  return outcome === null || typeof outcome === "string" ? outcome : outcome.kind;
 }
 
 /**
