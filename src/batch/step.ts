@@ -144,11 +144,14 @@ export class BatchStep {
     const plans = new Map<string, Plan>();
     let started = 0;
     while (started < maxLines && Date.now() < until) {
+      // Cancelled while the last round ran (the object takes calls while it awaits): no more rounds.
+      if (this.sql.exec<{ status: string }>("SELECT status FROM batches WHERE id = ?", batch.id).one().status !== "in_progress") break;
       const next = this.sql.exec<LineRow>("SELECT * FROM batch_lines WHERE batch_id = ? AND state = 'pending' ORDER BY idx LIMIT ?", batch.id, Math.min(config.batches.concurrency, maxLines - started)).toArray();
       if (next.length === 0) break;
       // One model a round: its plan is the round's.
       const model = next[0]!.model;
-      const round = next.filter((l, i) => next.slice(0, i + 1).every((m) => m.model === model));
+      const cut = next.findIndex((l) => l.model !== model);
+      const round = cut < 0 ? next : next.slice(0, cut);
       if (!plans.has(model)) plans.set(model, await this.plan(deps, batch, round[0]!));
       const plan = plans.get(model)!;
       if (plan.kind === "wait") {
