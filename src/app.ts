@@ -1,18 +1,22 @@
 /**
  * The router's HTTP surface: the OpenAI-compatible API under `/v1`, the admin API under
- * `/admin`, one request id on every response, and one error path (`onError`).
+ * `/admin`, the console under `/console`, one request id on every response, and one error path
+ * (`onError`).
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { consoleRoutes } from "./console/routes";
 import type { AppEnv } from "./env";
 import { RouterError, toErrorResponse } from "./openai/errors";
 import { isolateOf } from "./isolate";
 import { RequestLog } from "./observe/request-log";
 import { adminRoutes } from "./routes/admin";
+import { feedbackRoutes } from "./routes/feedback";
 import { batchRoutes } from "./routes/batches";
 import { metricsRoutes, probeRoutes } from "./routes/ops";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
+import { responseRoutes } from "./routes/responses";
 import { tenantSelfRoutes } from "./routes/tenant-self";
 
 /** Headers a browser client may read (CORS). */
@@ -24,6 +28,7 @@ const EXPOSED_HEADERS = [
   "x-router-upstream-model",
   "x-router-max-tokens",
   "x-router-budget-warning",
+  "x-router-cost-usd",
   "x-ratelimit-limit-requests",
   "x-ratelimit-remaining-requests",
   "x-ratelimit-reset-requests",
@@ -66,20 +71,24 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.post("/v1/chat/completions", proxyHandler("chat"));
+  app.post("/v1/completions", proxyHandler("completions"));
   app.post("/v1/embeddings", proxyHandler("embeddings"));
+  app.post("/v1/responses", proxyHandler("responses"));
+  app.route("/v1/responses", responseRoutes);
   app.route("/v1/models", modelRoutes);
   app.route("/v1", tenantSelfRoutes);
+  app.route("/v1/feedback", feedbackRoutes);
   app.route("/v1", batchRoutes);
   app.route("/admin", adminRoutes);
   app.route("/", metricsRoutes);
+  app.route("/console", consoleRoutes);
   app.get("/", (c) => c.json({ service: "token-router", api: "/v1", openapi: "/openapi.json" }));
 
-  app.all("/v1/chat/completions", (c) => {
-    throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });
-  });
-  app.all("/v1/embeddings", (c) => {
-    throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });
-  });
+  for (const path of ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"]) {
+    app.all(path, (c) => {
+      throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });
+    });
+  }
 
   app.notFound((c) => toErrorResponse({ kind: "unknown_route", method: c.req.method, path: c.req.path }));
 

@@ -2,32 +2,33 @@
  * Running one batch line through the router's own request path, as a request of the batch class
  * (`x-priority: batch`) from the key that created the batch, in two halves: `admitLine` (the
  * tenant's ledger: policy, rate limits, a reservation against its budgets; a batch reserves what it
- * runs, not the whole file) and `runAdmitted` (placed by `decide()`, forwarded with fallback, its
- * origins' health reported). What a run returns is the line's output or error line and what settles
- * it; the batch object writes both before it settles, so a crash at any point runs the line again
- * under the same request id and the ledger charges it once (see schema.ts).
+ * runs, not the whole file) and `runAdmitted` (the request path's own `place`, `send` and `finish`:
+ * placed by `decide()`, forwarded with fallback, answered as a direct request would be, quality gates,
+ * health, decision log and shadow included). What a run returns is the line's output or error line
+ * and what settles it: its settlement is kept rather than sent, and the batch object writes the line
+ * before it settles it, so a crash at any point runs the line again under the same request id and
+ * the ledger charges it once (see schema.ts).
  */
 import type { Isolate } from "../isolate";
 import type { RouterEnv } from "../env";
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
-import { FREE, originPrices, scenarioOf } from "../config/origins";
+import { scenarioOf, scenarioServing } from "../config/origins";
 import type { TenantLedger } from "../ledger/tenant-ledger";
-import type { AdmitResult, LineAdmitResult, SettleRequest } from "../ledger/types";
+import type { AdmitResult, LineAdmitResult } from "../ledger/types";
 import { utf8ByteLength } from "../lib/bytes";
 import { describeFailure, RouterError, type RouterFailure } from "../openai/errors";
 import { parseProxyRequest, type ProxyRequest } from "../openai/requests";
-import type { Usage } from "../openai/usage";
 import { RequestLog } from "../observe/request-log";
-import type { Forwarded } from "../proxy/forward";
 import type { Admission } from "../request/admit";
 import { admitted, type Admitted, type Caller } from "../request/authenticate";
 import type { RequestContext } from "../request/context";
-import { reportFailedAttempts, reportServed, requesterOf } from "../request/health-report";
+import { finish } from "../request/finish";
 import { placer } from "../request/place";
-import { learnedFrom, prefixSample, requestPrefix, type RequestPrefix } from "../request/prefix";
+import { requestPrefix, type RequestPrefix } from "../request/prefix";
 import { send } from "../request/send";
+import { Settlement } from "../request/settlement";
+import { attributionOf } from "../usage/attribution";
 import type { SettleItem } from "../usage/settle-batcher";
-import { failedSettlement, jsonSettlement, type RequestFacts, type Served } from "../usage/record";
 import { requestedOutputCap, reservationFor, withOutputCap } from "../usage/reservation";
 import { BATCH_ENDPOINTS, type BatchUrl } from "./input";
 import { responseLine } from "./objects";
@@ -72,10 +73,10 @@ export type LineOutcome =
 
 const NO_USAGE: LineUsage = { input: 0, cached: 0, output: 0 };
 
-/** An error line with the answer a direct request would have had. */
-function errorLine(line: LineToRun, failure: RouterFailure, settle: SettleItem | null = null, usage = NO_USAGE): LineOutcome {
+/** An error line with the answer a direct request would have had, nothing reserved for it. */
+function errorLine(line: LineToRun, failure: RouterFailure): LineOutcome {
   const { status, body } = describeFailure(failure);
-  return { kind: "done", resultKind: "error", result: responseLine(line.customId, line.requestId, status, JSON.stringify(body)), settle, usage };
+  return { kind: "done", resultKind: "error", result: responseLine(line.customId, line.requestId, status, JSON.stringify(body)), settle: null, usage: NO_USAGE };
 }
 
 /** The failure a refused admission answers a direct request with (see `admitted`). */
@@ -100,8 +101,9 @@ export function readLine(config: RouterConfig, line: LineToRun): { request: Prox
     if (e instanceof RouterError) return { failure: e.failure };
     throw e;
   }
-  const scenario = scenarioOf(config, line.model);
-  if (!scenario || scenario.endpoint !== endpoint) return { failure: { kind: "model_not_found", model: line.model } };
+  const named = scenarioOf(config, line.model);
+  const scenario = named ? scenarioServing(config, named, endpoint) : null;
+  if (!scenario) return { failure: { kind: "model_not_found", model: line.model } };
   return { request, scenario };
 }
 
@@ -132,20 +134,23 @@ export function lineRequest(
     log: new RequestLog({ requestId: line.requestId, method: "POST", path: line.url, arrivedAt }, { metrics: isolate.metrics, analytics: deps.env.REQUEST_ANALYTICS }),
   };
   const caller: Caller = { key: "", tenantId, ledger: isolate.ledger(tenantId), stub: deps.ledger, refused: () => {} };
-  const capped = request.endpoint === "chat" ? withOutputCap(request.body, cap) : null;
+  const capped = withOutputCap(request, cap);
   const admission: Admission = {
     caller,
     grant,
     ticket: null,
+    endpoint: request.endpoint,
     model: line.model,
     scenario,
     request,
-    upstream: capped ? { endpoint: "chat", body: capped.body } : request,
-    cap: capped?.cap ?? null,
+    upstream: capped.request,
+    responses: null,
+    cap: capped.cap,
     stream: false,
     clientWantsUsage: false,
     bodyBytes: utf8ByteLength(JSON.stringify(request.body)),
     boundary: null,
+    attribution: attributionOf(request.body, []),
     prefix,
     matches: grant.prefixMatches ?? {},
   };
@@ -173,7 +178,7 @@ export async function admitLine(deps: LineDeps, line: LineToRun, now: number): P
   const read = readLine(config, line);
   if ("failure" in read) return errorLine(line, read.failure);
   const { request, scenario } = read;
-  const reserve = reservationFor(config, line.model, scenario, request, now);
+  const reserve = reservationFor(config, line.model, scenario, request, request.endpoint, now);
   const prefix = request.endpoint === "chat" ? requestPrefix(config, line.model, scenario, request.body) : null;
   const ask = (withReserve: boolean) =>
     deps.ledger.admitLine({ keyId: deps.keyId, requestId: line.requestId, at: now, model: line.model, reserve: withReserve ? reserve : null, prefix: prefix?.lookup ?? null }) as Promise<LineAdmitResult>;
@@ -196,60 +201,32 @@ export async function admitLine(deps: LineDeps, line: LineToRun, now: number): P
   return { kind: "admitted", admitted: { line, read, grant: result, cap, prefix } };
 }
 
-/** The second half of a line's run: placed, forwarded with fallback, its health reported; its output or error line and what settles it. */
+/**
+ * The second half of a line's run: the request path's `place` (one decision, no wait), `send` and
+ * `finish`, whose answer becomes the line's output line (2xx) or error line; its settlement is kept
+ * for the batch object to settle once the line is written.
+ */
 export async function runAdmitted(deps: LineDeps, admitted: AdmittedLine, now: number): Promise<LineOutcome> {
-  const { config, isolate, tenantId } = deps;
   const { line, read, grant, cap, prefix } = admitted;
-  const { request } = read;
-  const endpoint = request.endpoint;
   const { ctx, admission } = lineRequest(deps, line, read, grant, cap, prefix, now);
-  const { arrivedAt, log } = ctx;
-  log.admitted(tenantId, grant.keyId, false);
-  const decided = placer(ctx, admission)(now);
-  const forwarded = await send(ctx, admission, decided, { calls: () => {} });
-  const bodyBytes = admission.bodyBytes;
-
-  const requester = requesterOf(tenantId, request.body);
-  for (const report of reportFailedAttempts(isolate.reporter, forwarded.attempts, requester)) deps.waitUntil(report);
-  const facts: RequestFacts = { requestId: line.requestId, keyId: grant.keyId, endpoint, scenario: line.model, stream: false, requestBytes: bodyBytes, startedAt: now, arrivedAt, reservedMicros: grant.reservedMicros };
-  const servedBy = (target: { originName: string; model: string }, status: number, outcome: string): Served => ({ origin: target.originName, model: target.model, prices: originPrices(config, target.originName, now), status, outcome });
-  const settled = (s: SettleRequest, usage: Usage | null = null): SettleItem => {
-    log.settled(s);
-    const learned = prefix && s.origin !== null && s.status === 200 ? learnedFrom(config, prefix, admission.matches, s.origin, usage) : null;
-    return { request: s, ...(learned ? { prefix: learned } : {}) };
-  };
-  const usageOf = (s: SettleRequest): LineUsage => ({ input: s.promptTokens, cached: s.cachedTokens, output: s.completionTokens });
-  const answered = (forwarded: Exclude<Forwarded, { kind: "failed" | "cancelled" }>, usage: Usage | null) => {
-    const serving = forwarded.attempts.at(-1);
-    if (!serving) return;
-    const sample = usage && prefix ? prefixSample(line.model, decided.decision, decided.affinity, serving.origin, usage) : undefined;
-    const report = reportServed(isolate.reporter, serving, Date.now() - arrivedAt, usage?.completionTokens, sample);
-    if (report) deps.waitUntil(report);
-  };
-
-  switch (forwarded.kind) {
-    case "json": {
-      answered(forwarded, forwarded.usage);
-      const s = jsonSettlement(facts, servedBy(forwarded.target, 200, "ok"), forwarded.usage, forwarded.text.length, Date.now());
-      return { kind: "done", resultKind: "output", result: responseLine(line.customId, line.requestId, 200, forwarded.text), settle: settled(s, forwarded.usage), usage: usageOf(s) };
-    }
-    case "origin_error": {
-      answered(forwarded, null);
-      const s = failedSettlement(facts, servedBy(forwarded.target, forwarded.status, "origin_rejected"), Date.now());
-      return errorLine(line, forwarded.failure, settled(s), usageOf(s));
-    }
-    case "stream":
-      // Never asked for (a batch line cannot stream); closed and counted as a failure if it came.
-      await forwarded.body.cancel().catch(() => {});
-      return failedLine();
-    case "failed":
-    case "cancelled":
-      return failedLine(forwarded.kind === "failed" ? forwarded.failure : undefined);
+  let kept: SettleItem | null = null;
+  const settlement = new Settlement(ctx, admission, async (item) => {
+    kept = item;
+  });
+  let response: Response;
+  try {
+    const placement = placer(ctx, admission)(now);
+    response = await finish(ctx, admission, placement, settlement, await send(ctx, admission, placement, settlement));
+  } catch (e) {
+    // A failure inside the router: the 500 a direct request gets, nothing charged, nothing held.
+    console.error(`batch line ${line.requestId}: the request path failed`, e);
+    settlement.failed();
+    const { status, body } = describeFailure({ kind: "internal" });
+    response = new Response(JSON.stringify(body), { status });
   }
-
-  function failedLine(failure: RouterFailure = { kind: "upstream_error" }): LineOutcome {
-    const status = describeFailure(failure).status;
-    const s = failedSettlement(facts, { origin: null, model: null, prices: FREE, status, outcome: failure.kind }, Date.now());
-    return errorLine(line, failure, settled(s), usageOf(s));
-  }
+  const text = await response.text();
+  const settle = kept as SettleItem | null;
+  const usage = settle ? { input: settle.request.promptTokens, cached: settle.request.cachedTokens, output: settle.request.completionTokens } : NO_USAGE;
+  const ok = response.status >= 200 && response.status < 300;
+  return { kind: "done", resultKind: ok ? "output" : "error", result: responseLine(line.customId, line.requestId, response.status, text), settle, usage };
 }

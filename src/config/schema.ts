@@ -7,11 +7,19 @@
 import { z } from "zod";
 import { originCacheSchema, scenarioAffinitySchema } from "../affinity/schema";
 import { batchSettingsSchema } from "../batch/settings";
+import { withMigration } from "../migration/derive";
+import { migrationSchema } from "../migration/schema";
+import { outcomesSettingsSchema, qualityGatesSchema } from "../outcomes/schema";
+import { decisionSettingsSchema, poolEconomicsSchema } from "../report/schema";
 import { pricingSchema } from "../pricing/schema";
 import { originRoutingShape, originWindowSchema, scenarioRoutingShape } from "../routing/schema";
+import { PROVIDER_PROFILES } from "./providers";
 
 /** The provider families whose wire differences the router knows (see `providers.ts`). */
 export const PROVIDERS = ["openai", "deepseek", "openrouter", "vllm", "sglang"] as const;
+
+/** OpenAI's `service_tier` values (https://platform.openai.com/docs/api-reference/chat/create#chat-create-service_tier). */
+export const SERVICE_TIERS = ["auto", "default", "flex", "scale", "priority"] as const;
 
 const name = (what: string) =>
   z
@@ -50,11 +58,24 @@ export const originSchema = z
     timeouts: timeoutsSchema.default({ firstByteMs: 20_000, totalMs: 600_000 }),
     /** USD per million tokens (converted to integer micro-dollars); absent: free, e.g. an owned pool. */
     pricing: pricingSchema.optional(),
+    /**
+     * The `service_tier` values the origin accepts, each with its prices (as `pricing`). A request
+     * asking for one of them is sent with it and charged at its prices; any other tier is consumed
+     * by the router (a priority class) and stripped, so the origin never bills a tier the router did
+     * not price. Only for providers that bill by tier (`providers.ts`).
+     */
+    serviceTiers: z.partialRecord(z.enum(SERVICE_TIERS), pricingSchema).optional(),
     /** Its prompt cache's behaviour; absent fields come from the provider's profile. */
     cache: originCacheSchema.prefault({}),
+    /** A self-hosted pool's fixed cost and throughput, for the scenarios' decision reports. */
+    economics: poolEconomicsSchema.optional(),
     ...originRoutingShape,
   })
-  .strict();
+  .strict()
+  .refine((o) => o.serviceTiers === undefined || PROVIDER_PROFILES[o.provider].serviceTier, {
+    message: "only origins of a provider that bills by service_tier (openai) may declare serviceTiers",
+    path: ["serviceTiers"],
+  });
 
 export const candidateSchema = z
   .object({
@@ -86,8 +107,18 @@ export const scenarioSchema = z
     /** Prefix-cache affinity and the placement policy (see src/affinity). */
     affinity: scenarioAffinitySchema.prefault({}),
     ...scenarioRoutingShape,
+    /**
+     * Moving the scenario to another origin in stages (src/migration): its stage sets the shadow,
+     * the canary or the order of candidates, so a scenario with one declares none of those itself.
+     */
+    migration: migrationSchema.optional(),
+    /** Automatic judgments of each answer, counted beside human feedback (src/outcomes/gates.ts); off unless named. */
+    qualityGates: qualityGatesSchema.optional(),
+    /** The decision report's settings (`GET /admin/scenarios/{s}/report`); defaults when absent. */
+    decision: decisionSettingsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .transform(withMigration);
 
 export const limitsSchema = z
   .object({
@@ -156,6 +187,8 @@ export const routerConfigSchema = z
     health: healthSettingsSchema.prefault({}),
     security: securitySchema.prefault({}),
     leases: leaseSettingsSchema.prefault({}),
+    /** Feedback on answers (`POST /v1/feedback`): how long a request may be rated. */
+    outcomes: outcomesSettingsSchema.prefault({}),
     /** The Batch API (`/v1/files`, `/v1/batches`): file limits and how batches run. */
     batches: batchSettingsSchema.prefault({}),
   })
@@ -168,3 +201,4 @@ export type OriginConfig = z.infer<typeof originSchema>;
 export type ScenarioConfig = z.infer<typeof scenarioSchema>;
 export type Candidate = z.infer<typeof candidateSchema>;
 export type Provider = (typeof PROVIDERS)[number];
+export type ServiceTier = (typeof SERVICE_TIERS)[number];

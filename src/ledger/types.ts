@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { PrefixLookup, PrefixMatch } from "../affinity/prefix-index";
 import { boundarySchema, type Boundary } from "../routing/boundary";
+import type { GateResult } from "../outcomes/gates";
 import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
 
 /** What a tenant or a key may do. `null` allows everything the level above allows. */
@@ -56,6 +57,8 @@ export interface Tenant {
   limits: RateLimits;
   timeZone: string;
   retentionDays: number;
+  /** How long stored Responses API responses are kept (`previous_response_id`, `GET /v1/responses/{id}`). */
+  responseRetentionDays: number;
   disabled: boolean;
   /** When it was last disabled (epoch ms); null when it never was. */
   disabledAt: number | null;
@@ -109,9 +112,13 @@ export interface PricesMicros {
   output: number;
 }
 
+/** The endpoints a client calls, as the usage log names them. */
+export type UsageEndpoint = "chat" | "embeddings" | "completions" | "responses";
+
 /** What admission reserves: the worst case of one request. */
 export interface ReservationRequest {
-  endpoint: "chat" | "embeddings";
+  /** What the client called (an embeddings request has no output). */
+  endpoint: UsageEndpoint;
   scenario: string;
   stream: boolean;
   /** An upper bound of the prompt's tokens (no tokenizer counts more). */
@@ -271,12 +278,34 @@ export interface LeaseReport {
 /** Where a usage row's token counts come from. */
 export type UsageSource = "origin" | "estimated" | "reserved";
 
-/** One request's record, written once per request id. */
-export interface UsageRecord {
+/**
+ * Who a request is for, as the client said (bounded at the edge, see src/usage/attribution.ts):
+ * OpenAI's `user`, `metadata` string pairs, and the `x-router-tags` header's tags.
+ */
+export interface Attribution {
+  user: string | null;
+  metadata: Record<string, string> | null;
+  tags: string[];
+}
+
+/** A request with no attribution. */
+export const NO_ATTRIBUTION: Attribution = { user: null, metadata: null, tags: [] };
+
+/** What the tenant said of an answer (`POST /v1/feedback`); the last feedback replaces the one before. */
+export interface Feedback {
+  accepted: boolean;
+  score: number | null;
+  reason: string | null;
+  /** When it was given (the router's clock). */
+  at: number;
+}
+
+/** One request's record, written once per request id (its outcome may be added later). */
+export interface UsageRecord extends Attribution, Outcome {
   requestId: string;
   at: number;
   keyId: string;
-  endpoint: "chat" | "embeddings";
+  endpoint: UsageEndpoint;
   scenario: string;
   origin: string | null;
   model: string | null;
@@ -296,8 +325,19 @@ export interface UsageRecord {
   latencyMs: number;
 }
 
+/** How an answer was judged: by its tenant (feedback) and by the scenario's quality gates. */
+export interface Outcome {
+  /** Null: unrated. */
+  feedback: Feedback | null;
+  /** Null: no gate applied (none on, or none relevant to the answer). */
+  gates: GateResult | null;
+}
+
+/** A usage row as written: its attribution and gates may be left out (none); feedback comes later. */
+export type UsageRow = Omit<UsageRecord, keyof Attribution | keyof Outcome> & Partial<Attribution> & { gates?: GateResult | null };
+
 /** What settlement is told; `reservedMicros` is filled in by the ledger. */
-export type SettleRequest = Omit<UsageRecord, "reservedMicros">;
+export type SettleRequest = Omit<UsageRow, "reservedMicros">;
 
 export interface UsageQuery {
   from?: number;
@@ -305,6 +345,12 @@ export interface UsageQuery {
   keyId?: string;
   scenario?: string;
   origin?: string;
+  /** Rows of this end user (`user`). */
+  user?: string;
+  /** Rows carrying this tag. */
+  tag?: string;
+  /** Rows whose metadata has each of these pairs. */
+  metadata?: Record<string, string>;
   limit?: number;
   /** Opaque, from a previous page's `nextCursor`. */
   cursor?: string;
@@ -315,14 +361,44 @@ export interface UsagePage {
   nextCursor: string | null;
 }
 
-export const USAGE_GROUPS = ["day", "model", "origin", "key"] as const;
-export type UsageGroup = (typeof USAGE_GROUPS)[number];
+export const USAGE_GROUPS = ["day", "model", "origin", "key", "user", "tag"] as const;
+/** What totals are grouped by: a column, each tag a row carries, or one metadata key's values (`metadata.<key>`). */
+export type UsageGroup = (typeof USAGE_GROUPS)[number] | `metadata.${string}`;
+/** How the ledger can sum: by a {@link UsageGroup}, or everything in one row (`all`, group ""). */
+export type UsageGrouping = UsageGroup | "all";
 
 export interface UsageTotals {
+  /** The group's value; several groupings' values joined with "|". */
   group: string;
+  /** With several groupings: each one's value. */
+  by?: Record<string, string>;
   requests: number;
   promptTokens: number;
   cachedTokens: number;
   completionTokens: number;
   costMicros: number;
+  /**
+   * Requests that failed on the router's or an origin's side: answered 5xx, or a stream that broke
+   * or timed out after it began. Refusals the request itself caused (4xx) and cancellations are not.
+   */
+  errors: number;
+  /** Rows by their feedback: accepted, rejected, and neither (whatever their status). */
+  accepted: number;
+  rejected: number;
+  unrated: number;
+  /** Rows whose quality gates passed or failed (rows no gate applied to count in neither). */
+  gatesPassed: number;
+  gatesFailed: number;
+  /**
+   * Every row's cost (rejected, unrated and failed requests included: they were paid for) over the
+   * accepted ones, rounded to the micro-dollar; null before any acceptance.
+   */
+  costPerAcceptedMicros: number | null;
 }
+
+/** What recording feedback did: the row's outcome as it now stands, or why nothing changed. */
+export type FeedbackResult =
+  | { ok: true; record: UsageRecord; previous: Feedback | null }
+  | { ok: false; reason: "not_found" }
+  | { ok: false; reason: "window_closed"; closedAt: number }
+  | { ok: false; reason: "not_answered"; status: number };

@@ -1,18 +1,21 @@
 /**
  * Relaying an origin's SSE stream to the client event by event, while learning its usage.
  *
- * The router always asks origins for `stream_options.include_usage`, so the final chunk carries
- * `usage` with `choices: []` (https://platform.openai.com/docs/api-reference/chat-streaming).
- * A client that did not ask for it must not see that chunk: it is dropped, and `usage` is
- * removed from content chunks that carry it (vLLM can attach it to the last one).
+ * The router asks origins for `stream_options.include_usage` (or their provider reports it anyway),
+ * so the final chunk carries `usage` with `choices: []`
+ * (https://platform.openai.com/docs/api-reference/chat-streaming). A client that did not ask for it
+ * must not see that chunk: it is dropped, and `usage` is removed from content chunks that carry it
+ * (vLLM can attach it to the last one). A client that asked gets the router's `usage.cost` in it.
  *
  * When the origin's stream breaks or stalls past the total timeout after bytes reached the
  * client, there is no status left to change: the relay ends with an SSE `error` event, which the
  * OpenAI SDKs raise as an `APIError`, and never with a silent truncation.
  */
 import type { ProviderProfile } from "../config/providers";
+import { addUsageCost } from "../openai/cost";
 import { describeFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
+import type { GateAnswer, StreamAnswer } from "../outcomes/gates";
 import { scrubJson, type Scrub } from "./scrub";
 
 /** How a relayed stream ended, for settlement and logs. */
@@ -26,6 +29,8 @@ export interface StreamOutcome {
   contentEvents: number;
   /** `completed`: [DONE] or a finish_reason arrived; otherwise how it ended. */
   end: "completed" | "broken" | "timeout" | "cancelled";
+  /** What the stream carried, when it was asked to collect it (`RelayOptions.answer`: quality gates). */
+  answer?: GateAnswer;
 }
 
 export interface RelayOptions {
@@ -43,8 +48,15 @@ export interface RelayOptions {
   cancelled: () => boolean;
   /** While the origin sends nothing for this long, the client gets a `: keep-alive` comment (see `limits.streamHeartbeatMs`). */
   heartbeatMs: number;
+  /** What a usage costs the tenant (µ$), for the `usage.cost` of a client that asked for usage. */
+  costOf?: (usage: Usage) => number;
   /** Called exactly once, when the stream has ended one way or another. */
   onEnd: (outcome: StreamOutcome) => void;
+  /**
+   * Collects the answer as it passes (quality gates, issue #19): every event with choices is then
+   * parsed, which a relay otherwise avoids. Given only for scenarios whose gates are on.
+   */
+  answer?: StreamAnswer;
 }
 
 const encoder = new TextEncoder();
@@ -60,7 +72,7 @@ function errorEvent(kind: "broken" | "timeout"): string {
 }
 
 /** The `data:` payload of one SSE event (joined lines), or null when it has none. */
-function dataOf(event: string): string | null {
+export function dataOf(event: string): string | null {
   let data: string | null = null;
   for (const line of event.split("\n")) {
     if (!line.startsWith("data:")) continue;
@@ -86,9 +98,9 @@ function scrubbedEvent(data: string, scrub: Scrub): string | null {
   return out === JSON.stringify(parsed) ? null : `data: ${out}\n\n`;
 }
 
-const TEXT_FIELDS = ['"content":"', '"content": "', '"arguments":"', '"arguments": "'];
+const TEXT_FIELDS = ['"content":"', '"content": "', '"arguments":"', '"arguments": "', '"text":"', '"text": "'];
 
-/** Whether an event's data carries generated text: a non-empty `content` or tool-call `arguments`. */
+/** Whether an event's data carries generated text: a non-empty `content`, tool-call `arguments` or (legacy completions) `text`. */
 export function carriesText(data: string): boolean {
   for (const field of TEXT_FIELDS) {
     for (let at = data.indexOf(field); at >= 0; at = data.indexOf(field, at + field.length)) {
@@ -121,7 +133,7 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
   const finish = (end: StreamOutcome["end"]) => {
     if (ended) return;
     ended = true;
-    options.onEnd({ ...outcome, end });
+    options.onEnd({ ...outcome, end, ...(options.answer ? { answer: options.answer.answer() } : {}) });
   };
 
   /** Rewrites one complete event: null to pass it as it is, "" to drop it, else its new text. */
@@ -139,19 +151,25 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
     if (carriesText(data)) outcome.contentEvents++;
     const hasUsage = data.includes('"usage":{') || data.includes('"usage": {');
     const hasFinish = data.includes('"finish_reason":"') || data.includes('"finish_reason": "');
-    if (!hasUsage && !hasFinish) return null;
+    const collecting = options.answer !== undefined && data.includes('"choices"');
+    if (!hasUsage && !hasFinish && !collecting) return null;
     let chunk: Record<string, unknown>;
     try {
       chunk = JSON.parse(data) as Record<string, unknown>;
     } catch {
       return null;
     }
+    if (collecting) options.answer!.add(chunk);
     const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<Record<string, unknown>>) : [];
     if (hasFinish) sawFinish = true;
     if (!hasUsage) return null;
     const usage = readUsage(chunk.usage, profile);
     if (usage) outcome.usage = usage;
-    if (clientWantsUsage) return null;
+    if (clientWantsUsage) {
+      if (!usage || !options.costOf) return null;
+      addUsageCost(chunk, options.costOf(usage));
+      return `data: ${JSON.stringify(chunk)}\n\n`;
+    }
     if (choices.length === 0) return "";
     delete chunk.usage;
     return `data: ${JSON.stringify(chunk)}\n\n`;

@@ -1,11 +1,13 @@
 /**
  * The last step of a request (DESIGN §1, finish): the response the client gets, and, through
  * `waitUntil`, what the request leaves behind: its settlement (once), its origins' health samples,
- * its sampled decision and its shadow copy. One function per way a forward can end.
+ * its sampled decision and its shadow copy (with the answer, for the copy's eval pair). One
+ * function per way a forward can end.
  */
 import { affinityHeader, prefixSample } from "./prefix";
 import { FREE } from "../config/origins";
 import type { Usage } from "../openai/usage";
+import { addUsageCost, usdText } from "../openai/cost";
 import { toErrorResponse } from "../openai/errors";
 import { setRateLimitHeaders } from "../openai/rate-limit-headers";
 import { formatAttempts, type AttemptLog, type Forwarded } from "../proxy/forward";
@@ -14,9 +16,12 @@ import type { Admission } from "./admit";
 import type { RequestContext } from "./context";
 import { reportBrokenStream, reportFailedAttempts, reportServed, requesterOf, type Requester } from "./health-report";
 import type { Placement } from "./place";
-import { UPSTREAM_PATHS, forwardingOf } from "./send";
+import { keeper, responsesJson, responsesStream } from "./responses-answer";
+import { forwardingOf } from "./send";
 import type { Settlement } from "./settlement";
+import { servedAnswer } from "./eval-pair";
 import { shadowCopy } from "./shadow";
+import { answerOfJson, gatesOn, judge, type GateAnswer, type GateResult } from "../outcomes/gates";
 
 /** What every way of finishing shares. */
 interface Finishing {
@@ -61,7 +66,7 @@ function explained(ctx: RequestContext, admission: Admission): boolean {
  * The sampled decision entry (every explained or shadowed decision, else at most one a second per
  * scenario), then the shadow copy, whose result is added to that entry.
  */
-function recordDecision(f: Finishing): void {
+function recordDecision(f: Finishing, result: Forwarded): void {
   const { ctx, admission, placement, serving } = f;
   const { decision } = placement;
   let decisionLogged: Promise<void> = Promise.resolve();
@@ -73,26 +78,64 @@ function recordDecision(f: Finishing): void {
   }
   if (!decision.shadow) return;
   const { upstream } = admission;
-  const copy = { config: ctx.config, scenario: admission.model, shadow: decision.shadow, path: UPSTREAM_PATHS[upstream.endpoint], body: upstream.body, stream: admission.stream, requestId: ctx.requestId, requester: f.requester };
+  const copy = {
+    config: ctx.config,
+    scenario: admission.model,
+    shadow: decision.shadow,
+    endpoint: upstream.endpoint,
+    body: upstream.body,
+    stream: admission.stream,
+    requestId: ctx.requestId,
+    requester: f.requester,
+    stage: admission.scenario.migration?.stage ?? null,
+    served: servedAnswer(ctx.config, ctx.startedAt, result, upstream.body.service_tier),
+  };
   ctx.waitUntil(shadowCopy({ forwarding: forwardingOf(ctx), reporter: ctx.isolate.reporter, decisionLog: log }, copy, decisionLogged));
 }
 
-/** Reports the attempt that served, with what the prefix index predicted for it when it reported usage. */
-function reportAnswer(f: Finishing, usage?: Usage | null, outputTokens = usage?.completionTokens): void {
+/**
+ * Reports the attempt that served, with what the prefix index predicted for it when it reported
+ * usage, and the answer's scenario and gate verdict (outcome counts). No answer (an origin's
+ * error): no outcome.
+ */
+function reportAnswer(f: Finishing, usage?: Usage | null, outputTokens = usage?.completionTokens, gates?: GateResult | null): void {
   const { ctx, admission, placement, serving } = f;
   if (!serving) return;
   const sample = usage && admission.prefix ? prefixSample(admission.model, placement.decision, placement.affinity, serving.origin, usage) : undefined;
-  const send = reportServed(ctx.isolate.reporter, serving, Date.now() - ctx.arrivedAt, outputTokens, sample);
+  const outcome = gates === undefined ? undefined : { scenario: admission.model, ...(gates ? { gate: gates.passed ? ("passed" as const) : ("failed" as const) } : {}) };
+  const send = reportServed(ctx.isolate.reporter, serving, Date.now() - ctx.arrivedAt, outputTokens, sample, outcome);
   if (send) ctx.waitUntil(send);
 }
 
-function finishJson(f: Finishing, result: Extract<Forwarded, { kind: "json" }>): Response {
-  const { ctx, settlement, headers } = f;
-  reportAnswer(f, result.usage);
+/** The scenario's quality gates' verdict on an answer (null: none on, or none applied). */
+function gatesOf(admission: Admission, answer: GateAnswer | null | undefined): GateResult | null {
+  const gates = admission.scenario.qualityGates;
+  if (!answer || !gatesOn(gates) || admission.upstream.endpoint === "embeddings") return null;
+  return judge(gates, admission.upstream.body, answer);
+}
+
+/**
+ * A non-streamed answer, with what it cost: `x-router-cost-usd` and `usage.cost` (when it has a
+ * usage), or translated into a Responses `response` (stored before it is returned).
+ */
+async function finishJson(f: Finishing, result: Extract<Forwarded, { kind: "json" }>): Promise<Response> {
+  const { ctx, admission, settlement, headers } = f;
+  const gates = gatesOf(admission, answerOfJson(result.answer));
+  reportAnswer(f, result.usage, undefined, gates);
   const served = { ...settlement.servedBy(result.target), status: 200, outcome: "ok" };
-  ctx.waitUntil(settlement.settle(jsonSettlement(settlement.facts, served, result.usage, result.text.length, Date.now()), result.usage));
+  const settled = { ...jsonSettlement(settlement.facts, served, result.usage, result.text.length, Date.now()), gates };
+  ctx.waitUntil(settlement.settle(settled, result.usage));
   headers.set("content-type", "application/json");
-  return new Response(result.text, { status: 200, headers });
+  headers.set("x-router-cost-usd", usdText(settled.costMicros));
+  const turn = admission.responses;
+  if (turn) {
+    const completedAt = Math.floor(ctx.isolate.clock.now() / 1000);
+    return new Response(await responsesJson(turn, result.answer, settled.costMicros, completedAt, keeper(ctx, admission, turn)), { status: 200, headers });
+  }
+  // The origin's own text unless there is a usage to price (an answer without one is passed as it came).
+  if (typeof result.answer.usage !== "object" || result.answer.usage === null) return new Response(result.text, { status: 200, headers });
+  addUsageCost(result.answer, settled.costMicros);
+  return new Response(JSON.stringify(result.answer), { status: 200, headers });
 }
 
 function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" }>): Response {
@@ -104,13 +147,19 @@ function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" 
         // It served the first token, then failed: the origin's health should know.
         const send = serving ? reportBrokenStream(ctx.isolate.reporter, serving, o.end, Date.now() - serving.began, f.requester) : null;
         if (send) ctx.waitUntil(send);
-      } else reportAnswer(f, o.usage, o.usage?.completionTokens ?? o.contentEvents);
-      return settlement.settle(streamSettlement(settlement.facts, served, o, Date.now()), o.usage ?? null);
+        return settlement.settle(streamSettlement(settlement.facts, served, o, Date.now()), o.usage ?? null);
+      }
+      // A stream's gates judge what the relay saw, when it ran to its end.
+      const gates = o.end === "completed" ? gatesOf(f.admission, o.answer) : null;
+      reportAnswer(f, o.usage, o.usage?.completionTokens ?? o.contentEvents, gates);
+      return settlement.settle({ ...streamSettlement(settlement.facts, served, o, Date.now()), gates }, o.usage ?? null);
     }),
   );
   headers.set("content-type", "text/event-stream; charset=utf-8");
   headers.set("cache-control", "no-cache");
-  return new Response(result.body, { status: 200, headers });
+  const turn = f.admission.responses;
+  const body = turn ? responsesStream(result.body, turn, ctx.isolate.clock.now, keeper(ctx, f.admission, turn)) : result.body;
+  return new Response(body, { status: 200, headers });
 }
 
 function finishOriginError(f: Finishing, result: Extract<Forwarded, { kind: "origin_error" }>): Response {
@@ -136,14 +185,14 @@ function finishCancelled(f: Finishing, result: Extract<Forwarded, { kind: "cance
 }
 
 /** The response to a forwarded request, with everything it leaves behind handed to `waitUntil`. */
-export function finish(ctx: RequestContext, admission: Admission, placement: Placement, settlement: Settlement, result: Forwarded): Response {
+export async function finish(ctx: RequestContext, admission: Admission, placement: Placement, settlement: Settlement, result: Forwarded): Promise<Response> {
   settlement.answered();
   const requester = requesterOf(admission.grant.tenantId, admission.request.body);
   for (const send of reportFailedAttempts(ctx.isolate.reporter, result.attempts, requester)) ctx.waitUntil(send);
   const serving = result.kind === "failed" || result.kind === "cancelled" ? undefined : result.attempts.at(-1);
   const headers = responseHeaders(ctx, admission, placement, result, serving);
   const f: Finishing = { ctx, admission, placement, settlement, requester, serving, headers };
-  recordDecision(f);
+  recordDecision(f, result);
   switch (result.kind) {
     case "json":
       return finishJson(f, result);

@@ -18,6 +18,7 @@ import { FREE, originPrices } from "../config/origins";
 import type { SettleRequest } from "../ledger/types";
 import type { Usage } from "../openai/usage";
 import type { Target } from "../proxy/forward";
+import type { SettleItem } from "../usage/settle-batcher";
 import { cancelledSettlement, failedSettlement, type RequestFacts, type Served } from "../usage/record";
 import type { Admission } from "./admit";
 import type { RequestContext } from "./context";
@@ -30,20 +31,26 @@ export class Settlement {
   private settled = false;
   private readonly clientLeft = () => this.cancelled();
 
+  /**
+   * `deliver`, when given, takes the settlement instead of the lease or the isolate's batcher: a
+   * batch line (src/batch) writes its result first and settles it itself, confirmed.
+   */
   constructor(
     private readonly ctx: RequestContext,
     private readonly admission: Admission,
+    private readonly deliver: ((item: SettleItem) => Promise<void>) | null = null,
   ) {
     this.facts = {
       requestId: ctx.requestId,
       keyId: admission.grant.keyId,
-      endpoint: admission.request.endpoint,
+      endpoint: admission.endpoint,
       scenario: admission.model,
       stream: admission.stream,
       requestBytes: admission.bodyBytes,
       startedAt: ctx.startedAt,
       arrivedAt: ctx.arrivedAt,
       reservedMicros: admission.grant.reservedMicros,
+      attribution: admission.attribution,
     };
     ctx.request.signal.addEventListener("abort", this.clientLeft, { once: true });
     ctx.log.admitted(admission.grant.tenantId, admission.grant.keyId, admission.ticket !== null);
@@ -59,9 +66,10 @@ export class Settlement {
     this.ctx.request.signal.removeEventListener("abort", this.clientLeft);
   }
 
-  /** The served origin's fields of a settlement: its name, model and prices at the request's start. */
+  /** The served origin's fields of a settlement: its name, model and prices at the request's start (at its `service_tier`'s when sent). */
   servedBy(target: Target): Pick<Served, "origin" | "model" | "prices"> {
-    return { origin: target.originName, model: target.model, prices: originPrices(this.ctx.config, target.originName, this.ctx.startedAt) };
+    const prices = originPrices(this.ctx.config, target.originName, this.ctx.startedAt, this.admission.upstream.body.service_tier);
+    return { origin: target.originName, model: target.model, prices };
   }
 
   /** Settles the request as cancelled by its client (once; `target` is the origin that was called, if any). */
@@ -87,6 +95,7 @@ export class Settlement {
     const learned = prefix && settlement.origin !== null && settlement.status === 200 ? learnedFrom(config, prefix, matches, settlement.origin, usage) : null;
     if (learned) isolate.prefixIndex(grant.tenantId).update(learned, settlement.at);
     const item = { request: settlement, ...(learned ? { prefix: learned } : {}) };
+    if (this.deliver) return this.deliver(item);
     if (ticket) {
       isolate.leases.settle(ticket, item);
       return Promise.all(isolate.leases.drain()).then(() => undefined);

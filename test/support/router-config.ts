@@ -50,6 +50,19 @@ export const simOptions = {
     "kv-b": { profile: "vllm" },
     "prefill-bound": LONG_PROMPTS_TIME_OUT,
     faulted: { profile: "openai" },
+    // Provider-specific request fields (issue #17): an OpenAI origin that prices service tiers, and
+    // an OpenRouter one (usage and its own cost in every stream).
+    tiered: { profile: "openai" },
+    router: { profile: "openrouter" },
+    // A scenario's migration (issue #19): from a MaaS API to a pool, their own so figures are exact.
+    "mig-maas": { profile: "openai" },
+    "mig-pool": { profile: "vllm" },
+    // Outcomes (issue #19 §1): their own, so monitor counts are exact.
+    "out-maas": { profile: "openai" },
+    "out-pool": { profile: "vllm" },
+    // The decision report's seeded trace (rows written straight into ledgers; nothing calls them).
+    "rep-maas": { profile: "openai" },
+    "rep-pool": { profile: "vllm" },
   },
 } satisfies SimOptions;
 
@@ -65,6 +78,17 @@ export const ALPHA_PRICING = { input: 1, cachedInput: 0.5, output: 2 };
 export const BETA_PRICING = { input: 0.27, cachedInput: 0.07, output: 1.1, windows: [{ from: "16:30", to: "00:30", multiplier: 0.5 }] };
 /** Input free, output 2 µ$ a token: a request's worst case is exactly its cost when it fills its cap. */
 export const POOL_PRICING = { input: 0, output: 2 };
+
+/** `tiered`'s prices per `service_tier` it declares: priority doubles them, flex halves them. */
+export const TIER_PRICING = { priority: { input: 2, output: 4 }, flex: { input: 0.5, output: 1 } };
+/** The migration's pool: 0.5 µ$ an input token, 1 µ$ an output token. */
+export const MIG_POOL_PRICING = { input: 0.5, output: 1 };
+/** The migration's canary stops itself past this estimated cost: a prompt of ~8 KB trips it, a short one never. */
+export const MIG_CANARY_MAX_COST = 1_000;
+
+/** The decision report's pool: $2 a unit-hour, 100 requests an hour per unit. */
+export const REPORT_POOL_ECONOMICS = { fixedUsdPerHour: 2, requestsPerHour: 100 };
+export const REPORT_DECISION = { overheadUsdPerMonth: 100, minRequests: 10, minRated: 4 };
 
 /** The affinity tests' pools: cached input at a tenth of the price. */
 export const GPU_POOLS = ["gpu-a", "gpu-b", "gpu-c"] as const;
@@ -109,6 +133,14 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       gone: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts, circuit: TENANT_CIRCUIT },
       // Asked for `sim` faults by the noisy-neighbour tests, with a real breaker.
       faulted: { ...origin("faulted", "openai"), circuit: TENANT_CIRCUIT },
+      tiered: { ...origin("tiered", "openai"), pricing: ALPHA_PRICING, serviceTiers: TIER_PRICING },
+      router: { ...origin("router", "openrouter"), pricing: ALPHA_PRICING },
+      "mig-maas": { ...origin("mig-maas", "openai"), pricing: ALPHA_PRICING },
+      "mig-pool": { ...origin("mig-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
+      "out-maas": { ...origin("out-maas", "openai"), pricing: ALPHA_PRICING },
+      "out-pool": { ...origin("out-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
+      "rep-maas": { ...origin("rep-maas", "openai"), pricing: ALPHA_PRICING, region: "eu-west" },
+      "rep-pool": { ...origin("rep-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING, economics: REPORT_POOL_ECONOMICS },
       ...Object.fromEntries(
         GPU_POOLS.map((name) => [name, { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING }]),
       ),
@@ -238,6 +270,43 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
           { origin: "alpha", model: "alpha-large" },
         ],
       },
+      "chat-tiered": { endpoint: "chat", candidates: [{ origin: "tiered", model: "tiered-model" }] },
+      "chat-openrouter": { endpoint: "chat", candidates: [{ origin: "router", model: "vendor/model" }] },
+      // Walked through every stage by test/routes/admin-migration.test.ts.
+      "chat-migrating": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [{ origin: "mig-maas", model: "maas-model" }],
+        maxOutputTokens: 64,
+        migration: {
+          candidate: { origin: "mig-pool", model: "pool-model" },
+          stage: "discovery",
+          owner: "ml-platform@example.com",
+          shadowShare: 1,
+          evals: { minSamples: 4, errorRate: 0.25 },
+          canary: { share: 1, stop: { costMicrosPerRequest: MIG_CANARY_MAX_COST, minSamples: 2 } },
+        },
+      },
+      // A migration to an origin whose API key secret is not set: its moves are refused.
+      "chat-migrating-nokey": {
+        endpoint: "chat",
+        candidates: [{ origin: "pool", model: "qwen2.5-7b" }],
+        migration: { candidate: { origin: "nokey", model: "m" }, stage: "draft", owner: "ops", shadowShare: 0 },
+      },
+      // Feedback and cost per accepted outcome (test/routes/feedback.test.ts).
+      "chat-rated": { endpoint: "chat", candidates: [{ origin: "out-maas", model: "rated-model" }] },
+      // Every quality gate on (test/routes/quality-gates.test.ts).
+      "chat-gated": { endpoint: "chat", candidates: [{ origin: "out-pool", model: "gated-model" }], qualityGates: { json: true, finishReason: true, toolArguments: true } },
+      // The decision report (test/routes/admin-report.test.ts).
+      "chat-decided": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [
+          { origin: "rep-maas", model: "maas-model" },
+          { origin: "rep-pool", model: "pool-model" },
+        ],
+        decision: REPORT_DECISION,
+      },
       "embed-main": {
         endpoint: "embeddings",
         routing: "ordered",
@@ -257,5 +326,6 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
     batches: { maxFileBytes: BATCH_MAX_FILE_BYTES, maxLines: BATCH_MAX_LINES, maxLineBytes: BATCH_MAX_LINE_BYTES, concurrency: BATCH_CONCURRENCY },
     // Fresh health quickly, so routing tests need not wait seconds for it.
     health: { snapshotTtlMs: 50, reportDelayMs: 20 },
+    outcomes: { feedbackWindowHours: 24 },
   };
 }
