@@ -12,6 +12,7 @@ import { isolateOf } from "./isolate";
 import { RequestLog } from "./observe/request-log";
 import { adminRoutes } from "./routes/admin";
 import { feedbackRoutes } from "./routes/feedback";
+import { batchRoutes } from "./routes/batches";
 import { metricsRoutes, probeRoutes } from "./routes/ops";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
@@ -77,6 +78,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/models", modelRoutes);
   app.route("/v1", tenantSelfRoutes);
   app.route("/v1/feedback", feedbackRoutes);
+  app.route("/v1", batchRoutes);
   app.route("/admin", adminRoutes);
   app.route("/", metricsRoutes);
   app.route("/console", consoleRoutes);

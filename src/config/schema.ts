@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { originCacheSchema, scenarioAffinitySchema } from "../affinity/schema";
+import { batchSettingsSchema } from "../batch/settings";
 import { withMigration } from "../migration/derive";
 import { migrationSchema } from "../migration/schema";
 import { outcomesSettingsSchema, qualityGatesSchema } from "../outcomes/schema";
@@ -188,6 +189,8 @@ export const routerConfigSchema = z
     leases: leaseSettingsSchema.prefault({}),
     /** Feedback on answers (`POST /v1/feedback`): how long a request may be rated. */
     outcomes: outcomesSettingsSchema.prefault({}),
+    /** The Batch API (`/v1/files`, `/v1/batches`): file limits and how batches run. */
+    batches: batchSettingsSchema.prefault({}),
   })
   .strict();
 

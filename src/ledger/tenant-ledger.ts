@@ -28,6 +28,8 @@ import {
   type LeaseReport,
   type LeaseResult,
   type LeaseWant,
+  type LineAdmitRequest,
+  type LineAdmitResult,
   type ApiKeyInfo,
   type BudgetMetric,
   type BudgetStatus,
@@ -96,6 +98,8 @@ interface ReservationFacts {
   endpoint: UsageRecord["endpoint"];
   scenario: string;
   stream: boolean;
+  /** The output cap admission granted (absent in rows written before it was kept): a batch line re-admitted after a crash gets the same. */
+  outputCap?: number | null;
 }
 
 export interface TenantInit {
@@ -438,6 +442,48 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     return result;
   }
 
+  /**
+   * Admits a batch line (src/batch) on behalf of the key that created its batch, named by id: the
+   * batch never holds the key's secret. The key must still be live at `at` (a revoked or expired
+   * key stops its batches); policy, rate limits and budgets apply as to any request. Idempotent by
+   * request id, since a line is run again after a crash: a line whose reservation is still open
+   * gets it back (nothing more is reserved or taken from the rate limits, the same output cap), and
+   * one whose request id is settled already (its reservation charged by the alarm) reserves nothing
+   * and is told so.
+   */
+  async admitLine(request: LineAdmitRequest): Promise<LineAdmitResult> {
+    if (!this.tenant) return { ok: false, reason: "invalid_key" };
+    const result = this.ctx.storage.transactionSync((): LineAdmitResult => {
+      if (request.reserve) {
+        const held = this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE request_id = ?", request.requestId).toArray()[0];
+        if (held) return this.heldAdmission(held, request.at);
+        if (usageOf(this.sql, request.requestId)) return { ok: false, reason: "already_settled" };
+      }
+      return this.admitSync({ ...request, key: "" }, this.keys.byId(request.keyId));
+    });
+    if (!result.ok) return result;
+    if (request.reserve) this.armAlarm(request.at + request.reserve.holdMs);
+    if (request.prefix) result.prefixMatches = this.prefixes.lookup(request.prefix, request.at);
+    return result;
+  }
+
+  /** A line's open reservation, granted again: it was admitted while its key was live. */
+  private heldAdmission(held: ReservationRow, at: number): AdmitResult {
+    const row = this.keys.byId(held.key_id, true);
+    if (!row) return { ok: false, reason: "invalid_key" };
+    const facts = JSON.parse(held.facts) as ReservationFacts;
+    return {
+      ok: true,
+      ...this.verdictOf(row),
+      outputCap: facts.outputCap ?? null,
+      reservedMicros: held.cost_micros,
+      reservedTokens: held.tokens,
+      softLimited: [],
+      budgetPressure: 0,
+      rateLimit: this.buckets.peek(bucketsFor(row.id, this.tenantLimits, row.limits), at),
+    };
+  }
+
   private admitSync(request: AdmitRequest, row: CachedKey | undefined): AdmitResult {
     const tenant = this.tenant!;
     if (!liveAt(row, request.at)) return { ok: false, reason: "invalid_key" };
@@ -476,7 +522,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     rate.commit();
 
     const charges = this.budgets.charge(states, decision);
-    const facts: ReservationFacts = { endpoint: reserve.endpoint, scenario: reserve.scenario, stream: reserve.stream };
+    const facts: ReservationFacts = { endpoint: reserve.endpoint, scenario: reserve.scenario, stream: reserve.stream, outputCap: decision.outputCap };
     this.sql.exec(
       `INSERT INTO reservations (request_id, key_id, at, expires_at, cost_micros, tokens, prompt_tokens, charges, facts)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -820,7 +866,9 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
             requestId: r.request_id,
             at: r.at,
             keyId: r.key_id,
-            ...facts,
+            endpoint: facts.endpoint,
+            scenario: facts.scenario,
+            stream: facts.stream,
             origin: null,
             model: null,
             promptTokens: r.prompt_tokens,

@@ -152,6 +152,17 @@ export interface AdmitRequest {
   lease?: LeaseWant;
 }
 
+/**
+ * A batch line's admission (src/batch): on behalf of the key that created the batch, named by its
+ * id, since a batch never holds the key's secret. No lease: a batch line always takes the exact path.
+ */
+export interface LineAdmitRequest extends Omit<AdmitRequest, "key" | "lease"> {
+  keyId: string;
+}
+
+/** `admitLine`'s answer: as `admit`'s, or the line's request id is settled already (nothing reserved). */
+export type LineAdmitResult = AdmitResult | { ok: false; reason: "already_settled" };
+
 /** One rate-limit dimension as OpenAI's `x-ratelimit-*` headers report it. */
 export interface RateWindow {
   limit: number;

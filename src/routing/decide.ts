@@ -75,6 +75,11 @@ export interface RoutingRequest {
   cacheRoom?: (origin: string) => number | null;
   /** What placement knows of the prompt; absent: no affinity (embeddings, ordered scenarios). */
   affinity?: AffinityView;
+  /**
+   * A look ahead (a batch planning its start over a day of instants): only where it would go and
+   * at what price matter, so when nothing may serve, `availableAt` is not scanned for (null).
+   */
+  lookAhead?: boolean;
 }
 
 /** The scenario with its origins resolved, as the decision sees it. */
@@ -262,6 +267,8 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
   const availableFrom = (at: number | null) => {
     if (at !== null && (availableAt === null || at < availableAt)) availableAt = at;
   };
+  // When a window's exclusion ends is a scan ahead (by minutes): done only if nothing may serve.
+  const closedBy: OriginWindow[][] = [];
   for (const { target, role } of candidates) {
     const origin = view.origins[target.origin]!;
     const explanation: CandidateExplanation = { origin: target.origin, model: target.model, role, excluded: null, demoted: null, terms: null };
@@ -291,7 +298,7 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     const windowed = windowRule(windows, request.priority, now);
     if (windowed) {
       exclude(windowed.rule, windowed.detail);
-      availableFrom(windowRuleEnds(windows, request.priority, now));
+      closedBy.push(windows);
       continue;
     }
     const snapshot = snapshots(target.origin);
@@ -362,6 +369,8 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
   const ordered = byScore ? [...sorted.filter((k) => rank(k) === 0), ...placeByPolicy(sorted.filter((k) => rank(k) === 1), candidateOf, request, policy), ...sorted.filter((k) => rank(k) === 2)] : sorted;
   const attempts: Target[] = [];
   for (const k of ordered) if (!attempts.some((t) => t.origin === k.target.origin && t.model === k.target.model)) attempts.push(k.target);
+
+  if (attempts.length === 0 && !request.lookAhead) for (const windows of closedBy) availableFrom(windowRuleEnds(windows, request.priority, now));
 
   const shadow = pickShadow(request, view);
   const wait = flexWait(request, view, ordered, now);

@@ -82,6 +82,12 @@ describe("GET /openapi.json", () => {
     expect(rotate.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(["path:tenant", "path:keyId"]);
     expect(rotate.requestBody.content["application/json"].schema.properties.graceSeconds).toMatchObject({ type: "integer", minimum: 0 });
     expect(doc.paths["/healthz"].get.security).toEqual([]);
+
+    // An upload is a multipart body: the Batch API's input file.
+    const upload = doc.paths["/v1/files"].post.requestBody.content["multipart/form-data"].schema;
+    expect(upload.required).toEqual(["purpose", "file"]);
+    expect(upload.properties.file).toMatchObject({ type: "string", format: "binary" });
+    expect(doc.paths["/v1/batches"].post.requestBody.content["application/json"].schema.properties.endpoint.enum).toEqual(["/v1/chat/completions", "/v1/embeddings"]);
   });
 
   it("names only routes that answer: none of them is an unknown URL", async () => {

@@ -66,6 +66,12 @@ export const simOptions = {
   },
 } satisfies SimOptions;
 
+/** The Batch API's limits in the suite (`batches`). */
+export const BATCH_MAX_FILE_BYTES = 512 * 1024;
+export const BATCH_MAX_LINES = 1000;
+export const BATCH_MAX_LINE_BYTES = 8 * 1024;
+export const BATCH_CONCURRENCY = 4;
+
 /** USD per million tokens: 1 µ$ per input token, 2 µ$ per output token. */
 export const ALPHA_PRICING = { input: 1, cachedInput: 0.5, output: 2 };
 /** DeepSeek-like, with its off-peak half price (16:30-00:30 UTC). */
@@ -255,6 +261,15 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
           { origin: "pool", model: "qwen2.5-7b" },
         ],
       },
+      // The Batch API's tests (test/batch): DeepSeek-like `beta` (half price 16:30-00:30 UTC) and
+      // `alpha` as its fallback; scored, so a batch line goes to the cheaper.
+      "batch-offpeak": {
+        endpoint: "chat",
+        candidates: [
+          { origin: "beta", model: "deepseek-chat" },
+          { origin: "alpha", model: "alpha-large" },
+        ],
+      },
       "chat-tiered": { endpoint: "chat", candidates: [{ origin: "tiered", model: "tiered-model" }] },
       "chat-openrouter": { endpoint: "chat", candidates: [{ origin: "router", model: "vendor/model" }] },
       // Walked through every stage by test/routes/admin-migration.test.ts.
@@ -307,6 +322,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
     security: { authFailures: { burst: 1_000_000, perMinute: 1_000_000 } },
     // Short windows: a lease closes (and its rows land) soon after a test's last request.
     leases: { enabled: true, leaseMs: LEASE_MS },
+    // Small enough to test each limit with small files, large enough for a batch of 1,000 lines.
+    batches: { maxFileBytes: BATCH_MAX_FILE_BYTES, maxLines: BATCH_MAX_LINES, maxLineBytes: BATCH_MAX_LINE_BYTES, concurrency: BATCH_CONCURRENCY },
     // Fresh health quickly, so routing tests need not wait seconds for it.
     health: { snapshotTtlMs: 50, reportDelayMs: 20 },
     outcomes: { feedbackWindowHours: 24 },
