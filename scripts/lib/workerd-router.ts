@@ -169,12 +169,18 @@ export interface RouterOnWorkerd extends WorkerdProcess {
 export function routerWorkerdConfig(
   worker: WranglerWorker,
   modules: WorkerdModule[],
-  options: Pick<RouterOnWorkerdOptions, "address" | "routerConfig" | "secrets" | "stateDir">,
+  options: Pick<RouterOnWorkerdOptions, "address" | "routerConfig" | "secrets" | "stateDir"> & {
+    /** Extra text variables, e.g. a benchmark's `BENCH_CLOCK`; they win over wrangler.toml's `[vars]` of the same name. */
+    vars?: Record<string, string>;
+  },
 ): WorkerdConfig {
   const bindings: WorkerdBinding[] = [];
+  const extra = options.vars ?? {};
   for (const [name, value] of Object.entries(worker.vars)) {
+    if (Object.hasOwn(extra, name)) continue;
     bindings.push(typeof value === "string" ? { kind: "text", name, value } : { kind: "json", name, value: JSON.stringify(value) });
   }
+  for (const [name, value] of Object.entries(extra)) bindings.push({ kind: "text", name, value });
   bindings.push({ kind: "text", name: "ROUTER_CONFIG", value: options.routerConfig });
   for (const name of Object.keys(options.secrets).sort()) bindings.push({ kind: "fromEnvironment", name, variable: name });
   for (const d of worker.durableObjects) bindings.push({ kind: "durableObjectNamespace", name: d.binding, className: d.className });

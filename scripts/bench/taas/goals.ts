@@ -1,0 +1,216 @@
+/**
+ * The issue's goals (#15), checked against the Token Router run and printed PASS/MISS; they never
+ * fail the run. A MISS carries its evidence: the requests behind it, what the router decided for
+ * them and why, read off the per-request outcomes. Goals that depend on the time of day are marked
+ * when the router did not follow the benchmark's clock (their figures then describe another day).
+ */
+import { inSpan } from "../../../src/sim/day-profile";
+import type { PolicyRun } from "./collect";
+import { describeDecision, describeOutcome, tally } from "./explain";
+import type { Outcome } from "./driver";
+import { clockTime } from "./clock";
+import { POOL_RESERVED, PREMIUM_BROWNOUT } from "./origins";
+import { SLO_TTFT_MS, type Policy } from "./policies";
+import { discounted } from "./prices";
+import type { PolicySummary } from "./summary";
+import { hourOf } from "./stats";
+
+export interface GoalCheck {
+  goal: string;
+  /** null: could not be judged (no such run). */
+  pass: boolean | null;
+  detail: string;
+  /** Set when the figures rest on the time of day and the router did not follow the virtual clock. */
+  caveat: string | null;
+  /** For a MISS: the requests and decisions behind it. */
+  evidence: string[];
+}
+
+const pct = (v: number | null) => (v === null ? "–" : `${(v * 100).toFixed(1)} %`);
+const usd = (micros: number) => `$${(micros / 1e6).toFixed(4)}`;
+const EXAMPLES = 8;
+
+function examples(items: readonly Outcome[], run: PolicyRun, n = EXAMPLES): string[] {
+  return items.slice(0, n).flatMap((o) => [`${describeOutcome(o, run.clock)}`, `    decision: ${describeDecision(o.decision)}`]);
+}
+
+const hourKey = (o: Outcome) => `${String(hourOf(o.sentAt)).padStart(2, "0")}h`;
+const firstOrigin = (o: Outcome) => o.attempts[0]?.origin ?? o.origin ?? "none";
+
+function sloEvidence(run: PolicyRun): string[] {
+  const missed = run.outcomes.filter((o) => o.cls === "interactive" && o.kind !== "refused" && !(o.kind === "ok" && o.ttftMs! <= SLO_TTFT_MS));
+  if (missed.length === 0) return [];
+  return [
+    `${missed.length} interactive requests over ${SLO_TTFT_MS} ms or failed.`,
+    `by hour: ${tally(missed, hourKey, 12).join(", ")}`,
+    `by first origin tried → origin served: ${tally(missed, (o) => `${firstOrigin(o)} → ${o.origin ?? o.code ?? "error"}`).join(", ")}`,
+    `the pool, in their decisions: ${tally(missed, (o) => {
+      const pool = o.decision?.candidates.find((c) => c.origin === "pool");
+      return pool ? (pool.excluded ?? pool.demoted ?? "eligible") : "no decision";
+    }).join(", ")}`,
+    "examples (slowest first):",
+    ...examples([...missed].sort((a, b) => (b.ttftMs ?? Infinity) - (a.ttftMs ?? Infinity)), run),
+  ];
+}
+
+function cvEvidence(s: PolicySummary, run: PolicyRun, best: PolicySummary): string[] {
+  const byOrigin = new Map<string, number[]>();
+  for (const o of run.outcomes) if (o.cls === "interactive" && o.kind === "ok" && o.origin) byOrigin.set(o.origin, [...(byOrigin.get(o.origin) ?? []), o.ttftMs!]);
+  const lines = [...byOrigin].map(([origin, v]) => {
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = Math.sqrt(v.reduce((a, x) => a + (x - m) ** 2, 0) / v.length);
+    return `${origin}: ${v.length} interactive, mean ${m.toFixed(0)} ms, CV ${(sd / m).toFixed(2)}`;
+  });
+  return [`${s.label} CV ${s.interactive.cv?.toFixed(2)} vs ${best.label} ${best.interactive.cv?.toFixed(2)}.`, "Token Router's interactive TTFT by serving origin:", ...lines];
+}
+
+function faultEvidence(run: PolicyRun): string[] {
+  const failed = run.outcomes.filter((o) => o.kind === "error" && o.attempts.length > 0 && o.attempts.at(-1)!.result !== "200");
+  if (failed.length === 0) return [];
+  return [`${failed.length} requests whose last attempt failed:`, ...examples(failed, run)];
+}
+
+function outageEvidence(run: PolicyRun): string[] {
+  const hit = run.outcomes.filter((o) => o.cls === "interactive" && o.kind === "error" && inSpan(PREMIUM_BROWNOUT, run.clock.epochMs + o.sentAt));
+  return hit.length === 0 ? [] : examples(hit, run);
+}
+
+function batchEvidence(run: PolicyRun): string[] {
+  const batch = run.outcomes.filter((o) => o.cls === "batch" && o.kind === "ok" && o.origin);
+  const dear = batch.filter((o) => !(o.origin === "pool" && !inSpan(POOL_RESERVED, run.clock.epochMs + o.sentAt)) && !discounted(o.origin!, run.clock.epochMs + o.sentAt));
+  const tokens = (o: Outcome) => (o.promptTokens ?? 0) + (o.completionTokens ?? 0);
+  const byHour = new Map<string, number>();
+  for (const o of dear) byHour.set(`${hourKey(o)} ${o.origin}`, (byHour.get(`${hourKey(o)} ${o.origin}`) ?? 0) + tokens(o));
+  const waited = batch.filter((o) => o.decision?.waitReason).length;
+  return [
+    `${dear.length} of ${batch.length} batch requests served at full price, ${dear.reduce((a, o) => a + tokens(o), 0)} tokens; by hour and origin (tokens): ${[...byHour].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k, t]) => `${k} ${t}`).join(", ")}`,
+    `${waited} batch requests waited for a cheaper window (flex); the wait is bounded by flex.maxWaitMs (schema max 600 000 ms = 10 virtual minutes).`,
+    `the pool, in their decisions: ${tally(dear, (o) => {
+      const pool = o.decision?.candidates.find((c) => c.origin === "pool");
+      return pool ? (pool.excluded ?? pool.demoted ?? (o.origin === "pool" ? "chosen" : "eligible, outscored")) : "no decision";
+    }).join(", ")}`,
+    "examples:",
+    ...examples(dear, run, 4),
+  ];
+}
+
+function deadlineEvidence(run: PolicyRun): string[] {
+  const missed = run.outcomes.filter((o) => o.cls === "batch" && o.kind !== "refused" && !(o.kind === "ok" && o.deadline !== null && o.doneAt <= o.deadline));
+  return missed.length === 0 ? [] : [`${missed.length} batch requests late or failed:`, ...missed.slice(0, EXAMPLES).map((o) => `${describeOutcome(o, run.clock)}; done ${clockTime(run.clock, run.clock.epochMs + o.doneAt)}, deadline ${clockTime(run.clock, run.clock.epochMs + (o.deadline ?? 0))}, ${(o.totalMs / 1000).toFixed(1)} s real`)];
+}
+
+function budgetEvidence(s: PolicySummary, run: PolicyRun): string[] {
+  const b = s.budget;
+  if (!b) return [];
+  const mine = run.outcomes.filter((o) => o.tenant === b.tenant);
+  const refused = mine.filter((o) => o.kind === "refused");
+  const after = b.softAt === null ? [] : mine.filter((o) => o.kind === "ok" && o.budgetWarning !== null && o.origin !== "pool" && o.origin !== "maas-lowcost");
+  return [
+    `spend ${usd(b.spendMicros)} of ${usd(b.limitMicros)} (${pct(b.spendMicros / b.limitMicros)}); soft limit at ${b.softAt === null ? "never" : clockTime(run.clock, run.clock.epochMs + b.softAt)}, capped at ${b.cappedAt === null ? "never" : clockTime(run.clock, run.clock.epochMs + b.cappedAt)}`,
+    `admission reserved ${b.meanReservedMicros ?? "–"} µ$ per answered request on average, which then cost ${b.meanCostMicros ?? "–"} µ$: open reservations count against the budget until they settle`,
+    `highest settled + reserved polled: ${b.peakPolledMicros === null ? "–" : usd(b.peakPolledMicros)}`,
+    `refusals: ${refused.length}; first: ${refused[0] ? `${describeOutcome(refused[0], run.clock)} — ${refused[0].error?.slice(0, 140)}` : "none"}`,
+    ...(after.length > 0 ? ["served outside the degrade path after the soft limit:", ...examples(after, run, 4)] : []),
+    ...(b.afterCap.otherErrors > 0 ? [`other failures after the cap: ${JSON.stringify(b.afterCap.otherCodes)}`] : []),
+  ];
+}
+
+/** The goals, judged on Token Router's run against the others. */
+export function checkGoals(summaries: readonly PolicySummary[], runs: ReadonlyMap<Policy, PolicyRun>): GoalCheck[] {
+  const tr = summaries.find((s) => s.policy === "token-router");
+  const run = runs.get("token-router");
+  if (!tr || !run) return [];
+  const others = summaries.filter((s) => s !== tr);
+  const caveat = tr.clock.follows ? null : "the router did not follow BENCH_CLOCK: windows, prices and budget days followed its own clock";
+  const check = (goal: string, pass: boolean | null, detail: string, evidence: () => string[], timeOfDay = true): GoalCheck => ({
+    goal,
+    pass,
+    detail,
+    caveat: timeOfDay ? caveat : null,
+    evidence: pass === false ? evidence() : [],
+  });
+  const checks: GoalCheck[] = [];
+
+  checks.push(check("interactive SLO attainment ≥ 99 %", (tr.interactive.slo ?? 0) >= 0.99, `${pct(tr.interactive.slo)} under ${SLO_TTFT_MS} ms (${tr.interactive.overSlo} of ${tr.interactive.requests} over or failed)`, () => sloEvidence(run)));
+  const cvs = summaries.filter((s) => s.interactive.cv !== null);
+  const bestCv = cvs.reduce<PolicySummary | null>((best, s) => (best === null || s.interactive.cv! < best.interactive.cv! ? s : best), null);
+  checks.push(
+    check(
+      "lowest interactive TTFT CV of all policies",
+      bestCv === null ? null : bestCv === tr,
+      cvs.map((s) => `${s.policy} ${s.interactive.cv!.toFixed(2)}`).join(", "),
+      () => cvEvidence(tr, run, bestCv!),
+    ),
+  );
+  const maas = summaries.find((s) => s.policy === "maas-cheapest");
+  checks.push(
+    check(
+      "total cost ≥ 25 % below MaaS only",
+      maas ? tr.costMicros <= 0.75 * maas.costMicros : null,
+      maas ? `${usd(tr.costMicros)} vs ${usd(maas.costMicros)}: ${pct(1 - tr.costMicros / maas.costMicros)} below (per 1,000 answered: ${usd(tr.costMicrosPer1k ?? 0)} vs ${usd(maas.costMicrosPer1k ?? 0)})` : "no MaaS-only run",
+      () => [
+        `Token Router's tokens by origin: ${JSON.stringify(tr.tokensByOrigin)}; MaaS only: ${JSON.stringify(maas!.tokensByOrigin)}`,
+        `Token Router's requests by origin: ${JSON.stringify(tr.requestsByOrigin)}`,
+      ],
+    ),
+  );
+  const bar = Math.min(0.99, tr.interactive.slo ?? 0);
+  const cheaper = others.filter((s) => (s.interactive.slo ?? 0) >= bar && s.costMicros < tr.costMicros);
+  checks.push(
+    check(
+      "no policy meeting the same SLO is cheaper",
+      cheaper.length === 0,
+      `SLO bar ${pct(bar)}: ${others.map((s) => `${s.policy} ${pct(s.interactive.slo)} ${usd(s.costMicros)}`).join("; ")}`,
+      () => cheaper.map((s) => `${s.label}: SLO ${pct(s.interactive.slo)} at ${usd(s.costMicros)} < ${usd(tr.costMicros)}`),
+    ),
+  );
+  checks.push(check("no interactive request fails because of the outage", tr.outageInteractiveErrors === 0, `${tr.outageInteractiveErrors} interactive errors sent during the brown-out`, () => outageEvidence(run)));
+  checks.push(
+    check(
+      "every pre-first-token fault falls back",
+      tr.faults.lastAttemptFailed === 0,
+      `${tr.faults.failedAttempts} failed attempts, ${tr.faults.coveredByFallback} followed by another attempt, ${tr.faults.lastAttemptFailed} were the last`,
+      () => faultEvidence(run),
+      false,
+    ),
+  );
+  checks.push(
+    check(
+      "a majority of batch tokens served in the discount window or the pool's idle hours",
+      tr.batch.cheapShare === null ? null : tr.batch.cheapShare > 0.5,
+      `${pct(tr.batch.cheapShare)} of ${tr.batch.tokens} batch tokens (discount window ${tr.batch.discountTokens}, pool ${tr.batch.poolTokens})`,
+      () => batchEvidence(run),
+    ),
+  );
+  checks.push(check("every batch deadline met", tr.batch.missedDeadline === 0, `${pct(tr.batch.deadlineMet)} of ${tr.batch.requests} within 2 virtual hours`, () => deadlineEvidence(run)));
+  const b = tr.budget;
+  if (b) {
+    const peak = Math.max(b.spendMicros, b.peakLogMicros, b.peakPolledMicros ?? 0);
+    checks.push(
+      check(
+        "the budgeted tenant's spend never exceeds its budget",
+        peak <= b.limitMicros,
+        `spend ${usd(b.spendMicros)}, highest settled + reserved polled ${b.peakPolledMicros === null ? "–" : usd(b.peakPolledMicros)} (${b.polls} polls), limit ${usd(b.limitMicros)}`,
+        () => budgetEvidence(tr, run),
+      ),
+    );
+    checks.push(check("the budgeted tenant's spend rises to its budget (≥ 95 %)", b.spendMicros >= 0.95 * b.limitMicros, `${pct(b.spendMicros / b.limitMicros)} of the budget`, () => budgetEvidence(tr, run)));
+    checks.push(
+      check(
+        "past its soft limit its traffic shifts to cheaper origins",
+        b.softAt === null ? null : b.outsideDegradeAfterSoft === 0 && Object.keys(b.tokensAfterSoft).length > 0,
+        `soft limit ${b.softAt === null ? "never reached" : `at ${clockTime(run.clock, run.clock.epochMs + b.softAt)}`}; tokens before ${JSON.stringify(b.tokensBeforeSoft)}, after ${JSON.stringify(b.tokensAfterSoft)}; µ$ per 1k tokens ${b.microsPer1kBefore?.toFixed(0) ?? "–"} → ${b.microsPer1kAfter?.toFixed(0) ?? "–"}`,
+        () => budgetEvidence(tr, run),
+      ),
+    );
+    checks.push(
+      check(
+        "at the limit, requests are refused with insufficient_quota",
+        b.cappedAt === null ? false : b.afterCap.otherErrors === 0,
+        b.cappedAt === null ? "never capped" : `capped at ${clockTime(run.clock, run.clock.epochMs + b.cappedAt)}: ${b.afterCap.refused} refused, ${b.afterCap.ok} still answered, ${b.afterCap.otherErrors} other failures`,
+        () => budgetEvidence(tr, run),
+      ),
+    );
+  }
+  return checks;
+}
