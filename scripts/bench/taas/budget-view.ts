@@ -26,8 +26,14 @@ export interface BudgetView {
   softAt: number | null;
   cappedAt: number | null;
   refused: number;
-  /** After the first refusal: requests answered, refused, and failed any other way (with their codes). */
-  afterCap: { ok: number; refused: number; otherErrors: number; otherCodes: Record<string, number> };
+  /** The usage log's spend of the requests sent before the first refusal (µ$). */
+  spendAtCapMicros: number | null;
+  /**
+   * After the first refusal: requests answered, refused with `insufficient_quota`, refused before
+   * any origin was tried with another code (what the goal forbids), and failed at the origins
+   * (not the budget's doing), with their codes.
+   */
+  afterCap: { ok: number; refused: number; otherRefusals: number; originFailures: number; otherCodes: Record<string, number> };
   /** Tokens served per origin, before and after the soft limit. */
   tokensBeforeSoft: Record<string, number>;
   tokensAfterSoft: Record<string, number>;
@@ -81,14 +87,17 @@ export function budgetView(spec: BudgetSpec, outcomes: readonly Outcome[], rows:
       cost.tokensBefore += tokens;
     }
   }
-  const afterCap = { ok: 0, refused: 0, otherErrors: 0, otherCodes: {} as Record<string, number> };
+  const afterCap = { ok: 0, refused: 0, otherRefusals: 0, originFailures: 0, otherCodes: {} as Record<string, number> };
+  let spendAtCap: number | null = null;
   if (cappedAt !== null) {
+    spendAtCap = mine.filter((x) => x.sentAt < cappedAt).reduce((a, o) => a + ((o.requestId ? rowOf.get(o.requestId)?.costMicros : 0) ?? 0), 0);
     for (const o of mine.filter((x) => x.sentAt >= cappedAt)) {
       if (o.kind === "ok") afterCap.ok++;
       else if (o.kind === "refused") afterCap.refused++;
       else {
-        afterCap.otherErrors++;
-        const code = o.code ?? o.error ?? "unknown";
+        if (o.attempts.length === 0) afterCap.otherRefusals++;
+        else afterCap.originFailures++;
+        const code = `${o.attempts.length === 0 ? "refused" : "origin"}: ${o.code ?? o.error ?? "unknown"}`;
         afterCap.otherCodes[code] = (afterCap.otherCodes[code] ?? 0) + 1;
       }
     }
@@ -108,6 +117,7 @@ export function budgetView(spec: BudgetSpec, outcomes: readonly Outcome[], rows:
     softAt,
     cappedAt,
     refused: mine.filter((o) => o.kind === "refused").length,
+    spendAtCapMicros: spendAtCap,
     afterCap,
     tokensBeforeSoft: before,
     tokensAfterSoft: after,

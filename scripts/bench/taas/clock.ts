@@ -4,7 +4,7 @@
  *
  *   virtual = epochMs + (Date.now() − realStartMs) × speed
  *
- * `epochMs` is a UTC midnight two days after the run: the virtual day runs ahead of the real clock
+ * `epochMs` is a UTC midnight two days after the run starts: the virtual day runs ahead of the real clock
  * the whole time, so nothing that compares virtual instants with real ones (the ledger's alarm
  * charges reservations whose hold has passed in real time) ever sees one in the past.
  * `realStartMs` is when the replay starts, a lead after the router is launched: the router comes
@@ -18,10 +18,14 @@ export interface DayClock extends VirtualClock {
   dayRealMs: number;
 }
 
-/** The clock of one replay: a day lasting `daySeconds` real seconds, starting `leadMs` from `realNow`. */
-export function dayClock(daySeconds: number, leadMs: number, realNow: number): DayClock {
-  const midnight = Math.floor(realNow / DAY_MS) * DAY_MS;
-  return { epochMs: midnight + 2 * DAY_MS, realStartMs: realNow + leadMs, speed: DAY_MS / (daySeconds * 1000), dayRealMs: daySeconds * 1000 };
+/** The virtual day of a benchmark run: the UTC midnight two days after `realNow`; every policy replays this same date. */
+export function virtualDay(realNow: number): number {
+  return Math.floor(realNow / DAY_MS) * DAY_MS + 2 * DAY_MS;
+}
+
+/** The clock of one replay of the day `epochMs`: lasting `daySeconds` real seconds, starting `leadMs` from `realNow`. */
+export function dayClock(epochMs: number, daySeconds: number, leadMs: number, realNow: number): DayClock {
+  return { epochMs, realStartMs: realNow + leadMs, speed: DAY_MS / (daySeconds * 1000), dayRealMs: daySeconds * 1000 };
 }
 
 /** The virtual instant at a real one. */

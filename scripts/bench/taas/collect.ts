@@ -18,6 +18,8 @@ import { followsClock, warmUp } from "./warm-up";
 export type ClockMode = "binding" | "shim";
 
 export interface RunSettings {
+  /** The virtual day every policy replays (UTC midnight, ms). */
+  epochMs: number;
   daySeconds: number;
   leadMs: number;
   clockMode: ClockMode;
@@ -49,7 +51,7 @@ export interface PolicyRun {
 type PreparedRouter = Awaited<ReturnType<typeof prepareRouter>>;
 
 export async function runPolicy(policy: Policy, trace: Trace, budget: BudgetSpec | null, router: PreparedRouter, s: RunSettings): Promise<PolicyRun> {
-  const clock = dayClock(s.daySeconds, s.leadMs, Date.now());
+  const clock = dayClock(s.epochMs, s.daySeconds, s.leadMs, Date.now());
   const running: Running[] = [];
   try {
     const sim = await startSim({ recordLimit: 0, clock: { epochMs: clock.epochMs, realStartMs: clock.realStartMs, speed: clock.speed }, origins: simOrigins(s.seed) });

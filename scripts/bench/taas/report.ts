@@ -12,7 +12,7 @@ export const usd = (micros: number | null, digits = 4) => (micros === null ? "�
 
 export function policyTable(summaries: readonly PolicySummary[], clock: DayClock): string {
   const lines = [
-    `| policy | cost | per 1k answered | interactive TTFT p50 | p99 | CV | SLO ≤ ${SLO_TTFT_MS} ms | batch on time | batch tokens cheap | client errors | budget: capped at | spend / budget |`,
+    `| policy | cost | per 1k answered | interactive TTFT p50 | p99 | CV | SLO ≤ ${SLO_TTFT_MS} ms | batch on time | batch tokens cheap | client errors | budget: first refused | spend / budget |`,
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const s of summaries) {

@@ -11,6 +11,7 @@
  *
  *   npm run bench:taas -- [--seed 1] [--day-seconds 240] [--requests 3000] [--policies a,b]
  *        [--clock binding|shim] [--lead-seconds 8] [--max-in-flight 512] [--out <dir>] [--smoke]
+ *   npm run bench:taas -- --from <dir>     # the report again from a run's saved requests-<policy>.json
  *
  * --smoke: a 4-second day of 80 requests, Token Router and MaaS-only only (every policy's config
  * is still validated), for `npm test`: it proves the benchmark runs, its figures mean little.
@@ -21,22 +22,22 @@
  * to --out (default node_modules/.cache/token-router/bench-taas). Goal checks print PASS/MISS and
  * never fail the run; a policy that answers nothing, or a broken harness, does (exit 1).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../../lib/workerd-router";
 import { sizeBudget } from "./budget";
-import { dayDate } from "./clock";
-import { dayChartPng } from "./chart";
+import { virtualDay } from "./clock";
 import { runPolicy, type ClockMode, type PolicyRun } from "./collect";
-import { checkGoals } from "./goals";
-import { routerOrigins, simOrigins } from "./origins";
-import { POLICIES, policyConfig, SCENARIO, SLO_TTFT_MS, type Policy } from "./policies";
+import { POLICIES, policyConfig, SCENARIO, type Policy } from "./policies";
 import { prepareRouter } from "./processes";
-import { crossCheckTable, goalLines, originTable, policyTable, poolTable, usd } from "./report";
+import { render, type RunMeta } from "./render";
+import { usd } from "./report";
 import { summarize, type PolicySummary } from "./summary";
 import { generateTrace } from "./trace";
+
+const DEFAULT_OUT = join(PROJECT_ROOT, "node_modules/.cache/token-router/bench-taas");
 
 function options() {
   const { values } = parseArgs({
@@ -49,7 +50,8 @@ function options() {
       clock: { type: "string", default: "binding" },
       "lead-seconds": { type: "string" },
       "max-in-flight": { type: "string", default: "512" },
-      out: { type: "string", default: join(PROJECT_ROOT, "node_modules/.cache/token-router/bench-taas") },
+      out: { type: "string", default: DEFAULT_OUT },
+      from: { type: "string" },
     },
   });
   const num = (name: string, text: string, ok: (n: number) => boolean) => {
@@ -72,11 +74,39 @@ function options() {
     leadMs: num("lead-seconds", values["lead-seconds"] ?? (smoke ? "4" : "8"), (n) => n >= 1 && n <= 600) * 1000,
     maxInFlight: num("max-in-flight", values["max-in-flight"], (n) => Number.isInteger(n) && n >= 1),
     out: resolve(values.out),
+    from: values.from === undefined ? null : resolve(values.from),
   };
+}
+
+/** The summary line of one policy, as it finishes. */
+function printRun(s: PolicySummary): void {
+  const pct = (v: number | null, d = 1) => (v === null ? "-" : (v * 100).toFixed(d));
+  console.log(
+    `[${s.policy}] cost ${usd(s.costMicros)} (${usd(s.costMicrosPer1k)}/1k)  interactive p50 ${s.interactive.p50?.toFixed(0) ?? "-"} p99 ${s.interactive.p99?.toFixed(0) ?? "-"} ms CV ${s.interactive.cv?.toFixed(2) ?? "-"} SLO ${pct(s.interactive.slo)} %  ` +
+      `batch on time ${pct(s.batch.deadlineMet, 0)} % cheap ${pct(s.batch.cheapShare, 0)} %  errors ${s.errors}  refused ${s.refused}` +
+      (s.clock.follows ? "" : `  (router clock off by ${((s.clock.skewMs ?? NaN) / 3_600_000).toFixed(1)} virtual h)`),
+  );
+  for (const e of s.errorSamples) console.log(`    ✘ ${e.count}× ${e.message}`);
+}
+
+/** `--from <dir>`: the report again, from the runs a measurement saved there. */
+function rerender(dir: string, out: string): number {
+  const saved = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as { meta: RunMeta; policies: { policy: Policy }[] };
+  const meta = saved.meta;
+  const trace = generateTrace({ seed: meta.seed, requests: meta.requests, model: SCENARIO });
+  const budget = sizeBudget(trace);
+  const runs = new Map<Policy, PolicyRun>();
+  for (const { policy } of saved.policies) runs.set(policy, JSON.parse(readFileSync(join(dir, `requests-${policy}.json`), "utf8")) as PolicyRun);
+  const summaries = [...runs.values()].map((run) => summarize(run, budget));
+  summaries.forEach(printRun);
+  mkdirSync(out, { recursive: true });
+  console.log(`\n${render(meta, trace, budget, runs, summaries, out)}\n\nwritten: ${out}/results.{md,json,png}`);
+  return 0;
 }
 
 async function main(): Promise<number> {
   const opts = options();
+  if (opts.from) return rerender(opts.from, opts.out === DEFAULT_OUT ? opts.from : opts.out);
   const startedAt = Date.now();
   const loadStart = os.loadavg()[0]!;
   for (const p of POLICIES) policyConfig(p, "http://127.0.0.1:1");
@@ -84,116 +114,51 @@ async function main(): Promise<number> {
   const budget = sizeBudget(trace);
   const counts: Record<string, number> = {};
   for (const e of trace.entries) counts[`${e.tenant}/${e.cls}`] = (counts[`${e.tenant}/${e.cls}`] ?? 0) + 1;
-  const speed = 86_400 / opts.daySeconds;
-  console.log(`trace: seed ${opts.seed}, ${trace.entries.length} requests in one day replayed in ${opts.daySeconds} s (×${Math.round(speed)}); ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  console.log(`trace: seed ${opts.seed}, ${trace.entries.length} requests in one day replayed in ${opts.daySeconds} s (×${Math.round(86_400 / opts.daySeconds)}); ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(", ")}`);
   if (budget) console.log(`budget: ${budget.tenant} ${usd(budget.limitMicros)} a day (soft ${usd(budget.softLimitMicros)}): half its day at maas-lowcost's list price (${usd(budget.dayCostMicros)})`);
   if (opts.clockMode === "shim") console.log("clock: shim (Date.now replaced in the router's isolate; see clock-shim.ts)");
 
+  const epochMs = virtualDay(Date.now());
   const router = await prepareRouter();
   const runs = new Map<Policy, PolicyRun>();
   const summaries: PolicySummary[] = [];
-  const notes: string[] = [];
   const interrupted = () => {
     router.dispose();
     process.exit(130);
   };
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
+  mkdirSync(opts.out, { recursive: true });
   try {
     for (const policy of opts.policies) {
-      const run = await runPolicy(policy, trace, budget, router, { daySeconds: opts.daySeconds, leadMs: opts.leadMs, clockMode: opts.clockMode, maxInFlight: opts.maxInFlight, seed: opts.seed });
+      const run = await runPolicy(policy, trace, budget, router, { epochMs, daySeconds: opts.daySeconds, leadMs: opts.leadMs, clockMode: opts.clockMode, maxInFlight: opts.maxInFlight, seed: opts.seed });
       runs.set(policy, run);
       const s = summarize(run, budget);
       summaries.push(s);
-      console.log(
-        `[${policy}] cost ${usd(s.costMicros)} (${usd(s.costMicrosPer1k)}/1k)  interactive p50 ${s.interactive.p50?.toFixed(0) ?? "-"} p99 ${s.interactive.p99?.toFixed(0) ?? "-"} ms CV ${s.interactive.cv?.toFixed(2) ?? "-"} SLO ${s.interactive.slo === null ? "-" : (s.interactive.slo * 100).toFixed(1)} %  ` +
-          `batch on time ${s.batch.deadlineMet === null ? "-" : (s.batch.deadlineMet * 100).toFixed(0)} % cheap ${s.batch.cheapShare === null ? "-" : (s.batch.cheapShare * 100).toFixed(0)} %  errors ${s.errors}  refused ${s.refused}` +
-          (s.clock.follows ? "" : `  (router clock off by ${((s.clock.skewMs ?? NaN) / 3_600_000).toFixed(1)} virtual h)`),
-      );
-      for (const e of s.errorSamples) console.log(`    ✘ ${e.count}× ${e.message}`);
-      mkdirSync(opts.out, { recursive: true });
-      writeFileSync(join(opts.out, `requests-${policy}.json`), JSON.stringify({ outcomes: run.outcomes, budgetSamples: run.budgetSamples }));
-      if (!s.clock.follows && !notes.some((n) => n.startsWith("the router did not follow"))) {
-        notes.push(
-          `the router did not follow BENCH_CLOCK (its decisions' clock was ${((s.clock.skewMs ?? NaN) / 3_600_000).toFixed(1)} virtual hours off): windows, prices, budget days and the health profile's hour followed its real clock, so the time-of-day figures describe another day. Run with --clock shim until the router reads BENCH_CLOCK.`,
-        );
-      }
-      if (run.shimClamped.length > 0 && !notes.some((n) => n.startsWith("clock shim"))) {
-        notes.push(`clock shim: at ×${Math.round(run.clock.speed)} the config's maxima clamp ${run.shimClamped.join(", ")} (in real ms): use a day of 144 s or more for figures`);
-      }
-      if (s.clock.lateStartMs > 0) notes.push(`${policy}: setup overran the lead by ${s.clock.lateStartMs} ms; the day's first requests left late (raise --lead-seconds)`);
-      if (s.lateSends > 0) notes.push(`${policy}: ${s.lateSends} requests left more than 1 s late (the driver was behind)`);
+      printRun(s);
+      // Everything the report is made from, so `--from` can make it again.
+      writeFileSync(join(opts.out, `requests-${policy}.json`), JSON.stringify(run));
     }
   } finally {
     router.dispose();
   }
-
-  const first = runs.values().next().value;
-  if (!first) throw new Error("no policy ran");
-  const { clock } = first;
-  const { epochMs } = clock;
-  const checks = checkGoals(summaries, runs);
-  const day = dayDate(epochMs);
-  const workload =
-    `seed ${opts.seed}; ${trace.entries.length} requests over one virtual day (${day}, UTC) replayed in ${opts.daySeconds} s of wall clock (×${Math.round(speed)}); ` +
-    `clock: ${opts.clockMode === "shim" ? "shim in the router's isolate" : "BENCH_CLOCK binding"}; interactive SLO ${SLO_TTFT_MS} ms (real); ${trace.tenants.map((t) => t.id).join(", ")}` +
-    (budget ? `; ${budget.tenant}'s daily budget ${usd(budget.limitMicros)} (soft ${usd(budget.softLimitMicros)})` : "");
-  const markdown = [
-    `# TaaS benchmark: one day, ${summaries.length} policies`,
-    "",
-    workload,
-    "",
-    policyTable(summaries, clock),
-    "",
-    "Where requests and tokens went:",
-    "",
-    originTable(summaries),
-    "",
-    "The pool's prefill load by virtual hour: the prefill work sent to it ÷ its slots' capacity in that hour, % (over 100: a queue builds):",
-    "",
-    poolTable(summaries),
-    "",
-    "The router's accounting (usage log) against the client and the simulator:",
-    "",
-    crossCheckTable(summaries),
-    "",
-    "Goals (Token Router):",
-    "",
-    ...goalLines(checks),
-    "",
-    ...(opts.smoke ? ["Note: a smoke run (a 4-second day): it proves the benchmark runs; at this speed a request's real second is hours of the day, so deadlines and budgets mean nothing."] : []),
-    ...notes.map((n) => `Note: ${n}`),
-  ].join("\n");
-
-  mkdirSync(opts.out, { recursive: true });
-  const results = {
-    meta: {
-      date: new Date().toISOString(),
-      node: process.version,
-      workerd: router.workerd,
-      cpu: os.cpus()[0]?.model.trim() ?? "unknown",
-      cores: os.cpus().length,
-      loadAverage: [loadStart, os.loadavg()[0]!].map((l) => Math.round(l * 100) / 100),
-      seconds: Math.round((Date.now() - startedAt) / 1000),
-      smoke: opts.smoke,
-      clockMode: opts.clockMode,
-      daySeconds: opts.daySeconds,
-      speed,
-      virtualDay: day,
-      notes,
-    },
-    trace: { seed: opts.seed, requests: trace.entries.length, counts, tenants: trace.tenants, budget },
-    origins: { router: routerOrigins("http://sim"), simulator: simOrigins(opts.seed) },
-    sloTtftMs: SLO_TTFT_MS,
-    policies: summaries,
-    checks,
+  const meta: RunMeta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    workerd: router.workerd,
+    cpu: os.cpus()[0]?.model.trim() ?? "unknown",
+    cores: os.cpus().length,
+    loadAverage: [loadStart, os.loadavg()[0]!].map((l) => Math.round(l * 100) / 100),
+    seconds: Math.round((Date.now() - startedAt) / 1000),
+    smoke: opts.smoke,
+    clockMode: opts.clockMode,
+    daySeconds: opts.daySeconds,
+    seed: opts.seed,
+    requests: opts.requests,
   };
-  const files = { md: join(opts.out, "results.md"), json: join(opts.out, "results.json"), png: join(opts.out, "results.png") };
-  writeFileSync(files.md, `${markdown}\n`);
-  writeFileSync(files.json, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(files.png, dayChartPng(`TAAS: ONE DAY (${day}), ${trace.entries.length} REQUESTS, SEED ${opts.seed}, ${opts.daySeconds} S`, summaries, epochMs));
+  const markdown = render(meta, trace, budget, runs, summaries, opts.out);
   console.log(`\n${markdown}\n`);
-  console.log(`written: ${files.md}\n         ${files.json}\n         ${files.png}\n         ${join(opts.out, "requests-<policy>.json")}`);
+  console.log(`written: ${opts.out}/results.{md,json,png}, requests-<policy>.json`);
   console.log(`${Math.round((Date.now() - startedAt) / 1000)} s in all`);
   const silent = summaries.filter((s) => s.ok === 0);
   if (silent.length > 0) {
