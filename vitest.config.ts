@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { ADMIN_TOKEN, ALPHA_API_KEY, DEMO_TENANT_KEY, testRouterConfig } from "./test/support/router-config";
+import { ADMIN_READ_TOKEN, ADMIN_TOKEN, ALPHA_API_KEY, DEMO_TENANT_KEY, testRouterConfig } from "./test/support/router-config";
 
 export default defineConfig({
   plugins: [
@@ -11,8 +11,10 @@ export default defineConfig({
         bindings: {
           ROUTER_CONFIG: JSON.stringify(testRouterConfig(inject("simUrl"))),
           ADMIN_TOKEN,
+          ADMIN_READ_TOKEN,
           ALPHA_API_KEY,
           DEMO_TENANT_KEY,
+          ALLOW_LOOPBACK_ORIGINS: "1",
         },
       },
     })),
@@ -22,5 +24,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Generous: CI has 2 cores, and a few tests (concurrency bursts, property runs) do real work.
     testTimeout: 30_000,
+    // Every request's structured log line (src/observe/request-log.ts): the tests that check it
+    // capture it themselves; in the suite's output it would drown everything else.
+    onConsoleLog: (log) => !log.startsWith('{"type":"request"'),
   },
 });

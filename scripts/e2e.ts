@@ -16,7 +16,7 @@ import demoConfig from "../src/config/demo.json";
 import type { RouterConfigInput } from "../src/config/schema";
 import { demoSimOptions, zeroLatency } from "../src/sim/demo";
 import { startSimServer } from "../src/sim/node";
-import { DEMO_SECRETS, pointAtSim } from "./lib/demo";
+import { DEMO_SECRETS, LOCAL_VARS, pointAtSim } from "./lib/demo";
 import { LOCAL_ADMIN_TOKEN, LOCAL_DEMO_KEY, freePort, startLocalRouter } from "./lib/local-router";
 import { startRouterOnWorkerd } from "./lib/workerd-router";
 
@@ -289,16 +289,46 @@ const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>, Ru
   ],
 ];
 
-/** The Worker itself refuses to start on a bad config (not only the start script's own check). */
-async function badConfigStopsTheWorker(): Promise<void> {
-  const bad = { version: 1, origins: { a: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai" } }, scenarios: { chat: { candidates: [{ origin: "b", model: "m" }] } } };
+/** `wrangler dev` of the Worker with these vars: its exit status and output (it should not start). */
+async function devWith(vars: Record<string, string>): Promise<{ status: number | null; output: string }> {
   const run = spawnSync(
     "npx",
-    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(await freePort()), "--persist-to", stateDir, "--show-interactive-dev-session=false", "--var", `ROUTER_CONFIG:${JSON.stringify(bad)}`],
+    [
+      "wrangler",
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(await freePort()),
+      "--persist-to",
+      stateDir,
+      "--show-interactive-dev-session=false",
+      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ],
     { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
   );
-  assert.notEqual(run.status, 0, "wrangler dev should have failed");
-  assert.match(run.stdout + run.stderr, /scenarios\.chat\.candidates\[0\]\.origin: unknown origin "b"/);
+  return { status: run.status, output: run.stdout + run.stderr };
+}
+
+/**
+ * The Worker itself refuses to start on a bad config (not only the scripts' own checks), listing
+ * every problem; and the bundled demo config, whose origins are loopback, stops a Worker that is
+ * not a local run, as `wrangler deploy` of it would be stopped at upload.
+ */
+async function badConfigStopsTheWorker(): Promise<void> {
+  const bad = { version: 1, origins: { a: { baseUrl: "http://127.0.0.1:9/v1", provider: "acme" } }, scenarios: { chat: { candidates: [{ origin: "b", model: "m" }] } } };
+  const local = await devWith({ ...LOCAL_VARS, ROUTER_CONFIG: JSON.stringify(bad) });
+  assert.notEqual(local.status, 0, "wrangler dev should have failed");
+  assert.match(local.output, /origins\.a\.provider: Invalid option/);
+  assert.match(local.output, /scenarios\.chat\.candidates\[0\]\.origin: unknown origin "b"/);
+
+  const demoAtTheEdge = await devWith({});
+  assert.notEqual(demoAtTheEdge.status, 0, "the demo config should not start outside a local run");
+  assert.match(demoAtTheEdge.output, /origins\.pool-local\.baseUrl: a loopback address is refused outside a local run/);
+
+  const deploy = spawnSync("npx", ["tsx", "scripts/deploy.ts", "--dry-run"], { encoding: "utf8", env: { ...process.env, ROUTER_CONFIG: "src/config/demo.json" } });
+  assert.notEqual(deploy.status, 0, "npm run deploy of the demo config should refuse");
+  assert.match(deploy.stdout + deploy.stderr, /origins\.maas-beta\.baseUrl: a loopback address is refused/);
 }
 
 const stateDir = mkdtempSync(join(tmpdir(), "token-router-e2e-"));
@@ -330,7 +360,7 @@ try {
   try {
     await badConfigStopsTheWorker();
     passed++;
-    console.log("  ✓ e2e: a bad config stops the Worker at start, naming the field");
+    console.log("  ✓ e2e: a bad config, and the demo config outside a local run, stop the Worker at start, naming every field");
   } catch (e) {
     failed++;
     console.log(`  ✗ e2e: a bad config stops the Worker at start\n    ${String(e).slice(0, 2000)}`);

@@ -7,7 +7,8 @@
  *   npm run serve -- --demo          # the local demo: simulated origins, demo tenant and admin token
  *
  * Environment: PORT (8787), HOST (127.0.0.1), ROUTER_CONFIG (a JSON file; default the bundled demo
- * config), STATE_DIR (default .wrangler/workerd-state), ADMIN_TOKEN, DEMO_TENANT_KEY, and each
+ * config), STATE_DIR (default .wrangler/workerd-state), ADMIN_TOKEN, ADMIN_READ_TOKEN (optional,
+ * read-only admin), DEMO_TENANT_KEY, and each
  * origin's `apiKeySecret`; with --demo, SIM_PORT (8790). Flags: --demo, --state <dir>,
  * --inspect <host:port> (V8 inspector, for profiling).
  */
@@ -20,11 +21,11 @@ import { DEMO_SECRETS, pointAtSim } from "./lib/demo";
 import { PROJECT_ROOT, startRouterOnWorkerd } from "./lib/workerd-router";
 
 /**
- * The secrets to bind: the admin token, the demo key and every origin's `apiKeySecret`, from the
+ * The secrets to bind: the admin tokens, the demo key and every origin's `apiKeySecret`, from the
  * environment (demo values first when `demo`). Unset ones are left out, and said so.
  */
 function secretsFor(config: RouterConfig, demo: boolean): { secrets: Record<string, string>; warnings: string[] } {
-  const names = new Set(["ADMIN_TOKEN", "DEMO_TENANT_KEY"]);
+  const names = new Set(["ADMIN_TOKEN", "ADMIN_READ_TOKEN", "DEMO_TENANT_KEY"]);
   for (const origin of Object.values(config.origins)) if (origin.apiKeySecret) names.add(origin.apiKeySecret);
   const secrets: Record<string, string> = {};
   const warnings: string[] = [];

@@ -6,10 +6,12 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./env";
 import { RouterError, toErrorResponse } from "./openai/errors";
+import { isolateOf } from "./isolate";
+import { RequestLog } from "./observe/request-log";
 import { adminRoutes } from "./routes/admin";
+import { metricsRoutes, probeRoutes } from "./routes/ops";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
-import { ResponseError } from "./routes/tenant-auth";
 import { tenantSelfRoutes } from "./routes/tenant-self";
 
 /** Headers a browser client may read (CORS). */
@@ -37,8 +39,22 @@ export function createApp(): Hono<AppEnv> {
     // Always our own id: it keys usage records, so a client must not be able to choose it.
     const id = `req_${crypto.randomUUID().replace(/-/g, "")}`;
     c.set("requestId", id);
+    const isolate = isolateOf(c.env);
+    const log = new RequestLog({ requestId: id, method: c.req.method, path: c.req.path, arrivedAt: Date.now() }, { metrics: isolate.metrics, analytics: c.env.REQUEST_ANALYTICS });
+    c.set("log", log);
     await next();
     c.res.headers.set("x-request-id", id);
+    log.responded(c.res.status, Date.now());
+  });
+
+  // Probes first: they answer without waiting on the config store.
+  app.route("/", probeRoutes);
+
+  // The live config (config/live.ts): a check in the background every few seconds, never a call per request.
+  app.use(async function liveConfig(c, next) {
+    const wait = isolateOf(c.env).live.ready((work) => c.executionCtx.waitUntil(work));
+    if (wait) await wait;
+    await next();
   });
 
   // CORS for browser clients; requests without an Origin header (servers, SDKs) skip its work.
@@ -53,7 +69,8 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/models", modelRoutes);
   app.route("/v1", tenantSelfRoutes);
   app.route("/admin", adminRoutes);
-  app.get("/", (c) => c.json({ service: "token-router", api: "/v1" }));
+  app.route("/", metricsRoutes);
+  app.get("/", (c) => c.json({ service: "token-router", api: "/v1", openapi: "/openapi.json" }));
 
   app.all("/v1/chat/completions", (c) => {
     throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });
@@ -66,7 +83,6 @@ export function createApp(): Hono<AppEnv> {
 
   app.onError((error, c) => {
     if (error instanceof RouterError) return toErrorResponse(error.failure);
-    if (error instanceof ResponseError) return error.response;
     // The internal reason goes to the log, never to the client.
     console.error(`request ${c.get("requestId")}: unhandled error`, error);
     return toErrorResponse({ kind: "internal" });

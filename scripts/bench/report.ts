@@ -16,6 +16,8 @@ export interface RunRecord {
   seconds: number;
   /** CPU seconds the target's own process used during the run, or null where unmeasurable. */
   cpuSeconds: number | null;
+  /** The router's calls to tenants' ledgers during the run (its own count), or null for other targets. */
+  ledgerCalls: number | null;
 }
 
 /** A target at one connection count, over all rounds. */
@@ -36,6 +38,8 @@ export interface Cell {
   p99Ms: number;
   /** The target server's CPU per 2xx response, in milliseconds. */
   cpuMsPerRequest: number | null;
+  /** The router's calls to tenants' ledgers per response. */
+  ledgerCallsPerRequest: number | null;
 }
 
 export interface Goal {
@@ -65,6 +69,7 @@ export function summarize(target: string, label: string, connections: number, ru
   const perRound = mine.map((r) => r.ok / r.seconds);
   const sorted = Float64Array.from(samples).sort();
   const cpu = mine.every((r) => r.cpuSeconds !== null) ? mine.reduce((n, r) => n + r.cpuSeconds!, 0) : null;
+  const calls = mine.length > 0 && mine.every((r) => r.ledgerCalls !== null) ? mine.reduce((n, r) => n + r.ledgerCalls!, 0) : null;
   return {
     target,
     label,
@@ -80,6 +85,7 @@ export function summarize(target: string, label: string, connections: number, ru
     p90Ms: percentile(sorted, 90),
     p99Ms: percentile(sorted, 99),
     cpuMsPerRequest: cpu !== null && requests > 0 ? (cpu * 1000) / requests : null,
+    ledgerCallsPerRequest: calls !== null && requests > 0 ? calls / requests : null,
   };
 }
 
@@ -98,6 +104,10 @@ export function goals(cells: Cell[], low: number, high: number): Goal[] {
   const vsPass = ratio(router, pass);
   const vsPortkey = ratio(router, portkey);
   const added = routerLow && passLow ? routerLow.p50Ms - passLow.p50Ms : null;
+  const streamed = ratio(cellOf(cells, "router-stream", high), cellOf(cells, "passthrough-stream", high));
+  const calls = router?.ledgerCallsPerRequest ?? null;
+  const rttLow = cellOf(cells, "router-rtt", low);
+  const rttAdded = rttLow && routerLow ? rttLow.p50Ms - routerLow.p50Ms : null;
   return [
     {
       name: `router req/s ÷ pass-through req/s, ${high} connections`,
@@ -120,6 +130,27 @@ export function goals(cells: Cell[], low: number, high: number): Goal[] {
       target: "≤ 0.50",
       pass: added === null ? null : added <= 0.5,
     },
+    {
+      name: `streamed router req/s ÷ streamed pass-through req/s, ${high} connections`,
+      measured: streamed,
+      unit: "×",
+      target: "≥ 0.50",
+      pass: streamed === null ? null : streamed >= 0.5,
+    },
+    {
+      name: `router's ledger calls per request, ${high} connections`,
+      measured: calls,
+      unit: "",
+      target: "≤ 0.05",
+      pass: calls === null ? null : calls <= 0.05,
+    },
+    {
+      name: `router p50 with a distant ledger − router p50, ${low} connection${low === 1 ? "" : "s"}`,
+      measured: rttAdded,
+      unit: "ms",
+      target: "≤ 1.00",
+      pass: rttAdded === null ? null : rttAdded <= 1,
+    },
   ];
 }
 
@@ -139,11 +170,11 @@ export function toMarkdown(results: BenchResults): string {
       `Token Router: the demo tenant with rate limits at their maxima and a daily cost budget it cannot spend (the full admission path runs, nothing is refused), its ledger on ${m.ledger}. ` +
       "Latency is the whole response (a stream to its last byte). CPU is the target's own process (the origin's excluded), per 2xx response.",
     "",
-    "| target | conns | req/s | (min–max per round) | p50 ms | p90 ms | p99 ms | CPU ms/req | requests | non-2xx | errors |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| target | conns | req/s | (min–max per round) | p50 ms | p90 ms | p99 ms | CPU ms/req | ledger calls/req | requests | non-2xx | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...results.cells.map(
       (c) =>
-        `| ${c.label} | ${c.connections} | ${fmt(c.rps, 0)} | ${fmt(c.rpsMin, 0)}–${fmt(c.rpsMax, 0)} | ${fmt(c.p50Ms, 2)} | ${fmt(c.p90Ms, 2)} | ${fmt(c.p99Ms, 2)} | ${fmt(c.cpuMsPerRequest, 3)} | ${c.requests} | ${c.non2xx} | ${c.errors} |`,
+        `| ${c.label} | ${c.connections} | ${fmt(c.rps, 0)} | ${fmt(c.rpsMin, 0)}–${fmt(c.rpsMax, 0)} | ${fmt(c.p50Ms, 2)} | ${fmt(c.p90Ms, 2)} | ${fmt(c.p99Ms, 2)} | ${fmt(c.cpuMsPerRequest, 3)} | ${fmt(c.ledgerCallsPerRequest, 3)} | ${c.requests} | ${c.non2xx} | ${c.errors} |`,
     ),
     "",
     "| goal | measured | target | result |",

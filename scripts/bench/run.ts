@@ -8,7 +8,12 @@
  *
  *   npm run bench -- [--duration 5] [--rounds 3] [--out <dir>] [--smoke]
  *                    [--targets origin,passthrough,router,router-stream,portkey,passthrough-stream]
- *                    [--ledger disk|tmpfs]
+ *                    [--ledger disk|tmpfs] [--ledger-rtt <ms>]
+ *
+ * `--ledger-rtt 50` adds a second router whose every call to a tenant's ledger waits 50 ms first
+ * (`BENCH_LEDGER_RTT_MS`), as a ledger in another region would: with leased admission its latency
+ * should barely move. The router's calls to ledgers per request are counted in the Worker (its
+ * `GET /admin/isolate`) and reported for each run.
  *
  * Writes `results.md` and `results.json` to `--out` (default node_modules/.cache/token-router/bench).
  * The goals print PASS or MISS and never fail the run; errors (a target that does not start,
@@ -33,7 +38,7 @@ const SCENARIO = "chat-default";
 const CONNECTIONS = [1, 32] as const;
 /** The tenant the demo key `tr-demo-local` names (keys are `tr-<tenant>-<secret>`). */
 const DEMO_TENANT = "demo";
-const ALL_TARGETS = ["origin", "passthrough", "router", "router-stream", "portkey", "passthrough-stream"] as const;
+const ALL_TARGETS = ["origin", "passthrough", "router", "router-stream", "router-rtt", "portkey", "passthrough-stream"] as const;
 type TargetId = (typeof ALL_TARGETS)[number];
 
 interface Target {
@@ -66,9 +71,13 @@ function options() {
       smoke: { type: "boolean", default: false },
       targets: { type: "string", default: ALL_TARGETS.join(",") },
       ledger: { type: "string", default: "disk" },
+      "ledger-rtt": { type: "string", default: "0" },
     },
   });
-  const targets = values.targets.split(",").map((t) => t.trim());
+  const ledgerRttMs = Number(values["ledger-rtt"]);
+  if (!(ledgerRttMs >= 0)) throw new Error("--ledger-rtt: milliseconds, 0 or more");
+  const targets = values.targets.split(",").map((t) => t.trim()).filter((t) => t !== "router-rtt" || ledgerRttMs > 0);
+  if (ledgerRttMs > 0 && !targets.includes("router-rtt")) targets.push("router-rtt");
   for (const t of targets) {
     if (!(ALL_TARGETS as readonly string[]).includes(t)) throw new Error(`--targets: unknown target "${t}" (known: ${ALL_TARGETS.join(", ")})`);
   }
@@ -86,6 +95,7 @@ function options() {
     out: resolve(values.out),
     targets: targets as TargetId[],
     ledger: values.ledger as "disk" | "tmpfs",
+    ledgerRttMs,
   };
 }
 
@@ -133,6 +143,13 @@ function git(...args: string[]): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The router isolate's calls to tenants' ledgers so far (its own count: `GET /admin/isolate`). */
+async function ledgerCalls(server: Server): Promise<number> {
+  const res = await fetch(`${server.url}/admin/isolate`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } });
+  if (!res.ok) throw new Error(`router admin API: GET /admin/isolate answered ${res.status}`);
+  return ((await res.json()) as { ledgerCalls: { total: number } }).ledgerCalls.total;
+}
+
 async function main(): Promise<number> {
   const opts = options();
   const servers: Server[] = [];
@@ -163,10 +180,11 @@ async function main(): Promise<number> {
       wantAny("passthrough", "passthrough-stream") ? startPassthrough(apiRoot).then(started) : undefined,
       wantAny("router", "router-stream") ? startRouter(JSON.stringify(routed), { ...DEMO_SECRETS }, opts.ledger).then(started) : undefined,
       want.has("portkey") ? startPortkey().then(started) : undefined,
+      want.has("router-rtt") ? startRouter(JSON.stringify(routed), { ...DEMO_SECRETS }, opts.ledger, { BENCH_LEDGER_RTT_MS: String(opts.ledgerRttMs) }).then(started) : undefined,
     ]);
     const notStarted = starts.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (notStarted) throw notStarted.reason;
-    const [pass, router, portkey] = starts.map((s) => (s.status === "fulfilled" ? s.value : undefined));
+    const [pass, router, portkey, routerRtt] = starts.map((s) => (s.status === "fulfilled" ? s.value : undefined));
 
     const chat = (server: Server, path: string, headers: Record<string, string>, model: string, stream: boolean) => ({
       server,
@@ -182,6 +200,7 @@ async function main(): Promise<number> {
       pass && { id: "passthrough", label: "pass-through Worker", ...chat(pass, "/v1/chat/completions", {}, first.model, false) },
       router && { id: "router", label: "Token Router", ...chat(router, "/v1/chat/completions", asRouter, SCENARIO, false) },
       router && { id: "router-stream", label: "Token Router, stream", ...chat(router, "/v1/chat/completions", asRouter, SCENARIO, true) },
+      routerRtt && { id: "router-rtt", label: `Token Router, ledger ${opts.ledgerRttMs} ms away`, ...chat(routerRtt, "/v1/chat/completions", asRouter, SCENARIO, false) },
       portkey && { id: "portkey", label: "Portkey gateway", ...chat(portkey, "/v1/chat/completions", asPortkey, first.model, false) },
       pass && { id: "passthrough-stream", label: "pass-through Worker, stream", ...chat(pass, "/v1/chat/completions", {}, first.model, true) },
     ];
@@ -190,6 +209,7 @@ async function main(): Promise<number> {
     // The first request seeds the demo tenant; then it gets limits a benchmark does not hit.
     for (const t of targets) await check(t);
     if (router) await provisionTenant(router.url);
+    if (routerRtt) await provisionTenant(routerRtt.url);
     // Warm-up: JIT, connection pools, the ledger's first objects. Not measured.
     for (const t of targets) {
       await runLoad(t.request, { connections: 32, durationSeconds: Math.min(2, opts.durationSeconds), amount: opts.amount });
@@ -204,13 +224,16 @@ async function main(): Promise<number> {
         // Each round starts with a different target, so none is always first after a pause.
         const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]!);
         for (const t of order) {
+          const isRouter = t.id.startsWith("router");
+          const callsBefore = isRouter ? await ledgerCalls(t.server) : 0;
           const before = processCpuSeconds(t.server.pid);
           const r = await runLoad(t.request, { connections, durationSeconds: opts.durationSeconds, amount: opts.amount });
           // Work a response leaves behind (the router settles usage in waitUntil) belongs to it.
           await sleep(100);
           const after = processCpuSeconds(t.server.pid);
           const cpuSeconds = before !== null && after !== null ? after - before : null;
-          runs.push({ round, target: t.id, connections, ok: r.ok, non2xx: r.non2xx, errors: r.errors, seconds: r.seconds, cpuSeconds });
+          const calls = isRouter ? (await ledgerCalls(t.server)) - callsBefore : null;
+          runs.push({ round, target: t.id, connections, ok: r.ok, non2xx: r.non2xx, errors: r.errors, seconds: r.seconds, cpuSeconds, ledgerCalls: calls });
           const key = `${t.id}@${connections}`;
           samples.set(key, (samples.get(key) ?? []).concat(r.latenciesMs));
           const one = summarize(t.id, t.label, connections, runs.slice(-1), r.latenciesMs);
@@ -218,6 +241,7 @@ async function main(): Promise<number> {
             `[round ${round}/${opts.rounds} · ${String(connections).padStart(2)} conn] ${t.label.padEnd(28)} ${one.rps.toFixed(0).padStart(6)} req/s` +
               `  p50 ${one.p50Ms.toFixed(2)}  p90 ${one.p90Ms.toFixed(2)}  p99 ${one.p99Ms.toFixed(2)} ms` +
               (one.cpuMsPerRequest !== null ? `  cpu ${one.cpuMsPerRequest.toFixed(3)} ms/req` : "") +
+              (one.ledgerCallsPerRequest !== null ? `  ledger calls ${one.ledgerCallsPerRequest.toFixed(3)}/req` : "") +
               (r.non2xx || r.errors ? `  ✘ ${r.errors} errors, non-2xx by status: ${JSON.stringify(r.otherStatuses)}` : ""),
           );
         }
@@ -228,6 +252,10 @@ async function main(): Promise<number> {
     for (const t of targets) {
       for (const c of CONNECTIONS) cells.push(summarize(t.id, t.label, c, runs, samples.get(`${t.id}@${c}`) ?? []));
     }
+    // Where the router's ledger calls went, over the whole run (warm-up included).
+    const callsByKind = router
+      ? (((await (await fetch(`${router.url}/admin/isolate`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } })).json()) as { ledgerCalls: { byKind: Record<string, number> } }).ledgerCalls.byKind)
+      : {};
     const commit = git("rev-parse", "--short", "HEAD");
     const results: BenchResults = {
       meta: {
@@ -243,6 +271,8 @@ async function main(): Promise<number> {
         amount: opts.amount ?? 0,
         connections: [...CONNECTIONS],
         ledger: opts.ledger,
+        ledgerRttMs: opts.ledgerRttMs,
+        routerLedgerCallsByKind: Object.entries(callsByKind).map(([k, n]) => `${k} ${n}`),
         targets: targets.map((t) => t.id),
         loadAverage: [loadStart, os.loadavg()[0]!].map((l) => Math.round(l * 100) / 100),
       },

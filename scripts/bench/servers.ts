@@ -69,9 +69,9 @@ export async function startOrigin(): Promise<Server> {
  * Token Router on bare workerd, its ledger in a fresh directory: on disk as deployed, or on
  * tmpfs (/dev/shm) to see what the disk costs.
  */
-export async function startRouter(routerConfig: string, secrets: Record<string, string>, ledger: "disk" | "tmpfs"): Promise<Server> {
+export async function startRouter(routerConfig: string, secrets: Record<string, string>, ledger: "disk" | "tmpfs", vars: Record<string, string> = {}): Promise<Server> {
   const stateDir = mkdtempSync(join(ledger === "tmpfs" ? "/dev/shm" : tmpdir(), "token-router-bench-state-"));
-  return ownsDir(stateDir, () => startRouterOnWorkerd({ address: "127.0.0.1:0", routerConfig, secrets, stateDir, quiet: true }));
+  return ownsDir(stateDir, () => startRouterOnWorkerd({ address: "127.0.0.1:0", routerConfig, secrets, stateDir, vars, quiet: true }));
 }
 
 /** Starts a server that uses `dir`; the directory goes when the server stops, or when it fails to start. */

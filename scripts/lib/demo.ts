@@ -22,6 +22,12 @@ export const DEMO_SECRETS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * What marks a run as local (never set on a deployed Worker): origins on loopback are allowed, as
+ * the simulator and a pool on the same machine are (`config/validate.ts`).
+ */
+export const LOCAL_VARS: Readonly<Record<string, string>> = { ALLOW_LOOPBACK_ORIGINS: "1" };
+
+/**
  * The config with the origins that point at the demo simulator moved to `simUrl`. It takes and
  * gives the config as written (`loadConfig(...).input`): the Worker parses it again, and parsing
  * is not idempotent (prices in USD become micro-dollars).

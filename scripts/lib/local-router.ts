@@ -10,7 +10,7 @@ import { ConfigError, parseRouterConfig } from "../../src/config/load";
 import type { RouterConfig, RouterConfigInput } from "../../src/config/schema";
 import demoConfig from "../../src/config/demo.json";
 import { demoSimOptions, zeroLatency } from "../../src/sim/demo";
-import { DEMO_SECRETS, pointAtSim } from "./demo";
+import { DEMO_SECRETS, LOCAL_VARS, pointAtSim } from "./demo";
 
 export { LOCAL_ADMIN_TOKEN, LOCAL_DEMO_KEY } from "./demo";
 import { startSimServer, type SimServer } from "../../src/sim/node";
@@ -108,7 +108,7 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
   });
   const effective = options.configPath ? input : pointAtSim(input, sim.url);
 
-  const vars: Record<string, string> = { ...DEMO_SECRETS, ROUTER_CONFIG: JSON.stringify(effective) };
+  const vars: Record<string, string> = { ...DEMO_SECRETS, ...LOCAL_VARS, ROUTER_CONFIG: JSON.stringify(effective) };
   const args = [
     "wrangler",
     "dev",
@@ -119,6 +119,8 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
     "--persist-to",
     options.persistTo ?? ".wrangler/state",
     "--show-interactive-dev-session=false",
+    // `curl http://127.0.0.1:8787/__scheduled` fires the cron trigger (origin probes) by hand.
+    "--test-scheduled",
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   const child: ChildProcess = spawn("npx", args, {

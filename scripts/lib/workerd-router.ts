@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import type { Unstable_Config } from "wrangler";
+import { LOCAL_VARS } from "./demo";
 import { renderWorkerdConfig, type WorkerdBinding, type WorkerdConfig, type WorkerdModule } from "./workerd-config";
 import { startWorkerd, workerdBinary, type WorkerdProcess } from "./workerd-process";
 
@@ -152,6 +153,8 @@ export interface RouterOnWorkerdOptions {
    * objects are SQLite-backed. For throwaway state put it on tmpfs.
    */
   stateDir: string;
+  /** Extra text bindings (benchmarks: `BENCH_CLOCK`, `BENCH_LEDGER_RTT_MS`). */
+  vars?: Record<string, string>;
   inspectorAddr?: string;
   quiet?: boolean;
 }
@@ -169,18 +172,17 @@ export interface RouterOnWorkerd extends WorkerdProcess {
 export function routerWorkerdConfig(
   worker: WranglerWorker,
   modules: WorkerdModule[],
-  options: Pick<RouterOnWorkerdOptions, "address" | "routerConfig" | "secrets" | "stateDir"> & {
-    /** Extra text variables, e.g. a benchmark's `BENCH_CLOCK`; they win over wrangler.toml's `[vars]` of the same name. */
-    vars?: Record<string, string>;
-  },
+  options: Pick<RouterOnWorkerdOptions, "address" | "routerConfig" | "secrets" | "stateDir" | "vars">,
 ): WorkerdConfig {
   const bindings: WorkerdBinding[] = [];
-  const extra = options.vars ?? {};
+  // workerd serve runs on the operator's machine: a pool on the same host is a loopback origin.
+  // A name is bound once; the caller's vars win over LOCAL_VARS, which win over wrangler.toml's.
+  const text: Record<string, string> = { ...LOCAL_VARS, ...options.vars };
   for (const [name, value] of Object.entries(worker.vars)) {
-    if (Object.hasOwn(extra, name)) continue;
+    if (Object.hasOwn(text, name)) continue;
     bindings.push(typeof value === "string" ? { kind: "text", name, value } : { kind: "json", name, value: JSON.stringify(value) });
   }
-  for (const [name, value] of Object.entries(extra)) bindings.push({ kind: "text", name, value });
+  for (const [name, value] of Object.entries(text)) bindings.push({ kind: "text", name, value });
   bindings.push({ kind: "text", name: "ROUTER_CONFIG", value: options.routerConfig });
   for (const name of Object.keys(options.secrets).sort()) bindings.push({ kind: "fromEnvironment", name, variable: name });
   for (const d of worker.durableObjects) bindings.push({ kind: "durableObjectNamespace", name: d.binding, className: d.className });

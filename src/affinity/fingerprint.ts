@@ -18,7 +18,7 @@
  * Map key and an SQLite INTEGER). Not cryptographic, and it need not be: the index is per
  * tenant, so a collision can only misroute that tenant's own request to a colder cache.
  */
-import { utf8ByteLength } from "../pricing/estimate";
+import { utf8ByteLength } from "../lib/bytes";
 import { fmix32 } from "./placement";
 
 /** Bytes per block: 64 tokens at 4 bytes a token. */

@@ -1,8 +1,12 @@
 /**
- * Placement arithmetic for the affinity policies: rendezvous (highest-random-weight) order and
- * the bounded-load test of consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam,
- * "Consistent Hashing with Bounded Loads", SODA 2018): an origin takes a request only while
- * `load + 1 ≤ ⌈(1+ε) · (total + 1) · w⌉`, w its share of the capacity. Pure.
+ * Placement under a scenario's policy (DESIGN §5): once `decide()` has filtered and scored the
+ * candidates, the healthy ones are ordered here (`placeByPolicy`), and under the affinity policy
+ * those over their fair share of load are found (`overFairShare`). Pure.
+ *
+ * The arithmetic: rendezvous (highest-random-weight) order, and the bounded-load test of consistent
+ * hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam, "Consistent Hashing with Bounded
+ * Loads", SODA 2018): an origin takes a request only while `load + 1 ≤ ⌈(1+ε) · (total + 1) · w⌉`,
+ * w its share of the capacity.
  *
  * One change for tiny loads: an origin carrying fewer than `⌈ε · capacity⌉` requests in flight is
  * never over its share (`idleFloor`). With four idle pools the plain bound is 1, so a second
@@ -10,6 +14,59 @@
  * nearly idle is not overloaded (SGLang's cache-aware balancer has an absolute threshold for the
  * same reason).
  */
+
+import type { AffinityPolicy } from "./schema";
+
+/** The prompt as placement sees it. */
+export interface AffinityView {
+  /** Tokens each origin is predicted to reuse from its cache (already rounded to what it can). */
+  cachedTokens: Readonly<Record<string, number>>;
+  /** The prompt's tokens as the fingerprint counts them: cached shares are of this. */
+  promptTokens: number;
+  /** The conversation's anchor (see affinity/fingerprint.ts): cold requests are placed by it. */
+  anchor: number;
+  /** The session's key for `session-hash` (the request's `user`), or null. */
+  sessionKey: number | null;
+  /** A counter that advances per request, for `round-robin`. */
+  rotation: number;
+}
+
+
+/** Candidates within this score of the best are equals under the affinity policy. */
+const AFFINITY_BAND = 0.15;
+/** A match covering less of the prompt than this does not decide among equals (nor makes a placement "sticky"). */
+export const STICKY_SHARE = 0.5;
+
+/** A scored candidate as placement sees it. */
+export interface PlacedCandidate {
+  origin: string;
+  /** The scenario's canary: never part of the fair-share split. */
+  canary: boolean;
+  /** Already demoted by a rule (a half-open circuit, capacity, the SLO). */
+  demoted: boolean;
+  /** Its effective capacity, or null when it declares none. */
+  capacity: number | null;
+  /** In flight / capacity, or null when it declares no capacity. */
+  load: number | null;
+  inFlight: number;
+  /** Prompt tokens predicted to come from its cache. */
+  cachedTokens: number;
+  /** `decide()`'s score, lower is better. */
+  score: number;
+  /** Its place in the scenario's list. */
+  index: number;
+}
+
+/** What placement knows of the request (`decide()`'s `RoutingRequest` fits). */
+export interface PlacementRequest {
+  affinity?: AffinityView;
+  /** Prompt tokens this isolate sent to an origin lately (decayed). */
+  recentTokens?: (origin: string) => number;
+  /** Requests this isolate sent to an origin lately (decayed). */
+  recentRequests?: (origin: string) => number;
+  /** The room an origin's prefix cache has besides what is in use, or null when its size is not declared. */
+  cacheRoom?: (origin: string) => number | null;
+}
 
 /** FNV-1a 32 of a name: an origin's fixed salt in the rendezvous hash. */
 function nameHash(name: string): number {
@@ -81,4 +138,83 @@ export function stringKey(text: string): number {
     b = Math.imul(b ^ c, 0x5bd1e995);
   }
   return (fmix32(b) & 0x1fffff) * 0x1_0000_0000 + fmix32(a);
+}
+
+/**
+ * The candidates past (1+ε) of their fair share of load, to be demoted to last resorts. The share
+ * is of the requests sent lately when the isolate counts them: in flight, a miss (a long prefill)
+ * weighs as much as the ten hits that take as long, and an origin catching up after a burst of
+ * misses would push its cached conversations away, to prefill them all again elsewhere. Capacity
+ * (`over_capacity`) is what protects an origin from too much in flight. A nearly idle origin (fewer
+ * than ⌈ε·capacity⌉ in flight) is never over its share.
+ */
+export function overFairShare<T>(kept: readonly T[], of: (t: T) => PlacedCandidate, request: PlacementRequest, epsilon: number): T[] {
+  const loadOf = (c: PlacedCandidate) => request.recentRequests?.(c.origin) ?? c.inFlight;
+  const shares = kept
+    .map(of)
+    .filter((c) => c.capacity !== null && !c.canary)
+    .map((c) => ({ origin: c.origin, load: loadOf(c), capacity: c.capacity! }));
+  const bounds = boundedLoads(shares, epsilon);
+  return kept.filter((k) => {
+    const c = of(k);
+    const bound = bounds.get(c.origin);
+    if (bound === undefined || c.demoted || c.inFlight + 1 <= idleFloor(c.capacity!, epsilon)) return false;
+    return loadOf(c) + 1 > bound;
+  });
+}
+
+/**
+ * Orders the healthy candidates (sorted by score) by the scenario's policy.
+ *
+ * - `affinity`: candidates scoring within 0.15 of the best count as equals; among them the deepest
+ *   cached prefix wins if it covers at least half the prompt, then weighted rendezvous order on the
+ *   conversation's anchor, the better of its first two taking it: a cold conversation lands on one
+ *   of two fixed origins ("power of two choices"), and a hot prefix spills to a small stable set.
+ * - `round-robin`: the listed order, rotated per request; `least-loaded`: by load; `session-hash`:
+ *   rendezvous order on the request's `user` (else the conversation's anchor).
+ */
+export function placeByPolicy<T>(healthy: T[], of: (t: T) => PlacedCandidate, request: PlacementRequest, policy: AffinityPolicy): T[] {
+  if (healthy.length < 2) return healthy;
+  const affinity = request.affinity;
+  const weightOf = (t: T) => of(t).capacity ?? 1;
+  const loadOf = (t: T) => of(t).load ?? of(t).inFlight;
+  const byKey = (key: number) => (a: T, b: T) => rendezvousKey(key, of(b).origin, weightOf(b)) - rendezvousKey(key, of(a).origin, weightOf(a));
+  switch (policy) {
+    case "affinity": {
+      if (!affinity) return healthy;
+      const best = of(healthy[0]!).score;
+      const equals = healthy.filter((t) => of(t).score <= best + AFFINITY_BAND);
+      const rest = healthy.slice(equals.length);
+      const rendezvous = byKey(affinity.anchor);
+      const sticky = (t: T) => (of(t).cachedTokens >= STICKY_SHARE * affinity.promptTokens ? of(t).cachedTokens : 0);
+      const placed = equals.sort((a, b) => sticky(b) - sticky(a) || rendezvous(a, b));
+      // A cold conversation takes the better of its first two rendezvous origins: still one of two
+      // fixed places per conversation, and new conversations fill the emptier one. Emptier: the
+      // cache with more room besides what is in use (free, or held by conversations that ended or
+      // moved), then fewer prompt tokens sent lately per capacity.
+      const [first, second] = placed;
+      if (first && second && sticky(first) === 0 && coldOrder(request, of, weightOf)(second, first) < 0) [placed[0], placed[1]] = [second, first];
+      return [...placed, ...rest];
+    }
+    case "round-robin": {
+      const listed = [...healthy].sort((a, b) => of(a).index - of(b).index);
+      const shift = (affinity?.rotation ?? 0) % listed.length;
+      return [...listed.slice(shift), ...listed.slice(0, shift)];
+    }
+    case "least-loaded":
+      return [...healthy].sort((a, b) => loadOf(a) - loadOf(b));
+    case "session-hash":
+      return affinity ? [...healthy].sort(byKey(affinity.sessionKey ?? affinity.anchor)) : healthy;
+  }
+}
+
+/** Orders candidates for a cold conversation: more room without evicting anything in use first, then less recent prefill work. */
+function coldOrder<T>(request: PlacementRequest, of: (t: T) => PlacedCandidate, weightOf: (t: T) => number): (a: T, b: T) => number {
+  const recent = (t: T) => (request.recentTokens?.(of(t).origin) ?? 0) / weightOf(t);
+  return (a, b) => {
+    const ra = request.cacheRoom?.(of(a).origin) ?? null;
+    const rb = request.cacheRoom?.(of(b).origin) ?? null;
+    if (ra !== null && rb !== null && ra !== rb) return rb - ra;
+    return recent(a) - recent(b);
+  };
 }

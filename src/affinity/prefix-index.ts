@@ -4,7 +4,8 @@
  * cache state across tenants would be a timing side channel.
  *
  * Memory holds the index (a Map in LRU order, bounded by `maxHashes`); SQLite mirrors it
- * (`affinity` table) so a restarted object starts warm. An entry is fresh for its origin's cache
+ * (`affinity` table) so a restarted object starts warm. An isolate keeps a copy of its own, in
+ * memory only (no `sql`), fed by what it serves: placement then needs no round trip. An entry is fresh for its origin's cache
  * TTL after it was last seen, and not before the origin's stale mark: when an origin reports
  * fewer cached tokens than predicted, it evicted what we last saw there at that time, and by LRU
  * everything it saw earlier too.
@@ -39,15 +40,26 @@ export class PrefixIndex {
   private readonly entries = new Map<number, Map<string, number>>();
   private readonly staleBefore = new Map<string, number>();
 
+  /** `sql`: the ledger's mirror; null for an isolate's copy, kept in memory only. */
   constructor(
-    private readonly sql: SqlStorage,
+    private readonly sql: SqlStorage | null,
     private readonly maxHashes = MAX_HASHES,
   ) {
+    if (!sql) return;
     for (const row of sql.exec<{ hash: number; origin: string; seen_at: number }>("SELECT hash, origin, seen_at FROM affinity ORDER BY seen_at")) {
       this.touch(row.hash).set(row.origin, row.seen_at);
     }
     for (const row of sql.exec<{ origin: string; stale_before: number }>("SELECT origin, stale_before FROM affinity_stale")) {
       this.staleBefore.set(row.origin, row.stale_before);
+    }
+    this.evict();
+  }
+
+  /** Records that `origin` held the chain's first `blocks` blocks when last seen at `seenAt` (a match learned from the ledger). */
+  remember(chain: readonly number[], origin: string, blocks: number, seenAt: number): void {
+    for (let i = 0; i < blocks && i < chain.length; i++) {
+      const origins = this.touch(chain[i]!);
+      if ((origins.get(origin) ?? -Infinity) < seenAt) origins.set(origin, seenAt);
     }
     this.evict();
   }
@@ -80,7 +92,7 @@ export class PrefixIndex {
     const { origin } = update;
     if (update.staleBefore !== null && update.staleBefore > (this.staleBefore.get(origin) ?? -Infinity)) {
       this.staleBefore.set(origin, update.staleBefore);
-      this.sql.exec(
+      this.sql?.exec(
         "INSERT INTO affinity_stale (origin, stale_before) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET stale_before = excluded.stale_before",
         origin,
         update.staleBefore,
@@ -90,11 +102,11 @@ export class PrefixIndex {
       const origins = this.entries.get(hash);
       if (!origins?.delete(origin)) continue;
       if (origins.size === 0) this.entries.delete(hash);
-      this.sql.exec("DELETE FROM affinity WHERE hash = ? AND origin = ?", hash, origin);
+      this.sql?.exec("DELETE FROM affinity WHERE hash = ? AND origin = ?", hash, origin);
     }
     for (const hash of update.record) {
       this.touch(hash).set(origin, at);
-      this.sql.exec(
+      this.sql?.exec(
         "INSERT INTO affinity (hash, origin, seen_at) VALUES (?, ?, ?) ON CONFLICT (hash, origin) DO UPDATE SET seen_at = excluded.seen_at",
         hash,
         origin,
@@ -116,7 +128,7 @@ export class PrefixIndex {
     for (const hash of this.entries.keys()) {
       if (this.entries.size <= this.maxHashes) return;
       this.entries.delete(hash);
-      this.sql.exec("DELETE FROM affinity WHERE hash = ?", hash);
+      this.sql?.exec("DELETE FROM affinity WHERE hash = ?", hash);
     }
   }
 }

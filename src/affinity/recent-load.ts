@@ -1,6 +1,6 @@
 /**
  * What this isolate sent to each origin lately, decayed exponentially: a count that forgets at a
- * fixed half-life. Two uses (isolate-state.ts):
+ * fixed half-life. Two uses (isolate.ts):
  * - prompt tokens (half-life 15 s): the prefill work and cache footprint an origin carries, which
  *   a count of requests in flight (one or two per origin at a time) measures poorly; a new
  *   conversation goes to the origin with less of it among its two rendezvous choices;

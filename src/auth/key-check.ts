@@ -5,7 +5,6 @@
  * HMAC or a cached lookup, and creates nothing. What passes still goes to the tenant's ledger,
  * which compares the key's hash: the MAC proves the router issued the key, not that it is live.
  */
-import type { TenantDirectory } from "../directory/tenant-directory";
 import { hasValidMac, importSigningKey, parseKey } from "./api-key";
 
 export type KeyCheck = { ok: true; tenantId: string; signed: boolean } | { ok: false };
@@ -15,8 +14,11 @@ const TENANT_CACHE_MS = 60_000;
 /** Bounds on the isolate's memory of verified keys and of tenants asked about. */
 const MAX_REMEMBERED = 10_000;
 
-/** The directory as the checker uses it. */
-export type DirectoryStub = Pick<DurableObjectStub<TenantDirectory>, "signingSecret" | "exists">;
+/** The directory as the checker uses it (the TenantDirectory's stub fits). */
+export interface DirectoryStub {
+  signingSecret(): Promise<string>;
+  exists(tenantId: string): Promise<boolean>;
+}
 
 export class KeyChecker {
   private signing: Promise<CryptoKey> | null = null;
@@ -58,7 +60,7 @@ export class KeyChecker {
   /**
    * Whether the directory lists the tenant. Only "yes" is remembered: a tenant adopted a moment ago
    * must work at once, and guesses are bounded by the failure limit, which stops asking for an
-   * address that failed too often (`routes/tenant-auth.ts`).
+   * address that failed too often (`request/authenticate.ts`).
    */
   private async tenantExists(tenantId: string): Promise<boolean> {
     const now = this.now();

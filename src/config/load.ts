@@ -1,54 +1,54 @@
 /**
- * Turning config text into a validated `RouterConfig`, once per isolate.
+ * Where the Worker's config comes from, and turning config text into a validated `RouterConfig`.
  *
- * The Worker validates its config at module load (see `index.ts`), so a bad config stops
- * `wrangler dev`, `wrangler deploy` and `workerd serve` at start with a message naming the
- * field; requests only ever see a config that passed.
+ * The config a deployment starts from (its *seed*) is, in order: `ROUTER_CONFIG` (a var, as local
+ * runs and small deployments set it), the config `npm run deploy` bundles into the Worker
+ * (`ROUTER_CONFIG_BUNDLED`, with no 5 KB cap), else the bundled demo config. The seed is validated
+ * at module load (see `index.ts`), so a bad one stops `wrangler deploy` at upload. The config
+ * requests are served with is the ConfigStore's live version (`config/live.ts`), which the seed
+ * becomes version 1 of.
  */
-import type { z } from "zod";
-import { formatPath } from "../lib/zod-path";
 import demoConfig from "./demo.json";
-import { routerConfigSchema, type RouterConfig } from "./schema";
+import type { RouterConfig } from "./schema";
+import { validateRouterConfig, type ConfigProblem, type ValidateOptions } from "./validate";
+
+/** Set by `npm run deploy` (esbuild `define`): the operator's config, bundled as JSON text. */
+declare const ROUTER_CONFIG_BUNDLED: string | undefined;
 
 /** A config that failed validation; `message` names every offending field. */
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+  constructor(readonly found: ConfigProblem[]) {
+    const problems = found.map((p) => `${p.path}: ${p.message}`);
     super(`invalid router config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
+    this.problems = problems;
   }
 }
 
-function problemsOf(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${formatPath(issue.path) || "(root)"}: ${issue.message}`);
-}
-
 /**
- * Validates a config given as parsed JSON or as JSON text.
+ * Validates a config given as parsed JSON or as JSON text; throws a {@link ConfigError} listing
+ * every problem. Loopback origins are allowed unless the options say otherwise: scripts and tests
+ * parse local configs, the Worker passes {@link validateOptionsOf} its env.
  *
  * @example
  * parseRouterConfig('{"version":1,"origins":{},"scenarios":{}}'); // throws ConfigError "origins: declare at least one origin"
  */
-export function parseRouterConfig(input: unknown): RouterConfig {
-  let value = input;
-  if (typeof input === "string") {
-    try {
-      value = JSON.parse(input);
-    } catch (e) {
-      throw new ConfigError([`(root): not valid JSON (${(e as Error).message})`]);
-    }
-  }
-  const result = routerConfigSchema.safeParse(value);
-  if (!result.success) throw new ConfigError(problemsOf(result.error));
-  return result.data;
+export function parseRouterConfig(input: unknown, options: ValidateOptions = { allowLoopback: true }): RouterConfig {
+  const result = validateRouterConfig(input, options);
+  if (!result.ok) throw new ConfigError(result.problems);
+  return result.config;
 }
 
-let cache: { source: string | undefined; config: RouterConfig } | undefined;
+/** How the Worker validates configs: loopback origins only where `ALLOW_LOOPBACK_ORIGINS` is set (local runs). */
+export function validateOptionsOf(env: { ALLOW_LOOPBACK_ORIGINS?: string | undefined }, secretIsSet?: (name: string) => boolean): ValidateOptions {
+  const allow = env.ALLOW_LOOPBACK_ORIGINS;
+  return { allowLoopback: allow === "1" || allow === "true", ...(secretIsSet ? { secretIsSet } : {}) };
+}
 
-/** The active config: `env.ROUTER_CONFIG` (JSON text) when set, else the bundled demo config. Parsed once per isolate. */
-export function activeConfig(env: { ROUTER_CONFIG?: string }): RouterConfig {
-  const source = env.ROUTER_CONFIG || undefined;
-  if (cache && cache.source === source) return cache.config;
-  const config = parseRouterConfig(source ?? demoConfig);
-  cache = { source, config };
-  return config;
+/** The deployment's seed config: `ROUTER_CONFIG`, else the deploy's bundled config, else the demo config. */
+export function activeConfigSource(env: { ROUTER_CONFIG?: string }): string | typeof demoConfig {
+  if (env.ROUTER_CONFIG) return env.ROUTER_CONFIG;
+  if (typeof ROUTER_CONFIG_BUNDLED === "string" && ROUTER_CONFIG_BUNDLED !== "") return ROUTER_CONFIG_BUNDLED;
+  return demoConfig;
 }

@@ -1,7 +1,8 @@
 /**
  * The routing config: origins (where tokens can be served) and scenarios (model aliases that
- * name an ordered list of candidate origins). One zod schema validates the bundled demo config,
- * `ROUTER_CONFIG` in local runs and the deployed config; types are inferred from it.
+ * name an ordered list of candidate origins). This schema is the config's shape, and types are
+ * inferred from it; `validate.ts` adds what crosses fields (unknown origins, secrets, overlapping
+ * price windows, loopback) and is the one entry point every caller uses.
  */
 import { z } from "zod";
 import { originCacheSchema, scenarioAffinitySchema } from "../affinity/schema";
@@ -122,6 +123,18 @@ export const securitySchema = z
   })
   .strict();
 
+export const leaseSettingsSchema = z
+  .object({
+    /**
+     * Isolates admit requests from leases (DESIGN §3): no round trip to the tenant's ledger on most
+     * requests. Off: every request is admitted by the ledger itself, as `strict` tenants' are.
+     */
+    enabled: z.boolean().default(true),
+    /** A lease's window: how long a revoked key or a changed policy may still be honoured by an isolate. */
+    leaseMs: z.number().int().min(100).max(60_000).default(1_000),
+  })
+  .strict();
+
 export const healthSettingsSchema = z
   .object({
     /** How old an isolate's cached health snapshot of an origin may get before it is refreshed (in the background). */
@@ -133,26 +146,17 @@ export const healthSettingsSchema = z
 
 export const routerConfigSchema = z
   .object({
+    /** Where an editor finds this file's JSON Schema (`GET /admin/config/schema`); ignored by the router. */
+    $schema: z.string().max(2048).optional(),
     version: z.literal(1),
     origins: z.record(name("origin"), originSchema).refine((o) => Object.keys(o).length > 0, "declare at least one origin"),
     scenarios: z.record(name("scenario"), scenarioSchema),
     limits: limitsSchema.prefault({}),
     health: healthSettingsSchema.prefault({}),
     security: securitySchema.prefault({}),
+    leases: leaseSettingsSchema.prefault({}),
   })
-  .strict()
-  .superRefine((config, ctx) => {
-    const known = (origin: string, path: PropertyKey[]) => {
-      if (!Object.hasOwn(config.origins, origin)) ctx.addIssue({ code: "custom", message: `unknown origin "${origin}"`, path });
-    };
-    for (const [scenarioName, scenario] of Object.entries(config.scenarios)) {
-      const at = ["scenarios", scenarioName];
-      scenario.candidates.forEach((candidate, i) => known(candidate.origin, [...at, "candidates", i, "origin"]));
-      scenario.degrade?.forEach((origin, i) => known(origin, [...at, "degrade", i]));
-      if (scenario.canary) known(scenario.canary.origin, [...at, "canary", "origin"]);
-      if (scenario.shadow) known(scenario.shadow.origin, [...at, "shadow", "origin"]);
-    }
-  });
+  .strict();
 
 export type RouterConfig = z.infer<typeof routerConfigSchema>;
 /** The config as written (USD prices, defaults not yet filled in): what `ROUTER_CONFIG` holds. */

@@ -14,11 +14,16 @@
  *
  *   meta      key/value: `schema_version`; `key_signing_secret` (32 random bytes, hex), made on
  *             first use and never shown.
- *   tenants   one row per tenant: id, display name, when it was created.
+ *   tenants   one row per tenant: id, display name, when it was created, and (v2) whether it is
+ *             disabled: a copy of the ledger's flag, kept for listing (the ledger's is the one
+ *             admission reads; the admin API writes the ledger first, then this copy), and the
+ *             name case-folded for search (SQLite's `lower()` folds ASCII only).
+ *   audit     (v2) the admin API's append-only audit log (see audit-log.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { randomHex, tenantOfKey } from "../auth/api-key";
 import { migrate } from "../lib/sql-migrations";
+import { appendAudit, AUDIT_MIGRATION, queryAudit, type AuditPage, type AuditQuery, type AuditRecord } from "./audit-log";
 
 /** The one directory of a deployment. */
 export const DIRECTORY_NAME = "directory";
@@ -31,12 +36,18 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  `
+  ALTER TABLE tenants ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE tenants ADD COLUMN name_folded TEXT;
+  ${AUDIT_MIGRATION}
+  `,
 ];
 
 export interface DirectoryEntry {
   id: string;
   name: string;
   createdAt: number;
+  disabled: boolean;
 }
 
 export interface DirectoryPage {
@@ -55,10 +66,16 @@ interface TenantRow extends Row {
   id: string;
   name: string;
   created_at: number;
+  disabled: number;
+}
+
+/** How names and searches are compared: Unicode case-folded, composed alike ("É" finds "é"). */
+function fold(text: string): string {
+  return text.normalize("NFKC").toLowerCase();
 }
 
 function entryOf(row: TenantRow): DirectoryEntry {
-  return { id: row.id, name: row.name, createdAt: row.created_at };
+  return { id: row.id, name: row.name, createdAt: row.created_at, disabled: row.disabled === 1 };
 }
 
 export class TenantDirectory extends DurableObject<DirectoryEnv> {
@@ -72,6 +89,10 @@ export class TenantDirectory extends DurableObject<DirectoryEnv> {
     void ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, MIGRATIONS);
       for (const row of this.sql.exec<{ id: string }>("SELECT id FROM tenants")) this.ids.add(row.id);
+      // Tenants listed before names were folded (migration 2) are folded once, here.
+      for (const row of this.sql.exec<{ id: string; name: string }>("SELECT id, name FROM tenants WHERE name_folded IS NULL").toArray()) {
+        this.sql.exec("UPDATE tenants SET name_folded = ? WHERE id = ?", fold(row.name), row.id);
+      }
       // Local runs seed the demo tenant in its ledger on first use; it is listed here from the start.
       const demo = env.DEMO_TENANT_KEY ? tenantOfKey(env.DEMO_TENANT_KEY) : null;
       if (demo && !this.ids.has(demo)) this.insert(demo, "Demo tenant", Date.now());
@@ -79,7 +100,7 @@ export class TenantDirectory extends DurableObject<DirectoryEnv> {
   }
 
   private insert(id: string, name: string, at: number): void {
-    this.sql.exec("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)", id, name, at);
+    this.sql.exec("INSERT INTO tenants (id, name, name_folded, created_at) VALUES (?, ?, ?, ?)", id, name, fold(name), at);
     this.ids.add(id);
   }
 
@@ -110,23 +131,48 @@ export class TenantDirectory extends DurableObject<DirectoryEnv> {
     return true;
   }
 
-  /** Tenants in id order, after `after`, those whose id or name contain `search` (case-insensitive). */
-  async list(query: { after?: string | null; limit: number; search?: string | null }): Promise<DirectoryPage> {
+  /** Changes what the list shows of a tenant (the ledger holds the truth); false when it is not listed. */
+  async update(id: string, change: { name?: string; disabled?: boolean }): Promise<boolean> {
+    if (!this.ids.has(id)) return false;
+    if (change.name !== undefined) this.sql.exec("UPDATE tenants SET name = ?, name_folded = ? WHERE id = ?", change.name, fold(change.name), id);
+    if (change.disabled !== undefined) this.sql.exec("UPDATE tenants SET disabled = ? WHERE id = ?", change.disabled ? 1 : 0, id);
+    return true;
+  }
+
+  /**
+   * Tenants in id order, after `after`, those whose id or name contain `search` (case-insensitive),
+   * disabled or not. Paging by id is stable: tenants made or deleted meanwhile never shift a page.
+   */
+  async list(query: { after?: string | null; limit: number; search?: string | null; disabled?: boolean | null }): Promise<DirectoryPage> {
     const where: string[] = [];
     const args: SqlStorageValue[] = [];
     if (query.after) {
       where.push("id > ?");
       args.push(query.after);
     }
+    if (query.disabled !== undefined && query.disabled !== null) {
+      where.push("disabled = ?");
+      args.push(query.disabled ? 1 : 0);
+    }
     if (query.search) {
-      // instr() on lower-cased text: a substring match with no LIKE wildcards to escape.
-      where.push("(instr(lower(id), lower(?)) > 0 OR instr(lower(name), lower(?)) > 0)");
-      args.push(query.search, query.search);
+      // instr(): a substring match with no LIKE wildcards to escape. Ids are lower-case already.
+      const folded = fold(query.search);
+      where.push("(instr(id, ?) > 0 OR instr(name_folded, ?) > 0)");
+      args.push(folded, folded);
     }
     const rows = this.sql
-      .exec<TenantRow>(`SELECT * FROM tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ?`, ...args, query.limit + 1)
+      .exec<TenantRow>(`SELECT id, name, created_at, disabled FROM tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ?`, ...args, query.limit + 1)
       .toArray();
     const page = rows.slice(0, query.limit).map(entryOf);
     return { data: page, nextAfter: rows.length > query.limit ? page.at(-1)!.id : null };
+  }
+
+  /** Appends a row to the audit log (see audit-log.ts); returns its id. */
+  async appendAudit(record: AuditRecord): Promise<number> {
+    return appendAudit(this.sql, record);
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditPage> {
+    return queryAudit(this.sql, query);
   }
 }

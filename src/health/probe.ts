@@ -104,7 +104,7 @@ function envSecrets(env: ProbeEnv): SecretReader {
 /**
  * Probes every origin of the config in parallel and reports each sample to its monitor, one batch
  * per origin (batch id `probe:<origin>:<at>`, so a repeated run at the same instant counts once).
- * For the `scheduled` handler: `ctx.waitUntil(runProbes(activeConfig(env), env))`.
+ * For the `scheduled` handler: `ctx.waitUntil(runProbes(isolate.config, env, isolate.clock.now))`.
  */
 export async function runProbes(
   config: RouterConfig,

@@ -68,7 +68,7 @@ export class HealthReporter {
   private readonly namespace: ReportNamespace;
   private readonly now: () => number;
   private readonly maxSamples: number;
-  private readonly maxDelayMs: number;
+  private maxDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly optionsOf: (origin: string) => HealthOptionsInput | undefined;
   private readonly probe: ((origin: string) => Promise<HealthSample | null>) | undefined;
@@ -86,6 +86,11 @@ export class HealthReporter {
     this.sleep = options.sleep ?? sleepFor;
     this.optionsOf = options.optionsOf ?? (() => undefined);
     this.probe = options.probe;
+  }
+
+  /** A live config change: batches leave this long after their first sample from now on. */
+  setMaxDelayMs(maxDelayMs: number): void {
+    this.maxDelayMs = maxDelayMs;
   }
 
   /** An attempt at `origin` starts: it counts as in flight until its sample is recorded. */

@@ -19,7 +19,10 @@ export interface SnapshotNamespace {
 
 export interface SnapshotCacheOptions {
   namespace: SnapshotNamespace;
+  /** The clock of the TTL. */
   now: () => number;
+  /** The instant a snapshot is asked as of (the router's clock; default `now`). */
+  at?: () => number;
   /** A snapshot older than this is refreshed in the background (default 5000 ms). */
   ttlMs?: number;
 }
@@ -47,13 +50,20 @@ interface Entry {
 export class SnapshotCache {
   private readonly namespace: SnapshotNamespace;
   private readonly now: () => number;
-  private readonly ttlMs: number;
+  private readonly at: () => number;
+  private ttlMs: number;
   private readonly entries = new Map<string, Entry>();
 
   constructor(options: SnapshotCacheOptions) {
     this.namespace = options.namespace;
     this.now = options.now;
+    this.at = options.at ?? options.now;
     this.ttlMs = options.ttlMs ?? 5_000;
+  }
+
+  /** A live config change: snapshots older than this are refreshed from now on. */
+  setTtlMs(ttlMs: number): void {
+    this.ttlMs = ttlMs;
   }
 
   /** The snapshot without starting a refresh. */
@@ -90,7 +100,7 @@ export class SnapshotCache {
 
   private async refresh(origin: string, entry: Entry, at: number): Promise<void> {
     try {
-      entry.snapshot = await this.namespace.getByName(origin).snapshot(at);
+      entry.snapshot = await this.namespace.getByName(origin).snapshot(this.at === this.now ? at : this.at());
     } catch (e) {
       // Keep what we had; the next try comes a TTL later rather than on every request.
       console.error(`health snapshot of ${origin} failed: ${(e as Error).message}`);

@@ -21,20 +21,44 @@ interface KeyRow extends Row {
   limits: string;
   created_at: number;
   revoked_at: number | null;
+  expires_at: number | null;
+  rotated_at: number | null;
+  previous_lookup: string | null;
+  previous_hash: ArrayBuffer | null;
+  previous_hint: string | null;
+  previous_expires_at: number | null;
 }
 
-/** A key row as admission needs it. */
+/** One secret of a live key, as admission needs it. */
 export interface CachedKey {
   id: string;
   hash: Uint8Array;
   policy: Partial<Policy>;
   limits: RateLimits;
+  /** This secret is refused from this instant on (the key's expiry, or its grace's end); null: never. */
+  expiresAt: number | null;
+}
+
+/** What an operator may change of a key (`PATCH`); absent fields stay. */
+export interface KeyPatch {
+  name?: string;
+  policy?: Policy;
+  expiresAt?: number | null;
+}
+
+/** The earlier of two ends, null being "never". */
+function earlier(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
 }
 
 /** How many presented keys one ledger remembers as verified. */
 const MAX_VERIFIED_KEYS = 1024;
 
-function keyInfo(row: KeyRow): ApiKeyInfo {
+/** A key as the admin API shows it; the previous secret only while its grace lasts at `now`. */
+function keyInfo(row: KeyRow, now: number): ApiKeyInfo {
+  const graceEnds = row.previous_hint === null ? null : earlier(row.previous_expires_at, row.expires_at);
   return {
     id: row.id,
     name: row.name,
@@ -43,7 +67,21 @@ function keyInfo(row: KeyRow): ApiKeyInfo {
     limits: JSON.parse(row.limits) as RateLimits,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    expiresAt: row.expires_at,
+    rotatedAt: row.rotated_at,
+    previous: graceEnds !== null && graceEnds > now ? { hint: row.previous_hint!, expiresAt: graceEnds } : null,
   };
+}
+
+/** The live secrets of a row whose current or previous secret has the lookup prefix `lookup`. */
+function secretsOf(row: KeyRow, lookup: string): CachedKey[] {
+  const base = { id: row.id, policy: JSON.parse(row.policy) as Partial<Policy>, limits: JSON.parse(row.limits) as RateLimits };
+  const secrets: CachedKey[] = [];
+  if (row.lookup === lookup) secrets.push({ ...base, hash: new Uint8Array(row.hash), expiresAt: row.expires_at });
+  if (row.previous_lookup === lookup && row.previous_hash !== null) {
+    secrets.push({ ...base, hash: new Uint8Array(row.previous_hash), expiresAt: earlier(row.expires_at, row.previous_expires_at) });
+  }
+  return secrets;
 }
 
 /** The keys of one tenant. */
@@ -61,12 +99,12 @@ export class KeyRing {
   constructor(private readonly sql: SqlStorage) {}
 
   /** Stores a key (its hash under the tenant's `salt`, never the key itself). */
-  async insert(salt: string, key: string, name: string, policy: Policy, at: number, limits: RateLimits = NO_LIMITS): Promise<ApiKeyInfo> {
+  async insert(salt: string, key: string, name: string, policy: Policy, at: number, limits: RateLimits = NO_LIMITS, expiresAt: number | null = null): Promise<ApiKeyInfo> {
     const hash = await hashKey(salt, key);
     this.forgetKeys();
     const id = `key_${randomHex(8)}`;
     this.sql.exec(
-      "INSERT INTO api_keys (id, name, lookup, hash, hint, policy, limits, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO api_keys (id, name, lookup, hash, hint, policy, limits, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       id,
       name,
       lookupOf(hash),
@@ -75,8 +113,55 @@ export class KeyRing {
       JSON.stringify(policy),
       JSON.stringify(limits),
       at,
+      expiresAt,
     );
-    return keyInfo(this.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).one());
+    return keyInfo(this.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).one(), at);
+  }
+
+  /**
+   * Gives a live key a new secret (its hash under `salt`); the one it replaces stays accepted
+   * until `at + graceMs` (not at all when 0), and one replaced before is forgotten. `null` when
+   * there is no such key; "revoked" or "expired" when there is nothing left to rotate.
+   */
+  async rotate(salt: string, keyId: string, key: string, at: number, graceMs: number): Promise<ApiKeyInfo | "revoked" | "expired" | null> {
+    const hash = await hashKey(salt, key);
+    // Read after the await: the check and the write below are one synchronous section.
+    const row = this.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", keyId).toArray()[0];
+    if (!row) return null;
+    if (row.revoked_at !== null) return "revoked";
+    if (row.expires_at !== null && row.expires_at <= at) return "expired";
+    const keep = graceMs > 0;
+    this.sql.exec(
+      `UPDATE api_keys SET lookup = ?, hash = ?, hint = ?, rotated_at = ?,
+         previous_lookup = ?, previous_hash = ?, previous_hint = ?, previous_expires_at = ?
+       WHERE id = ?`,
+      lookupOf(hash),
+      hash,
+      keyHint(key),
+      at,
+      keep ? row.lookup : null,
+      keep ? row.hash : null,
+      keep ? row.hint : null,
+      keep ? at + graceMs : null,
+      keyId,
+    );
+    this.forgetKeys();
+    return this.keyInfo(keyId, at);
+  }
+
+  /** Changes a key's name, policy or expiry; `null` when there is no such key. */
+  update(keyId: string, patch: KeyPatch, at: number): ApiKeyInfo | null {
+    const row = this.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", keyId).toArray()[0];
+    if (!row) return null;
+    this.sql.exec(
+      "UPDATE api_keys SET name = ?, policy = ?, expires_at = ? WHERE id = ?",
+      patch.name ?? row.name,
+      patch.policy ? JSON.stringify(patch.policy) : row.policy,
+      patch.expiresAt === undefined ? row.expires_at : patch.expiresAt,
+      keyId,
+    );
+    this.forgetKeys();
+    return this.keyInfo(keyId, at);
   }
 
   /** Keys changed: admission reads them from SQLite again. */
@@ -85,26 +170,29 @@ export class KeyRing {
     this.verifiedKeys.clear();
   }
 
-  list(): ApiKeyInfo[] {
-    return this.sql.exec<KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id").toArray().map(keyInfo);
+  list(now: number): ApiKeyInfo[] {
+    return this.sql
+      .exec<KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id")
+      .toArray()
+      .map((row) => keyInfo(row, now));
   }
 
-  keyInfo(keyId: string): ApiKeyInfo | null {
+  keyInfo(keyId: string, now: number): ApiKeyInfo | null {
     const row = this.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", keyId).toArray()[0];
-    return row ? keyInfo(row) : null;
+    return row ? keyInfo(row, now) : null;
   }
 
   /** Revokes a key as of `at`; `null` when there is no such key. */
   revoke(keyId: string, at: number): ApiKeyInfo | null {
     this.sql.exec("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", at, keyId);
     this.forgetKeys();
-    return this.keyInfo(keyId);
+    return this.keyInfo(keyId, at);
   }
 
-  setLimits(keyId: string, limits: RateLimits): ApiKeyInfo | null {
+  setLimits(keyId: string, limits: RateLimits, at: number): ApiKeyInfo | null {
     this.sql.exec("UPDATE api_keys SET limits = ? WHERE id = ?", JSON.stringify(limits), keyId);
     this.forgetKeys();
-    return this.keyInfo(keyId);
+    return this.keyInfo(keyId, at);
   }
 
   /** The live key a presented key was verified as before, if it was: no hashing needed then. */
@@ -112,15 +200,18 @@ export class KeyRing {
     return this.verifiedKeys.get(key);
   }
 
-  /** The key's live row, from memory after its first use. */
+  /**
+   * The live secret a hash is of, from memory after its first use. Expiry is not judged here: the
+   * caller compares `expiresAt` with the request's own time.
+   */
   private liveKey(hash: Uint8Array): CachedKey | undefined {
     const lookup = lookupOf(hash);
     let rows = this.keyCache.get(lookup);
     if (!rows) {
       rows = this.sql
-        .exec<KeyRow>("SELECT * FROM api_keys WHERE lookup = ? AND revoked_at IS NULL", lookup)
+        .exec<KeyRow>("SELECT * FROM api_keys WHERE (lookup = ? OR previous_lookup = ?) AND revoked_at IS NULL", lookup, lookup)
         .toArray()
-        .map((r) => ({ id: r.id, hash: new Uint8Array(r.hash), policy: JSON.parse(r.policy) as Partial<Policy>, limits: JSON.parse(r.limits) as RateLimits }));
+        .flatMap((r) => secretsOf(r, lookup));
       // Only keys that exist are remembered, so guessing keys cannot fill this map.
       if (rows.length > 0) this.keyCache.set(lookup, rows);
     }

@@ -54,11 +54,11 @@ export type RateDecision =
 
 /** The buckets of one tenant. */
 export class RateBuckets {
-  private readonly levels = new Map<string, { level: number; at: number }>();
+  private readonly buckets = new Map<string, { level: number; at: number }>();
 
   /** The bucket's level at `at`, refilled since it was last written. */
   private levelAt(ref: BucketRef, at: number): number {
-    const b = this.levels.get(`${ref.scope}\u0000${ref.metric}`);
+    const b = this.buckets.get(`${ref.scope}\u0000${ref.metric}`);
     if (!b) return ref.limit;
     return Math.min(ref.limit, b.level + (Math.max(0, at - b.at) * ref.limit) / MINUTE_MS);
   }
@@ -70,20 +70,20 @@ export class RateBuckets {
    */
   private write(ref: BucketRef, level: number, at: number): void {
     const id = `${ref.scope}\u0000${ref.metric}`;
-    const last = this.levels.get(id)?.at ?? at;
-    this.levels.set(id, { level, at: Math.max(last, at) });
+    const last = this.buckets.get(id)?.at ?? at;
+    this.buckets.set(id, { level, at: Math.max(last, at) });
   }
 
   /**
-   * Whether a request costing one request and `tokens` tokens fits every bucket; `commit` then
-   * takes them. Nothing changes when it does not fit.
+   * Whether `requests` requests (one by default) costing `tokens` tokens fit every bucket; `commit`
+   * then takes them. Nothing changes when they do not fit.
    */
-  take(refs: readonly BucketRef[], tokens: number, at: number): RateDecision {
+  take(refs: readonly BucketRef[], tokens: number, at: number, requests = 1): RateDecision {
     const state: RateLimitState = { requests: null, tokens: null };
     const after: Array<[BucketRef, number]> = [];
     let refusal: { metric: RateMetric; retryAfterMs: number } | null = null;
     for (const ref of refs) {
-      const cost = ref.metric === "requests" ? 1 : tokens;
+      const cost = ref.metric === "requests" ? requests : tokens;
       const level = this.levelAt(ref, at);
       if (level < cost) {
         // A request larger than the whole bucket can never pass: tell the client a minute, not forever.
@@ -105,12 +105,17 @@ export class RateBuckets {
     };
   }
 
-  /** Gives back tokens a request reserved but did not use. */
-  refund(refs: readonly BucketRef[], tokens: number, at: number): void {
-    if (tokens <= 0) return;
+  /** Gives back tokens (and requests) that were taken but not used. */
+  refund(refs: readonly BucketRef[], tokens: number, at: number, requests = 0): void {
     for (const ref of refs) {
-      if (ref.metric === "tokens") this.write(ref, Math.min(ref.limit, this.levelAt(ref, at) + tokens), at);
+      const back = ref.metric === "tokens" ? tokens : requests;
+      if (back > 0) this.write(ref, Math.min(ref.limit, this.levelAt(ref, at) + back), at);
     }
+  }
+
+  /** Each bucket's current level (what is left of it). */
+  levels(refs: readonly BucketRef[], at: number): Array<{ metric: RateMetric; level: number }> {
+    return refs.map((ref) => ({ metric: ref.metric, level: this.levelAt(ref, at) }));
   }
 
   /** The current state, without taking anything (for responses that admit nothing). */

@@ -25,6 +25,19 @@
  *                 when it last did (see src/affinity/prefix-index.ts); bounded, oldest evicted.
  *   affinity_stale (v2) per origin: entries seen at or before this time are stale (the origin
  *                 reported fewer cached tokens than the index predicted).
+ *   leases        (v3) one row per open lease (DESIGN §3): the key it was granted for, the isolate
+ *                 holding it, until when it admits (`admit_until`) and when an unreported lease is
+ *                 charged in full (`charge_at`, the alarm); what each budget row still holds for it
+ *                 (`charges`, JSON, as a reservation's), the requests and tokens it took from the
+ *                 rate buckets and how many of them its reported requests used, and its concurrency
+ *                 slots. Budget rows count what leases hold in `reserved`: settled + reserved (that
+ *                 is, + leased) ≤ hard limit.
+ *   (v4, the admin API of issue #16) `tenant.disabled_at`: when it was last disabled (the answer's
+ *                 `effectiveBy`). `api_keys.expires_at`: the key is refused from then on, and no lease
+ *                 on it admits past it. Rotation keeps the key (its id, policy, limits, budgets and
+ *                 usage) and replaces its secret: `rotated_at`, and the secret it replaced in
+ *                 `previous_lookup` / `previous_hash` / `previous_hint`, accepted until
+ *                 `previous_expires_at` (the grace). One previous secret at most.
  *
  * Rate-limit buckets are kept in memory only (see rate-limits.ts).
  *
@@ -123,6 +136,33 @@ export const MIGRATIONS: readonly string[] = [
     origin TEXT PRIMARY KEY,
     stale_before INTEGER NOT NULL
   );
+  `,
+  `
+  CREATE TABLE leases (
+    lease_id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    admit_until INTEGER NOT NULL,
+    charge_at INTEGER NOT NULL,
+    charges TEXT NOT NULL,
+    requests INTEGER,
+    rate_tokens INTEGER,
+    used_requests INTEGER NOT NULL DEFAULT 0,
+    used_tokens INTEGER NOT NULL DEFAULT 0,
+    slots INTEGER
+  );
+  CREATE INDEX leases_charge ON leases (charge_at);
+  `,
+  `
+  ALTER TABLE tenant ADD COLUMN disabled_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN rotated_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN previous_lookup TEXT;
+  ALTER TABLE api_keys ADD COLUMN previous_hash BLOB;
+  ALTER TABLE api_keys ADD COLUMN previous_hint TEXT;
+  ALTER TABLE api_keys ADD COLUMN previous_expires_at INTEGER;
+  CREATE INDEX api_keys_previous_lookup ON api_keys (previous_lookup);
   `,
 ];
 

@@ -12,9 +12,10 @@ import { PrefixIndex, type PrefixUpdate } from "../affinity/prefix-index";
 import { hashKey, randomHex, tenantOfKey } from "../auth/api-key";
 import type { Boundary } from "../routing/boundary";
 import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
-import { decideBudgets } from "./admission";
+import { decideBudgets, type BudgetState } from "./admission";
+import { leaseSlices } from "./lease-slices";
 import { BudgetBook, type BudgetInit, type Charge } from "./budget-book";
-import { KeyRing, type CachedKey } from "./key-ring";
+import { KeyRing, type CachedKey, type KeyPatch } from "./key-ring";
 import { bucketsFor, RateBuckets } from "./rate-limits";
 import { migrate } from "./schema";
 import {
@@ -23,6 +24,10 @@ import {
   OPEN_POLICY,
   type AdmitRequest,
   type AdmitResult,
+  type LeaseGrant,
+  type LeaseReport,
+  type LeaseResult,
+  type LeaseWant,
   type ApiKeyInfo,
   type BudgetMetric,
   type BudgetStatus,
@@ -49,6 +54,7 @@ interface TenantRow extends Row {
   time_zone: string;
   retention_days: number;
   disabled: number;
+  disabled_at: number | null;
   created_at: number;
 }
 
@@ -62,6 +68,21 @@ interface ReservationRow extends Row {
   prompt_tokens: number;
   charges: string;
   facts: string;
+}
+
+interface LeaseRow extends Row {
+  lease_id: string;
+  key_id: string;
+  holder: string;
+  granted_at: number;
+  admit_until: number;
+  charge_at: number;
+  charges: string;
+  requests: number | null;
+  rate_tokens: number | null;
+  used_requests: number;
+  used_tokens: number;
+  slots: number | null;
 }
 
 /** What an expired reservation's usage row needs beyond the reservation itself. */
@@ -103,6 +124,11 @@ function lowerPriority(a: PriorityClass, b: PriorityClass): PriorityClass {
   return PRIORITY_CLASSES.indexOf(a) > PRIORITY_CLASSES.indexOf(b) ? a : b;
 }
 
+/** Whether a presented secret is live at `at` (the request's time): found, and not expired. */
+function liveAt(row: CachedKey | undefined, at: number): row is CachedKey {
+  return row !== undefined && (row.expiresAt === null || at < row.expiresAt);
+}
+
 /** Both levels' allow-lists combined: a model must pass each one that is set. */
 function intersect(a: string[] | null, b: string[] | null): string[] | null {
   if (a === null) return b;
@@ -118,14 +144,14 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   private tenantPolicy: Policy = OPEN_POLICY;
   /** When the alarm is set for (epoch ms), mirrored so admissions need not read it. */
   private alarmAt: number | null = null;
-  private readonly buckets = new RateBuckets();
+  private buckets = new RateBuckets();
 
   // Both keep memory mirrors of what admission reads on every request. SQLite stays the truth:
   // each mirror is written through, or dropped when its rows change, so a restart rebuilds them.
   /** The api_keys rows and the caches that verify a presented key. */
-  private readonly keys: KeyRing;
+  private keys: KeyRing;
   /** The budgets, their usage per period, and the charges reservations hold. */
-  private readonly budgets: BudgetBook;
+  private budgets: BudgetBook;
   /** Open reservations, per key and in all: the concurrency limits' counts. */
   private readonly inFlightByKey = new Map<string, number>();
   private inFlightTotal = 0;
@@ -159,10 +185,9 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     this.opened = true;
     this.prefixes = new PrefixIndex(this.sql);
     this.loadTenant();
-    for (const r of this.sql.exec<{ key_id: string; n: number }>("SELECT key_id, COUNT(*) AS n FROM reservations GROUP BY key_id")) {
-      this.inFlightByKey.set(r.key_id, r.n);
-      this.inFlightTotal += r.n;
-    }
+    for (const r of this.sql.exec<{ key_id: string; n: number }>("SELECT key_id, COUNT(*) AS n FROM reservations GROUP BY key_id")) this.holdSlots(r.key_id, r.n);
+    // A lease's concurrency slots count as requests in flight until it is closed or charged.
+    for (const r of this.sql.exec<{ key_id: string; n: number }>("SELECT key_id, SUM(slots) AS n FROM leases WHERE slots IS NOT NULL GROUP BY key_id")) this.holdSlots(r.key_id, r.n);
     this.alarmAt = await this.ctx.storage.getAlarm();
   }
 
@@ -218,6 +243,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       timeZone: row.time_zone,
       retentionDays: row.retention_days,
       disabled: row.disabled === 1,
+      disabledAt: row.disabled_at,
       createdAt: row.created_at,
     };
   }
@@ -242,13 +268,16 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   async updateTenant(patch: TenantPatch): Promise<Tenant | null> {
     if (!this.tenant) return null;
     const t = this.tenant;
+    const disabled = patch.disabled === undefined ? t.disabled : patch.disabled ? 1 : 0;
     this.sql.exec(
-      "UPDATE tenant SET name = ?, policy = ?, time_zone = ?, retention_days = ?, disabled = ?",
+      "UPDATE tenant SET name = ?, policy = ?, time_zone = ?, retention_days = ?, disabled = ?, disabled_at = ?",
       patch.name ?? t.name,
       patch.policy ? JSON.stringify(patch.policy) : t.policy,
       patch.timeZone ?? t.time_zone,
       patch.retentionDays ?? t.retention_days,
-      patch.disabled === undefined ? t.disabled : patch.disabled ? 1 : 0,
+      disabled,
+      // Disabling again keeps the first time: the leases it stopped ended one window after it.
+      disabled === 1 && t.disabled === 0 ? Date.now() : t.disabled_at,
     );
     this.loadTenant();
     return this.tenantInfo();
@@ -266,18 +295,38 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
    * its salted hash is kept, so the caller's copy is the only one that will ever exist. `null` when
    * there is no tenant; throws when the key names another tenant.
    */
-  async createKey(init: { name: string; policy: Policy; limits?: RateLimits; secret: string }): Promise<ApiKeyInfo | null> {
+  async createKey(init: { name: string; policy: Policy; limits?: RateLimits; expiresAt?: number | null; secret: string }): Promise<ApiKeyInfo | null> {
     if (!this.tenant) return null;
-    if (tenantOfKey(init.secret) !== this.tenant.id) throw new Error(`a key of tenant ${tenantOfKey(init.secret)} cannot be stored in ledger ${this.tenant.id}`);
-    return this.keys.insert(this.tenant.salt, init.secret, init.name, init.policy, Date.now(), init.limits ?? NO_LIMITS);
+    this.checkKeyTenant(init.secret);
+    return this.keys.insert(this.tenant.salt, init.secret, init.name, init.policy, Date.now(), init.limits ?? NO_LIMITS, init.expiresAt ?? null);
+  }
+
+  private checkKeyTenant(secret: string): void {
+    if (tenantOfKey(secret) !== this.tenant!.id) throw new Error(`a key of tenant ${tenantOfKey(secret)} cannot be stored in ledger ${this.tenant!.id}`);
   }
 
   async listKeys(): Promise<ApiKeyInfo[]> {
-    return this.tenant ? this.keys.list() : [];
+    return this.tenant ? this.keys.list(Date.now()) : [];
   }
 
   async getKey(keyId: string): Promise<ApiKeyInfo | null> {
-    return this.tenant ? this.keys.keyInfo(keyId) : null;
+    return this.tenant ? this.keys.keyInfo(keyId, Date.now()) : null;
+  }
+
+  /** Changes a key's name, policy or expiry; `null` when there is no such key. */
+  async updateKey(keyId: string, patch: KeyPatch): Promise<ApiKeyInfo | null> {
+    return this.tenant ? this.keys.update(keyId, patch, Date.now()) : null;
+  }
+
+  /**
+   * Gives a key a new secret the Worker generated (see `createKey`): the same key, its policy,
+   * limits, expiry, budgets and usage kept; the secret it replaces is accepted until `at + graceMs`.
+   * `null` when there is no such key; "revoked" or "expired" when it cannot be rotated.
+   */
+  async rotateKey(keyId: string, secret: string, at: number, graceMs: number): Promise<ApiKeyInfo | "revoked" | "expired" | null> {
+    if (!this.tenant) return null;
+    this.checkKeyTenant(secret);
+    return this.keys.rotate(this.tenant.salt, keyId, secret, at, graceMs);
   }
 
   /** Revokes a key; every request after this call is refused. `null` when there is no such key. */
@@ -286,7 +335,38 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   }
 
   async setKeyLimits(keyId: string, limits: RateLimits): Promise<ApiKeyInfo | null> {
-    return this.tenant ? this.keys.setLimits(keyId, limits) : null;
+    return this.tenant ? this.keys.setLimits(keyId, limits, Date.now()) : null;
+  }
+
+  /**
+   * Deletes the tenant and everything it has (issue #16): every table (keys, budgets, usage,
+   * reservations, leases, the prefix index), the alarm, and this object's memory of them. The
+   * object is then as one never created: every method answers "no such tenant" and writes nothing,
+   * so leases still held by isolates report into nothing and their keys are refused. False when
+   * there was nothing to delete.
+   */
+  async deleteTenant(): Promise<boolean> {
+    if (!this.opened) return false;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      this.forgetAll();
+    });
+    return true;
+  }
+
+  /** Drops every memory mirror: the state of a ledger whose storage is empty. */
+  private forgetAll(): void {
+    this.opened = false;
+    this.tenant = null;
+    this.tenantLimits = NO_LIMITS;
+    this.tenantPolicy = OPEN_POLICY;
+    this.alarmAt = null;
+    this.buckets = new RateBuckets();
+    this.keys = new KeyRing(this.sql);
+    this.budgets = new BudgetBook(this.sql);
+    this.inFlightByKey.clear();
+    this.inFlightTotal = 0;
   }
 
   // ── budgets ──────────────────────────────────────────────────────────────────────────────
@@ -300,7 +380,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   /** Adds a budget; `null` when the tenant or the key does not exist. */
   async createBudget(init: BudgetInit, at: number): Promise<BudgetStatus | null> {
     if (!this.tenant) return null;
-    if (init.keyId !== null && !this.keys.keyInfo(init.keyId)) return null;
+    if (init.keyId !== null && !this.keys.keyInfo(init.keyId, at)) return null;
     return this.budgets.create(init, at);
   }
 
@@ -334,9 +414,12 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     // before the critical section, which is synchronous (and re-reads the key after the await).
     const verified = this.keys.remembered(request.key);
     const hash = verified ? null : await hashKey(tenant.salt, request.key);
-    const result = this.ctx.storage.transactionSync(() => this.admitSync(request, verified ?? this.keys.verifiedKey(request.key, hash!)));
+    const row = verified ?? this.keys.verifiedKey(request.key, hash!);
+    const result = this.ctx.storage.transactionSync(() => this.admitSync(request, row));
     if (!result.ok) return result;
     if (request.reserve) this.armAlarm(request.at + request.reserve.holdMs);
+    // The lease for the requests after this one rides on the same round trip.
+    if (request.lease) result.lease = this.ctx.storage.transactionSync(() => this.leaseSync(row!, request.lease!, request.at));
     // The affinity hints: memory only, no storage, no extra round trip.
     if (request.prefix) result.prefixMatches = this.prefixes.lookup(request.prefix, request.at);
     return result;
@@ -344,25 +427,16 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   private admitSync(request: AdmitRequest, row: CachedKey | undefined): AdmitResult {
     const tenant = this.tenant!;
-    if (!row) return { ok: false, reason: "invalid_key" };
+    if (!liveAt(row, request.at)) return { ok: false, reason: "invalid_key" };
     if (tenant.disabled === 1) return { ok: false, reason: "tenant_disabled" };
-    const keyPolicy = row.policy;
-    const allowedModels = intersect(this.tenantPolicy.allowedModels, keyPolicy.allowedModels ?? null);
+    const allowedModels = intersect(this.tenantPolicy.allowedModels, row.policy.allowedModels ?? null);
     if (request.model !== null && allowedModels !== null && !allowedModels.includes(request.model)) {
       return { ok: false, reason: "model_not_allowed" };
     }
     const at = request.at;
     const keyLimits = row.limits;
     const refs = bucketsFor(row.id, this.tenantLimits, keyLimits);
-    const base = {
-      ok: true as const,
-      tenantId: tenant.id,
-      keyId: row.id,
-      allowedModels,
-      boundaries: [this.tenantPolicy.boundary, keyPolicy.boundary].filter((b): b is Boundary => b !== null && b !== undefined),
-      maxPriority: lowerPriority(this.tenantPolicy.maxPriority ?? "interactive", keyPolicy.maxPriority ?? "interactive"),
-      debug: this.tenantPolicy.debug === true || keyPolicy.debug === true,
-    };
+    const base = { ok: true as const, ...this.verdictOf(row) };
     const reserve = request.reserve;
     if (!reserve) {
       return { ...base, outputCap: null, reservedMicros: 0, reservedTokens: 0, softLimited: [], budgetPressure: 0, rateLimit: this.buckets.peek(refs, at) };
@@ -403,8 +477,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       JSON.stringify(charges),
       JSON.stringify(facts),
     );
-    this.inFlightByKey.set(row.id, (this.inFlightByKey.get(row.id) ?? 0) + 1);
-    this.inFlightTotal++;
+    this.holdSlots(row.id, 1);
 
     const after = states.map((s) => {
       const charge = charges.find((c) => c.budgetId === s.budget.id)!;
@@ -421,6 +494,208 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     };
   }
 
+  // ── leases (DESIGN §3) ────────────────────────────────────────────────────────────────────
+
+  /**
+   * Grants a lease on a verified key: its verdict, and slices of its budgets, rate limits and
+   * concurrency that the isolate admits requests from for up to `want.leaseMs` without asking. The
+   * slices are held here like a reservation's, so settled + reserved (leases included) stays within
+   * every limit. Strict tenants and keys, and anything near a limit, get none (see lease-slices.ts).
+   */
+  private leaseSync(row: CachedKey, want: LeaseWant, at: number): LeaseResult {
+    if (this.tenant!.disabled === 1) return { ok: false, reason: "tenant_disabled" };
+    if (this.tenantPolicy.strict === true || row.policy.strict === true) return { ok: false, reason: "strict" };
+    const refs = bucketsFor(row.id, this.tenantLimits, row.limits);
+    const states = this.budgets.list(row.id).map((b) => this.budgets.budgetState(b, at));
+    const concurrency: Array<{ limit: number; inFlight: number }> = [];
+    if (this.tenantLimits.concurrency !== null) concurrency.push({ limit: this.tenantLimits.concurrency, inFlight: this.inFlightTotal });
+    if (row.limits.concurrency !== null) concurrency.push({ limit: row.limits.concurrency, inFlight: this.inFlightByKey.get(row.id) ?? 0 });
+    const slices = leaseSlices({
+      budgets: states,
+      requests: want.requests,
+      perRequest: want.perRequest,
+      buckets: this.buckets.levels(refs, at),
+      concurrency,
+      slots: want.slots,
+    });
+    if (slices === "near_limit") return { ok: false, reason: "near_limit" };
+
+    const rateLimit = this.buckets.peek(refs, at);
+    const taken = this.buckets.take(refs, slices.rateTokens ?? 0, at, slices.requests ?? 0);
+    // leaseSlices kept every slice within the buckets' levels, so this cannot refuse.
+    if (!taken.ok) return { ok: false, reason: "near_limit" };
+    taken.commit();
+    const charges = this.budgets.charge(states, { costMicros: slices.costMicros ?? 0, tokens: slices.tokens ?? 0 });
+    if (slices.slots !== null) this.holdSlots(row.id, slices.slots);
+    // A lease never spans a budget period: what it admits is charged to the period it admitted in.
+    // Nor does it outlive the key's secret: an expired key is refused at its expiry, leased or not.
+    const ends = states.map((s) => this.budgetStatusOf(s, at).resetsAt).filter((t): t is number => t !== null);
+    if (row.expiresAt !== null) ends.push(row.expiresAt);
+    const admitUntil = Math.min(at + want.leaseMs, ...ends);
+    const chargeAt = admitUntil + want.holdMs;
+    const leaseId = `lease_${randomHex(12)}`;
+    this.sql.exec(
+      `INSERT INTO leases (lease_id, key_id, holder, granted_at, admit_until, charge_at, charges, requests, rate_tokens, slots)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      leaseId,
+      row.id,
+      want.holder.slice(0, 200),
+      at,
+      admitUntil,
+      chargeAt,
+      JSON.stringify(charges),
+      slices.requests,
+      slices.rateTokens,
+      slices.slots,
+    );
+    this.armAlarm(chargeAt);
+    const statuses = states.map((st) => {
+      const charge = charges.find((c) => c.budgetId === st.budget.id)!;
+      return this.budgets.budgetStatus({ ...st, reserved: st.reserved + charge.amount }, at);
+    });
+    const lease: LeaseGrant = {
+      leaseId,
+      ...this.verdictOf(row),
+      admitUntil,
+      budgeted: states.length > 0,
+      costMicros: slices.costMicros,
+      tokens: slices.tokens,
+      requests: slices.requests,
+      rateTokens: slices.rateTokens,
+      slots: slices.slots,
+      softLimited: statuses.filter((b) => b.softLimitReached),
+      budgetPressure: statuses.reduce((p, b) => Math.max(p, b.limit > 0 ? Math.min(1, (b.settled + b.reserved) / b.limit) : 1), 0),
+      rateLimit,
+    };
+    return { ok: true, lease };
+  }
+
+  private budgetStatusOf(state: BudgetState & { periodKey: string }, at: number): BudgetStatus {
+    return this.budgets.budgetStatus(state, at);
+  }
+
+  /**
+   * A lease for the requests an isolate will admit next, on the key it presents: the key is checked
+   * again, so a revoked key or a changed policy holds within one lease.
+   */
+  async acquireLease(request: { key: string; at: number; want: LeaseWant }): Promise<LeaseResult> {
+    const tenant = this.tenant;
+    if (!tenant) return { ok: false, reason: "invalid_key" };
+    const verified = this.keys.remembered(request.key);
+    const hash = verified ? null : await hashKey(tenant.salt, request.key);
+    return this.ctx.storage.transactionSync(() => {
+      const row = verified ?? this.keys.verifiedKey(request.key, hash!);
+      if (!liveAt(row, request.at)) return { ok: false, reason: "invalid_key" } as const;
+      return this.leaseSync(row, request.want, request.at);
+    });
+  }
+
+  /**
+   * A batch of a lease's settled requests: each usage row is written once (by request id), and its
+   * real cost moves from what the lease holds to settled. With `close`, what the lease still holds
+   * goes back: its budget share, the rate-limit requests and tokens its requests did not use, its
+   * slots. Returns false when the lease is no longer open (closed, or charged at its deadline: then
+   * the rows are dropped, the charge having covered them).
+   */
+  async reportLease(report: LeaseReport): Promise<boolean> {
+    if (!this.tenant) return false;
+    const open = this.ctx.storage.transactionSync(() => {
+      const lease = this.sql.exec<LeaseRow>("SELECT * FROM leases WHERE lease_id = ?", report.leaseId).toArray()[0];
+      if (!lease) return false;
+      const charges = JSON.parse(lease.charges) as Charge[];
+      let usedRequests = lease.used_requests;
+      let usedTokens = lease.used_tokens;
+      for (const item of report.items) {
+        const r = item.request;
+        if (!insertUsage(this.sql, { ...r, reservedMicros: item.reservedMicros }, this.budgets.periodOf("day", r.at))) continue;
+        const actual = { cost: r.costMicros, tokens: r.promptTokens + r.completionTokens };
+        usedRequests++;
+        usedTokens += actual.tokens;
+        // From what the lease holds, at most what it holds (an origin may report more than the
+        // worst case: the truth is settled all the same, as for a reservation).
+        const held = charges.map((c) => ({ ...c, amount: Math.min(c.amount, actual[c.metric]) }));
+        this.budgets.release(held, actual);
+        for (let i = 0; i < charges.length; i++) charges[i]!.amount -= held[i]!.amount;
+        // A budget made after the lease was granted holds nothing for it, but counts what it served.
+        const heldIds = new Set(charges.map((c) => `${c.budgetId}|${c.periodKey}`));
+        const others = this.budgets
+          .list(lease.key_id)
+          .map((b) => ({ budgetId: b.id, periodKey: this.budgets.periodOf(b.period, r.at), metric: b.metric, amount: 0 }))
+          .filter((c) => !heldIds.has(`${c.budgetId}|${c.periodKey}`));
+        this.budgets.release(others, actual);
+      }
+      if (report.close) {
+        this.releaseLease(lease, charges, usedRequests, usedTokens, report.at);
+        return true;
+      }
+      this.sql.exec("UPDATE leases SET charges = ?, used_requests = ?, used_tokens = ? WHERE lease_id = ?", JSON.stringify(charges), usedRequests, usedTokens, lease.lease_id);
+      return true;
+    });
+    // What the served requests taught the prefix index, once their rows stand (best effort).
+    if (open) {
+      for (const item of report.items) {
+        if (!item.prefix) continue;
+        try {
+          this.ctx.storage.transactionSync(() => this.prefixes.update(item.prefix!, item.request.at));
+        } catch (e) {
+          console.error(`request ${item.request.requestId}: prefix index not updated`, e);
+        }
+      }
+    }
+    return open;
+  }
+
+  /** Gives back what a closed lease still holds: budget shares, unused rate-limit requests and tokens, slots. */
+  private releaseLease(lease: LeaseRow, charges: Charge[], usedRequests: number, usedTokens: number, at: number): void {
+    this.budgets.release(charges, { cost: 0, tokens: 0 });
+    const refs = this.keys.bucketsOfKey(lease.key_id, this.tenantLimits);
+    this.buckets.refund(refs, Math.max(0, (lease.rate_tokens ?? 0) - usedTokens), at, Math.max(0, (lease.requests ?? 0) - usedRequests));
+    if (lease.slots !== null) this.holdSlots(lease.key_id, -lease.slots);
+    this.sql.exec("DELETE FROM leases WHERE lease_id = ?", lease.lease_id);
+  }
+
+  /**
+   * Charges a lease its holder never closed (the isolate died) in full: what it still holds of each
+   * budget is settled, with a usage row that says so. Its unused rate-limit share is not given back.
+   */
+  private expireLease(lease: LeaseRow, now: number): void {
+    const charges = JSON.parse(lease.charges) as Charge[];
+    const cost = charges.find((c) => c.metric === "cost")?.amount ?? 0;
+    const tokens = charges.find((c) => c.metric === "tokens")?.amount ?? 0;
+    this.budgets.release(charges, { cost, tokens });
+    if (lease.slots !== null) this.holdSlots(lease.key_id, -lease.slots);
+    this.sql.exec("DELETE FROM leases WHERE lease_id = ?", lease.lease_id);
+    insertUsage(
+      this.sql,
+      {
+        requestId: lease.lease_id,
+        at: lease.granted_at,
+        keyId: lease.key_id,
+        endpoint: "chat",
+        scenario: "(lease)",
+        stream: false,
+        origin: null,
+        model: null,
+        promptTokens: tokens,
+        cachedTokens: 0,
+        cacheWriteTokens: 0,
+        completionTokens: 0,
+        costMicros: cost,
+        reservedMicros: cost,
+        usageSource: "reserved",
+        status: 0,
+        outcome: "lease_expired",
+        latencyMs: Math.max(0, now - lease.granted_at),
+      },
+      this.budgets.periodOf("day", lease.granted_at),
+    );
+  }
+
+  /** The index's matches for a prompt an isolate knows nothing of (placement's rare round trip). */
+  async lookupPrefix(lookup: import("../affinity/prefix-index").PrefixLookup, at: number): Promise<Record<string, import("../affinity/prefix-index").PrefixMatch>> {
+    return this.tenant ? this.prefixes.lookup(lookup, at) : {};
+  }
+
   /**
    * Moves a reservation's share of each budget from reserved to settled, at `actual` per metric.
    * `deleted` says the caller already removed the reservation's row (settle's `DELETE … RETURNING`).
@@ -428,10 +703,28 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   private release(reservation: ReservationRow, actual: Record<BudgetMetric, number>, deleted = false): void {
     this.budgets.release(JSON.parse(reservation.charges) as Charge[], actual);
     if (!deleted) this.sql.exec("DELETE FROM reservations WHERE request_id = ?", reservation.request_id);
-    const open = (this.inFlightByKey.get(reservation.key_id) ?? 1) - 1;
-    if (open > 0) this.inFlightByKey.set(reservation.key_id, open);
-    else this.inFlightByKey.delete(reservation.key_id);
-    this.inFlightTotal = Math.max(0, this.inFlightTotal - 1);
+    this.holdSlots(reservation.key_id, -1);
+  }
+
+  /** Counts `n` more (or, negative, fewer) requests in flight for a key and the tenant. */
+  private holdSlots(keyId: string, n: number): void {
+    const open = (this.inFlightByKey.get(keyId) ?? 0) + n;
+    if (open > 0) this.inFlightByKey.set(keyId, open);
+    else this.inFlightByKey.delete(keyId);
+    this.inFlightTotal = Math.max(0, this.inFlightTotal + n);
+  }
+
+  /** What a key may do: the tenant's policy and its own combined. */
+  private verdictOf(row: CachedKey) {
+    const keyPolicy = row.policy;
+    return {
+      tenantId: this.tenant!.id,
+      keyId: row.id,
+      allowedModels: intersect(this.tenantPolicy.allowedModels, keyPolicy.allowedModels ?? null),
+      boundaries: [this.tenantPolicy.boundary, keyPolicy.boundary].filter((b): b is Boundary => b !== null && b !== undefined),
+      maxPriority: lowerPriority(this.tenantPolicy.maxPriority ?? "interactive", keyPolicy.maxPriority ?? "interactive"),
+      debug: this.tenantPolicy.debug === true || keyPolicy.debug === true,
+    };
   }
 
   /**
@@ -531,6 +824,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
           this.budgets.periodOf("day", r.at),
         );
       }
+      for (const lease of this.sql.exec<LeaseRow>("SELECT * FROM leases WHERE charge_at <= ?", now).toArray()) this.expireLease(lease, now);
       const last = Number(this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'last_cleanup'").toArray()[0]?.value ?? 0);
       if (this.tenant && now - last >= CLEANUP_EVERY_MS) {
         pruneUsage(this.sql, now - this.tenant.retention_days * DAY_MS);
@@ -540,7 +834,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
         );
       }
     });
-    const next = this.sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM reservations").one().t;
+    const next = this.sql.exec<{ t: number | null }>("SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM reservations UNION ALL SELECT MIN(charge_at) FROM leases)").one().t;
     if (next !== null) this.armAlarm(next);
   }
 

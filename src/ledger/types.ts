@@ -15,12 +15,17 @@ export const policySchema = z
     maxPriority: z.enum(PRIORITY_CLASSES).default("interactive"),
     /** May ask for the routing decision with `x-router-explain: 1`. */
     debug: z.boolean().default(false),
+    /**
+     * Every request is admitted by the ledger itself, never from an isolate's lease: a revoked key
+     * or a changed policy then holds from the very next request, at the price of a round trip each.
+     */
+    strict: z.boolean().default(false),
   })
   .strict();
 export type Policy = z.infer<typeof policySchema>;
 
 /** Everything allowed: a tenant or key created without a policy. */
-export const OPEN_POLICY: Policy = { allowedModels: null, boundary: null, maxPriority: "interactive", debug: false };
+export const OPEN_POLICY: Policy = { allowedModels: null, boundary: null, maxPriority: "interactive", debug: false, strict: false };
 
 /** Rate limits of a tenant or a key; `null` means unlimited at this level. */
 export const rateLimitsSchema = z
@@ -52,6 +57,8 @@ export interface Tenant {
   timeZone: string;
   retentionDays: number;
   disabled: boolean;
+  /** When it was last disabled (epoch ms); null when it never was. */
+  disabledAt: number | null;
   createdAt: number;
 }
 
@@ -64,6 +71,12 @@ export interface ApiKeyInfo {
   limits: RateLimits;
   createdAt: number;
   revokedAt: number | null;
+  /** Refused from this instant on (epoch ms); null: never expires. */
+  expiresAt: number | null;
+  /** When its secret was last replaced (rotation); null when never. */
+  rotatedAt: number | null;
+  /** The secret a rotation replaced, while it is still accepted (its grace); null otherwise. */
+  previous: { hint: string; expiresAt: number } | null;
 }
 
 /** A budget as configured. `metric` "cost" counts micro-dollars; "tokens" counts prompt + completion tokens. */
@@ -128,6 +141,8 @@ export interface AdmitRequest {
   reserve: ReservationRequest | null;
   /** The prompt's prefix chain to look up in the affinity index, when routing will use it. */
   prefix?: PrefixLookup | null;
+  /** A lease for the requests after this one, when the isolate wants one (granted only if the request is admitted). */
+  lease?: LeaseWant;
 }
 
 /** One rate-limit dimension as OpenAI's `x-ratelimit-*` headers report it. */
@@ -167,10 +182,80 @@ export type AdmitResult =
       debug: boolean;
       /** Each candidate origin's deepest fresh cached prefix, when `prefix` was asked (absent: no match). */
       prefixMatches?: Record<string, PrefixMatch>;
+      /** The lease asked for, when granted; why not, when refused. */
+      lease?: LeaseResult;
     }
   | { ok: false; reason: "invalid_key" | "tenant_disabled" | "model_not_allowed" }
   | { ok: false; reason: "rate_limited"; dimension: "requests" | "tokens" | "concurrency"; retryAfterMs: number; rateLimit: RateLimitState }
   | { ok: false; reason: "insufficient_quota"; budget: BudgetStatus; rateLimit: RateLimitState };
+
+/**
+ * What an isolate asks of a lease (DESIGN §3): room to admit about `requests` more requests of
+ * about `perRequest` each, locally, for up to `leaseMs`.
+ */
+export interface LeaseWant {
+  /** The isolate asking (its leases are told apart in logs and expiry rows). */
+  holder: string;
+  /** How many requests' worth of budget and rate limits it wants to hold. */
+  requests: number;
+  /** One request's worst case, as the isolate last saw one: sizes the slices and the near-limit test. */
+  perRequest: { costMicros: number; tokens: number };
+  /** Concurrency slots it wants. */
+  slots: number;
+  /** The admission window asked for (the config's `leases.leaseMs`). */
+  leaseMs: number;
+  /** How long a request admitted under the lease may still run after the window: its settlement's deadline. */
+  holdMs: number;
+}
+
+/** A lease: the verdict on a key, and slices of its budgets, rate limits and concurrency, for a window. */
+export interface LeaseGrant {
+  leaseId: string;
+  tenantId: string;
+  keyId: string;
+  /** The isolate admits nothing under it from this instant (by the caller's clock). */
+  admitUntil: number;
+  allowedModels: string[] | null;
+  boundaries: Boundary[];
+  maxPriority: PriorityClass;
+  debug: boolean;
+  /** Whether any budget applies to the key (the output cap is then imposed, as the ledger would). */
+  budgeted: boolean;
+  /** The slices: what every cost budget and every token budget holds for the lease; null: no such budget. */
+  costMicros: number | null;
+  tokens: number | null;
+  /** Requests and tokens taken from the rate-limit buckets; null: no such limit. */
+  requests: number | null;
+  rateTokens: number | null;
+  /** Concurrency slots held; null: no concurrency limit. */
+  slots: number | null;
+  /** Budgets past their soft limit, and the fullest budget's fill, as of the grant. */
+  softLimited: BudgetStatus[];
+  budgetPressure: number;
+  /** The rate-limit state before the slices were taken (the isolate subtracts what it admits). */
+  rateLimit: RateLimitState;
+}
+
+/** Why no lease was granted: the key is refused, or the request takes the exact path. */
+export type LeaseRefusal = "invalid_key" | "tenant_disabled" | "strict" | "near_limit";
+
+export type LeaseResult = { ok: true; lease: LeaseGrant } | { ok: false; reason: LeaseRefusal };
+
+/** One request admitted under a lease, as the isolate settles it. */
+export interface LeaseItem {
+  request: SettleRequest;
+  /** What the isolate reserved for it locally (its usage row's `reservedMicros`). */
+  reservedMicros: number;
+  prefix?: import("../affinity/prefix-index").PrefixUpdate;
+}
+
+/** A batch of a lease's settled requests; `close` ends the lease and gives back what it still holds. */
+export interface LeaseReport {
+  leaseId: string;
+  at: number;
+  items: LeaseItem[];
+  close: boolean;
+}
 
 /** Where a usage row's token counts come from. */
 export type UsageSource = "origin" | "estimated" | "reserved";

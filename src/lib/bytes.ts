@@ -11,3 +11,27 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * The UTF-8 length of a string without encoding it: 1 byte below U+0080, 2 below U+0800, 4 for a
+ * surrogate pair, 3 otherwise (a lone surrogate becomes U+FFFD, 3 bytes, as `TextEncoder` does).
+ * @example
+ * utf8ByteLength("héllo 🙂") // 11
+ */
+export function utf8ByteLength(text: string): number {
+  const length = text.length;
+  let bytes = length;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2; // two code units, four bytes
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
+}

@@ -6,6 +6,8 @@
  * `{"error":{"message","type","param","code"}}` (https://platform.openai.com/docs/guides/error-codes).
  * Internal reasons go to logs, never into `message`.
  */
+import type { RateLimitState } from "../ledger/types";
+import { setRateLimitHeaders } from "./rate-limit-headers";
 
 /** The error `type` values OpenAI uses, plus the upstream ones a gateway needs. */
 export type OpenAIErrorType =
@@ -25,6 +27,8 @@ export type RouterFailure =
   | { kind: "invalid_api_key" }
   | { kind: "missing_api_key" }
   | { kind: "admin_unauthorized" }
+  /** The read-only admin token, on a route that changes something. */
+  | { kind: "admin_read_only"; method: string }
   | { kind: "model_not_found"; model: string }
   | { kind: "invalid_json" }
   | { kind: "invalid_body"; message: string; param: string | null }
@@ -34,19 +38,32 @@ export type RouterFailure =
   | { kind: "method_not_allowed"; method: string; path: string }
   | { kind: "not_found"; what: string }
   | { kind: "conflict"; message: string }
+  | { kind: "invalid_config"; problems: { path: string; message: string }[] }
   | { kind: "upstream_timeout" }
   | { kind: "upstream_error" }
+  /** A stream that broke, or stalled past its total timeout, after bytes reached the client: its closing SSE error event. */
+  | { kind: "upstream_stream_broken" }
+  | { kind: "upstream_stream_timeout" }
+  /** An origin's own 4xx for the request, passed through in OpenAI's shape (its text already scrubbed). */
+  | { kind: "origin_rejected"; status: number; error: OpenAIErrorBody["error"] }
   | { kind: "upstream_rate_limited"; retryAfterSeconds: number | null }
   | { kind: "no_origin_available"; retryAfterSeconds: number | null }
-  | { kind: "rate_limited"; dimension: "requests" | "tokens" | "concurrency"; retryAfterSeconds: number }
+  | { kind: "rate_limited"; dimension: "requests" | "tokens" | "concurrency"; retryAfterSeconds: number; rateLimit?: RateLimitState }
   | { kind: "too_many_auth_failures"; retryAfterSeconds: number }
-  | { kind: "insufficient_quota"; what: string; retryAfterSeconds: number | null }
+  | { kind: "insufficient_quota"; what: string; retryAfterSeconds: number | null; rateLimit?: RateLimitState }
   | { kind: "client_closed" }
   | { kind: "internal" };
 
 /** The JSON body of an OpenAI error. */
 export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
+  error: {
+    message: string;
+    type: string;
+    param: string | null;
+    code: string | null;
+    /** A config refused by the admin API: every problem found, each at its JSON path. */
+    problems?: { path: string; message: string }[];
+  };
 }
 
 /**
@@ -57,11 +74,13 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 30;
 
 interface Rendered {
   status: number;
-  type: OpenAIErrorType;
+  /** One of ours, or an origin's own (passed through). */
+  type: OpenAIErrorType | (string & {});
   code: string | null;
   message: string;
   param?: string | null;
   retryAfterSeconds?: number | null;
+  problems?: { path: string; message: string }[];
 }
 
 function render(failure: RouterFailure): Rendered {
@@ -87,6 +106,13 @@ function render(failure: RouterFailure): Rendered {
         type: "authentication_error",
         code: "invalid_admin_token",
         message: "The admin API needs a valid admin token in 'Authorization: Bearer ...'.",
+      };
+    case "admin_read_only":
+      return {
+        status: 403,
+        type: "permission_error",
+        code: "permission_denied",
+        message: `The read-only admin token may only read (GET); ${failure.method} needs the admin token.`,
       };
     case "model_not_found":
       return {
@@ -148,6 +174,17 @@ function render(failure: RouterFailure): Rendered {
       };
     case "conflict":
       return { status: 409, type: "invalid_request_error", code: "conflict", message: failure.message };
+    case "invalid_config": {
+      const n = failure.problems.length;
+      return {
+        status: 400,
+        type: "invalid_request_error",
+        code: "invalid_config",
+        param: failure.problems[0]?.path ?? null,
+        message: `The config has ${n} problem${n === 1 ? "" : "s"}: ${failure.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`.slice(0, 4000),
+        problems: failure.problems,
+      };
+    }
     case "upstream_timeout":
       return {
         status: 504,
@@ -162,6 +199,22 @@ function render(failure: RouterFailure): Rendered {
         code: "upstream_error",
         message: "Every origin for this model failed. The request can be retried.",
       };
+    case "upstream_stream_broken":
+      return {
+        status: 502,
+        type: "upstream_error",
+        code: "upstream_stream_broken",
+        message: "The origin's stream broke off before the response was complete.",
+      };
+    case "upstream_stream_timeout":
+      return {
+        status: 504,
+        type: "upstream_error",
+        code: "upstream_timeout",
+        message: "The origin stopped sending before the response was complete (timeout).",
+      };
+    case "origin_rejected":
+      return { status: failure.status, ...failure.error, code: failure.error.code };
     case "upstream_rate_limited":
       return {
         status: 503,
@@ -230,7 +283,7 @@ export function describeFailure(failure: RouterFailure): { status: number; body:
   const r = render(failure);
   return {
     status: r.status,
-    body: { error: { message: r.message, type: r.type, param: r.param ?? null, code: r.code } },
+    body: { error: { message: r.message, type: r.type, param: r.param ?? null, code: r.code, ...(r.problems ? { problems: r.problems } : {}) } },
     retryAfterSeconds: r.retryAfterSeconds ?? null,
   };
 }
@@ -246,7 +299,34 @@ export function toErrorResponse(failure: RouterFailure, headers?: HeadersInit): 
   const h = new Headers(headers);
   h.set("content-type", "application/json");
   if (retryAfterSeconds !== null) h.set("retry-after", String(Math.max(1, Math.ceil(retryAfterSeconds))));
+  // A refusal for a limit or a budget says where the caller's limits stand, as every answer does.
+  if ((failure.kind === "rate_limited" || failure.kind === "insufficient_quota") && failure.rateLimit) setRateLimitHeaders(h, failure.rateLimit);
   return new Response(JSON.stringify(body), { status, headers: h });
+}
+
+/**
+ * An origin's 4xx answer as a failure in OpenAI's shape, whatever it sent: its own `error` object
+ * when it sent one (every string scrubbed of secrets), else a generic message with its status.
+ */
+export function originRejection(status: number, text: string, scrub: (text: string) => string): RouterFailure {
+  try {
+    const e = (JSON.parse(text) as { error?: Record<string, unknown> }).error;
+    if (e && typeof e.message === "string") {
+      return {
+        kind: "origin_rejected",
+        status,
+        error: {
+          message: scrub(e.message),
+          type: typeof e.type === "string" ? scrub(e.type) : "invalid_request_error",
+          param: typeof e.param === "string" ? scrub(e.param) : null,
+          code: typeof e.code === "string" ? scrub(e.code) : null,
+        },
+      };
+    }
+  } catch {
+    // not JSON: the generic body below
+  }
+  return { kind: "origin_rejected", status, error: { message: `The origin rejected the request (status ${status}).`, type: "invalid_request_error", param: null, code: null } };
 }
 
 /** Thrown inside handlers to end the request with an OpenAI error; caught in one place (app.onError). */

@@ -46,6 +46,17 @@ export const embeddingsRequestSchema = z.looseObject({
 export type EmbeddingsRequest = z.infer<typeof embeddingsRequestSchema>;
 
 /**
+ * A validated request the router forwards, typed by its endpoint. Unknown fields are kept as they
+ * came (the schemas are loose); only the upstream serialisation treats the body as a plain record.
+ */
+export type ProxyRequest = { endpoint: "chat"; body: ChatRequest } | { endpoint: "embeddings"; body: EmbeddingsRequest };
+
+/** Validates a parsed body for its endpoint, or throws the 400 that names the offending `param`. */
+export function parseProxyRequest(endpoint: ProxyRequest["endpoint"], value: unknown): ProxyRequest {
+  return endpoint === "chat" ? { endpoint, body: validate(chatRequestSchema, value) } : { endpoint, body: validate(embeddingsRequestSchema, value) };
+}
+
+/**
  * Validates a parsed body, or throws the 400 that names the offending `param`.
  *
  * @example

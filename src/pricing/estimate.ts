@@ -11,6 +11,7 @@
  * Linear in the body and allocation-free for text: UTF-8 lengths are counted by scanning UTF-16
  * code units, never by encoding. Structured fields (tools, tool calls) are measured as JSON.
  */
+import { utf8ByteLength } from "../lib/bytes";
 
 /** The fixed costs the bound assumes; each can be overridden per call (e.g. per origin). */
 export interface PromptAssumptions {
@@ -57,30 +58,6 @@ export const DEFAULT_PROMPT_ASSUMPTIONS: Readonly<PromptAssumptions> = Object.fr
 
 /** Top-level chat fields the template renders into the prompt, measured as JSON. */
 const JSON_FIELDS = ["tools", "functions", "response_format"] as const;
-
-/**
- * The UTF-8 length of a string without encoding it: 1 byte below U+0080, 2 below U+0800, 4 for a
- * surrogate pair, 3 otherwise (a lone surrogate becomes U+FFFD, 3 bytes, as `TextEncoder` does).
- * @example
- * utf8ByteLength("héllo 🙂") // 11
- */
-export function utf8ByteLength(text: string): number {
-  const length = text.length;
-  let bytes = length;
-  for (let i = 0; i < length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 2; // two code units, four bytes
-        i++;
-      } else bytes += 2;
-    } else bytes += 2;
-  }
-  return bytes;
-}
 
 /** UTF-8 bytes of a value's JSON (which escapes, never shortens, the text inside). */
 function jsonBytes(value: unknown): number {

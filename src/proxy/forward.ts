@@ -10,8 +10,9 @@
 import { PROVIDER_PROFILES } from "../config/providers";
 import type { OriginConfig } from "../config/schema";
 import { concatBytes } from "../lib/bytes";
-import type { OpenAIErrorBody, RouterFailure } from "../openai/errors";
+import { originRejection, type RouterFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
+import type { Cooldowns } from "./cooldowns";
 import type { Scrub } from "./scrub";
 import { carriesText, relaySse, type StreamOutcome } from "./sse-relay";
 import { upstreamBody, upstreamHeaders, type SecretReader } from "./upstream-request";
@@ -38,8 +39,10 @@ export type AttemptResult =
 export interface AttemptLog {
   origin: string;
   result: AttemptResult;
-  /** When the attempt started (epoch ms). */
+  /** When the attempt started, by the router's clock (epoch ms): its health sample's `at`. */
   startedAt: number;
+  /** When it started, by the real clock: durations are measured from it. */
+  began: number;
   /** Until its outcome was known: the answer (non-streamed) or the first token (streamed). */
   ms: number;
 }
@@ -47,7 +50,8 @@ export interface AttemptLog {
 export type Forwarded =
   | { kind: "json"; target: Target; text: string; usage: Usage | null; attempts: AttemptLog[] }
   | { kind: "stream"; target: Target; body: ReadableStream<Uint8Array>; outcome: Promise<StreamOutcome>; attempts: AttemptLog[] }
-  | { kind: "origin_error"; target: Target; status: number; body: OpenAIErrorBody; attempts: AttemptLog[] }
+  /** The origin's own 4xx for the request: passed through (`failure` is `origin_rejected`). */
+  | { kind: "origin_error"; target: Target; status: number; failure: RouterFailure; attempts: AttemptLog[] }
   | { kind: "failed"; failure: RouterFailure; attempts: AttemptLog[] }
   /** The client went away before an answer: `target` is the origin that was being called, if any. */
   | { kind: "cancelled"; target: Target | null; attempts: AttemptLog[] };
@@ -73,22 +77,15 @@ export interface ForwardRequest {
   scrub: Scrub;
   /** SSE keep-alive comments while a relayed stream's origin is silent (`limits.streamHeartbeatMs`). */
   heartbeatMs: number;
+  /** This isolate's origins in a `Retry-After` cool-down. */
+  cooldowns: Cooldowns;
+  /** The router's clock: when each attempt started (durations are measured on the real clock). */
   now?: () => number;
   /** Called as each attempt starts (health accounting of requests in flight). */
   onAttempt?: (target: Target) => void;
   /** `prompt_cache_key` for origins whose provider takes one (see affinity/prompt-cache-key.ts). */
   promptCacheKey?: string | null;
 }
-
-/** The longest `Retry-After` we honour; origins asking for more are retried after this. */
-const MAX_COOLDOWN_MS = 300_000;
-
-/**
- * Origins that answered 429 or 503 with `Retry-After`, and until when they are skipped. Per
- * isolate: each isolate learns it from its own traffic (origin health shared across isolates is
- * the OriginMonitor's job).
- */
-const cooldownUntil = new Map<string, number>();
 
 /** Seconds from a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
 export function parseRetryAfter(value: string | null, nowMs: number): number | null {
@@ -108,35 +105,6 @@ function isRetryableStatus(status: number): boolean {
   return (status >= 300 && status < 400) || status === 429 || status >= 500 || status === 401 || status === 403 || status === 408;
 }
 
-/** An origin's error body in OpenAI's shape, whatever it sent, its text scrubbed of secrets. */
-async function originErrorBody(response: Response, scrub: Scrub): Promise<OpenAIErrorBody> {
-  const text = await response.text().catch(() => "");
-  try {
-    const parsed = JSON.parse(text) as { error?: Record<string, unknown> };
-    const e = parsed.error;
-    if (e && typeof e.message === "string") {
-      return {
-        error: {
-          message: scrub(e.message),
-          type: typeof e.type === "string" ? scrub(e.type) : "invalid_request_error",
-          param: typeof e.param === "string" ? scrub(e.param) : null,
-          code: typeof e.code === "string" ? scrub(e.code) : null,
-        },
-      };
-    }
-  } catch {
-    // not JSON: fall through to a generic body
-  }
-  return {
-    error: {
-      message: `The origin rejected the request (status ${response.status}).`,
-      type: "invalid_request_error",
-      param: null,
-      code: null,
-    },
-  };
-}
-
 type AttemptOutcome = { done: Forwarded } | { retry: AttemptResult; retryAfterSeconds: number | null };
 
 /** What to tell the client when every candidate failed, from how the attempts ended. */
@@ -150,8 +118,9 @@ function failureOf(attempts: AttemptLog[], retryAfter: number | null): RouterFai
 
 async function attempt(request: ForwardRequest, target: Target, attempts: AttemptLog[], now: () => number): Promise<AttemptOutcome> {
   const { origin } = target;
-  const started = now();
-  const log = (result: AttemptResult) => attempts.push({ origin: target.originName, result, startedAt: started, ms: now() - started });
+  const startedAt = now();
+  const started = Date.now();
+  const log = (result: AttemptResult) => attempts.push({ origin: target.originName, result, startedAt, began: started, ms: Date.now() - started });
 
   const headers = upstreamHeaders(request.clientHeaders, origin, request.requestId, request.readSecret);
   if (!headers) {
@@ -206,17 +175,15 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
 
   if (!response.ok) {
     if (isRetryableStatus(response.status)) {
-      const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now());
-      if (retryAfter !== null && (response.status === 429 || response.status === 503)) {
-        cooldownUntil.set(target.originName, now() + Math.min(retryAfter * 1000, MAX_COOLDOWN_MS));
-      }
+      const retryAfter = parseRetryAfter(response.headers.get("retry-after"), Date.now());
+      if (retryAfter !== null && (response.status === 429 || response.status === 503)) request.cooldowns.coolDown(target.originName, retryAfter, Date.now());
       await response.body?.cancel().catch(() => {});
       return fail(response.status, retryAfter);
     }
-    const body = await originErrorBody(response, request.scrub);
+    const failure = originRejection(response.status, await response.text().catch(() => ""), request.scrub);
     clearTimers();
     log(response.status);
-    return { done: { kind: "origin_error", target, status: response.status, body, attempts } };
+    return { done: { kind: "origin_error", target, status: response.status, failure, attempts } };
   }
 
   const profile = PROVIDER_PROFILES[origin.provider];
@@ -313,14 +280,11 @@ export async function forward(request: ForwardRequest): Promise<Forwarded> {
   };
   for (const target of request.targets) {
     if (request.clientSignal?.aborted) return { kind: "cancelled", target: null, attempts };
-    const until = cooldownUntil.get(target.originName);
-    if (until !== undefined) {
-      if (until > now()) {
-        attempts.push({ origin: target.originName, result: "cooling_down", startedAt: now(), ms: 0 });
-        noteRetryAfter(Math.ceil((until - now()) / 1000));
-        continue;
-      }
-      cooldownUntil.delete(target.originName);
+    const until = request.cooldowns.skippedUntil(target.originName, Date.now());
+    if (until !== null) {
+      attempts.push({ origin: target.originName, result: "cooling_down", startedAt: now(), began: Date.now(), ms: 0 });
+      noteRetryAfter(Math.ceil((until - Date.now()) / 1000));
+      continue;
     }
     const outcome = await attempt(request, target, attempts, now);
     if ("done" in outcome) return outcome.done;

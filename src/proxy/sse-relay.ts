@@ -53,13 +53,9 @@ const encoder = new TextEncoder();
 const HEARTBEAT = encoder.encode(": keep-alive\n\n");
 const HEARTBEAT_DUE = Symbol("heartbeat");
 
+/** The SSE event that ends a stream the origin broke, or let stall past its total timeout. */
 function errorEvent(kind: "broken" | "timeout"): string {
-  const { body } = describeFailure({ kind: kind === "timeout" ? "upstream_timeout" : "upstream_error" });
-  body.error.message =
-    kind === "timeout"
-      ? "The origin stopped sending before the response was complete (timeout)."
-      : "The origin's stream broke off before the response was complete.";
-  body.error.code = kind === "timeout" ? "upstream_timeout" : "upstream_stream_broken";
+  const { body } = describeFailure({ kind: kind === "timeout" ? "upstream_stream_timeout" : "upstream_stream_broken" });
   return `data: ${JSON.stringify(body)}\n\n`;
 }
 

@@ -4,17 +4,27 @@
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
-import { admitted, callerOf } from "./tenant-auth";
-import { usageResponse, usageSummaryResponse } from "./usage-query";
+import { verifiedCaller } from "../request/authenticate";
+import { requestContext } from "../request/context";
+import { usageQuerySchema, usageResponse, usageSummaryResponse, usageSummarySchema } from "./usage-query";
+import { documented } from "../openapi/registry";
 
 /** The caller's ledger, once its key is verified. */
 async function ownLedger(c: Context<AppEnv>) {
-  const caller = await callerOf(c.env, c.req.raw);
-  admitted(await caller.ledger.admit({ key: caller.key, requestId: c.get("requestId"), at: Date.now(), model: null, reserve: null }), null, caller);
-  return caller.ledger;
+  return (await verifiedCaller(requestContext(c))).caller.stub;
 }
+
+documented(
+  { method: "get", path: "/v1/usage", tag: "Tenant", auth: "tenant", summary: "The key's tenant's usage rows, filtered and paged, or exported", query: usageQuerySchema, responses: { 200: { description: "`{object: list, data, has_more, next_cursor}`, or CSV / JSON Lines" } } },
+  { method: "get", path: "/v1/usage/summary", tag: "Tenant", auth: "tenant", summary: "The tenant's usage totals by day, model, origin or key", query: usageSummarySchema, responses: { 200: { description: "`{object: list, group_by, data}`" } } },
+  { method: "get", path: "/v1/budgets", tag: "Tenant", auth: "tenant", summary: "The tenant's budgets and where they stand", responses: { 200: { description: "`{object: list, data}`" } } },
+);
 
 export const tenantSelfRoutes = new Hono<AppEnv>()
   .get("/usage", async (c) => usageResponse(c, await ownLedger(c)))
   .get("/usage/summary", async (c) => usageSummaryResponse(c, await ownLedger(c)))
-  .get("/budgets", async (c) => c.json({ object: "list", data: await (await ownLedger(c)).listBudgets(Date.now()) }));
+  .get("/budgets", async (c) => {
+    const ctx = requestContext(c);
+    const { caller } = await verifiedCaller(ctx);
+    return c.json({ object: "list", data: await caller.stub.listBudgets(ctx.isolate.clock.now()) });
+  });

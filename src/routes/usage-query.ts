@@ -21,7 +21,7 @@ const instant = z.string().transform((value, ctx) => {
   return ms;
 });
 
-const querySchema = z
+export const usageQuerySchema = z
   .object({
     from: instant.optional(),
     to: instant.optional(),
@@ -34,7 +34,7 @@ const querySchema = z
   })
   .strict();
 
-const summarySchema = querySchema.omit({ limit: true, cursor: true, format: true }).extend({ group_by: z.enum(USAGE_GROUPS).default("day") });
+export const usageSummarySchema = usageQuerySchema.omit({ limit: true, cursor: true, format: true }).extend({ group_by: z.enum(USAGE_GROUPS).default("day") });
 
 /** Most rows one export returns; past it, narrow the time range. */
 const EXPORT_LIMIT = 100_000;
@@ -97,7 +97,7 @@ function exportRows(ledger: Ledger, query: UsageQuery, format: "csv" | "jsonl"):
 
 /** Answers a usage listing or export for `ledger`; `keyId` pins the query to one key. */
 export async function usageResponse(c: Context<AppEnv>, ledger: Ledger): Promise<Response> {
-  const q = validate(querySchema, c.req.query());
+  const q = validate(usageQuerySchema, c.req.query());
   const query = toQuery(q);
   if (q.format !== "json") {
     const type = q.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
@@ -112,7 +112,7 @@ export async function usageResponse(c: Context<AppEnv>, ledger: Ledger): Promise
 
 /** Answers usage totals grouped by day, model, origin or key. */
 export async function usageSummaryResponse(c: Context<AppEnv>, ledger: Ledger): Promise<Response> {
-  const q = validate(summarySchema, c.req.query());
+  const q = validate(usageSummarySchema, c.req.query());
   const totals = await ledger.usageTotals(toQuery(q), q.group_by);
   return c.json({ object: "list", group_by: q.group_by, data: totals });
 }

@@ -35,7 +35,7 @@
  * The other policies (`round-robin`, `least-loaded`, `session-hash`) order the same healthy
  * candidates their classic way; rules and demotions apply to all.
  */
-import { boundedLoads, idleFloor, rendezvousKey } from "../affinity/placement";
+import { overFairShare, placeByPolicy, STICKY_SHARE, type AffinityView, type PlacedCandidate } from "../affinity/placement";
 import { uncachedTtftShare } from "../affinity/reuse";
 import type { AffinityPolicy } from "../affinity/schema";
 import type { OriginConfig, ScenarioConfig } from "../config/schema";
@@ -77,20 +77,6 @@ export interface RoutingRequest {
   affinity?: AffinityView;
 }
 
-/** The prompt as placement sees it. */
-export interface AffinityView {
-  /** Tokens each origin is predicted to reuse from its cache (already rounded to what it can). */
-  cachedTokens: Readonly<Record<string, number>>;
-  /** The prompt's tokens as the fingerprint counts them: cached shares are of this. */
-  promptTokens: number;
-  /** The conversation's anchor (see affinity/fingerprint.ts): cold requests are placed by it. */
-  anchor: number;
-  /** The session's key for `session-hash` (the request's `user`), or null. */
-  sessionKey: number | null;
-  /** A counter that advances per request, for `round-robin`. */
-  rotation: number;
-}
-
 /** The scenario with its origins resolved, as the decision sees it. */
 export interface ScenarioView {
   name: string;
@@ -110,10 +96,6 @@ const BUDGET_PRICE_RATIO = 1.5;
 
 export type ExclusionRule = "boundary" | "window_closed" | "reserved" | "circuit_open" | "degrade" | "budget_price" | "canary_stopped" | "canary_not_drawn";
 export type DemotionRule = "circuit_half_open" | "over_capacity" | "slo" | "over_fair_share";
-/** Candidates within this score of the best are equals under the affinity policy. */
-const AFFINITY_BAND = 0.15;
-/** A match covering less of the prompt than this does not decide among equals. */
-const STICKY_SHARE = 0.5;
 
 export interface CandidateTerms {
   ttftMs: number;
@@ -238,6 +220,21 @@ interface Scored {
   index: number;
 }
 
+/** A scored candidate as placement sees it. */
+function candidateOf(k: Scored): PlacedCandidate {
+  return {
+    origin: k.target.origin,
+    canary: k.explanation.role === "canary",
+    demoted: k.explanation.demoted !== null,
+    capacity: k.raw.capacity,
+    load: k.raw.load,
+    inFlight: k.raw.inFlight,
+    cachedTokens: k.raw.cachedTokens,
+    score: k.explanation.terms?.score ?? 0,
+    index: k.index,
+  };
+}
+
 /**
  * Decides where a request is served.
  *
@@ -341,22 +338,9 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     }
   }
 
-  // Bounded load: past (1+ε) of its fair share, an origin is a last resort, unless it is nearly idle
-  // (fewer than ⌈ε·capacity⌉ in flight). The share is of the requests sent lately when the isolate
-  // counts them: in flight, a miss (a long prefill) weighs as much as the ten hits that take as
-  // long, and an origin catching up after a burst of misses would push its cached conversations
-  // away, to prefill them all again elsewhere. Capacity (over_capacity) is what protects an origin
-  // from too much in flight.
+  // Bounded load (affinity/placement.ts): past (1+ε) of its fair share, an origin is a last resort.
   if (usesAffinity) {
-    const { epsilon } = scenario.affinity;
-    const loadOf = (k: Scored) => request.recentRequests?.(k.target.origin) ?? k.raw.inFlight;
-    const shares = kept.filter((k) => k.raw.capacity !== null && k.explanation.role !== "canary").map((k) => ({ origin: k.target.origin, load: loadOf(k), capacity: k.raw.capacity! }));
-    const bounds = boundedLoads(shares, epsilon);
-    for (const k of kept) {
-      const bound = bounds.get(k.target.origin);
-      if (bound === undefined || k.explanation.demoted || k.raw.inFlight + 1 <= idleFloor(k.raw.capacity!, epsilon)) continue;
-      if (loadOf(k) + 1 > bound) k.explanation.demoted = "over_fair_share";
-    }
+    for (const k of overFairShare(kept, candidateOf, request, scenario.affinity.epsilon)) k.explanation.demoted = "over_fair_share";
   }
 
   const weight = PRICE_WEIGHT[request.priority] + Math.min(1, Math.max(0, request.budgetPressure)) * (1 - PRICE_WEIGHT[request.priority]);
@@ -375,7 +359,7 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
   const rank = (k: Scored) => (k.explanation.role === "canary" ? 0 : k.explanation.demoted ? 2 : 1);
   const byScore = scenario.routing === "scored";
   const sorted = kept.sort((a, b) => rank(a) - rank(b) || (byScore ? a.explanation.terms!.score - b.explanation.terms!.score : 0) || a.index - b.index);
-  const ordered = byScore ? [...sorted.filter((k) => rank(k) === 0), ...place(sorted.filter((k) => rank(k) === 1), request, policy), ...sorted.filter((k) => rank(k) === 2)] : sorted;
+  const ordered = byScore ? [...sorted.filter((k) => rank(k) === 0), ...placeByPolicy(sorted.filter((k) => rank(k) === 1), candidateOf, request, policy), ...sorted.filter((k) => rank(k) === 2)] : sorted;
   const attempts: Target[] = [];
   for (const k of ordered) if (!attempts.some((t) => t.origin === k.target.origin && t.model === k.target.model)) attempts.push(k.target);
 
@@ -396,54 +380,6 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
       waitReason: wait?.reason ?? null,
       candidates: explained,
     },
-  };
-}
-
-/** Orders the healthy candidates (sorted by score) by the scenario's policy. */
-function place(healthy: Scored[], request: RoutingRequest, policy: AffinityPolicy): Scored[] {
-  if (healthy.length < 2) return healthy;
-  const affinity = request.affinity;
-  const weightOf = (k: Scored) => k.raw.capacity ?? 1;
-  const loadOf = (k: Scored) => k.raw.load ?? k.raw.inFlight;
-  const byKey = (key: number) => (a: Scored, b: Scored) => rendezvousKey(key, b.target.origin, weightOf(b)) - rendezvousKey(key, a.target.origin, weightOf(a));
-  switch (policy) {
-    case "affinity": {
-      if (!affinity) return healthy;
-      const best = healthy[0]!.explanation.terms!.score;
-      const equals = healthy.filter((k) => k.explanation.terms!.score <= best + AFFINITY_BAND);
-      const rest = healthy.slice(equals.length);
-      const rendezvous = byKey(affinity.anchor);
-      const sticky = (k: Scored) => (k.raw.cachedTokens >= STICKY_SHARE * affinity.promptTokens ? k.raw.cachedTokens : 0);
-      const placed = equals.sort((a, b) => sticky(b) - sticky(a) || rendezvous(a, b));
-      // A cold conversation takes the better of its first two rendezvous origins: still one of two
-      // fixed places per conversation, and new conversations fill the emptier one ("power of two
-      // choices"). Emptier: the cache with more room besides what is in use (free, or held by
-      // conversations that ended or moved), then fewer prompt tokens sent lately per capacity.
-      const [first, second] = placed;
-      if (first && second && sticky(first) === 0 && coldOrder(request, weightOf)(second, first) < 0) [placed[0], placed[1]] = [second, first];
-      return [...placed, ...rest];
-    }
-    case "round-robin": {
-      const listed = [...healthy].sort((a, b) => a.index - b.index);
-      const shift = (affinity?.rotation ?? 0) % listed.length;
-      return [...listed.slice(shift), ...listed.slice(0, shift)];
-    }
-    case "least-loaded": {
-      return [...healthy].sort((a, b) => loadOf(a) - loadOf(b));
-    }
-    case "session-hash":
-      return affinity ? [...healthy].sort(byKey(affinity.sessionKey ?? affinity.anchor)) : healthy;
-  }
-}
-
-/** Orders candidates for a cold conversation: more room without evicting anything in use first, then less recent prefill work. */
-function coldOrder(request: RoutingRequest, weightOf: (k: Scored) => number): (a: Scored, b: Scored) => number {
-  const recent = (k: Scored) => (request.recentTokens?.(k.target.origin) ?? 0) / weightOf(k);
-  return (a, b) => {
-    const ra = request.cacheRoom?.(a.target.origin) ?? null;
-    const rb = request.cacheRoom?.(b.target.origin) ?? null;
-    if (ra !== null && rb !== null && ra !== rb) return rb - ra;
-    return recent(a) - recent(b);
   };
 }
 

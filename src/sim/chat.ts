@@ -1,18 +1,20 @@
 /**
  * `POST /<origin>/v1/chat/completions`: validates the request, runs the prompt through the origin's
- * prefix cache and prefill queue, and answers with a deterministic completion, streamed or not,
- * shaped by the origin's profile and paced by its timing. Every planned request is counted in the
- * origin's stats, and in flight until its body is over.
+ * prefix cache and prefill queue, and answers with deterministic choices (text, JSON or a function
+ * call; see `answers.ts`), streamed or not, shaped by the origin's profile and paced by its timing.
+ * Every planned request is counted in the origin's stats, and in flight until its body is over.
  */
 import { z } from "zod";
-import { pullStream, SimulatedCutError, sseEvent } from "./body-stream";
+import { pullStream } from "./body-stream";
+import { planAnswers, type ChoiceAnswer } from "./answers";
+import { streamEvents } from "./chat-stream";
 import type { RequestContext } from "./context";
 import { errorResponse } from "./errors";
 import { jsonResponse } from "./faults";
 import { PROFILE_SPECS, type ChatUsage } from "./profiles";
 import { servePrompt } from "./prefix-cache";
-import { generateCompletion, promptSeed } from "./text";
-import { sleep, tokenIntervalMs, untilAborted } from "./timing";
+import { promptSeed } from "./text";
+import { sleep, tokenIntervalMs } from "./timing";
 import { renderChatPrompt, utf8 } from "./tokens";
 
 const ContentPartSchema = z.looseObject({ type: z.string(), text: z.string().optional() });
@@ -20,29 +22,47 @@ const ContentPartSchema = z.looseObject({ type: z.string(), text: z.string().opt
 const MessageSchema = z.looseObject({
   role: z.string().min(1),
   content: z.union([z.string(), z.array(ContentPartSchema), z.null()]).optional(),
+  // Rendered into the prompt as JSON (tokens.ts); their shape is the client's business.
+  tool_calls: z.unknown().optional(),
+  tool_call_id: z.unknown().optional(),
 });
 
-/** The fields of a chat request the simulator reads; every other field is accepted and ignored. */
-export const ChatRequestSchema = z.looseObject({
-  model: z.string().min(1).optional(),
-  messages: z.array(MessageSchema).min(1),
-  stream: z.boolean().nullish(),
-  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
-  max_tokens: z.number().int().positive().nullish(),
-  max_completion_tokens: z.number().int().positive().nullish(),
-  tools: z.array(z.unknown()).nullish(),
-});
+/**
+ * The fields of a chat request the simulator reads; every other field is accepted and ignored.
+ * `tools`, `tool_choice` and `response_format` are read leniently (entries it does not understand
+ * are ignored, as by a permissive server), so odd values never turn into a 400.
+ */
+export const ChatRequestSchema = z
+  .looseObject({
+    model: z.string().min(1).optional(),
+    messages: z.array(MessageSchema).min(1),
+    stream: z.boolean().nullish(),
+    stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+    max_tokens: z.number().int().positive().nullish(),
+    max_completion_tokens: z.number().int().positive().nullish(),
+    tools: z.array(z.unknown()).nullish(),
+    tool_choice: z.unknown().optional(),
+    response_format: z.unknown().optional(),
+    // OpenAI's bounds: n up to 128, top_logprobs 0 to 20 and only with logprobs
+    // (https://platform.openai.com/docs/api-reference/chat/create).
+    n: z.number().int().min(1).max(128).nullish(),
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.number().int().min(0).max(20).nullish(),
+  })
+  .refine((r) => r.top_logprobs == null || r.logprobs === true, {
+    message: "'logprobs' must be true when 'top_logprobs' is set",
+    path: ["top_logprobs"],
+  });
 
 /** A validated chat request. */
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
 
 /** Everything decided about a completion before the first byte is sent. */
-interface ChatPlan {
+export interface ChatPlan {
   id: string;
   created: number;
   model: string;
-  tokens: string[];
-  finishReason: "stop" | "length";
+  choices: ChoiceAnswer[];
   usage: ChatUsage;
   ttftMs: number;
   intervalMs: number;
@@ -64,7 +84,9 @@ export async function handleChat(body: unknown, ctx: RequestContext): Promise<Re
     });
   }
   const req = parsed.data;
-  const plan = planCompletion(req, ctx);
+  const planned = planCompletion(req, ctx);
+  if (!planned.ok) return errorResponse({ status: 400, message: planned.message, param: planned.param });
+  const plan = planned.plan;
   const signal = ctx.lifetime.signal;
   // In flight until the body is over, whichever way it ends. A client that goes away ends it too:
   // a body nobody reads or cancels would otherwise count as in flight forever.
@@ -80,9 +102,10 @@ export async function handleChat(body: unknown, ctx: RequestContext): Promise<Re
     });
   }
 
-  // A plain response arrives when the last token would have been streamed.
+  // A plain response arrives when the last token would have been streamed (choices decode together).
+  const longest = Math.max(...plan.choices.map((c) => c.tokens.length));
   try {
-    await sleep(plan.ttftMs + Math.max(0, plan.tokens.length - 1) * plan.intervalMs, signal);
+    await sleep(plan.ttftMs + Math.max(0, longest - 1) * plan.intervalMs, signal);
   } catch (err) {
     end();
     throw err;
@@ -92,96 +115,56 @@ export async function handleChat(body: unknown, ctx: RequestContext): Promise<Re
     object: "chat.completion",
     created: plan.created,
     model: plan.model,
-    choices: [
-      {
-        index: 0,
-        message: { role: "assistant", content: plan.tokens.join("") },
-        logprobs: null,
-        finish_reason: plan.finishReason,
-      },
-    ],
+    choices: plan.choices.map((answer, index) => ({
+      index,
+      message: messageOf(answer),
+      logprobs: answer.kind === "content" && answer.logprobs ? { content: answer.logprobs, refusal: null } : null,
+      finish_reason: answer.finishReason,
+    })),
     ...(ctx.fault?.omitUsage ? {} : { usage: plan.usage }),
   };
   return jsonResponse(JSON.stringify(completion), ctx.fault, ctx.lifetime, end);
 }
 
+/** The assistant message of a non-streamed choice. */
+function messageOf(answer: ChoiceAnswer): Record<string, unknown> {
+  if (answer.kind === "content") return { role: "assistant", content: answer.tokens.join("") };
+  return {
+    role: "assistant",
+    content: null,
+    tool_calls: [{ id: answer.id, type: "function", function: { name: answer.name, arguments: answer.tokens.join("") } }],
+  };
+}
+
+type Planned = { ok: true; plan: ChatPlan } | { ok: false; message: string; param: string };
+
 /** Decides the whole answer, reserves its prefill slot and counts it in the origin's stats. */
-function planCompletion(req: ChatRequest, ctx: RequestContext): ChatPlan {
+function planCompletion(req: ChatRequest, ctx: RequestContext): Planned {
   const { config, cache, queue, stats } = ctx.origin;
   // Any model is accepted and echoed back; one that is left out falls back to the origin's first.
   const model = req.model ?? config.models[0] ?? "sim-model";
   const rendering = utf8(renderChatPrompt({ model, messages: req.messages, tools: req.tools }));
+  // Decided before the cache is touched: a refused request leaves no trace in the origin's state.
+  const answers = planAnswers(req, promptSeed(rendering), req.max_completion_tokens ?? req.max_tokens);
+  if (!answers.ok) return answers;
   const { promptTokens, cachedTokens } = servePrompt(cache, rendering, config);
-  const completion = generateCompletion(promptSeed(rendering), req.max_completion_tokens ?? req.max_tokens);
-  const usage = PROFILE_SPECS[config.profile].usage({
-    promptTokens,
-    completionTokens: completion.tokens.length,
-    cachedTokens,
-  });
+  const completionTokens = answers.answers.reduce((sum, a) => sum + a.tokens.length, 0);
+  const usage = PROFILE_SPECS[config.profile].usage({ promptTokens, completionTokens, cachedTokens });
   // Prefill is paid only for what the cache did not hold, once a prefill slot is free. A fault's
   // `ttftMs` is an explicit override of the whole TTFT, so such a request neither waits nor holds a slot.
   const prefillMs = config.ttftBaseMs + (promptTokens - cachedTokens) * config.prefillMsPerToken;
   const queueWaitMs = ctx.fault?.ttftMs === undefined ? queue.reserve(ctx.now(), prefillMs).waitMs : 0;
-  stats.recordPlan({ promptTokens, cachedTokens, completionTokens: completion.tokens.length, queueWaitMs });
+  stats.recordPlan({ promptTokens, cachedTokens, completionTokens, queueWaitMs });
   return {
-    id: `chatcmpl-sim-${ctx.nextSeq()}`,
-    created: Math.floor(ctx.now() / 1000),
-    model,
-    tokens: completion.tokens,
-    finishReason: completion.finishReason,
-    usage,
-    ttftMs: ctx.fault?.ttftMs ?? queueWaitMs + prefillMs,
-    intervalMs: tokenIntervalMs(ctx.fault?.decodeTokensPerSec ?? config.decodeTokensPerSec),
+    ok: true,
+    plan: {
+      id: `chatcmpl-sim-${ctx.nextSeq()}`,
+      created: Math.floor(ctx.now() / 1000),
+      model,
+      choices: answers.answers,
+      usage,
+      ttftMs: ctx.fault?.ttftMs ?? queueWaitMs + prefillMs,
+      intervalMs: tokenIntervalMs(ctx.fault?.decodeTokensPerSec ?? config.decodeTokensPerSec),
+    },
   };
-}
-
-/**
- * The SSE events of a streamed completion, in OpenAI's order: a role chunk, one chunk per token, a
- * finish chunk, the usage chunk (only when asked for), then `[DONE]`. With `include_usage`, every
- * chunk before the usage chunk carries `"usage": null`, as OpenAI's do.
- *
- * Faults: `cutAfterChunks: N` throws after N token chunks (the stream errors, the connection
- * breaks); `stallAfterChunks: N` hangs there until the client goes away. N is clamped to the
- * completion length, so a large N breaks just before the finish chunk.
- */
-async function* streamEvents(
-  plan: ChatPlan,
-  includeUsage: boolean,
-  ctx: RequestContext,
-): AsyncGenerator<Uint8Array, void, void> {
-  const { fault, lifetime } = ctx;
-  const signal = lifetime.signal;
-  const head = { id: plan.id, object: "chat.completion.chunk", created: plan.created, model: plan.model };
-  const nullUsage = includeUsage ? { usage: null } : {};
-  const chunk = (delta: Record<string, string>, finishReason: string | null): Uint8Array =>
-    sseEvent(
-      JSON.stringify({
-        ...head,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-        ...nullUsage,
-      }),
-    );
-  const n = plan.tokens.length;
-  const cutAt = fault?.cutAfterChunks === undefined ? -1 : Math.min(fault.cutAfterChunks, n);
-  const stallAt = fault?.stallAfterChunks === undefined ? -1 : Math.min(fault.stallAfterChunks, n);
-  const errorAt = fault?.errorEventAfterChunks === undefined ? -1 : Math.min(fault.errorEventAfterChunks, n);
-
-  await sleep(plan.ttftMs, signal);
-  yield chunk({ role: "assistant", content: "" }, null);
-  for (let i = 0; i <= n; i++) {
-    if (i === cutAt) throw new SimulatedCutError(`sim fault: stream cut after ${i} token chunks`);
-    if (i === stallAt) await untilAborted(signal);
-    if (i === errorAt) {
-      yield sseEvent(JSON.stringify({ error: { message: fault?.message ?? "The server had an error while streaming (sim fault).", type: "server_error", param: null, code: null } }));
-      return;
-    }
-    if (i === n) break;
-    if (i > 0) await sleep(plan.intervalMs, signal);
-    yield chunk({ content: plan.tokens[i] ?? "" }, null);
-  }
-  yield chunk({}, plan.finishReason);
-  if (includeUsage && !fault?.omitUsage) {
-    yield sseEvent(JSON.stringify({ ...head, choices: [], usage: plan.usage }));
-  }
-  yield sseEvent("[DONE]");
 }

@@ -16,7 +16,11 @@ export {
 } from "./options";
 export { FaultSchema, type Fault } from "./faults";
 export { PROFILES, PROFILE_SPECS, type ChatUsage, type DeepSeekUsage, type OpenAIUsage, type Profile } from "./profiles";
-export { BYTES_PER_TOKEN, countTokens, renderChatPrompt, tokensForBytes } from "./tokens";
+export { BYTES_PER_TOKEN, completionPieces, countTokens, renderChatPrompt, tokensForBytes } from "./tokens";
+export { schemaInstance, type JsonValue } from "./schema-instance";
+export { selectToolCall, type ToolSelection } from "./tool-choice";
+export { choiceSeed, planAnswers, type ChoiceAnswer } from "./answers";
+export { tokenLogprobs, type TokenLogprob } from "./logprobs";
 export { blockHashes, PrefixCache } from "./prefix-cache";
 export { generateCompletion, promptSeed, VOCABULARY } from "./text";
 export { embeddingVector, encodeBase64Float32 } from "./embeddings";

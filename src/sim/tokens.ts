@@ -7,6 +7,11 @@
  *   rendering = model
  *             + (tools neither absent nor null ? JSON.stringify(tools) : "")
  *             + for each message, in order: "<|" + role + "|>" + text(content)
+ *                 + (tool_calls neither absent nor null ? JSON.stringify(tool_calls) : "")
+ *                 + (tool_call_id is a string ? tool_call_id : "")
+ *
+ * An assistant's tool calls and a tool result's call id are part of the conversation a cache holds:
+ * two conversations that called a tool with different arguments share no prefix past that point.
  *
  * Tools come before the messages because real chat templates put them there (Qwen's and Hermes'
  * templates write the tool definitions into the system section at the very start), so a fixed tool
@@ -34,6 +39,8 @@ export interface ContentPart {
 export interface RenderableMessage {
   role: string;
   content?: string | readonly ContentPart[] | null | undefined;
+  tool_calls?: unknown;
+  tool_call_id?: unknown;
 }
 
 /** The fields of a chat request the rendering reads. */
@@ -59,11 +66,16 @@ export function contentText(content: RenderableMessage["content"]): string {
  * @example
  * renderChatPrompt({ model: "m", messages: [{ role: "user", content: "hello" }] }) // "m<|user|>hello"
  * renderChatPrompt({ model: "m", tools: [1], messages: [{ role: "user", content: "hi" }] }) // "m[1]<|user|>hi"
+ * renderChatPrompt({ model: "m", messages: [{ role: "tool", tool_call_id: "c1", content: "42" }] }) // "m<|tool|>42c1"
  */
 export function renderChatPrompt(prompt: RenderablePrompt): string {
   let out = prompt.model;
   if (prompt.tools != null) out += JSON.stringify(prompt.tools);
-  for (const m of prompt.messages) out += `<|${m.role}|>${contentText(m.content)}`;
+  for (const m of prompt.messages) {
+    out += `<|${m.role}|>${contentText(m.content)}`;
+    if (m.tool_calls != null) out += JSON.stringify(m.tool_calls);
+    if (typeof m.tool_call_id === "string") out += m.tool_call_id;
+  }
   return out;
 }
 
@@ -84,4 +96,30 @@ export function tokensForBytes(byteLength: number): number {
 /** Tokens in a string: `ceil(utf8ByteLength(text) / 4)`. */
 export function countTokens(text: string): number {
   return tokensForBytes(utf8(text).byteLength);
+}
+
+/**
+ * Generated text cut into completion tokens: consecutive code points, at most 4 UTF-8 bytes each
+ * (a code point is never split, so every piece is valid text on its own). ASCII text of L bytes
+ * gives ceil(L / 4) pieces. Tool-call arguments and JSON outputs are streamed and counted this way.
+ * @example
+ * completionPieces('{"a":1}') // ['{"a"', ':1}']
+ */
+export function completionPieces(text: string): string[] {
+  const pieces: string[] = [];
+  let piece = "";
+  let bytes = 0;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) ?? 0;
+    const size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes + size > BYTES_PER_TOKEN && piece !== "") {
+      pieces.push(piece);
+      piece = "";
+      bytes = 0;
+    }
+    piece += ch;
+    bytes += size;
+  }
+  if (piece !== "") pieces.push(piece);
+  return pieces;
 }

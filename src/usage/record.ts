@@ -16,7 +16,10 @@ export interface RequestFacts {
   stream: boolean;
   /** Size of the client's request body: the prompt estimate when no usage is reported. */
   requestBytes: number;
+  /** When the request arrived, by the router's clock: the usage row's `at`, its budget period. */
   startedAt: number;
+  /** When it arrived, by the real clock: latencies are measured from it (`endedAt` is real too). */
+  arrivedAt: number;
   /** What admission reserved: an estimate never charges more than this. */
   reservedMicros: number;
 }
@@ -53,7 +56,7 @@ function settlement(facts: RequestFacts, served: Served, usage: Usage, source: S
     usageSource: source,
     status: served.status,
     outcome: served.outcome,
-    latencyMs: Math.max(0, endedAt - facts.startedAt),
+    latencyMs: Math.max(0, endedAt - facts.arrivedAt),
   };
 }
 

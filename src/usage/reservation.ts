@@ -2,31 +2,14 @@
  * What admission reserves for a request: its worst case over every candidate that may serve it
  * (DESIGN §3). Pure: config, body and clock in, the ledger's `ReservationRequest` out.
  */
+import { FREE, originPrices, servingOrigins } from "../config/origins";
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
 import type { PricesMicros, ReservationRequest } from "../ledger/types";
+import type { ChatRequest, ProxyRequest } from "../openai/requests";
 import { estimatePromptTokensUpperBound } from "../pricing/estimate";
-import { priceAt } from "../pricing/price-at";
 
 /** How long after its longest possible run an unsettled reservation is charged by the alarm. */
 const HOLD_MARGIN_MS = 60_000;
-
-/** The prices of an origin with no `pricing`, and of a request no origin served. */
-export const FREE: PricesMicros = { input: 0, cachedInput: 0, cacheWrite: 0, output: 0 };
-
-/** The prices an origin charges at `at` (µ$ per million tokens); an origin without pricing is free. */
-export function originPrices(config: RouterConfig, origin: string, at: number): PricesMicros {
-  const pricing = config.origins[origin]?.pricing;
-  if (!pricing) return FREE;
-  const { input, cachedInput, cacheWrite, output } = priceAt(pricing, at);
-  return { input, cachedInput, cacheWrite, output };
-}
-
-/** The origins that may serve a scenario's request: its candidates and its canary (a shadow only gets a copy). */
-export function servingOrigins(scenario: ScenarioConfig): string[] {
-  const origins = scenario.candidates.map((c) => c.origin);
-  if (scenario.canary) origins.push(scenario.canary.origin);
-  return origins;
-}
 
 /** Each price at its highest among the origins that may serve the scenario. */
 function worstPrices(config: RouterConfig, scenario: ScenarioConfig, at: number): PricesMicros {
@@ -41,29 +24,36 @@ function worstPrices(config: RouterConfig, scenario: ScenarioConfig, at: number)
   return worst;
 }
 
-/** The client's own output cap: `max_completion_tokens` (current OpenAI name) or `max_tokens`. */
-export function requestedOutputCap(body: Record<string, unknown>): number | null {
-  const cap = body.max_completion_tokens ?? body.max_tokens;
-  return typeof cap === "number" ? cap : null;
+/** The client's own output cap: `max_completion_tokens` (current OpenAI name) or `max_tokens`; embeddings have none. */
+export function requestedOutputCap(request: ProxyRequest): number | null {
+  if (request.endpoint !== "chat") return null;
+  return request.body.max_completion_tokens ?? request.body.max_tokens ?? null;
 }
 
-export function reservationFor(
-  config: RouterConfig,
-  scenarioName: string,
-  scenario: ScenarioConfig,
-  body: Record<string, unknown>,
-  stream: boolean,
-  at: number,
-): ReservationRequest {
-  // The longest a request can run: a flex wait, then the canary and every candidate to its total timeout.
-  const holdMs = servingOrigins(scenario).reduce((sum, origin) => sum + (config.origins[origin]?.timeouts.totalMs ?? 0), HOLD_MARGIN_MS + (scenario.flex?.maxWaitMs ?? 0));
+/**
+ * How long a request of the scenario may hold its reservation before the alarm charges it: the
+ * longest it can run (a flex wait, then the canary and every candidate to its total timeout) and a
+ * minute of margin.
+ */
+export function holdMsOf(config: RouterConfig, scenario: ScenarioConfig): number {
+  return servingOrigins(scenario).reduce((sum, origin) => sum + (config.origins[origin]?.timeouts.totalMs ?? 0), HOLD_MARGIN_MS + (scenario.flex?.maxWaitMs ?? 0));
+}
+
+/** The longest hold of any scenario: how long after its window a lease's requests may still settle. */
+export function longestHoldMs(config: RouterConfig): number {
+  return Math.max(HOLD_MARGIN_MS, ...Object.values(config.scenarios).map((s) => holdMsOf(config, s)));
+}
+
+export function reservationFor(config: RouterConfig, scenarioName: string, scenario: ScenarioConfig, request: ProxyRequest, at: number): ReservationRequest {
+  const holdMs = holdMsOf(config, scenario);
+  const chat = request.endpoint === "chat" ? request.body : null;
   return {
     endpoint: scenario.endpoint,
     scenario: scenarioName,
-    stream,
-    promptTokensUpper: estimatePromptTokensUpperBound(body),
-    requestedOutputCap: requestedOutputCap(body),
-    choices: scenario.endpoint === "chat" && typeof body.n === "number" ? body.n : 1,
+    stream: chat?.stream === true,
+    promptTokensUpper: estimatePromptTokensUpperBound(request.body),
+    requestedOutputCap: requestedOutputCap(request),
+    choices: chat?.n ?? 1,
     defaultOutputCap: scenario.maxOutputTokens,
     minOutputTokens: scenario.minOutputTokens,
     prices: worstPrices(config, scenario, at),
@@ -72,14 +62,14 @@ export function reservationFor(
 }
 
 /**
- * The body an origin should get under the cap admission granted: the client's cap field lowered
- * (or `max_tokens` added when it set none). Returns the cap set, or null when nothing changed.
+ * The body an origin should get under the cap admission granted, and the cap the router set:
+ * the client's cap field lowered (or `max_tokens` added when it set none), or the body as it came
+ * and null when the client's own cap is within the grant. The client's body is never changed.
  */
-export function applyOutputCap(body: Record<string, unknown>, cap: number | null): number | null {
-  if (cap === null) return null;
-  const requested = requestedOutputCap(body);
-  if (requested !== null && requested <= cap) return null;
-  if (body.max_completion_tokens !== undefined && body.max_completion_tokens !== null) body.max_completion_tokens = cap;
-  else body.max_tokens = cap;
-  return cap;
+export function withOutputCap(body: ChatRequest, cap: number | null): { body: ChatRequest; cap: number | null } {
+  if (cap === null) return { body, cap: null };
+  const requested = body.max_completion_tokens ?? body.max_tokens ?? null;
+  if (requested !== null && requested <= cap) return { body, cap: null };
+  const field = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? "max_completion_tokens" : "max_tokens";
+  return { body: { ...body, [field]: cap }, cap };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { rendezvousKey } from "../../src/affinity/placement";
+import { rendezvousKey, type AffinityView } from "../../src/affinity/placement";
 import { routerConfigSchema, type RouterConfigInput } from "../../src/config/schema";
-import { decide, type AffinityView, type RoutingRequest, type ScenarioView } from "../../src/routing/decide";
+import { decide, type RoutingRequest, type ScenarioView } from "../../src/routing/decide";
 import { emptySnapshot } from "../support/snapshot";
 
 const POOLS = ["p1", "p2", "p3", "p4"];

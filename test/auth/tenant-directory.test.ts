@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { adminFetch, api, chat, ledgerOf, newTenant } from "../support/client";
 import { DEMO_TENANT_KEY } from "../support/router-config";
 
-const OPEN = { allowedModels: null, boundary: null, maxPriority: "interactive" as const, debug: false };
+const OPEN = { allowedModels: null, boundary: null, maxPriority: "interactive" as const, debug: false, strict: false };
 const run = () => crypto.randomUUID().replace(/-/g, "").slice(0, 10);
 
 /** The tables of an object's SQLite database. */

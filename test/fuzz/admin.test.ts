@@ -29,6 +29,9 @@ const policy = field(
 
 const limits = fc.record({ rpm: field(fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 10_000 }))), tpm: field(fc.constant(null)), concurrency: field(fc.integer({ min: 0, max: 100_001 })) }, { requiredKeys: [] });
 
+/** An expiry: an hour or a year ahead, or in the past, or not an instant. */
+const expiry = field(fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 365 * 24 }).map((h) => Date.now() + h * 3_600_000), fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.constant("2031-02-03T04:05:06Z")));
+
 const tenantId = fc.oneof(fc.stringMatching(/^[a-z0-9][a-z0-9_]{0,39}$/), anyText, fc.constantFrom("UPPER", "has-dash", "a".repeat(41), "", "__proto__", "constructor"));
 
 const budget = fc.record(
@@ -56,7 +59,15 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ method: fc.constant("POST"), path: fc.constant(() => "/admin/tenants"), body: fc.oneof(fc.record({ id: tenantId, name: field(anyText), policy, limits, timeZone: field(fc.constantFrom("Europe/Paris", "Mars/Olympus", "UTC")), retentionDays: field(fc.integer({ min: 0, max: 4000 })) }, { requiredKeys: [] }), anyJson(2)) }),
   fc.record({ method: fc.constant("PATCH"), path: idOr((i) => i.tenant).map((t) => (i: Ids) => `/admin/tenants/${t(i)}`), body: fc.record({ name: field(anyText), policy, timeZone: field(fc.constant("Asia/Tokyo")), retentionDays: field(fc.integer({ min: 1, max: 3650 })), disabled: field(fc.boolean()) }, { requiredKeys: [] }) }),
   fc.record({ method: fc.constant("PUT"), path: idOr((i) => i.tenant).map((t) => (i: Ids) => `/admin/tenants/${t(i)}/limits`), body: limits }),
-  fc.record({ method: fc.constant("POST"), path: idOr((i) => i.tenant).map((t) => (i: Ids) => `/admin/tenants/${t(i)}/keys`), body: fc.record({ name: field(anyText), policy, limits }, { requiredKeys: [] }) }),
+  fc.record({ method: fc.constant("POST"), path: idOr((i) => i.tenant).map((t) => (i: Ids) => `/admin/tenants/${t(i)}/keys`), body: fc.record({ name: field(anyText), policy, limits, expiresAt: expiry }, { requiredKeys: [] }) }),
+  fc.record({ method: fc.constant("PATCH"), path: idOr((i) => i.keyId).map((k) => (i: Ids) => `/admin/tenants/${i.tenant}/keys/${k(i)}`), body: fc.record({ name: field(anyText), policy, expiresAt: expiry }, { requiredKeys: [] }) }),
+  fc.record({ method: fc.constant("GET"), path: idOr((i) => i.keyId).map((k) => (i: Ids) => `/admin/tenants/${i.tenant}/keys/${k(i)}`) }),
+  fc.record({ method: fc.constant("POST"), path: idOr((i) => i.keyId).map((k) => (i: Ids) => `/admin/tenants/${i.tenant}/keys/${k(i)}/rotate`), body: fc.record({ graceSeconds: field(fc.integer({ min: 0, max: 30 * 86_400 })) }, { requiredKeys: [] }) }),
+  fc.record({ method: fc.constant("POST"), path: fc.constantFrom("disable", "enable").chain((a) => idOr((i) => i.tenant).map((t) => (i: Ids) => `/admin/tenants/${t(i)}/${a}`)), body: fc.record({ reason: field(anyText) }, { requiredKeys: [] }) }),
+  // Deleting: only tenants that do not exist (the fuzzed one must stay for the other operations).
+  fc.record({ method: fc.constant("DELETE"), path: pathSegment.map((s) => () => `/admin/tenants/${s}`) }),
+  fc.record({ method: fc.constant("GET"), path: queryString(["limit", "before", "after", "tenant", "action"]).map((q) => () => `/admin/audit${q}`) }),
+  fc.record({ method: fc.constant("GET"), path: queryString(["limit", "after", "search", "disabled"]).map((q) => () => `/admin/tenants${q}`) }),
   fc.record({ method: fc.constant("PUT"), path: idOr((i) => i.keyId).map((k) => (i: Ids) => `/admin/tenants/${i.tenant}/keys/${k(i)}/limits`), body: limits }),
   fc.record({ method: fc.constantFrom("DELETE", "GET"), path: idOr((i) => i.keyId).map((k) => (i: Ids) => `/admin/tenants/${i.tenant}/keys/${k(i)}/limits`) }),
   fc.record({ method: fc.constant("POST"), path: fc.constant((i: Ids) => `/admin/tenants/${i.tenant}/budgets`), body: budget }),
@@ -89,6 +100,8 @@ describe("fuzz: the admin API", () => {
     expect(statuses.of(200) + statuses.of(201)).toBeGreaterThan(30);
     expect(statuses.of(400)).toBeGreaterThan(50);
     expect(statuses.of(404)).toBeGreaterThan(10);
+    // The fuzzed tenant's rotations and revocations never lost it: its keys still list.
+    expect((await send({ method: "GET", path: `/admin/tenants/${ids.tenant}/keys`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(200);
     await expectHealthy((await newTenant()).key);
   });
 });

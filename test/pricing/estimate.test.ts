@@ -4,7 +4,8 @@
  * simulated origin reports (ceil(bytes / 4) of its rendering, src/sim/tokens.ts).
  */
 import { describe, expect, it } from "vitest";
-import { estimatePromptTokensUpperBound, utf8ByteLength } from "../../src/pricing/estimate";
+import { utf8ByteLength } from "../../src/lib/bytes";
+import { estimatePromptTokensUpperBound } from "../../src/pricing/estimate";
 import { mulberry32 } from "../../src/sim/hash";
 import { countTokens, renderChatPrompt, type RenderableMessage } from "../../src/sim/tokens";
 

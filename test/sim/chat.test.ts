@@ -72,6 +72,8 @@ describe("chat completion", () => {
         { role: "assistant", content: null },
       ],
       tools,
+      // Text, not a call (tools.test.ts): the completion below is the seeded text of the rendering.
+      tool_choice: "none",
     };
     const rendering = `m${JSON.stringify(tools)}<|user|>abcd<|assistant|>`;
     const json = (await (await chat(sim(), "a", body)).json()) as Completion;

@@ -20,7 +20,7 @@ export function adminFetch(path: string, init: { method?: string; body?: unknown
 let counter = 0;
 
 /** A fresh tenant with one key; ids are unique so tests never share a ledger. */
-export async function newTenant(policy?: { allowedModels: string[] | null }): Promise<{ tenantId: string; key: string; keyId: string }> {
+export async function newTenant(policy?: { allowedModels: string[] | null; strict?: boolean }): Promise<{ tenantId: string; key: string; keyId: string }> {
   const tenantId = `t${Date.now().toString(36)}_${(counter++).toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const created = await adminFetch("/tenants", { body: { id: tenantId, ...(policy ? { policy } : {}) } });
   if (created.status !== 201) throw new Error(`tenant creation failed: ${created.status} ${await created.text()}`);
@@ -101,12 +101,35 @@ export async function budgetsOf(tenantId: string): Promise<BudgetView[]> {
   return ((await res.json()) as { data: BudgetView[] }).data;
 }
 
-/** Waits until the tenant has no open reservation (every settlement has landed). */
+/**
+ * Waits until the tenant has no open reservation and no open lease: every settlement has landed,
+ * the leased requests' rows with their lease's final report (at the end of its window).
+ */
 export async function settledAll(tenantId: string): Promise<void> {
+  const open = () =>
+    runInDurableObject(ledgerOf(tenantId), (_, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT (SELECT COUNT(*) FROM reservations) + (SELECT COUNT(*) FROM leases) AS n").one().n,
+    );
   for (let i = 0; i < 500; i++) {
-    const open = await runInDurableObject(ledgerOf(tenantId), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations").one().n);
-    if (open === 0) return;
+    if ((await open()) === 0) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`reservations still open for ${tenantId}`);
+  throw new Error(`reservations or leases still open for ${tenantId}`);
+}
+
+/** A response's JSON body. */
+export async function jsonOf<T>(res: Response | Promise<Response>): Promise<T> {
+  return (await (await res).json()) as T;
+}
+
+/** A response's status and its OpenAI error's code and param. */
+export async function errorOf(res: Response | Promise<Response>): Promise<{ status: number; code: string | null; param: string | null }> {
+  const r = await res;
+  const { error } = (await r.json()) as { error: { code: string | null; param: string | null } };
+  return { status: r.status, code: error.code, param: error.param };
+}
+
+/** Waits, on the real clock, until `at` has passed (an admin answer's `effectiveBy`, a key's expiry). */
+export async function until(at: number): Promise<void> {
+  while (Date.now() <= at) await new Promise((r) => setTimeout(r, Math.max(1, at - Date.now() + 1)));
 }

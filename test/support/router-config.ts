@@ -9,11 +9,15 @@ import type { SimOptions } from "../../src/sim/options";
 /** The origin API key the router injects for `alpha`; the simulator refuses any other. */
 export const ALPHA_API_KEY = "sk-alpha-test-secret";
 export const ADMIN_TOKEN = "test-admin-token";
+/** The read-only admin token (`ADMIN_READ_TOKEN`): every GET under /admin, no change. */
+export const ADMIN_READ_TOKEN = "test-admin-read-token";
 export const DEMO_TENANT_KEY = "tr-demo-local";
 
 /** Small timeouts keep timeout tests fast; large enough that a loaded 2-core machine never trips them by accident. */
 export const FIRST_BYTE_MS = 1000;
 export const TOTAL_MS = 2500;
+/** Leases' window in the suite (DESIGN §3). */
+export const LEASE_MS = 300;
 /** SSE keep-alive comments while a relayed stream's origin is silent: well inside the timeouts, so stalls show them. */
 export const HEARTBEAT_MS = 400;
 
@@ -232,6 +236,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
     // Every test shares one client address (SELF.fetch carries none), and the fuzz suite fails
     // authentication hundreds of times: the limit is tested on its own (test/auth/) and end to end.
     security: { authFailures: { burst: 1_000_000, perMinute: 1_000_000 } },
+    // Short windows: a lease closes (and its rows land) soon after a test's last request.
+    leases: { enabled: true, leaseMs: LEASE_MS },
     // Fresh health quickly, so routing tests need not wait seconds for it.
     health: { snapshotTtlMs: 50, reportDelayMs: 20 },
   };

@@ -1,0 +1,64 @@
+/**
+ * A tenant's ledger as the request path calls it. Every call is counted: "ledger calls per request"
+ * is the measure of leased admission (DESIGN §3), reported by the benchmark. In benchmarks only,
+ * `BENCH_LEDGER_RTT_MS` delays each call by a round trip, as a ledger in another region would.
+ */
+import type { PrefixLookup, PrefixMatch } from "../affinity/prefix-index";
+import type { TenantLedger } from "../ledger/tenant-ledger";
+import type { AdmitRequest, AdmitResult, LeaseReport, LeaseResult, LeaseWant, SettleRequest } from "../ledger/types";
+import type { PrefixUpdate } from "../affinity/prefix-index";
+
+/** What the request path asks of a tenant's ledger. */
+export interface LedgerCalls {
+  admit(request: AdmitRequest): Promise<AdmitResult>;
+  acquireLease(request: { key: string; at: number; want: LeaseWant }): Promise<LeaseResult>;
+  reportLease(report: LeaseReport): Promise<boolean>;
+  settleMany(items: Array<{ request: SettleRequest; prefix?: PrefixUpdate }>): Promise<boolean[]>;
+  lookupPrefix(lookup: PrefixLookup, at: number): Promise<Record<string, PrefixMatch>>;
+}
+
+/** Calls counted per isolate, by kind. */
+export class LedgerCallCount {
+  total = 0;
+  readonly byKind = new Map<string, number>();
+
+  add(kind: string): void {
+    this.total++;
+    this.byKind.set(kind, (this.byKind.get(kind) ?? 0) + 1);
+  }
+}
+
+/** A counting (and, in benchmarks, delaying) client of one tenant's ledger stub. */
+export class LedgerClient implements LedgerCalls {
+  constructor(
+    private readonly stub: DurableObjectStub<TenantLedger>,
+    private readonly count: LedgerCallCount,
+    private readonly rttMs = 0,
+  ) {}
+
+  private async call<T>(kind: string, send: () => Promise<T>): Promise<T> {
+    this.count.add(kind);
+    if (this.rttMs > 0) await new Promise((resolve) => setTimeout(resolve, this.rttMs));
+    return send();
+  }
+
+  admit(request: AdmitRequest): Promise<AdmitResult> {
+    return this.call("admit", () => this.stub.admit(request) as Promise<AdmitResult>);
+  }
+
+  acquireLease(request: { key: string; at: number; want: LeaseWant }): Promise<LeaseResult> {
+    return this.call("acquireLease", () => this.stub.acquireLease(request) as Promise<LeaseResult>);
+  }
+
+  reportLease(report: LeaseReport): Promise<boolean> {
+    return this.call("reportLease", () => this.stub.reportLease(report));
+  }
+
+  settleMany(items: Array<{ request: SettleRequest; prefix?: PrefixUpdate }>): Promise<boolean[]> {
+    return this.call("settleMany", () => this.stub.settleMany(items));
+  }
+
+  lookupPrefix(lookup: PrefixLookup, at: number): Promise<Record<string, PrefixMatch>> {
+    return this.call("lookupPrefix", () => this.stub.lookupPrefix(lookup, at) as Promise<Record<string, PrefixMatch>>);
+  }
+}

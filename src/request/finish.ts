@@ -1,0 +1,159 @@
+/**
+ * The last step of a request (DESIGN §1, finish): the response the client gets, and, through
+ * `waitUntil`, what the request leaves behind: its settlement (once), its origins' health samples,
+ * its sampled decision and its shadow copy. One function per way a forward can end.
+ */
+import { affinityHeader, prefixSample } from "./prefix";
+import { FREE } from "../config/origins";
+import type { Usage } from "../openai/usage";
+import { toErrorResponse } from "../openai/errors";
+import { setRateLimitHeaders } from "../openai/rate-limit-headers";
+import { formatAttempts, type AttemptLog, type Forwarded } from "../proxy/forward";
+import { failedSettlement, jsonSettlement, streamSettlement } from "../usage/record";
+import type { Admission } from "./admit";
+import type { RequestContext } from "./context";
+import { reportBrokenStream, reportFailedAttempts, reportServed, requesterOf, type Requester } from "./health-report";
+import type { Placement } from "./place";
+import { UPSTREAM_PATHS, forwardingOf } from "./send";
+import type { Settlement } from "./settlement";
+import { shadowCopy } from "./shadow";
+
+/** What every way of finishing shares. */
+interface Finishing {
+  ctx: RequestContext;
+  admission: Admission;
+  placement: Placement;
+  settlement: Settlement;
+  requester: Requester;
+  /** The attempt that answered, when one did. */
+  serving: AttemptLog | undefined;
+  /** The response's headers so far. */
+  headers: Headers;
+}
+
+/** Headers that say how the request was admitted, placed and served. */
+function responseHeaders(ctx: RequestContext, admission: Admission, placement: Placement, result: Forwarded, serving: AttemptLog | undefined): Headers {
+  const { grant } = admission;
+  const headers = new Headers({ "x-router-scenario": admission.model, "x-router-attempts": formatAttempts(result.attempts) });
+  const target = result.kind === "failed" ? null : result.target;
+  if (target) {
+    headers.set("x-router-origin", target.originName);
+    headers.set("x-router-upstream-model", target.model);
+  }
+  if (admission.cap !== null) headers.set("x-router-max-tokens", String(admission.cap));
+  for (const b of grant.softLimited) {
+    const used = Math.round(((b.settled + b.reserved) / b.limit) * 100);
+    headers.append("x-router-budget-warning", `${b.id}; metric=${b.metric}; period=${b.period}; used=${used}%`);
+  }
+  setRateLimitHeaders(headers, grant.rateLimit);
+  headers.set("x-router-priority", placement.priority.priority);
+  if (explained(ctx, admission)) headers.set("x-router-decision", JSON.stringify(placement.decision.explanation));
+  if (admission.prefix) headers.set("x-router-affinity", affinityHeader(placement.decision, placement.affinity, serving?.origin ?? null));
+  return headers;
+}
+
+/** Whether the client asked for the decision's explanation, and its key may see it. */
+function explained(ctx: RequestContext, admission: Admission): boolean {
+  return admission.grant.debug && ctx.request.headers.get("x-router-explain") === "1";
+}
+
+/**
+ * The sampled decision entry (every explained or shadowed decision, else at most one a second per
+ * scenario), then the shadow copy, whose result is added to that entry.
+ */
+function recordDecision(f: Finishing): void {
+  const { ctx, admission, placement, serving } = f;
+  const { decision } = placement;
+  let decisionLogged: Promise<void> = Promise.resolve();
+  const log = ctx.env.DECISION_LOG.getByName(admission.model);
+  if (ctx.isolate.shouldLogDecision(admission.model, explained(ctx, admission) || decision.shadow !== null, ctx.startedAt)) {
+    const entry = { requestId: ctx.requestId, at: ctx.startedAt, attempts: decision.attempts, shadow: decision.shadow, servedBy: serving?.origin ?? null, explanation: decision.explanation };
+    decisionLogged = log.record(entry).catch((e: unknown) => console.error("decision log failed", e));
+    ctx.waitUntil(decisionLogged);
+  }
+  if (!decision.shadow) return;
+  const { upstream } = admission;
+  const copy = { config: ctx.config, scenario: admission.model, shadow: decision.shadow, path: UPSTREAM_PATHS[upstream.endpoint], body: upstream.body, stream: admission.stream, requestId: ctx.requestId, requester: f.requester };
+  ctx.waitUntil(shadowCopy({ forwarding: forwardingOf(ctx), reporter: ctx.isolate.reporter, decisionLog: log }, copy, decisionLogged));
+}
+
+/** Reports the attempt that served, with what the prefix index predicted for it when it reported usage. */
+function reportAnswer(f: Finishing, usage?: Usage | null, outputTokens = usage?.completionTokens): void {
+  const { ctx, admission, placement, serving } = f;
+  if (!serving) return;
+  const sample = usage && admission.prefix ? prefixSample(admission.model, placement.decision, placement.affinity, serving.origin, usage) : undefined;
+  const send = reportServed(ctx.isolate.reporter, serving, Date.now() - ctx.arrivedAt, outputTokens, sample);
+  if (send) ctx.waitUntil(send);
+}
+
+function finishJson(f: Finishing, result: Extract<Forwarded, { kind: "json" }>): Response {
+  const { ctx, settlement, headers } = f;
+  reportAnswer(f, result.usage);
+  const served = { ...settlement.servedBy(result.target), status: 200, outcome: "ok" };
+  ctx.waitUntil(settlement.settle(jsonSettlement(settlement.facts, served, result.usage, result.text.length, Date.now()), result.usage));
+  headers.set("content-type", "application/json");
+  return new Response(result.text, { status: 200, headers });
+}
+
+function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" }>): Response {
+  const { ctx, settlement, headers, serving } = f;
+  const served = { ...settlement.servedBy(result.target), status: 200 };
+  ctx.waitUntil(
+    result.outcome.then((o) => {
+      if (o.end === "broken" || o.end === "timeout") {
+        // It served the first token, then failed: the origin's health should know.
+        const send = serving ? reportBrokenStream(ctx.isolate.reporter, serving, o.end, Date.now() - serving.began, f.requester) : null;
+        if (send) ctx.waitUntil(send);
+      } else reportAnswer(f, o.usage, o.usage?.completionTokens ?? o.contentEvents);
+      return settlement.settle(streamSettlement(settlement.facts, served, o, Date.now()), o.usage ?? null);
+    }),
+  );
+  headers.set("content-type", "text/event-stream; charset=utf-8");
+  headers.set("cache-control", "no-cache");
+  return new Response(result.body, { status: 200, headers });
+}
+
+function finishOriginError(f: Finishing, result: Extract<Forwarded, { kind: "origin_error" }>): Response {
+  const { ctx, settlement, headers } = f;
+  reportAnswer(f);
+  const served = { ...settlement.servedBy(result.target), status: result.status, outcome: "origin_rejected" };
+  ctx.waitUntil(settlement.settle(failedSettlement(settlement.facts, served, Date.now())));
+  return toErrorResponse(result.failure, headers);
+}
+
+function finishFailed(f: Finishing, result: Extract<Forwarded, { kind: "failed" }>): Response {
+  const { ctx, settlement, headers } = f;
+  const response = toErrorResponse(result.failure, headers);
+  const served = { origin: null, model: null, prices: FREE, status: response.status, outcome: result.failure.kind };
+  ctx.waitUntil(settlement.settle(failedSettlement(settlement.facts, served, Date.now())));
+  console.warn(`request ${ctx.requestId}: every origin failed (${formatAttempts(result.attempts)})`);
+  return response;
+}
+
+function finishCancelled(f: Finishing, result: Extract<Forwarded, { kind: "cancelled" }>): Response {
+  f.settlement.cancelled(result.target);
+  return toErrorResponse({ kind: "client_closed" }, f.headers);
+}
+
+/** The response to a forwarded request, with everything it leaves behind handed to `waitUntil`. */
+export function finish(ctx: RequestContext, admission: Admission, placement: Placement, settlement: Settlement, result: Forwarded): Response {
+  settlement.answered();
+  const requester = requesterOf(admission.grant.tenantId, admission.request.body);
+  for (const send of reportFailedAttempts(ctx.isolate.reporter, result.attempts, requester)) ctx.waitUntil(send);
+  const serving = result.kind === "failed" || result.kind === "cancelled" ? undefined : result.attempts.at(-1);
+  const headers = responseHeaders(ctx, admission, placement, result, serving);
+  const f: Finishing = { ctx, admission, placement, settlement, requester, serving, headers };
+  recordDecision(f);
+  switch (result.kind) {
+    case "json":
+      return finishJson(f, result);
+    case "stream":
+      return finishStream(f, result);
+    case "origin_error":
+      return finishOriginError(f, result);
+    case "failed":
+      return finishFailed(f, result);
+    case "cancelled":
+      return finishCancelled(f, result);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The second step of a request (DESIGN §1, place): what the router knows of the prompt and of the
+ * origins, handed to the pure `decide()`, which orders the candidates and says why. Health comes
+ * from this isolate's cached snapshots (no round trip); a batch request may wait, within its
+ * scenario's bound, for capacity or a cheaper window.
+ */
+import { promptParts, type PromptParts } from "../affinity/cache-model";
+import type { AffinityView } from "../affinity/placement";
+import { affinityView } from "./prefix";
+import { scenarioOrigins } from "../config/origins";
+import { ownEntry } from "../lib/own";
+import { estimateTokens } from "../openai/usage";
+import { decide, type Decision } from "../routing/decide";
+import { priorityOf, type Priority } from "../routing/priority";
+import { requestedOutputCap } from "../usage/reservation";
+import type { Admission } from "./admit";
+import { canaryStopped } from "./canary-stop";
+import type { RequestContext } from "./context";
+
+export interface Placement {
+  decision: Decision;
+  priority: Priority;
+  /** What placement saw of the prompt (chat under a scored scenario), for headers and the monitor's hit rates. */
+  affinity: AffinityView | undefined;
+  /** The prompt as the isolate's cache model counts it, or null (no fingerprint). */
+  parts: PromptParts | null;
+}
+
+/** Decides where the admitted request goes, after a flex wait if its class and scenario allow one. */
+export async function place(ctx: RequestContext, admission: Admission): Promise<Placement> {
+  const { config, isolate, startedAt } = ctx;
+  const { model, scenario, prefix, grant } = admission;
+  const { snapshots, reporter, cacheModel, clock } = isolate;
+
+  const parts = prefix ? promptParts(prefix.fp) : null;
+  const affinity = prefix && parts ? affinityView(config, prefix, admission.matches, isolate.nextRotation(model), (origin) => cacheModel.reach(origin, parts)) : undefined;
+  const cacheSize = (origin: string) => ownEntry(config.origins, origin)?.cache?.capacityTokens;
+  const read = snapshots.getMany(scenarioOrigins(scenario));
+  if (read.refresh) ctx.waitUntil(read.refresh);
+  // The cache's current entry: a snapshot refreshed during a flex wait is seen at once.
+  const snapshotOf = (origin: string) => snapshots.peek(origin);
+  const chat = admission.request.endpoint === "chat" ? admission.request.body : null;
+  const priority = priorityOf(chat?.service_tier, ctx.request.headers.get("x-priority"), grant.maxPriority);
+  const stopped = canaryStopped({ monitors: ctx.env.ORIGIN_MONITOR, stopsSent: isolate.canaryStopsSent, waitUntil: ctx.waitUntil }, config, model, scenario, snapshotOf, admission.bodyBytes, startedAt);
+  const boundaries = admission.boundary ? [...grant.boundaries, admission.boundary] : grant.boundaries;
+  const decideAt = (at: number) =>
+    decide(
+      {
+        priority: priority.priority,
+        promptTokens: estimateTokens(admission.bodyBytes),
+        outputTokens: admission.upstream.endpoint === "embeddings" ? 0 : (requestedOutputCap(admission.upstream) ?? scenario.maxOutputTokens),
+        boundaries,
+        budgetPressure: grant.budgetPressure,
+        softLimited: grant.softLimited.length > 0,
+        random: Math.random,
+        inFlight: (origin) => reporter.inFlight(origin),
+        recentTokens: (origin) => isolate.recentLoad.of(origin, at),
+        recentRequests: (origin) => isolate.recentRequests.of(origin, at),
+        cacheRoom: (origin) => {
+          const capacity = cacheSize(origin);
+          return parts && capacity ? cacheModel.room(origin, parts, capacity, at) : null;
+        },
+        ...(affinity ? { affinity } : {}),
+      },
+      { name: model, scenario, origins: config.origins, canaryStopped: stopped },
+      snapshotOf,
+      at,
+    );
+
+  let decision = decideAt(startedAt);
+  // A batch request may wait, within the scenario's bound, for capacity or a cheaper window.
+  const flexDeadline = startedAt + (scenario.flex?.maxWaitMs ?? 0);
+  while (decision.waitMs !== null && clock.now() + decision.waitMs <= flexDeadline) {
+    await clock.sleep(decision.waitMs);
+    decision = decideAt(clock.now());
+  }
+  return { decision, priority, affinity, parts };
+}

@@ -1,0 +1,88 @@
+/**
+ * Shadow copies: a scenario's `shadow` origin gets a copy of its share of requests; the answer is
+ * measured, priced and discarded (DESIGN §4).
+ */
+import { originPrices } from "../config/origins";
+import type { RouterConfig } from "../config/schema";
+import type { DecisionLog } from "../decisions/decision-log";
+import type { HealthReporter } from "../health/reporter";
+import type { Usage } from "../openai/usage";
+import { costMicros } from "../pricing/cost";
+import { forward, type ForwardRequest } from "../proxy/forward";
+import { reportFailedAttempts, reportServed, type Requester } from "./health-report";
+
+/** What a shadow copy needs: how to forward, where to report, where its result is written. */
+export interface ShadowDeps {
+  /** The forwarding settings of the request being copied (its headers, secrets, scrubber, cool-downs, clock). */
+  forwarding: Pick<ForwardRequest, "clientHeaders" | "readSecret" | "scrub" | "heartbeatMs" | "cooldowns" | "now">;
+  reporter: HealthReporter;
+  decisionLog: Pick<DurableObjectStub<DecisionLog>, "recordShadow">;
+}
+
+/** What is copied, and where to. */
+export interface ShadowCopy {
+  config: RouterConfig;
+  scenario: string;
+  shadow: { origin: string; model: string };
+  path: string;
+  body: Record<string, unknown>;
+  stream: boolean;
+  requestId: string;
+  /** Whose request is copied: the copy's failures are the tenant's as much as the original's. */
+  requester: Requester;
+}
+
+/**
+ * Mirrors the request to the scenario's shadow origin: measured and reported to its monitor, its
+ * answer read to the end and discarded. Nothing of it reaches the client, and it never throws.
+ * `decisionLogged` is the write of the request's decision entry, which the result is added to.
+ */
+export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLogged: Promise<void>): Promise<void> {
+  const { reporter } = deps;
+  const { config, shadow, requestId } = copy;
+  const at = (deps.forwarding.now ?? Date.now)();
+  const started = Date.now();
+  try {
+    const result = await forward({
+      ...deps.forwarding,
+      path: copy.path,
+      body: copy.body,
+      stream: copy.stream,
+      clientWantsUsage: false,
+      targets: [{ originName: shadow.origin, origin: config.origins[shadow.origin]!, model: shadow.model }],
+      requestId,
+      onAttempt: (target) => reporter.begin(target.originName),
+    });
+    const sends = reportFailedAttempts(reporter, result.attempts, copy.requester);
+    const attempt = result.attempts.at(-1);
+    let usage: Usage | null = null;
+    if (result.kind === "json") usage = result.usage;
+    if (result.kind === "stream") {
+      const reader = result.body.getReader();
+      while (!(await reader.read()).done);
+      usage = (await result.outcome).usage;
+    }
+    const latencyMs = Date.now() - started;
+    if (attempt && result.kind !== "failed") sends.push(reportServed(reporter, attempt, latencyMs, usage?.completionTokens) ?? Promise.resolve());
+    const measured = usage ?? { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0 };
+    // A fast shadow can finish before its decision entry is written: annotate only after it is.
+    await decisionLogged;
+    sends.push(
+      deps.decisionLog
+        .recordShadow(requestId, {
+          origin: shadow.origin,
+          model: shadow.model,
+          result: String(attempt?.result ?? "not_sent"),
+          latencyMs,
+          promptTokens: measured.promptTokens,
+          cachedTokens: measured.cachedTokens,
+          completionTokens: measured.completionTokens,
+          costMicros: costMicros(originPrices(config, shadow.origin, at), measured),
+        })
+        .then(() => undefined),
+    );
+    await Promise.all(sends);
+  } catch (e) {
+    console.error(`request ${requestId}: shadow copy to ${shadow.origin} failed`, e);
+  }
+}
