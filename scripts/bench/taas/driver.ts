@@ -36,7 +36,7 @@ export interface CandidateView {
 }
 
 export interface DecisionView {
-  /** The router's clock when it decided (virtual ms since the epoch, if it follows BENCH_CLOCK). */
+  /** The router's clock when it decided (virtual ms since the epoch: it follows BENCH_CLOCK). */
   at: number;
   priority: string;
   budgetPressure: number;
@@ -81,8 +81,6 @@ export interface ReplayOptions {
   maxInFlight: number;
   timeoutMs: number;
   label: string;
-  /** What the router's own durations (attempts' ms, predicted TTFTs) are divided by to be real ms. */
-  latencyScale: number;
 }
 
 interface Usage {
@@ -94,7 +92,7 @@ interface Usage {
 const round = (v: unknown, digits = 3): number | null => (typeof v === "number" && Number.isFinite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : null);
 
 /** `x-router-attempts: pool;result=503;ms=1, maas-lowcost;result=200;ms=214`. */
-export function parseAttempts(header: string | null, latencyScale = 1): Attempt[] {
+export function parseAttempts(header: string | null): Attempt[] {
   if (!header) return [];
   return header
     .split(",")
@@ -103,7 +101,7 @@ export function parseAttempts(header: string | null, latencyScale = 1): Attempt[
     .map((part) => {
       const [origin = "", ...fields] = part.split(";");
       const field = (name: string) => fields.find((f) => f.startsWith(`${name}=`))?.slice(name.length + 1) ?? "";
-      return { origin, result: field("result"), ms: Math.round((Number(field("ms")) || 0) / latencyScale) };
+      return { origin, result: field("result"), ms: Number(field("ms")) || 0 };
     });
 }
 
@@ -115,7 +113,7 @@ interface RawCandidate {
 }
 
 /** The explanation of `x-router-decision`, reduced to what the report reads. */
-export function parseDecision(header: string | null, latencyScale = 1): DecisionView | null {
+export function parseDecision(header: string | null): DecisionView | null {
   if (!header) return null;
   try {
     const raw = JSON.parse(header) as { at?: number; priority?: string; budgetPressure?: number; waitReason?: string | null; candidates?: RawCandidate[] };
@@ -129,7 +127,7 @@ export function parseDecision(header: string | null, latencyScale = 1): Decision
         excluded: c.excluded?.rule ?? null,
         detail: c.excluded?.detail ?? null,
         demoted: c.demoted ?? null,
-        ttftMs: typeof c.terms?.ttftMs === "number" ? Math.round(c.terms.ttftMs / latencyScale) : null,
+        ttftMs: typeof c.terms?.ttftMs === "number" ? Math.round(c.terms.ttftMs) : null,
         ttftSource: typeof c.terms?.ttftSource === "string" ? c.terms.ttftSource : null,
         cv: round(c.terms?.cv),
         errorRate: round(c.terms?.errorRate),
@@ -183,8 +181,8 @@ async function send(entry: TraceEntry, opts: ReplayOptions, dueReal: number): Pr
     out.status = res.status;
     out.requestId = res.headers.get("x-request-id");
     out.origin = res.headers.get("x-router-origin");
-    out.attempts = parseAttempts(res.headers.get("x-router-attempts"), opts.latencyScale);
-    out.decision = parseDecision(res.headers.get("x-router-decision"), opts.latencyScale);
+    out.attempts = parseAttempts(res.headers.get("x-router-attempts"));
+    out.decision = parseDecision(res.headers.get("x-router-decision"));
     out.budgetWarning = res.headers.get("x-router-budget-warning");
     if (res.status !== 200 || !res.body) {
       const text = await res.text();

@@ -4,9 +4,10 @@
  * differ. The baselines are what teams run today, written as our router would run them; the
  * router's rules (windows, open circuits, capacity, budget price cut) therefore apply to them too.
  */
-import { parseRouterConfig } from "../../../src/config/load";
+import { parseRouterConfig, validateOptionsOf } from "../../../src/config/load";
+import { LOCAL_VARS } from "../../lib/demo";
 import type { RouterConfigInput } from "../../../src/config/schema";
-import { routerOrigins, UPSTREAM_MODEL, type OriginName } from "./origins";
+import { ORIGIN_SECRETS, routerOrigins, UPSTREAM_MODEL, type OriginName } from "./origins";
 
 export const POLICIES = ["token-router", "maas-cheapest", "pool-first", "cheapest-first", "round-robin"] as const;
 export type Policy = (typeof POLICIES)[number];
@@ -69,9 +70,13 @@ function scenarioOf(policy: Policy): ScenarioInput {
   }
 }
 
-/** The router config of one policy, validated, as the JSON text the Worker gets. */
-export function policyConfig(policy: Policy, simUrl: string): { text: string; input: RouterConfigInput } {
+/**
+ * The router config of one policy as the JSON text the Worker gets, validated as the Worker
+ * validates it on workerd (loopback origins allowed by `LOCAL_VARS`, every API key secret set).
+ */
+export function policyConfig(policy: Policy, simUrl: string): string {
   const input: RouterConfigInput = { version: 1, origins: routerOrigins(simUrl), scenarios: { [SCENARIO]: scenarioOf(policy) }, health: HEALTH };
-  parseRouterConfig(input);
-  return { text: JSON.stringify(input), input };
+  const text = JSON.stringify(input);
+  parseRouterConfig(text, validateOptionsOf(LOCAL_VARS, (name) => Object.hasOwn(ORIGIN_SECRETS, name)));
+  return text;
 }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { SimOptions } from "../../../src/sim/options";
 import { LOCAL_ADMIN_TOKEN } from "../../lib/demo";
-import { renderWorkerdConfig, type WorkerdModule } from "../../lib/workerd-config";
+import { renderWorkerdConfig } from "../../lib/workerd-config";
 import { startWorkerd, workerdBinary } from "../../lib/workerd-process";
 import { buildWorker, PROJECT_ROOT, readWranglerWorker, routerWorkerdConfig } from "../../lib/workerd-router";
 
@@ -53,8 +53,6 @@ export interface RouterLaunch {
   secrets: Record<string, string>;
   /** Text variables: `BENCH_CLOCK`. */
   vars: Record<string, string>;
-  /** When set, the source of a main module to run in front of the router's own (the clock shim). */
-  shim?: string;
 }
 
 /** Builds the router once; `start` launches it per policy on a fresh state directory. */
@@ -73,14 +71,7 @@ export async function prepareRouter(): Promise<{ start(launch: RouterLaunch): Pr
       const stateDir = join(runDir, "state");
       mkdirSync(stateDir, { recursive: true });
       const secrets = { ADMIN_TOKEN: LOCAL_ADMIN_TOKEN, ...launch.secrets };
-      let entry: WorkerdModule[] = modules;
-      if (launch.shim !== undefined) {
-        // The shim imports "./index.js": it must sit beside it, and be the main module (first).
-        const path = join(workDir, "build", `bench-clock-shim-${runs}.js`);
-        writeFileSync(path, launch.shim);
-        entry = [{ name: `bench-clock-shim-${runs}.js`, type: "esModule", path }, ...modules];
-      }
-      const config = routerWorkerdConfig(worker, entry, { address: "127.0.0.1:0", routerConfig: launch.config, secrets, stateDir, vars: launch.vars });
+      const config = routerWorkerdConfig(worker, modules, { address: "127.0.0.1:0", routerConfig: launch.config, secrets, stateDir, vars: launch.vars });
       const configPath = join(runDir, "config.capnp");
       writeFileSync(configPath, renderWorkerdConfig(config, runDir), { mode: 0o600 });
       const running = await startWorkerd({ configPath, socket: "http", host: "127.0.0.1", env: secrets, quiet: true });

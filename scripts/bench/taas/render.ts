@@ -8,11 +8,12 @@ import { join } from "node:path";
 import type { BudgetSpec } from "./admin";
 import { dayChartPng } from "./chart";
 import { dayDate } from "./clock";
-import type { ClockMode, PolicyRun } from "./collect";
+import { STALL_MS } from "./load-probe";
+import type { PolicyRun } from "./collect";
 import { checkGoals } from "./goals";
 import { routerOrigins, simOrigins } from "./origins";
 import { SLO_TTFT_MS, type Policy } from "./policies";
-import { crossCheckTable, goalLines, originTable, policyTable, poolTable, usd } from "./report";
+import { crossCheckTable, goalLines, machineTable, originTable, policyTable, poolTable, usd } from "./report";
 import type { PolicySummary } from "./summary";
 import type { Trace } from "./trace";
 
@@ -26,20 +27,14 @@ export interface RunMeta {
   loadAverage: number[];
   seconds: number;
   smoke: boolean;
-  clockMode: ClockMode;
   daySeconds: number;
   seed: number;
   requests: number;
 }
 
-/** The notes a run calls for: a clock the router ignored, a late start, a driver behind. */
+/** The notes a run calls for: a late start, a driver behind. */
 export function runNotes(run: PolicyRun, s: PolicySummary): string[] {
   const notes: string[] = [];
-  if (!s.clock.follows) {
-    notes.push(
-      `the router did not follow BENCH_CLOCK (its decisions' clock was ${((s.clock.skewMs ?? NaN) / 3_600_000).toFixed(1)} virtual hours off): windows, prices, budget days and the health profile's hour followed its real clock, so the time-of-day figures describe another day. Run with --clock shim until the router reads BENCH_CLOCK.`,
-    );
-  }
   if (s.clock.lateStartMs > 0) notes.push(`${run.policy}: setup overran the lead by ${s.clock.lateStartMs} ms; the day's first requests left late (raise --lead-seconds)`);
   if (s.lateSends > 0) notes.push(`${run.policy}: ${s.lateSends} requests left more than 1 s late (the driver was behind)`);
   return notes;
@@ -52,11 +47,6 @@ export function render(meta: RunMeta, trace: Trace, budget: (BudgetSpec & { dayC
   const { clock } = first;
   // Notes common to every run are said once.
   const notes = [...new Set(summaries.flatMap((s) => runNotes(runs.get(s.policy)!, s)))];
-  const clamped = [...new Set([...runs.values()].flatMap((r) => r.shimClamped))];
-  if (clamped.length > 0) {
-    const slo = clamped.some((c) => c.startsWith("slo")) ? "; the SLO itself is clamped: use a day of 144 s or more for figures" : "";
-    notes.push(`clock shim: at ×${Math.round(clock.speed)} the config schema's maxima clamp ${clamped.join(", ")} (real ms)${slo}`);
-  }
   const checks = checkGoals(summaries, runs);
   const day = dayDate(clock.epochMs);
   const speed = 86_400 / meta.daySeconds;
@@ -64,7 +54,7 @@ export function render(meta: RunMeta, trace: Trace, budget: (BudgetSpec & { dayC
   for (const e of trace.entries) counts[`${e.tenant}/${e.cls}`] = (counts[`${e.tenant}/${e.cls}`] ?? 0) + 1;
   const workload =
     `seed ${meta.seed}; ${trace.entries.length} requests over one virtual day (${day}, UTC) replayed in ${meta.daySeconds} s of wall clock (×${Math.round(speed)}); ` +
-    `clock: ${meta.clockMode === "shim" ? "shim in the router's isolate" : "BENCH_CLOCK binding"}; interactive SLO ${SLO_TTFT_MS} ms (real); ${trace.tenants.map((t) => t.id).join(", ")}` +
+    `the router's clock: BENCH_CLOCK; interactive SLO ${SLO_TTFT_MS} ms (real); ${trace.tenants.map((t) => t.id).join(", ")}` +
     (budget ? `; ${budget.tenant}'s daily budget ${usd(budget.limitMicros)} (soft ${usd(budget.softLimitMicros)})` : "") +
     `; ${meta.cpu}, ${meta.cores} cores, load ${meta.loadAverage.join(" → ")}`;
   const markdown = [
@@ -85,6 +75,10 @@ export function render(meta: RunMeta, trace: Trace, budget: (BudgetSpec & { dayC
     "The router's accounting (usage log) against the client and the simulator:",
     "",
     crossCheckTable(summaries),
+    "",
+    `The machine during each replay (latencies are real, so a stall of the machine slows requests no routing slowed): round trips to the router's /healthz and the simulator's /_sim/health every 250 ms, and the interactive requests that awaited their first token while a probe took ${STALL_MS} ms or more:`,
+    "",
+    machineTable(summaries),
     "",
     "Goals (Token Router):",
     "",

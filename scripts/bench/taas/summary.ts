@@ -8,8 +8,9 @@
 import { inSpan } from "../../../src/sim/day-profile";
 import type { BudgetSpec } from "./admin";
 import { budgetView, type BudgetView } from "./budget-view";
-import type { PolicyRun } from "./collect";
+import type { PolicyRun, Try } from "./collect";
 import { crossCheck, type CrossCheck } from "./crosscheck";
+import { probeMs, STALL_MS, stalledDuring } from "./load-probe";
 import type { Outcome } from "./driver";
 import { ORIGINS, POOL_RESERVED, POOL_TIMING, PREMIUM_BROWNOUT } from "./origins";
 import { POLICY_LABELS, SLO_TTFT_MS, type Policy } from "./policies";
@@ -42,10 +43,58 @@ export interface PolicySummary {
   poolUtilization: number[];
   hourly: { tokensByOrigin: Record<string, number[]>; interactiveP99: (number | null)[]; requests: number[]; errors: number[] };
   crossCheck: CrossCheck;
-  clock: { follows: boolean; skewMs: number | null; lateStartMs: number };
+  /** Router clock − virtual clock at the warm-up (virtual ms), and how late the day started (real ms). */
+  clock: { skewMs: number | null; lateStartMs: number };
   maxInFlight: number;
   /** Requests sent more than 1 s (real) late by the driver. */
   lateSends: number;
+  machine: MachineView;
+}
+
+/** How responsive the machine was during the replay (load-probe.ts), and what its stalls touched. */
+export interface MachineView {
+  loadAverage: [number, number];
+  probes: number;
+  /** Round trips to the router's /healthz and the simulator's /_sim/health, real ms. */
+  routerP50: number | null;
+  routerP99: number | null;
+  simP50: number | null;
+  simP99: number | null;
+  /** Probes at or over STALL_MS (or failed). */
+  stalls: number;
+  /** The driver's lateness sending requests, real ms. */
+  sendLagP99: number | null;
+  /** Interactive requests (refusals apart) awaiting their first token while a stall was seen. */
+  interactiveInStall: number;
+  /** Of those, how many missed the SLO. */
+  sloMissesInStall: number;
+  /** SLO attainment of the interactive requests no stall touched. */
+  sloOutsideStalls: number | null;
+  /** Every replay of the policy in the run (the kept one: the fewest stalls). */
+  tries: Try[];
+}
+
+function machineView(run: PolicyRun, interactive: readonly Outcome[]): MachineView {
+  const { probe, clock } = run;
+  const rt = (pick: (s: (typeof probe)[number]) => number | null) => probe.map(pick).filter((v): v is number => v !== null);
+  const within = (o: Outcome) => o.kind === "ok" && o.ttftMs! <= SLO_TTFT_MS;
+  const touched = interactive.filter((o) => stalledDuring(probe, o.sentAt, o.sentAt + (o.ttftMs ?? o.totalMs) * clock.speed, clock.speed));
+  const clear = interactive.filter((o) => !touched.includes(o));
+  const round = (v: number | null) => (v === null ? null : Math.round(v));
+  return {
+    loadAverage: run.loadAverage,
+    probes: probe.length,
+    routerP50: round(quantile(rt((s) => s.routerMs), 0.5)),
+    routerP99: round(quantile(rt((s) => s.routerMs), 0.99)),
+    simP50: round(quantile(rt((s) => s.simMs), 0.5)),
+    simP99: round(quantile(rt((s) => s.simMs), 0.99)),
+    stalls: probe.filter((s) => probeMs(s) >= STALL_MS).length,
+    sendLagP99: round(quantile(run.outcomes.map((o) => o.lagMs), 0.99)),
+    interactiveInStall: touched.length,
+    sloMissesInStall: touched.filter((o) => !within(o)).length,
+    sloOutsideStalls: share(clear.filter(within).length, clear.length),
+    tries: run.tries,
+  };
 }
 
 const served = (o: Outcome) => o.kind === "ok";
@@ -152,8 +201,9 @@ export function summarize(run: PolicyRun, budget: BudgetSpec | null): PolicySumm
     poolUtilization: poolBusyMs.map((ms) => Math.round((ms / (POOL_TIMING.prefillSlots * realHourMs)) * 1000) / 1000),
     hourly: { tokensByOrigin: hourlyTokens, interactiveP99, requests: requestsPerHour, errors: errorsPerHour },
     crossCheck: crossCheck(outcomes, usage, run.simStats, clock),
-    clock: { follows: run.followsClock, skewMs: run.clockSkewMs, lateStartMs: run.lateStartMs },
+    clock: { skewMs: run.clockSkewMs, lateStartMs: run.lateStartMs },
     maxInFlight: run.maxInFlight,
     lateSends: outcomes.filter((o) => o.lagMs > 1000).length,
+    machine: machineView(run, interactive),
   };
 }
