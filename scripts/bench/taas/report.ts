@@ -5,6 +5,7 @@ import type { GoalCheck } from "./goals";
 import { STALL_MS } from "./load-probe";
 import { ORIGINS } from "./origins";
 import { SLO_TTFT_MS } from "./policies";
+import { share } from "./stats";
 import type { PolicySummary } from "./summary";
 
 const pct = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(digits)} %`);
@@ -13,13 +14,13 @@ export const usd = (micros: number | null, digits = 4) => (micros === null ? "�
 
 export function policyTable(summaries: readonly PolicySummary[], clock: DayClock): string {
   const lines = [
-    `| policy | cost | per 1k answered | interactive TTFT p50 | p99 | CV | SLO ≤ ${SLO_TTFT_MS} ms | batch on time | batch tokens cheap | client errors | budget: first refused | spend / budget |`,
+    `| policy | cost | per 1k answered | interactive TTFT p50 | p99 | CV | SLO ≤ ${SLO_TTFT_MS} ms | batch on time | batch tokens: discount window + pool idle hours | client errors | budget: first refused | spend / budget |`,
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const s of summaries) {
     const b = s.budget;
     lines.push(
-      `| ${s.label} | ${usd(s.costMicros)} | ${usd(s.costMicrosPer1k)} | ${ms(s.interactive.p50)} | ${ms(s.interactive.p99)} | ${s.interactive.cv?.toFixed(2) ?? "–"} | ${pct(s.interactive.slo)} | ${pct(s.batch.deadlineMet)} | ${pct(s.batch.cheapShare)} | ${s.errors} | ` +
+      `| ${s.label} | ${usd(s.costMicros)} | ${usd(s.costMicrosPer1k)} | ${ms(s.interactive.p50)} | ${ms(s.interactive.p99)} | ${s.interactive.cv?.toFixed(2) ?? "–"} | ${pct(s.interactive.slo)} | ${pct(s.batch.deadlineMet)} | ${pct(share(s.batch.discountTokens, s.batch.tokens), 0)} + ${pct(share(s.batch.poolTokens, s.batch.tokens), 0)} = ${pct(s.batch.cheapShare, 0)} | ${s.errors} | ` +
         `${b?.cappedAt == null ? "never" : clockTime(clock, clock.epochMs + b.cappedAt)} | ${b ? pct(b.spendMicros / b.limitMicros) : "–"} |`,
     );
   }
