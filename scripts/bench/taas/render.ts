@@ -27,6 +27,8 @@ export interface RunMeta {
   loadAverage: number[];
   seconds: number;
   smoke: boolean;
+  /** The benchmark's CPU priority (its children's too). */
+  nice?: number;
   daySeconds: number;
   seed: number;
   requests: number;
@@ -56,7 +58,7 @@ export function render(meta: RunMeta, trace: Trace, budget: (BudgetSpec & { dayC
     `seed ${meta.seed}; ${trace.entries.length} requests over one virtual day (${day}, UTC) replayed in ${meta.daySeconds} s of wall clock (×${Math.round(speed)}); ` +
     `the router's clock: BENCH_CLOCK; interactive SLO ${SLO_TTFT_MS} ms (real); ${trace.tenants.map((t) => t.id).join(", ")}` +
     (budget ? `; ${budget.tenant}'s daily budget ${usd(budget.limitMicros)} (soft ${usd(budget.softLimitMicros)})` : "") +
-    `; ${meta.cpu}, ${meta.cores} cores, load ${meta.loadAverage.join(" → ")}`;
+    `; ${meta.cpu}, ${meta.cores} cores, load ${meta.loadAverage.join(" → ")}${meta.nice ? `, run at nice ${meta.nice}` : ""}`;
   const markdown = [
     `# TaaS benchmark: one day, ${summaries.length} policies`,
     "",
