@@ -92,7 +92,7 @@ export async function runPolicy(policy: Policy, trace: Trace, budget: BudgetSpec
     const lateStartMs = Math.max(0, Date.now() - clock.realStartMs);
     const poll = budget && budgetId ? pollBudget(r.url, budget.tenant, budgetId, clock) : null;
     const loadStart = os.loadavg()[0]!;
-    const probe = startProbe(r.url, sim.url, clock);
+    const probe = startProbe(r.url, sim.url, r.pid, clock);
     const { outcomes, maxInFlight } = await replay(trace.entries, { baseUrl: r.url, keys, clock, maxInFlight: s.maxInFlight, timeoutMs: 120_000, label: policy });
     const wallMs = Date.now() - clock.realStartMs;
     const probeSamples = await probe.stop();

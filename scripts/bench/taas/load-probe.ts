@@ -5,8 +5,11 @@
  * and the simulator's `GET /_sim/health`, and keeps each round trip: as seen from the driver, it
  * covers the driver's event loop, loopback and the other process's scheduling. A round trip over
  * `STALL_MS` marks a stall; the report counts the interactive requests whose first token was
- * awaited during one, and the SLO attainment with them left out.
+ * awaited during one, and the SLO attainment with them left out. It also reads the router's CPU
+ * time (`/proc/<pid>/stat`): a router whose one thread is busy most of an hour is slowed by its
+ * own work, one that is mostly idle while probes stall is slowed by the machine.
  */
+import { readFileSync } from "node:fs";
 import type { DayClock } from "./clock";
 import { virtualAt } from "./clock";
 
@@ -20,7 +23,25 @@ export interface ProbeSample {
   /** Real ms; null when it failed or took over 5 s. */
   routerMs: number | null;
   simMs: number | null;
+  /** The router's (workerd's) CPU time so far, ms, and the real time it was read at; null where `/proc` is not there. */
+  routerCpuMs: number | null;
+  realMs: number;
 }
+
+/** A process's user + system CPU time, ms, from `/proc/<pid>/stat`, or null. */
+export function cpuMsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The fields after the command (which is in parentheses and may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** `getconf CLK_TCK`: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
 
 async function roundTrip(url: string): Promise<number | null> {
   const t0 = performance.now();
@@ -34,13 +55,15 @@ async function roundTrip(url: string): Promise<number | null> {
 }
 
 /** Probes until `stop()`, which resolves with the samples. */
-export function startProbe(routerUrl: string, simUrl: string, clock: DayClock): { stop(): Promise<ProbeSample[]> } {
+export function startProbe(routerUrl: string, simUrl: string, routerPid: number, clock: DayClock): { stop(): Promise<ProbeSample[]> } {
   const samples: ProbeSample[] = [];
   const pending = new Set<Promise<void>>();
   const tick = () => {
-    const at = Math.round(virtualAt(clock, Date.now()) - clock.epochMs);
+    const realMs = Date.now();
+    const at = Math.round(virtualAt(clock, realMs) - clock.epochMs);
+    const routerCpuMs = cpuMsOf(routerPid);
     const p = Promise.all([roundTrip(`${routerUrl}/healthz`), roundTrip(`${simUrl}/_sim/health`)]).then(([routerMs, simMs]) => {
-      samples.push({ at, routerMs, simMs });
+      samples.push({ at, routerMs, simMs, routerCpuMs, realMs });
       pending.delete(p);
     });
     pending.add(p);

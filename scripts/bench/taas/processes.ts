@@ -16,6 +16,8 @@ import { buildWorker, PROJECT_ROOT, readWranglerWorker, routerWorkerdConfig } fr
 
 export interface Running {
   url: string;
+  /** Its process: what the load probe reads the CPU time of. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startSim(options: SimOptions): Promise<Running> {
   });
   return {
     url,
+    pid: child.pid!,
     stop: async () => {
       process.off("exit", kill);
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -77,6 +80,7 @@ export async function prepareRouter(): Promise<{ start(launch: RouterLaunch): Pr
       const running = await startWorkerd({ configPath, socket: "http", host: "127.0.0.1", env: secrets, quiet: true });
       return {
         url: running.url,
+        pid: running.pid,
         stop: async () => {
           await running.stop();
           rmSync(runDir, { recursive: true, force: true });

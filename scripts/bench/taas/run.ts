@@ -17,7 +17,7 @@
  * config is still validated), for `npm test`: it proves the benchmark runs, its figures mean little.
  *
  * Latencies are real, so a loaded machine can slow what no routing slowed (quiet.ts,
- * load-probe.ts): `--nice -10` runs the benchmark and its children ahead of other work (root or
+ * load-probe.ts): `--nice=-10` runs the benchmark and its children ahead of other work (root or
  * CAP_SYS_NICE), `--min-idle 0.5` waits before each policy for CPUs half idle, and a replay in
  * which over `--max-stall-share` of the load probes stalled is run again, up to `--replays` times.
  *

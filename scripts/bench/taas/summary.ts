@@ -10,7 +10,7 @@ import type { BudgetSpec } from "./admin";
 import { budgetView, type BudgetView } from "./budget-view";
 import type { PolicyRun, Try } from "./collect";
 import { crossCheck, type CrossCheck } from "./crosscheck";
-import { probeMs, STALL_MS, stalledDuring } from "./load-probe";
+import { probeMs, STALL_MS, stalledDuring, type ProbeSample } from "./load-probe";
 import type { Outcome } from "./driver";
 import { ORIGINS, POOL_RESERVED, POOL_TIMING, PREMIUM_BROWNOUT } from "./origins";
 import { POLICY_LABELS, SLO_TTFT_MS, type Policy } from "./policies";
@@ -72,6 +72,26 @@ export interface MachineView {
   sloOutsideStalls: number | null;
   /** Every replay of the policy in the run (the kept one: the fewest stalls). */
   tries: Try[];
+  /** The router's CPU time per request of the day, ms, and its busiest virtual hour's share of one core. */
+  routerCpuMsPerRequest: number | null;
+  routerCpuPeakShare: number | null;
+}
+
+/** CPU ms per request over the replay, and the largest share of a core in any virtual hour. */
+function routerCpu(probe: readonly ProbeSample[], requests: number): { perRequest: number | null; peakShare: number | null } {
+  const read = probe.filter((s) => typeof s.routerCpuMs === "number");
+  if (read.length < 2) return { perRequest: null, peakShare: null };
+  const first = read[0]!;
+  const last = read.at(-1)!;
+  let peakShare = 0;
+  for (let h = 0; h < 24; h++) {
+    const inHour = read.filter((s) => hourOf(s.at) === h && s.at >= 0);
+    if (inHour.length < 2) continue;
+    const a = inHour[0]!;
+    const b = inHour.at(-1)!;
+    if (b.realMs > a.realMs) peakShare = Math.max(peakShare, (b.routerCpuMs! - a.routerCpuMs!) / (b.realMs - a.realMs));
+  }
+  return { perRequest: requests > 0 ? (last.routerCpuMs! - first.routerCpuMs!) / requests : null, peakShare };
 }
 
 function machineView(run: PolicyRun, interactive: readonly Outcome[]): MachineView {
@@ -81,6 +101,7 @@ function machineView(run: PolicyRun, interactive: readonly Outcome[]): MachineVi
   const touched = interactive.filter((o) => stalledDuring(probe, o.sentAt, o.sentAt + (o.ttftMs ?? o.totalMs) * clock.speed, clock.speed));
   const clear = interactive.filter((o) => !touched.includes(o));
   const round = (v: number | null) => (v === null ? null : Math.round(v));
+  const cpu = routerCpu(probe, run.outcomes.length);
   return {
     loadAverage: run.loadAverage,
     probes: probe.length,
@@ -94,6 +115,8 @@ function machineView(run: PolicyRun, interactive: readonly Outcome[]): MachineVi
     sloMissesInStall: touched.filter((o) => !within(o)).length,
     sloOutsideStalls: share(clear.filter(within).length, clear.length),
     tries: run.tries,
+    routerCpuMsPerRequest: cpu.perRequest === null ? null : Math.round(cpu.perRequest * 10) / 10,
+    routerCpuPeakShare: cpu.peakShare === null ? null : Math.round(cpu.peakShare * 1000) / 1000,
   };
 }
 
