@@ -11,7 +11,9 @@
  *   npm run bench:taas -- [--seed 1] [--day-seconds 240] [--requests 3000] [--policies a,b]
  *        [--lead-seconds 8] [--max-in-flight 512] [--out <dir>] [--smoke]
  *        [--nice 0] [--min-idle 0] [--max-wait-minutes 30] [--replays 2] [--max-stall-share 0.05]
+ *   npm run bench:taas -- --seeds 1,2,3     # one run per seed into <out>/seed-<n>, then combined.md
  *   npm run bench:taas -- --from <dir>     # the report again from a run's saved requests-<policy>.json
+ *   npm run bench:taas -- --combine <dir>,<dir>,...   # runs side by side (combined.md)
  *
  * --smoke: a 4-second day of 80 requests, Token Router and MaaS-only side by side (every policy's
  * config is still validated), for `npm test`: it proves the benchmark runs, its figures mean little.
@@ -29,10 +31,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../../lib/workerd-router";
 import { sizeBudget } from "./budget";
+import { combine } from "./combine";
 import { virtualDay } from "./clock";
 import { runPolicy, type PolicyRun, type Try } from "./collect";
 import { STALL_MS } from "./load-probe";
@@ -63,6 +66,8 @@ function options() {
       "max-stall-share": { type: "string", default: "0.05" },
       out: { type: "string", default: DEFAULT_OUT },
       from: { type: "string" },
+      seeds: { type: "string" },
+      combine: { type: "string" },
     },
   });
   const num = (name: string, text: string, ok: (n: number) => boolean) => {
@@ -89,6 +94,8 @@ function options() {
     maxStallShare: num("max-stall-share", values["max-stall-share"], (n) => n >= 0 && n <= 1),
     out: resolve(values.out),
     from: values.from === undefined ? null : resolve(values.from),
+    seeds: values.seeds === undefined ? null : values.seeds.split(",").map((s) => num("seeds", s.trim(), Number.isInteger)),
+    combine: values.combine === undefined ? null : values.combine.split(",").map((d) => resolve(d.trim())),
   };
 }
 
@@ -119,22 +126,43 @@ function rerender(dir: string, out: string): number {
   return 0;
 }
 
+type Options = ReturnType<typeof options>;
+
 async function main(): Promise<number> {
   const opts = options();
+  if (opts.combine) return combined(opts.combine, opts.out === DEFAULT_OUT ? dirname(opts.combine[0]!) : opts.out);
   if (opts.from) return rerender(opts.from, opts.out === DEFAULT_OUT ? opts.from : opts.out);
-  const startedAt = Date.now();
   if (opts.nice !== 0) {
     // The simulator and workerd are started later, as children: they inherit it.
     os.setPriority(opts.nice);
     console.log(`priority: nice ${os.getPriority()}`);
   }
-  const loadStart = os.loadavg()[0]!;
   for (const p of POLICIES) policyConfig(p, "http://127.0.0.1:1");
-  const trace = generateTrace({ seed: opts.seed, requests: opts.requests, model: SCENARIO });
+  if (!opts.seeds) return measure(opts, opts.seed, opts.out);
+  let code = 0;
+  const dirs = opts.seeds.map((seed) => join(opts.out, `seed-${seed}`));
+  for (const [i, seed] of opts.seeds.entries()) code = Math.max(code, await measure(opts, seed, dirs[i]!));
+  return Math.max(code, combined(dirs, opts.out));
+}
+
+/** `--combine`: the runs in `dirs` side by side, into `out`/combined.md. */
+function combined(dirs: readonly string[], out: string): number {
+  const markdown = combine(dirs);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "combined.md"), `${markdown}\n`);
+  console.log(`\n${markdown}\n\nwritten: ${join(out, "combined.md")}`);
+  return 0;
+}
+
+/** One seed's day, every policy: the files in `out`; the exit status. */
+async function measure(opts: Options, seed: number, out: string): Promise<number> {
+  const startedAt = Date.now();
+  const loadStart = os.loadavg()[0]!;
+  const trace = generateTrace({ seed, requests: opts.requests, model: SCENARIO });
   const budget = sizeBudget(trace);
   const counts: Record<string, number> = {};
   for (const e of trace.entries) counts[`${e.tenant}/${e.cls}`] = (counts[`${e.tenant}/${e.cls}`] ?? 0) + 1;
-  console.log(`trace: seed ${opts.seed}, ${trace.entries.length} requests in one day replayed in ${opts.daySeconds} s (×${Math.round(86_400 / opts.daySeconds)}); ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  console.log(`trace: seed ${seed}, ${trace.entries.length} requests in one day replayed in ${opts.daySeconds} s (×${Math.round(86_400 / opts.daySeconds)}); ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(", ")}`);
   if (budget) console.log(`budget: ${budget.tenant} ${usd(budget.limitMicros)} a day (soft ${usd(budget.softLimitMicros)}): half its day at maas-lowcost's list price (${usd(budget.dayCostMicros)})`);
 
   const epochMs = virtualDay(Date.now());
@@ -147,7 +175,7 @@ async function main(): Promise<number> {
   };
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
-  mkdirSync(opts.out, { recursive: true });
+  mkdirSync(out, { recursive: true });
   try {
     // Latencies are real: replay each policy on a quiet machine, and again when the probe saw it stall.
     const measure = async (policy: Policy): Promise<{ run: PolicyRun; s: PolicySummary }> => {
@@ -155,7 +183,7 @@ async function main(): Promise<number> {
       let kept: { run: PolicyRun; s: PolicySummary; stallShare: number } | null = null;
       for (let i = 0; i < opts.replays; i++) {
         const quiet = opts.minIdle > 0 ? await awaitQuiet(opts.minIdle, opts.maxWaitMs, (line) => console.log(`[${policy}] ${line}`)) : { waitedMs: 0, idle: null };
-        const run = await runPolicy(policy, trace, budget, router, { epochMs, daySeconds: opts.daySeconds, leadMs: opts.leadMs, maxInFlight: opts.maxInFlight, seed: opts.seed });
+        const run = await runPolicy(policy, trace, budget, router, { epochMs, daySeconds: opts.daySeconds, leadMs: opts.leadMs, maxInFlight: opts.maxInFlight, seed });
         const s = summarize(run, budget);
         const stallShare = s.machine.stalls / Math.max(1, s.machine.probes);
         tries.push({ idleBefore: quiet.idle, waitedMs: quiet.waitedMs, stallShare });
@@ -167,7 +195,7 @@ async function main(): Promise<number> {
       const s = { ...kept!.s, machine: { ...kept!.s.machine, tries } };
       printRun(s);
       // Everything the report is made from, so `--from` can make it again.
-      writeFileSync(join(opts.out, `requests-${policy}.json`), JSON.stringify(run));
+      writeFileSync(join(out, `requests-${policy}.json`), JSON.stringify(run));
       return { run, s };
     };
     // The smoke replays its policies side by side (its figures mean nothing; its time does).
@@ -178,6 +206,8 @@ async function main(): Promise<number> {
       summaries.push(s);
     }
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     router.dispose();
   }
   const meta: RunMeta = {
@@ -191,14 +221,14 @@ async function main(): Promise<number> {
     smoke: opts.smoke,
     nice: os.getPriority(),
     daySeconds: opts.daySeconds,
-    seed: opts.seed,
+    seed,
     requests: opts.requests,
   };
-  const markdown = render(meta, trace, budget, runs, summaries, opts.out);
+  const markdown = render(meta, trace, budget, runs, summaries, out);
   console.log(`\n${markdown}\n`);
-  console.log(`written: ${opts.out}/results.{md,json,png}, requests-<policy>.json`);
+  console.log(`written: ${out}/results.{md,json,png}, requests-<policy>.json`);
   console.log(`${Math.round((Date.now() - startedAt) / 1000)} s in all`);
-  const broken = breakage(summaries, opts.out);
+  const broken = breakage(summaries, out);
   for (const b of broken) console.error(`✘ ${b}`);
   return broken.length > 0 ? 1 : 0;
 }
