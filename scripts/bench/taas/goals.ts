@@ -169,7 +169,18 @@ export function checkGoals(summaries: readonly PolicySummary[], runs: ReadonlyMa
   const check = (goal: string, pass: boolean | null, detail: string, evidence: () => string[]): GoalCheck => ({ goal, pass, detail, evidence: pass === false ? evidence() : [] });
   const checks: GoalCheck[] = [];
 
-  checks.push(check("interactive SLO attainment ≥ 99 %", (tr.interactive.slo ?? 0) >= 0.99, `${pct(tr.interactive.slo)} under ${SLO_TTFT_MS} ms (${tr.interactive.overSlo} of ${tr.interactive.requests} over or failed)`, () => sloEvidence(tr, run)));
+  // Latencies are real: beside each SLO figure, the same on the requests no stall of the machine
+  // touched (load-probe.ts). Stalls cluster in busy hours, when origins are slow too, so that
+  // figure leans optimistic; the verdict is the raw figure's.
+  const calm = (s: PolicySummary) => s.machine.sloOutsideStalls;
+  checks.push(
+    check(
+      "interactive SLO attainment ≥ 99 %",
+      (tr.interactive.slo ?? 0) >= 0.99,
+      `${pct(tr.interactive.slo)} under ${SLO_TTFT_MS} ms (${tr.interactive.overSlo} of ${tr.interactive.requests} over or failed); on the requests no stall touched ${pct(calm(tr))}`,
+      () => sloEvidence(tr, run),
+    ),
+  );
   const cvs = summaries.filter((s) => s.interactive.cv !== null);
   const bestCv = cvs.reduce<PolicySummary | null>((best, s) => (best === null || s.interactive.cv! < best.interactive.cv! ? s : best), null);
   checks.push(
@@ -191,11 +202,13 @@ export function checkGoals(summaries: readonly PolicySummary[], runs: ReadonlyMa
   );
   const bar = Math.min(0.99, tr.interactive.slo ?? 0);
   const cheaper = others.filter((s) => (s.interactive.slo ?? 0) >= bar && s.costMicros < tr.costMicros);
+  const calmBar = Math.min(0.99, calm(tr) ?? 0);
+  const calmCheaper = others.filter((s) => (calm(s) ?? 0) >= calmBar && s.costMicros < tr.costMicros);
   checks.push(
     check(
       "no policy meeting the same SLO is cheaper",
       cheaper.length === 0,
-      `SLO bar ${pct(bar)}: ${others.map((s) => `${s.policy} ${pct(s.interactive.slo)} ${usd(s.costMicros)}`).join("; ")}`,
+      `SLO bar ${pct(bar)}: ${others.map((s) => `${s.policy} ${pct(s.interactive.slo)} ${usd(s.costMicros)}`).join("; ")}; on the requests no stall touched, bar ${pct(calmBar)}: ${others.map((s) => `${s.policy} ${pct(calm(s))}`).join(", ")}, so ${calmCheaper.length === 0 ? "none cheaper" : `${calmCheaper.map((s) => s.policy).join(", ")} cheaper`}`,
       () => cheaper.map((s) => `${s.label}: SLO ${pct(s.interactive.slo)} at ${usd(s.costMicros)} < ${usd(tr.costMicros)}`),
     ),
   );
