@@ -18,7 +18,7 @@ export interface WarmUp {
 }
 
 /** Tries per tenant: on a loaded machine an origin can miss its first-byte timeout. */
-const TRIES = 3;
+const TRIES = 5;
 
 export async function warmUp(routerUrl: string, keys: ReadonlyMap<string, string>, model: string, clock: DayClock): Promise<WarmUp> {
   const requestIds: string[] = [];
