@@ -36,7 +36,7 @@ export function combine(dirs: readonly string[]): string {
   const lines = [
     `Seeds ${seeds}; every figure is "seed ${seeds}".`,
     "",
-    "| policy | cost | vs MaaS only | interactive TTFT p50 / p99, ms | TTFT CV | SLO ≤ 1000 ms | SLO, requests no stall touched | batch on time | batch tokens discounted + pool idle | client errors | budget: first refused, spend |",
+    "| policy | cost | vs MaaS only | interactive TTFT p50 / p99, ms | TTFT CV | SLO ≤ 1000 ms | on requests no stall touched: SLO, p99 ms, CV | batch on time | batch tokens discounted + pool idle | client errors | budget: first refused, spend |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const policy of policies) {
@@ -44,7 +44,7 @@ export function combine(dirs: readonly string[]): string {
     lines.push(
       `| ${label} | ${each(policy, (s) => usd(s.costMicros, 3))} | ${each(policy, (s, r) => (maasCost(r) ? `${((s.costMicros / maasCost(r)! - 1) * 100).toFixed(0)} %` : "–"))} | ` +
         `${each(policy, (s) => `${ms(s.interactive.p50)}, ${ms(s.interactive.p99)}`)} | ${each(policy, (s) => s.interactive.cv?.toFixed(2) ?? "–")} | ${each(policy, (s) => pct(s.interactive.slo))} | ` +
-        `${each(policy, (s) => pct(s.machine?.sloOutsideStalls))} | ${each(policy, (s) => pct(s.batch.deadlineMet))} | ${each(policy, (s) => pct(s.batch.cheapShare, 0))} | ${each(policy, (s) => String(s.errors))} | ` +
+        `${each(policy, (s) => `${pct(s.machine?.sloOutsideStalls)}, ${ms(s.machine?.p99OutsideStalls)}, ${s.machine?.cvOutsideStalls?.toFixed(2) ?? "–"}`)} | ${each(policy, (s) => pct(s.batch.deadlineMet))} | ${each(policy, (s) => pct(s.batch.cheapShare, 0))} | ${each(policy, (s) => String(s.errors))} | ` +
         `${each(policy, (s) => (s.budget ? `${s.budget.cappedAt === null ? "never" : clockTime(DAY_START, s.budget.cappedAt)}, ${pct(s.budget.spendMicros / s.budget.limitMicros, 0)}` : "–"))} |`,
     );
   }

@@ -65,13 +65,13 @@ export function crossCheckTable(summaries: readonly PolicySummary[]): string {
 /** The machine during each run: what load could have added to the real-time figures. */
 export function machineTable(summaries: readonly PolicySummary[]): string {
   const lines = [
-    `| policy | replays: CPU idle before, probes stalled | load average (start → end) | probe round trip p50 / p99: router, simulator | probes ≥ ${STALL_MS} ms | send lag p99 | router CPU per request, busiest hour | interactive awaiting a token during a stall (missed the SLO) | SLO without them |`,
+    `| policy | replays: CPU idle before, probes stalled | load average (start → end) | probe round trip p50 / p99: router, simulator | probes ≥ ${STALL_MS} ms | send lag p99 | router CPU per request, busiest hour | interactive awaiting a token during a stall (missed the SLO) | without them: SLO, p99, CV |`,
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const s of summaries) {
     const m = s.machine;
     lines.push(
-      `| ${s.label} | ${m.tries.map((t) => `${pct(t.idleBefore, 0)}, ${pct(t.stallShare)}`).join("; ") || "–"} | ${m.loadAverage.join(" → ")} | ${ms(m.routerP50)} / ${ms(m.routerP99)}, ${ms(m.simP50)} / ${ms(m.simP99)} | ${m.stalls} of ${m.probes} | ${ms(m.sendLagP99)} | ${m.routerCpuMsPerRequest === null ? "–" : `${m.routerCpuMsPerRequest} ms, ${pct(m.routerCpuPeakShare, 0)} of a core`} | ${m.interactiveInStall} of ${s.interactive.requests} (${m.sloMissesInStall}) | ${pct(m.sloOutsideStalls)} |`,
+      `| ${s.label} | ${m.tries.map((t) => `${pct(t.idleBefore, 0)}, ${pct(t.stallShare)}`).join("; ") || "–"} | ${m.loadAverage.join(" → ")} | ${ms(m.routerP50)} / ${ms(m.routerP99)}, ${ms(m.simP50)} / ${ms(m.simP99)} | ${m.stalls} of ${m.probes} | ${ms(m.sendLagP99)} | ${m.routerCpuMsPerRequest === null ? "–" : `${m.routerCpuMsPerRequest} ms, ${pct(m.routerCpuPeakShare, 0)} of a core`} | ${m.interactiveInStall} of ${s.interactive.requests} (${m.sloMissesInStall}) | ${pct(m.sloOutsideStalls)}, ${ms(m.p99OutsideStalls)}, ${m.cvOutsideStalls?.toFixed(2) ?? "–"} |`,
     );
   }
   return lines.join("\n");

@@ -68,8 +68,10 @@ export interface MachineView {
   interactiveInStall: number;
   /** Of those, how many missed the SLO. */
   sloMissesInStall: number;
-  /** SLO attainment of the interactive requests no stall touched. */
+  /** SLO attainment, TTFT p99 and CV of the interactive requests no stall touched. */
   sloOutsideStalls: number | null;
+  p99OutsideStalls: number | null;
+  cvOutsideStalls: number | null;
   /** Every replay of the policy in the run (the kept one: the fewest stalls). */
   tries: Try[];
   /** The router's CPU time per request of the day, ms, and its busiest virtual hour's share of one core. */
@@ -100,6 +102,8 @@ function machineView(run: PolicyRun, interactive: readonly Outcome[]): MachineVi
   const within = (o: Outcome) => o.kind === "ok" && o.ttftMs! <= SLO_TTFT_MS;
   const touched = interactive.filter((o) => stalledDuring(probe, o.sentAt, o.sentAt + (o.ttftMs ?? o.totalMs) * clock.speed, clock.speed));
   const clear = interactive.filter((o) => !touched.includes(o));
+  const clearTtfts = clear.filter((o) => o.kind === "ok").map((o) => o.ttftMs!);
+  const clearCv = cv(clearTtfts);
   const round = (v: number | null) => (v === null ? null : Math.round(v));
   const cpu = routerCpu(probe, run.outcomes.length);
   return {
@@ -114,6 +118,8 @@ function machineView(run: PolicyRun, interactive: readonly Outcome[]): MachineVi
     interactiveInStall: touched.length,
     sloMissesInStall: touched.filter((o) => !within(o)).length,
     sloOutsideStalls: share(clear.filter(within).length, clear.length),
+    p99OutsideStalls: round(quantile(clearTtfts, 0.99)),
+    cvOutsideStalls: clearCv === null ? null : Math.round(clearCv * 1000) / 1000,
     tries: run.tries,
     routerCpuMsPerRequest: cpu.perRequest === null ? null : Math.round(cpu.perRequest * 10) / 10,
     routerCpuPeakShare: cpu.peakShare === null ? null : Math.round(cpu.peakShare * 1000) / 1000,
