@@ -26,7 +26,8 @@
  * prompt's `p` tokens is priced with `c` at its cached-input price and its TTFT with nothing
  * cached scaled by the uncached share, `max(0.2, 1 − c/p)` (prefill dominates TTFT for long
  * prompts; the floor keeps network and queueing in). Candidates scoring within 0.15 of the best
- * count as equals: among them the deepest cached prefix wins if it covers at least half the
+ * count as equals, unless dearer than it by more than that once their extra price is weighted as
+ * the request's class weighs price (w · (price / best's − 1) > 0.15): among them the deepest cached prefix wins if it covers at least half the
  * prompt, then weighted rendezvous order on the conversation's anchor, the better of its first two
  * taking it (more cache room besides what is in use, then fewer prompt tokens sent lately): a cold
  * conversation lands on one of two fixed origins, and a hot prefix spills to a small stable set.
@@ -236,6 +237,8 @@ function candidateOf(k: Scored): PlacedCandidate {
     inFlight: k.raw.inFlight,
     cachedTokens: k.raw.cachedTokens,
     score: k.explanation.terms?.score ?? 0,
+    priceMicros: k.raw.priceMicros,
+    priceWeight: k.explanation.terms?.weight ?? 0,
     index: k.index,
   };
 }
