@@ -107,9 +107,9 @@ async function send(entry: TraceEntry, index: number, scheduledAt: number, opts:
           done = true;
           continue;
         }
-        const event = JSON.parse(data) as { choices?: { delta?: { content?: string | null } }[]; usage?: Usage | null; error?: unknown };
+        const event = JSON.parse(data) as { choices?: { delta?: Delta }[]; usage?: Usage | null; error?: unknown };
         if (event.error) result.error = `stream error: ${JSON.stringify(event.error).slice(0, 200)}`;
-        if (result.ttftMs === null && event.choices?.some((c) => typeof c.delta?.content === "string" && c.delta.content !== "")) {
+        if (result.ttftMs === null && event.choices?.some((c) => c.delta !== undefined && isOutput(c.delta))) {
           result.ttftMs = performance.now() - sentAt;
         }
         if (event.usage) usage = event.usage;
@@ -122,13 +122,24 @@ async function send(entry: TraceEntry, index: number, scheduledAt: number, opts:
     }
     if (!result.error && !done) result.error = "stream ended without [DONE]";
     else if (!result.error && result.promptTokens === null) result.error = "no usage chunk";
-    else if (!result.error && result.ttftMs === null) result.error = "no content";
+    else if (!result.error && result.ttftMs === null) result.error = "no content (neither text nor a tool call)";
   } catch (e) {
     result.error = `${(e as Error).name}: ${(e as Error).message}`;
   } finally {
     result.totalMs = performance.now() - sentAt;
   }
   return result;
+}
+
+interface Delta {
+  content?: string | null;
+  tool_calls?: { function?: { name?: string; arguments?: string } }[];
+}
+
+/** The first token out: text, or (the trace's agent turns declare tools) a tool call's name or arguments. */
+function isOutput(delta: Delta): boolean {
+  if (typeof delta.content === "string" && delta.content !== "") return true;
+  return (delta.tool_calls ?? []).some((call) => Boolean(call.function?.name || call.function?.arguments));
 }
 
 /**
