@@ -62,6 +62,11 @@ export interface ConfigVersion extends VersionSummary {
   config: string;
 }
 
+/** A version at which a value of the config changed, and the value it took (JSON text). */
+export interface TrailEntry extends VersionSummary {
+  json: string;
+}
+
 /** Which store, and its live version: what an isolate compares with what it runs. */
 export interface ConfigHead {
   storeId: string;
@@ -181,6 +186,24 @@ export class ConfigStore extends DurableObject {
       )
       .toArray();
     return { data: rows.slice(0, options.limit).map(summaryOf), hasMore: rows.length > options.limit };
+  }
+
+  /**
+   * The versions at which the value at `path` (keys into the config as written) changed, oldest
+   * first, each with that value as JSON text (`null` where it is absent): a scenario's migration
+   * stage over time, say. Parses every kept version: an admin read, never a request's.
+   */
+  async trail(path: readonly string[]): Promise<TrailEntry[]> {
+    const changes: TrailEntry[] = [];
+    let previous: string | undefined;
+    for (const row of this.sql.exec<VersionRow>("SELECT * FROM versions ORDER BY n").toArray()) {
+      let value: unknown = JSON.parse(row.config);
+      for (const key of path) value = typeof value === "object" && value !== null && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : null;
+      const json = JSON.stringify(value ?? null);
+      if (json !== previous) changes.push({ ...summaryOf(row), json });
+      previous = json;
+    }
+    return changes;
   }
 
   private liveVersion(): number {

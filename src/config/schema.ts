@@ -6,6 +6,8 @@
  */
 import { z } from "zod";
 import { originCacheSchema, scenarioAffinitySchema } from "../affinity/schema";
+import { withMigration } from "../migration/derive";
+import { migrationSchema } from "../migration/schema";
 import { pricingSchema } from "../pricing/schema";
 import { originRoutingShape, originWindowSchema, scenarioRoutingShape } from "../routing/schema";
 
@@ -85,8 +87,14 @@ export const scenarioSchema = z
     /** Prefix-cache affinity and the placement policy (see src/affinity). */
     affinity: scenarioAffinitySchema.prefault({}),
     ...scenarioRoutingShape,
+    /**
+     * Moving the scenario to another origin in stages (src/migration): its stage sets the shadow,
+     * the canary or the order of candidates, so a scenario with one declares none of those itself.
+     */
+    migration: migrationSchema.optional(),
   })
-  .strict();
+  .strict()
+  .transform(withMigration);
 
 export const limitsSchema = z
   .object({

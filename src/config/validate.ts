@@ -3,7 +3,9 @@
  * and the deploy and serve scripts all call it, and it reports every problem in one pass: each
  * schema problem zod finds, and each cross-reference problem, which it checks on the raw input so
  * that a shape error elsewhere never hides them:
- * - a scenario naming an origin that is not declared (candidates, degrade, canary, shadow);
+ * - a scenario naming an origin that is not declared (candidates, degrade, canary, shadow, migration);
+ * - a migration beside a scenario's own canary or shadow (its stage sets them), or whose candidate
+ *   is already one of the scenario's candidates (it would serve before its stages allow);
  * - an origin's API key secret that is not set (when the caller can see its secrets);
  * - price windows of one origin that overlap (the first open window sets the price, so the later
  *   one would silently lose part of its hours);
@@ -58,7 +60,7 @@ export function validateRouterConfig(input: unknown, options: ValidateOptions): 
     ? []
     : parsed.error.issues.map((issue) => ({ path: formatPath(issue.path) || "(root)", message: issue.message }));
   if (isRecord(raw)) {
-    problems.push(...unknownOrigins(raw), ...missingSecrets(raw, options), ...overlappingPriceWindows(raw));
+    problems.push(...unknownOrigins(raw), ...migrationConflicts(raw), ...missingSecrets(raw, options), ...overlappingPriceWindows(raw));
     if (!options.allowLoopback) problems.push(...loopbackOrigins(raw));
   }
   return problems.length === 0 && parsed.success ? { ok: true, config: parsed.data } : { ok: false, problems };
@@ -87,6 +89,30 @@ function unknownOrigins(raw: Record<string, unknown>): ConfigProblem[] {
     for (const part of ["canary", "shadow"] as const) {
       const mirror = scenario[part];
       if (isRecord(mirror)) check(mirror.origin, [...at, part, "origin"]);
+    }
+    const candidate = isRecord(scenario.migration) ? scenario.migration.candidate : undefined;
+    if (isRecord(candidate)) check(candidate.origin, [...at, "migration", "candidate", "origin"]);
+  }
+  return problems;
+}
+
+function migrationConflicts(raw: Record<string, unknown>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [name, scenario] of entriesOf(raw, "scenarios")) {
+    if (!isRecord(scenario.migration)) continue;
+    const at = ["scenarios", name];
+    for (const part of ["canary", "shadow"] as const) {
+      if (scenario[part] !== undefined) {
+        problems.push({ path: formatPath([...at, part]), message: `a scenario with a migration gets its ${part} from the migration's stage: remove it (see migration.${part === "canary" ? "canary" : "shadowShare"})` });
+      }
+    }
+    const candidate = scenario.migration.candidate;
+    const origin = isRecord(candidate) ? candidate.origin : undefined;
+    if (typeof origin === "string" && Array.isArray(scenario.candidates) && scenario.candidates.some((c) => isRecord(c) && c.origin === origin)) {
+      problems.push({
+        path: formatPath([...at, "migration", "candidate", "origin"]),
+        message: `"${origin}" is already one of the scenario's candidates: it would serve users before its stages allow`,
+      });
     }
   }
   return problems;

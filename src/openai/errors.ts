@@ -37,7 +37,8 @@ export type RouterFailure =
   | { kind: "unknown_route"; method: string; path: string }
   | { kind: "method_not_allowed"; method: string; path: string }
   | { kind: "not_found"; what: string }
-  | { kind: "conflict"; message: string }
+  /** A change that the current state refuses; `code` names why (default `conflict`: a stale `ifVersion`). */
+  | { kind: "conflict"; message: string; code?: string }
   | { kind: "invalid_config"; problems: { path: string; message: string }[] }
   | { kind: "upstream_timeout" }
   | { kind: "upstream_error" }
@@ -173,7 +174,7 @@ function render(failure: RouterFailure): Rendered {
         message: `${failure.what} was not found.`,
       };
     case "conflict":
-      return { status: 409, type: "invalid_request_error", code: "conflict", message: failure.message };
+      return { status: 409, type: "invalid_request_error", code: failure.code ?? "conflict", message: failure.message };
     case "invalid_config": {
       const n = failure.problems.length;
       return {

@@ -1,7 +1,8 @@
 /**
  * The last step of a request (DESIGN §1, finish): the response the client gets, and, through
  * `waitUntil`, what the request leaves behind: its settlement (once), its origins' health samples,
- * its sampled decision and its shadow copy. One function per way a forward can end.
+ * its sampled decision and its shadow copy (with the answer, for the copy's eval pair). One
+ * function per way a forward can end.
  */
 import { affinityHeader, prefixSample } from "./prefix";
 import { FREE } from "../config/origins";
@@ -16,6 +17,7 @@ import { reportBrokenStream, reportFailedAttempts, reportServed, requesterOf, ty
 import type { Placement } from "./place";
 import { UPSTREAM_PATHS, forwardingOf } from "./send";
 import type { Settlement } from "./settlement";
+import { servedAnswer } from "./eval-pair";
 import { shadowCopy } from "./shadow";
 
 /** What every way of finishing shares. */
@@ -61,7 +63,7 @@ function explained(ctx: RequestContext, admission: Admission): boolean {
  * The sampled decision entry (every explained or shadowed decision, else at most one a second per
  * scenario), then the shadow copy, whose result is added to that entry.
  */
-function recordDecision(f: Finishing): void {
+function recordDecision(f: Finishing, result: Forwarded): void {
   const { ctx, admission, placement, serving } = f;
   const { decision } = placement;
   let decisionLogged: Promise<void> = Promise.resolve();
@@ -73,7 +75,18 @@ function recordDecision(f: Finishing): void {
   }
   if (!decision.shadow) return;
   const { upstream } = admission;
-  const copy = { config: ctx.config, scenario: admission.model, shadow: decision.shadow, path: UPSTREAM_PATHS[upstream.endpoint], body: upstream.body, stream: admission.stream, requestId: ctx.requestId, requester: f.requester };
+  const copy = {
+    config: ctx.config,
+    scenario: admission.model,
+    shadow: decision.shadow,
+    path: UPSTREAM_PATHS[upstream.endpoint],
+    body: upstream.body,
+    stream: admission.stream,
+    requestId: ctx.requestId,
+    requester: f.requester,
+    stage: admission.scenario.migration?.stage ?? null,
+    served: servedAnswer(ctx.config, ctx.startedAt, result),
+  };
   ctx.waitUntil(shadowCopy({ forwarding: forwardingOf(ctx), reporter: ctx.isolate.reporter, decisionLog: log }, copy, decisionLogged));
 }
 
@@ -143,7 +156,7 @@ export function finish(ctx: RequestContext, admission: Admission, placement: Pla
   const serving = result.kind === "failed" || result.kind === "cancelled" ? undefined : result.attempts.at(-1);
   const headers = responseHeaders(ctx, admission, placement, result, serving);
   const f: Finishing = { ctx, admission, placement, settlement, requester, serving, headers };
-  recordDecision(f);
+  recordDecision(f, result);
   switch (result.kind) {
     case "json":
       return finishJson(f, result);

@@ -1,14 +1,16 @@
 /**
  * Shadow copies: a scenario's `shadow` origin gets a copy of its share of requests; the answer is
- * measured, priced and discarded (DESIGN §4).
+ * measured, priced and discarded (DESIGN §4), and kept as an eval pair beside the answer the
+ * client got (`migration/evals.ts`).
  */
-import { originPrices } from "../config/origins";
 import type { RouterConfig } from "../config/schema";
 import type { DecisionLog } from "../decisions/decision-log";
 import type { HealthReporter } from "../health/reporter";
+import { compareAnswers, wantsJson } from "../migration/agreement";
+import type { EvalPair, EvalSide } from "../migration/evals";
 import type { Usage } from "../openai/usage";
-import { costMicros } from "../pricing/cost";
 import { forward, type ForwardRequest } from "../proxy/forward";
+import { measuredSide, type MeasuredAnswer } from "./eval-pair";
 import { reportFailedAttempts, reportServed, type Requester } from "./health-report";
 
 /** What a shadow copy needs: how to forward, where to report, where its result is written. */
@@ -30,6 +32,10 @@ export interface ShadowCopy {
   requestId: string;
   /** Whose request is copied: the copy's failures are the tenant's as much as the original's. */
   requester: Requester;
+  /** The scenario's migration stage, or null: recorded with the pair. */
+  stage: string | null;
+  /** The answer the client got, once complete (see eval-pair.ts); null: no pair. */
+  served: Promise<MeasuredAnswer | null>;
 }
 
 /**
@@ -56,33 +62,53 @@ export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLog
     const sends = reportFailedAttempts(reporter, result.attempts, copy.requester);
     const attempt = result.attempts.at(-1);
     let usage: Usage | null = null;
+    let answered = result.kind === "json";
     if (result.kind === "json") usage = result.usage;
     if (result.kind === "stream") {
       const reader = result.body.getReader();
       while (!(await reader.read()).done);
-      usage = (await result.outcome).usage;
+      const outcome = await result.outcome;
+      usage = outcome.usage;
+      answered = outcome.end === "completed";
     }
     const latencyMs = Date.now() - started;
+    const side = measuredSide(config, at, result.attempts, answered, usage);
     if (attempt && result.kind !== "failed") sends.push(reportServed(reporter, attempt, latencyMs, usage?.completionTokens) ?? Promise.resolve());
-    const measured = usage ?? { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0 };
+    const pair = await evalPair(copy, at, side, result.kind === "json" ? result.text : null);
     // A fast shadow can finish before its decision entry is written: annotate only after it is.
     await decisionLogged;
     sends.push(
       deps.decisionLog
-        .recordShadow(requestId, {
-          origin: shadow.origin,
-          model: shadow.model,
-          result: String(attempt?.result ?? "not_sent"),
-          latencyMs,
-          promptTokens: measured.promptTokens,
-          cachedTokens: measured.cachedTokens,
-          completionTokens: measured.completionTokens,
-          costMicros: costMicros(originPrices(config, shadow.origin, at), measured),
-        })
+        .recordShadow(
+          requestId,
+          {
+            origin: shadow.origin,
+            model: shadow.model,
+            result: String(attempt?.result ?? "not_sent"),
+            latencyMs,
+            promptTokens: side.promptTokens,
+            cachedTokens: side.cachedTokens,
+            completionTokens: side.completionTokens,
+            // At the shadow origin's prices: the operator's cost, never a tenant budget's.
+            costMicros: side.costMicros,
+          },
+          pair ?? undefined,
+        )
         .then(() => undefined),
     );
     await Promise.all(sends);
   } catch (e) {
     console.error(`request ${requestId}: shadow copy to ${shadow.origin} failed`, e);
   }
+}
+
+/**
+ * The copy's pair: its own side beside the answer the client got (waited for: a stream ends after
+ * its copy, often), with their agreement when both are whole JSON answers.
+ */
+async function evalPair(copy: ShadowCopy, at: number, candidate: EvalSide, text: string | null): Promise<EvalPair | null> {
+  const served = await copy.served;
+  if (!served) return null;
+  const agreement = served.text !== null && text !== null && served.side.ok && candidate.ok ? compareAnswers(served.text, text, wantsJson(copy.body)) : null;
+  return { requestId: copy.requestId, at, stage: copy.stage, baseline: served.side, candidate, agreement };
 }

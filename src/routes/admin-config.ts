@@ -16,11 +16,11 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { CONFIG_STORE_NAME, type ConfigVersion } from "../config/config-store";
-import { diffConfigs } from "../config/diff";
+import { diffConfigs, type ConfigChange } from "../config/diff";
 import { CONFIG_MAX_STALE_MS } from "../config/live";
 import { validateOptionsOf } from "../config/load";
-import { routerConfigSchema } from "../config/schema";
-import { validateRouterConfig } from "../config/validate";
+import { routerConfigSchema, type RouterConfig } from "../config/schema";
+import { validateRouterConfig, type ConfigProblem } from "../config/validate";
 import { secretReader, type AppEnv } from "../env";
 import { isolateOf } from "../isolate";
 import { RouterError } from "../openai/errors";
@@ -55,7 +55,7 @@ const diffQuery = z.object({ from: z.coerce.number().int().min(1), to: z.coerce.
 /** The config's JSON Schema, as an editor reads it: the config as written (defaults optional). */
 let configJsonSchema: Record<string, unknown> | null = null;
 
-function storeOf(c: Context<AppEnv>) {
+export function storeOf(c: Context<AppEnv>) {
   return c.env.CONFIG_STORE.getByName(CONFIG_STORE_NAME);
 }
 
@@ -79,7 +79,7 @@ function versionBody(version: ConfigVersion & { storeId?: string }) {
 }
 
 /** The store's live version, after this isolate's seed is in (a fresh store holds nothing until then). */
-async function liveVersion(c: Context<AppEnv>): Promise<ConfigVersion & { storeId: string }> {
+export async function liveVersion(c: Context<AppEnv>): Promise<ConfigVersion & { storeId: string }> {
   await isolateOf(c.env).live.refresh();
   const live = await storeOf(c).live();
   if (!live) throw new RouterError({ kind: "internal" });
@@ -93,30 +93,47 @@ async function versionOf(c: Context<AppEnv>, n: number): Promise<ConfigVersion> 
 }
 
 /**
- * Validates a config for this Worker: loopback origins only in local runs, and, unless `secrets` is
- * false, every secret it names set.
+ * Validates a config for this Worker: loopback origins only in local runs, and the secrets
+ * `secrets` asks for set (all of them, none, or those it names).
  */
-function check(c: Context<AppEnv>, config: unknown, secrets = true) {
+function check(c: Context<AppEnv>, config: unknown, secrets: boolean | ((name: string) => boolean) = true) {
   const secret = secretReader(c.env);
-  return validateRouterConfig(config, validateOptionsOf(c.env, secrets ? (name) => secret(name) !== undefined : undefined));
+  const required = secrets === true ? () => true : secrets === false ? null : secrets;
+  return validateRouterConfig(config, validateOptionsOf(c.env, required ? (name) => !required(name) || secret(name) !== undefined : undefined));
 }
 
-/** Stores a validated config as the next version and runs it in this isolate at once. */
-async function store(
-  c: Context<AppEnv>,
-  input: unknown,
-  meta: { message: string; actor?: string | undefined; ifVersion?: number | undefined; rollbackOf?: number },
-  live: ConfigVersion & { storeId: string },
-) {
-  // A rollback restores a config that once ran: a secret unset since is a warning, not a refusal
-  // (in an emergency, the way back must stay open).
-  const rollback = meta.rollbackOf !== undefined;
-  const result = check(c, input, !rollback);
+/** Who wrote a version, and why. */
+export interface CommitMeta {
+  message: string;
+  actor?: string | undefined;
+  ifVersion?: number | undefined;
+  rollbackOf?: number;
+  /**
+   * Which secrets must be set (default: all). A rollback requires none (in an emergency, the way
+   * back must stay open); a migration's stage move those of its scenario's origins. Secrets not
+   * required but unset come back as warnings.
+   */
+  requireSecrets?: boolean | ((name: string) => boolean);
+}
+
+export interface Committed {
+  version: ConfigVersion;
+  config: RouterConfig;
+  diff: ConfigChange[];
+  warnings: ConfigProblem[];
+}
+
+/**
+ * Stores a config as the next version, once validated here (every problem: a 400 listing them),
+ * unless the live version is no longer `ifVersion` (409), and runs it in this isolate at once.
+ * The caller audits it.
+ */
+export async function commitConfig(c: Context<AppEnv>, input: unknown, meta: CommitMeta, live: ConfigVersion & { storeId: string }): Promise<Committed> {
+  const requireSecrets = meta.requireSecrets ?? true;
+  const result = check(c, input, requireSecrets);
   if (!result.ok) throw new RouterError({ kind: "invalid_config", problems: result.problems });
-  const strict = rollback ? check(c, input) : result;
-  const warnings = strict.ok ? [] : strict.problems;
+  const strict = requireSecrets === true ? result : check(c, input);
   const isolate = isolateOf(c.env);
-  const at = isolate.clock.now();
   const put = await storeOf(c).put({
     config: JSON.stringify(input),
     author: await authorOf(c, meta.actor),
@@ -124,19 +141,30 @@ async function store(
     source: meta.rollbackOf === undefined ? "admin" : "rollback",
     ...(meta.rollbackOf === undefined ? {} : { rollbackOf: meta.rollbackOf }),
     ...(meta.ifVersion === undefined ? {} : { ifVersion: meta.ifVersion }),
-    at,
+    at: isolate.clock.now(),
   });
   if (!put.ok) throw new RouterError({ kind: "conflict", message: `The live config is version ${put.live}, not ${meta.ifVersion}: read it again and redo the change.` });
   isolate.live.adopt(live.storeId, put.version.version, result.config);
-  const diff = diffConfigs(JSON.parse(live.config), input);
+  return { version: put.version, config: result.config, diff: diffConfigs(JSON.parse(live.config), input), warnings: strict.ok ? [] : strict.problems };
+}
+
+/** Stores a config as the next version (see {@link commitConfig}), audits it and answers with it. */
+async function store(
+  c: Context<AppEnv>,
+  input: unknown,
+  meta: { message: string; actor?: string | undefined; ifVersion?: number | undefined; rollbackOf?: number },
+  live: ConfigVersion & { storeId: string },
+) {
+  const rollback = meta.rollbackOf !== undefined;
+  const { version, diff, warnings } = await commitConfig(c, input, { ...meta, requireSecrets: !rollback }, live);
   await audit(c, {
     action: rollback ? "config.rollback" : "config.update",
     tenant: null,
-    target: `version ${put.version.version}`,
+    target: `version ${version.version}`,
     summary: { message: meta.message, changes: diff.map((d) => `${d.op} ${d.path}`).slice(0, 50), ...(rollback ? { rollbackOf: meta.rollbackOf } : {}) },
   });
   return c.json({
-    ...versionBody(put.version),
+    ...versionBody(version),
     diff,
     effectiveBy: Date.now() + CONFIG_MAX_STALE_MS,
     ...(warnings.length ? { warnings } : {}),

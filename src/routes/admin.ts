@@ -34,6 +34,7 @@
  *   GET    /admin/origins/:origin/transitions      its circuit's recent transitions
  *   DELETE /admin/scenarios/:scenario/canary-stop  resume a canary its stop criteria stopped
  *   GET    /admin/scenarios/:scenario/decisions    its recent routing decisions (sampled), newest first
+ *   ...    /admin/scenarios/:scenario/migration    its migration's stage, figures, history; stage moves (admin-migration.ts)
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -45,6 +46,7 @@ import { adminAuth } from "./admin-auth";
 import { adminConfigRoutes } from "./admin-config";
 import { audit, auditRoutes, auditTrail } from "./admin-audit";
 import { keyRoutes } from "./admin-keys";
+import { migrationRoutes } from "./admin-migration";
 import { body, existingLedger, now, shortParam, type AdminContext } from "./admin-request";
 import { tenantRoutes } from "./admin-tenants";
 import type { AppEnv } from "../env";
@@ -132,6 +134,7 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.json(budget);
   })
   .route("/config", adminConfigRoutes)
+  .route("/", migrationRoutes)
   /** This isolate's own counters (at the edge, one isolate of many): ledger calls by kind, config checks, the config version it runs. */
   .get("/isolate", (c) => {
     const isolate = isolateOf(c.env);

@@ -34,22 +34,23 @@ export const originRoutingShape = {
 
 const share = z.number().min(0).max(1);
 
+/** A canary stops by itself when one of these trips over its last `minSamples` requests or more. */
+export const canaryStopSchema = z
+  .object({
+    errorRate: share.optional(),
+    ttftMs: z.number().int().min(1).optional(),
+    costMicrosPerRequest: z.number().int().min(0).optional(),
+    minSamples: z.number().int().min(1).max(100_000).default(20),
+  })
+  .strict();
+
 export const canarySchema = z
   .object({
     origin: z.string().min(1),
     model: z.string().min(1).max(256),
     /** Share of the scenario's requests the canary serves first (0.05 = 5 %). */
     share,
-    /** The canary stops by itself when one of these trips over its last `minSamples` requests or more. */
-    stop: z
-      .object({
-        errorRate: share.optional(),
-        ttftMs: z.number().int().min(1).optional(),
-        costMicrosPerRequest: z.number().int().min(0).optional(),
-        minSamples: z.number().int().min(1).max(100_000).default(20),
-      })
-      .strict()
-      .prefault({}),
+    stop: canaryStopSchema.prefault({}),
   })
   .strict();
 

@@ -29,6 +29,7 @@ function withoutNokey(config: any): any {
   const next = structuredClone(config);
   delete next.origins.nokey;
   delete next.scenarios["chat-nokey-first"];
+  delete next.scenarios["chat-migrating-nokey"];
   return next;
 }
 

@@ -50,6 +50,9 @@ export const simOptions = {
     "kv-b": { profile: "vllm" },
     "prefill-bound": LONG_PROMPTS_TIME_OUT,
     faulted: { profile: "openai" },
+    // A scenario's migration (issue #19): from a MaaS API to a pool, their own so figures are exact.
+    "mig-maas": { profile: "openai" },
+    "mig-pool": { profile: "vllm" },
   },
 } satisfies SimOptions;
 
@@ -59,6 +62,11 @@ export const ALPHA_PRICING = { input: 1, cachedInput: 0.5, output: 2 };
 export const BETA_PRICING = { input: 0.27, cachedInput: 0.07, output: 1.1, windows: [{ from: "16:30", to: "00:30", multiplier: 0.5 }] };
 /** Input free, output 2 µ$ a token: a request's worst case is exactly its cost when it fills its cap. */
 export const POOL_PRICING = { input: 0, output: 2 };
+
+/** The migration's pool: 0.5 µ$ an input token, 1 µ$ an output token. */
+export const MIG_POOL_PRICING = { input: 0.5, output: 1 };
+/** The migration's canary stops itself past this estimated cost: a prompt of ~8 KB trips it, a short one never. */
+export const MIG_CANARY_MAX_COST = 1_000;
 
 /** The affinity tests' pools: cached input at a tenth of the price. */
 export const GPU_POOLS = ["gpu-a", "gpu-b", "gpu-c"] as const;
@@ -103,6 +111,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       gone: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts, circuit: TENANT_CIRCUIT },
       // Asked for `sim` faults by the noisy-neighbour tests, with a real breaker.
       faulted: { ...origin("faulted", "openai"), circuit: TENANT_CIRCUIT },
+      "mig-maas": { ...origin("mig-maas", "openai"), pricing: ALPHA_PRICING },
+      "mig-pool": { ...origin("mig-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
       ...Object.fromEntries(
         GPU_POOLS.map((name) => [name, { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING }]),
       ),
@@ -222,6 +232,27 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
           { origin: "faulted", model: "faulted-model" },
           { origin: "pool", model: "qwen2.5-7b" },
         ],
+      },
+      // Walked through every stage by test/routes/admin-migration.test.ts.
+      "chat-migrating": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [{ origin: "mig-maas", model: "maas-model" }],
+        maxOutputTokens: 64,
+        migration: {
+          candidate: { origin: "mig-pool", model: "pool-model" },
+          stage: "discovery",
+          owner: "ml-platform@example.com",
+          shadowShare: 1,
+          evals: { minSamples: 4, errorRate: 0.25 },
+          canary: { share: 1, stop: { costMicrosPerRequest: MIG_CANARY_MAX_COST, minSamples: 2 } },
+        },
+      },
+      // A migration to an origin whose API key secret is not set: its moves are refused.
+      "chat-migrating-nokey": {
+        endpoint: "chat",
+        candidates: [{ origin: "pool", model: "qwen2.5-7b" }],
+        migration: { candidate: { origin: "nokey", model: "m" }, stage: "draft", owner: "ops", shadowShare: 0 },
       },
       "embed-main": {
         endpoint: "embeddings",

@@ -1,0 +1,62 @@
+/**
+ * The served side of a shadow eval pair (`migration/evals.ts`): the answer the client got, as
+ * measured once it is complete (a stream once it ended). The shadow copy waits for it, then keeps
+ * both sides together in the scenario's DecisionLog.
+ */
+import { originPrices } from "../config/origins";
+import type { RouterConfig } from "../config/schema";
+import type { EvalSide } from "../migration/evals";
+import type { Usage } from "../openai/usage";
+import { costMicros } from "../pricing/cost";
+import type { AttemptLog, Forwarded } from "../proxy/forward";
+
+/** A side as measured, with the answer's text when it was a whole JSON answer (what agreement compares). */
+export interface MeasuredAnswer {
+  side: EvalSide;
+  text: string | null;
+}
+
+const NO_USAGE: Usage = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, cacheReported: false };
+
+/**
+ * One side of a pair from the attempts that made it. The TTFT runs from the first attempt's start
+ * to the answer (or first token) of the one that served, fallback included: what the client waited.
+ */
+export function measuredSide(config: RouterConfig, at: number, attempts: readonly AttemptLog[], ok: boolean, usage: Usage | null): EvalSide {
+  const first = attempts[0];
+  const last = attempts.at(-1);
+  const measured = usage ?? NO_USAGE;
+  return {
+    origin: last && ok ? last.origin : null,
+    ok,
+    result: String(last?.result ?? "not_sent"),
+    ttftMs: ok && first && last ? last.began - first.began + last.ms : null,
+    latencyMs: first ? Date.now() - first.began : 0,
+    promptTokens: measured.promptTokens,
+    cachedTokens: measured.cachedTokens,
+    completionTokens: measured.completionTokens,
+    cacheReported: measured.cacheReported,
+    costMicros: last && usage ? costMicros(originPrices(config, last.origin, at), usage) : 0,
+  };
+}
+
+/**
+ * The answer the client got, once complete; null when the client went away (there is nothing to
+ * compare). Never rejects.
+ */
+export function servedAnswer(config: RouterConfig, at: number, result: Forwarded): Promise<MeasuredAnswer | null> {
+  switch (result.kind) {
+    case "json":
+      return Promise.resolve({ side: measuredSide(config, at, result.attempts, true, result.usage), text: result.text });
+    case "stream":
+      return result.outcome.then(
+        (o) => (o.end === "cancelled" ? null : { side: measuredSide(config, at, result.attempts, o.end === "completed", o.usage), text: null }),
+        () => null,
+      );
+    case "origin_error":
+    case "failed":
+      return Promise.resolve({ side: measuredSide(config, at, result.attempts, false, null), text: null });
+    case "cancelled":
+      return Promise.resolve(null);
+  }
+}
