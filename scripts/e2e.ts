@@ -84,6 +84,10 @@ async function onlyUsageRow(base: string, key: string): Promise<{ outcome: strin
 
 type Runtime = "wrangler dev" | "workerd serve";
 
+const WEATHER_PARAMETERS = { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false };
+const CHAT_WEATHER_TOOL = { type: "function" as const, function: { name: "get_weather", description: "Current weather in a city", parameters: WEATHER_PARAMETERS } };
+const RESPONSES_WEATHER_TOOL = { type: "function" as const, name: "get_weather", description: "Current weather in a city", parameters: WEATHER_PARAMETERS, strict: true };
+
 let client: OpenAI;
 const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>, Runtime[]?]> = [
   [
@@ -159,6 +163,132 @@ const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>, Ru
       assert.equal(result.data[0]?.embedding.length, 16);
       const norm = Math.hypot(...(result.data[0]?.embedding ?? []));
       assert.ok(Math.abs(norm - 1) < 1e-3, `unit vector expected, norm ${norm}`);
+    },
+  ],
+  [
+    "a chat tool-call round trip: the call, then the answer to its result (not streamed)",
+    async (client) => {
+      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "Weather in Paris?" }];
+      const first = await client.chat.completions.create({ model: "chat-default", messages, tools: [CHAT_WEATHER_TOOL] });
+      const call = first.choices[0]?.message.tool_calls?.[0];
+      assert.equal(first.choices[0]?.finish_reason, "tool_calls");
+      assert.ok(call && call.type === "function" && call.function.name === "get_weather");
+      assert.equal(typeof (JSON.parse(call.function.arguments) as { city: unknown }).city, "string");
+      messages.push(first.choices[0]!.message, { role: "tool", tool_call_id: call.id, content: '{"temperature":18}' });
+      const second = await client.chat.completions.create({ model: "chat-default", messages, tools: [CHAT_WEATHER_TOOL] });
+      assert.equal(second.choices[0]?.finish_reason, "stop");
+      assert.ok((second.choices[0]?.message.content ?? "").length > 0);
+    },
+  ],
+  [
+    "a chat tool-call round trip, streamed: the SDK's runTools runs the tool and gets the answer",
+    async (client) => {
+      let ran = 0;
+      const runner = client.chat.completions.runTools({
+        model: "chat-default",
+        stream: true,
+        messages: [{ role: "user", content: "Weather in Paris?" }],
+        tools: [{ type: "function", function: { ...CHAT_WEATHER_TOOL.function, function: (args: { city: string }) => (ran++, { city: args.city, temperature: 18 }), parse: JSON.parse } }],
+      });
+      const answer = await runner.finalContent();
+      assert.equal(ran, 1);
+      assert.ok(answer && answer.length > 0);
+    },
+  ],
+  [
+    "completions.create() answers, priced (x-router-cost-usd, usage.cost)",
+    async (client) => {
+      const { data, response } = await client.completions.create({ model: "chat-default", prompt: "Once upon a time", max_tokens: 6 }).withResponse();
+      assert.equal(data.object, "text_completion");
+      assert.equal(data.choices[0]?.text.trim().split(/\s+/).length, 6);
+      assert.equal(data.usage?.completion_tokens, 6);
+      const cost = (data.usage as { cost?: number } | undefined)?.cost;
+      assert.equal(typeof cost, "number");
+      assert.equal(response.headers.get("x-router-cost-usd"), cost!.toFixed(6));
+    },
+  ],
+  [
+    "completions.create() streamed, with usage and its cost when asked",
+    async (client) => {
+      const stream = await client.completions.create({ model: "chat-default", prompt: "Once upon a time", max_tokens: 5, stream: true, stream_options: { include_usage: true } });
+      let text = "";
+      let usage: (OpenAI.CompletionUsage & { cost?: number }) | undefined;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.text ?? "";
+        if (chunk.usage) usage = chunk.usage;
+      }
+      assert.equal(text.trim().split(/\s+/).length, 5);
+      assert.equal(usage?.completion_tokens, 5);
+      assert.equal(typeof usage?.cost, "number");
+    },
+  ],
+  [
+    "responses.create(): plain, priced, stored; retrieve() returns it, delete() removes it",
+    async (client) => {
+      const { data, response } = await client.responses.create({ model: "chat-default", instructions: "Be brief.", input: "Say hello" }).withResponse();
+      assert.match(data.id, /^resp_[0-9a-f]{32}$/);
+      assert.equal(data.status, "completed");
+      assert.ok(data.output_text.length > 0);
+      const cost = (data.usage as { cost?: number } | undefined)?.cost;
+      assert.equal(response.headers.get("x-router-cost-usd"), cost!.toFixed(6));
+      const retrieved = await client.responses.retrieve(data.id);
+      assert.equal(retrieved.output_text, data.output_text);
+      await client.responses.delete(data.id);
+      await assert.rejects(client.responses.retrieve(data.id), (e: unknown) => e instanceof OpenAI.NotFoundError);
+    },
+  ],
+  [
+    "responses.create() streamed: the events arrive in order, response.completed with usage",
+    async (client) => {
+      const stream = await client.responses.create({ model: "chat-default", input: "Stream please", stream: true });
+      const types: string[] = [];
+      let text = "";
+      let completed: OpenAI.Responses.Response | undefined;
+      for await (const event of stream) {
+        types.push(event.type);
+        if (event.type === "response.output_text.delta") text += event.delta;
+        if (event.type === "response.completed") completed = event.response;
+      }
+      assert.deepEqual(types.slice(0, 4), ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"]);
+      assert.equal(types.at(-1), "response.completed");
+      assert.ok(text.length > 0);
+      assert.ok(completed?.usage && completed.usage.output_tokens > 0);
+      assert.equal((await client.responses.retrieve(completed.id)).status, "completed");
+    },
+  ],
+  [
+    "responses.create() with previous_response_id continues the stored conversation",
+    async (client) => {
+      const first = await client.responses.create({ model: "chat-default", input: "My name is Ada." });
+      const second = await client.responses.create({ model: "chat-default", previous_response_id: first.id, input: "What is my name?" });
+      assert.equal(second.previous_response_id, first.id);
+      assert.ok(second.output_text.length > 0);
+      // The second turn's prompt holds the first turn: it is counted.
+      assert.ok(second.usage!.input_tokens > first.usage!.input_tokens + first.usage!.output_tokens);
+    },
+  ],
+  ...([false, true] as const).map(
+    (streamed): [string, (client: OpenAI) => Promise<void>] => [
+      `a Responses tool-call round trip over previous_response_id (${streamed ? "streamed" : "not streamed"})`,
+      async (client) => {
+        const params = { model: "chat-default", input: "Weather in Paris?", tools: [RESPONSES_WEATHER_TOOL] };
+        const first = streamed ? await client.responses.stream(params).finalResponse() : await client.responses.create(params);
+        const call = first.output.find((o) => o.type === "function_call");
+        assert.ok(call && call.type === "function_call" && call.name === "get_weather");
+        const next = { model: "chat-default", previous_response_id: first.id, tools: [RESPONSES_WEATHER_TOOL], input: [{ type: "function_call_output" as const, call_id: call.call_id, output: '{"temperature":18}' }] };
+        const second = streamed ? await client.responses.stream(next).finalResponse() : await client.responses.create(next);
+        assert.deepEqual(second.output.map((o) => o.type), ["message"]);
+        assert.equal(second.status, "completed");
+      },
+    ],
+  ),
+  [
+    "responses.create() with a built-in tool is a 400 naming the field",
+    async (client) => {
+      await assert.rejects(
+        client.responses.create({ model: "chat-default", input: "hi", tools: [{ type: "web_search" }] }),
+        (e: unknown) => e instanceof OpenAI.BadRequestError && e.param === "tools[0].type",
+      );
     },
   ],
   [

@@ -12,6 +12,7 @@ import { adminRoutes } from "./routes/admin";
 import { metricsRoutes, probeRoutes } from "./routes/ops";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
+import { responseRoutes } from "./routes/responses";
 import { tenantSelfRoutes } from "./routes/tenant-self";
 
 /** Headers a browser client may read (CORS). */
@@ -23,6 +24,7 @@ const EXPOSED_HEADERS = [
   "x-router-upstream-model",
   "x-router-max-tokens",
   "x-router-budget-warning",
+  "x-router-cost-usd",
   "x-ratelimit-limit-requests",
   "x-ratelimit-remaining-requests",
   "x-ratelimit-reset-requests",
@@ -65,19 +67,21 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.post("/v1/chat/completions", proxyHandler("chat"));
+  app.post("/v1/completions", proxyHandler("completions"));
   app.post("/v1/embeddings", proxyHandler("embeddings"));
+  app.post("/v1/responses", proxyHandler("responses"));
+  app.route("/v1/responses", responseRoutes);
   app.route("/v1/models", modelRoutes);
   app.route("/v1", tenantSelfRoutes);
   app.route("/admin", adminRoutes);
   app.route("/", metricsRoutes);
   app.get("/", (c) => c.json({ service: "token-router", api: "/v1", openapi: "/openapi.json" }));
 
-  app.all("/v1/chat/completions", (c) => {
-    throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });
-  });
-  app.all("/v1/embeddings", (c) => {
-    throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });
-  });
+  for (const path of ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"]) {
+    app.all(path, (c) => {
+      throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });
+    });
+  }
 
   app.notFound((c) => toErrorResponse({ kind: "unknown_route", method: c.req.method, path: c.req.path }));
 

@@ -5,14 +5,34 @@
 import type { PricesMicros } from "../ledger/types";
 import { ownEntry } from "../lib/own";
 import { priceAt } from "../pricing/price-at";
-import type { RouterConfig, ScenarioConfig } from "./schema";
+import type { Pricing } from "../pricing/schema";
+import { PROVIDER_PROFILES } from "./providers";
+import type { OriginConfig, RouterConfig, ScenarioConfig, ServiceTier } from "./schema";
 
 /** The prices of an origin with no `pricing`, and of a request no origin served. */
 export const FREE: PricesMicros = { input: 0, cachedInput: 0, cacheWrite: 0, output: 0 };
 
-/** The prices an origin charges at `at` (µ$ per million tokens); an origin without pricing is free. */
-export function originPrices(config: RouterConfig, origin: string, at: number): PricesMicros {
-  const pricing = ownEntry(config.origins, origin)?.pricing;
+/**
+ * The `service_tier` a request asking for `tier` is sent to `origin` with: the tier itself when the
+ * origin's config prices it (`serviceTiers`), else null (the field is stripped).
+ * @example
+ * forwardedTier({ ...openai, serviceTiers: { priority: prices } }, "priority") // "priority"
+ * forwardedTier(openai, "priority")                                             // null
+ */
+export function forwardedTier(origin: OriginConfig, tier: unknown): ServiceTier | null {
+  if (typeof tier !== "string" || !origin.serviceTiers) return null;
+  return ownEntry(origin.serviceTiers, tier) ? (tier as ServiceTier) : null;
+}
+
+/**
+ * The prices an origin charges at `at` (µ$ per million tokens), for a request that asked for
+ * `tier`: the tier's own prices when the origin is sent it, else its `pricing`; free without.
+ */
+export function originPrices(config: RouterConfig, origin: string, at: number, tier: unknown = null): PricesMicros {
+  const o = ownEntry(config.origins, origin);
+  if (!o) return FREE;
+  const forwarded = forwardedTier(o, tier);
+  const pricing: Pricing | undefined = forwarded ? o.serviceTiers![forwarded] : o.pricing;
   if (!pricing) return FREE;
   const { input, cachedInput, cacheWrite, output } = priceAt(pricing, at);
   return { input, cachedInput, cacheWrite, output };
@@ -35,4 +55,25 @@ export function scenarioOrigins(scenario: ScenarioConfig): string[] {
 /** The scenario a model name names, if the config has it (inherited object keys never match). */
 export function scenarioOf(config: RouterConfig, model: string): ScenarioConfig | undefined {
   return ownEntry(config.scenarios, model);
+}
+
+/**
+ * The scenario as it serves a request to `endpoint` upstream: chat and legacy completions are
+ * served by chat scenarios, completions only by the origins whose provider serves them (the
+ * canary and the shadow likewise dropped when theirs does not); embeddings by embeddings
+ * scenarios. Null when the scenario cannot serve the endpoint at all.
+ */
+export function scenarioServing(config: RouterConfig, scenario: ScenarioConfig, endpoint: "chat" | "embeddings" | "completions"): ScenarioConfig | null {
+  if (scenario.endpoint !== (endpoint === "embeddings" ? "embeddings" : "chat")) return null;
+  if (endpoint !== "completions") return scenario;
+  const serves = (origin: string) => PROVIDER_PROFILES[config.origins[origin]!.provider].completions;
+  const candidates = scenario.candidates.filter((c) => serves(c.origin));
+  if (candidates.length === 0) return null;
+  const { canary, shadow, ...rest } = scenario;
+  return {
+    ...rest,
+    candidates,
+    ...(canary && serves(canary.origin) ? { canary } : {}),
+    ...(shadow && serves(shadow.origin) ? { shadow } : {}),
+  };
 }

@@ -1,6 +1,16 @@
 /**
- * What differs between provider families, as data (DESIGN §6): how an origin is authenticated
- * and which usage fields it reports. Handlers read this table instead of branching on names.
+ * What differs between provider families, as data (DESIGN §6): how an origin is authenticated,
+ * which usage fields it reports, which field takes the output cap, how it reports usage on a stream,
+ * whether it prices `service_tier` and whether it serves the legacy completions endpoint. Handlers
+ * read this table instead of branching on names.
+ *
+ * | provider   | output cap (chat)       | stream usage                     | `service_tier` | `/completions` |
+ * |------------|-------------------------|----------------------------------|----------------|----------------|
+ * | openai     | `max_completion_tokens` | on request (`include_usage`)     | priced tiers   | yes            |
+ * | deepseek   | `max_tokens`            | on request (`include_usage`)     | no             | no (beta URL)  |
+ * | openrouter | `max_tokens`            | always, in the last chunk        | no             | yes            |
+ * | vllm       | `max_completion_tokens` | on request (`include_usage`)     | no             | yes            |
+ * | sglang     | `max_completion_tokens` | on request (`include_usage`)     | no             | yes            |
  */
 import type { Provider } from "./schema";
 
@@ -17,6 +27,27 @@ export interface ProviderProfile {
   cache: CacheProfile;
   /** Whether it takes OpenAI's `prompt_cache_key` to route requests sharing a prefix to one cache. */
   promptCacheKey: boolean;
+  /**
+   * The chat completions field that caps the output. A chat request's cap, whichever field the
+   * client used (and the router's own, when a budget sets one), goes in this field and only this
+   * one: a provider that ignored the other field would answer unbounded, past what was reserved.
+   * The legacy completions endpoint takes `max_tokens` everywhere.
+   */
+  outputCapField: "max_completion_tokens" | "max_tokens";
+  /**
+   * How it reports usage on a stream. `on_request`: only with `stream_options.include_usage`, in a
+   * last chunk with `choices: []` (the router always asks, to learn what was used); `always`: in
+   * the last chunk whatever was asked, `stream_options` having no effect (the client's is passed
+   * as it is). Either way the client sees the usage only if it asked for it (`proxy/sse-relay.ts`).
+   */
+  streamUsage: "on_request" | "always";
+  /**
+   * Whether it bills by OpenAI's `service_tier`. Only such an origin may declare `serviceTiers`
+   * (the tiers it accepts and their prices); `service_tier` reaches no other origin.
+   */
+  serviceTier: boolean;
+  /** Whether it serves the legacy `POST /completions` under its base URL. */
+  completions: boolean;
 }
 
 const BEARER = { header: "authorization", scheme: "bearer" } as const;
@@ -36,10 +67,68 @@ export interface CacheProfile {
 const OPENAI_CACHE: CacheProfile = { ttlSeconds: 300, minTokens: 1024, stepTokens: 128 };
 const POOL_CACHE: CacheProfile = { ttlSeconds: 600, minTokens: 16, stepTokens: 16 };
 
+/** The servers we run in pools (vLLM, SGLang) speak the same dialect. */
+const POOL_SERVER: ProviderProfile = {
+  auth: BEARER,
+  cachedTokensField: "prompt_tokens_details.cached_tokens",
+  cache: POOL_CACHE,
+  promptCacheKey: false,
+  outputCapField: "max_completion_tokens",
+  streamUsage: "on_request",
+  serviceTier: false,
+  completions: true,
+};
+
 export const PROVIDER_PROFILES: Readonly<Record<Provider, ProviderProfile>> = {
-  openai: { auth: BEARER, cachedTokensField: "prompt_tokens_details.cached_tokens", cache: OPENAI_CACHE, promptCacheKey: true },
-  deepseek: { auth: BEARER, cachedTokensField: "prompt_cache_hit_tokens", cache: { ttlSeconds: 3600, minTokens: 64, stepTokens: 64 }, promptCacheKey: false },
-  openrouter: { auth: BEARER, cachedTokensField: "prompt_tokens_details.cached_tokens", cache: OPENAI_CACHE, promptCacheKey: false },
-  vllm: { auth: BEARER, cachedTokensField: "prompt_tokens_details.cached_tokens", cache: POOL_CACHE, promptCacheKey: false },
-  sglang: { auth: BEARER, cachedTokensField: "prompt_tokens_details.cached_tokens", cache: POOL_CACHE, promptCacheKey: false },
+  // `max_tokens` is deprecated and "not compatible with o-series models"; `max_completion_tokens`
+  // bounds visible and reasoning tokens. `stream_options` is only allowed with `stream: true`; its
+  // `include_usage` adds a last chunk with `choices: []` and the usage. `service_tier` picks the
+  // processing tier, and `priority` and `flex` are billed at their own rates
+  // (https://platform.openai.com/docs/api-reference/chat/create, /docs/guides/priority-processing,
+  // /docs/guides/flex-processing). Legacy completions: https://platform.openai.com/docs/api-reference/completions.
+  openai: {
+    auth: BEARER,
+    cachedTokensField: "prompt_tokens_details.cached_tokens",
+    cache: OPENAI_CACHE,
+    promptCacheKey: true,
+    outputCapField: "max_completion_tokens",
+    streamUsage: "on_request",
+    serviceTier: true,
+    completions: true,
+  },
+  // The chat API documents `max_tokens` (no `max_completion_tokens`) and
+  // `stream_options.include_usage` (https://api-docs.deepseek.com/api/create-chat-completion); FIM
+  // completions are a beta at another base URL (`https://api.deepseek.com/beta`), not under `/v1`.
+  deepseek: {
+    auth: BEARER,
+    cachedTokensField: "prompt_cache_hit_tokens",
+    cache: { ttlSeconds: 3600, minTokens: 64, stepTokens: 64 },
+    promptCacheKey: false,
+    outputCapField: "max_tokens",
+    streamUsage: "on_request",
+    serviceTier: false,
+    completions: false,
+  },
+  // Its parameters page documents `max_tokens` (https://openrouter.ai/docs/api-reference/parameters).
+  // Usage, with its own `cost` in credits, is "included in the last SSE message for streaming
+  // responses"; `stream_options: {include_usage: true}` is deprecated and has no effect
+  // (https://openrouter.ai/docs/use-cases/usage-accounting). The router's `usage.cost` replaces
+  // OpenRouter's: it is what the tenant pays the router.
+  openrouter: {
+    auth: BEARER,
+    cachedTokensField: "prompt_tokens_details.cached_tokens",
+    cache: OPENAI_CACHE,
+    promptCacheKey: false,
+    outputCapField: "max_tokens",
+    streamUsage: "always",
+    serviceTier: false,
+    completions: true,
+  },
+  // vLLM: `max_tokens` is "deprecated in favor of the max_completion_tokens field"; `StreamOptions`
+  // has `include_usage` (and `continuous_usage_stats`, usage on every chunk)
+  // (vllm-project/vllm, vllm/entrypoints/openai/protocol.py, `ChatCompletionRequest`).
+  vllm: POOL_SERVER,
+  // SGLang, likewise: `max_tokens` deprecated for `max_completion_tokens`; `StreamOptions.include_usage`
+  // defaults to false (sgl-project/sglang, python/sglang/srt/entrypoints/openai/protocol.py).
+  sglang: POOL_SERVER,
 };

@@ -10,9 +10,13 @@ import { withMigration } from "../migration/derive";
 import { migrationSchema } from "../migration/schema";
 import { pricingSchema } from "../pricing/schema";
 import { originRoutingShape, originWindowSchema, scenarioRoutingShape } from "../routing/schema";
+import { PROVIDER_PROFILES } from "./providers";
 
 /** The provider families whose wire differences the router knows (see `providers.ts`). */
 export const PROVIDERS = ["openai", "deepseek", "openrouter", "vllm", "sglang"] as const;
+
+/** OpenAI's `service_tier` values (https://platform.openai.com/docs/api-reference/chat/create#chat-create-service_tier). */
+export const SERVICE_TIERS = ["auto", "default", "flex", "scale", "priority"] as const;
 
 const name = (what: string) =>
   z
@@ -51,11 +55,22 @@ export const originSchema = z
     timeouts: timeoutsSchema.default({ firstByteMs: 20_000, totalMs: 600_000 }),
     /** USD per million tokens (converted to integer micro-dollars); absent: free, e.g. an owned pool. */
     pricing: pricingSchema.optional(),
+    /**
+     * The `service_tier` values the origin accepts, each with its prices (as `pricing`). A request
+     * asking for one of them is sent with it and charged at its prices; any other tier is consumed
+     * by the router (a priority class) and stripped, so the origin never bills a tier the router did
+     * not price. Only for providers that bill by tier (`providers.ts`).
+     */
+    serviceTiers: z.partialRecord(z.enum(SERVICE_TIERS), pricingSchema).optional(),
     /** Its prompt cache's behaviour; absent fields come from the provider's profile. */
     cache: originCacheSchema.prefault({}),
     ...originRoutingShape,
   })
-  .strict();
+  .strict()
+  .refine((o) => o.serviceTiers === undefined || PROVIDER_PROFILES[o.provider].serviceTier, {
+    message: "only origins of a provider that bills by service_tier (openai) may declare serviceTiers",
+    path: ["serviceTiers"],
+  });
 
 export const candidateSchema = z
   .object({
@@ -173,3 +188,4 @@ export type OriginConfig = z.infer<typeof originSchema>;
 export type ScenarioConfig = z.infer<typeof scenarioSchema>;
 export type Candidate = z.infer<typeof candidateSchema>;
 export type Provider = (typeof PROVIDERS)[number];
+export type ServiceTier = (typeof SERVICE_TIERS)[number];

@@ -193,22 +193,27 @@ function intersects(a: [number, number][], b: [number, number][]): boolean {
 function overlappingPriceWindows(raw: Record<string, unknown>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const [name, origin] of entriesOf(raw, "origins")) {
-    const windows = isRecord(origin.pricing) && Array.isArray(origin.pricing.windows) ? origin.pricing.windows : [];
-    const parsed = windows.map((w) => looseWindow.safeParse(w));
-    parsed.forEach((later, j) => {
-      if (!later.success) return;
-      const laterIntervals = weekIntervals(later.data);
-      for (let i = 0; i < j; i++) {
-        const earlier = parsed[i]!;
-        if (earlier.success && earlier.data.timeZone === later.data.timeZone && intersects(weekIntervals(earlier.data), laterIntervals)) {
-          problems.push({
-            path: formatPath(["origins", name, "pricing", "windows", j]),
-            message: `overlaps window ${i}, which sets the price where they meet: split them so each hour has one price`,
-          });
-          return;
+    // Its base prices, and each `service_tier`'s own (issue #17), which have windows of their own.
+    const tables: [PropertyKey[], unknown][] = [[["origins", name, "pricing"], origin.pricing]];
+    for (const [tier, pricing] of entriesOf(origin, "serviceTiers")) tables.push([["origins", name, "serviceTiers", tier], pricing]);
+    for (const [at, pricing] of tables) {
+      const windows = isRecord(pricing) && Array.isArray(pricing.windows) ? pricing.windows : [];
+      const parsed = windows.map((w) => looseWindow.safeParse(w));
+      parsed.forEach((later, j) => {
+        if (!later.success) return;
+        const laterIntervals = weekIntervals(later.data);
+        for (let i = 0; i < j; i++) {
+          const earlier = parsed[i]!;
+          if (earlier.success && earlier.data.timeZone === later.data.timeZone && intersects(weekIntervals(earlier.data), laterIntervals)) {
+            problems.push({
+              path: formatPath([...at, "windows", j]),
+              message: `overlaps window ${i}, which sets the price where they meet: split them so each hour has one price`,
+            });
+            return;
+          }
         }
-      }
-    });
+      });
+    }
   }
   return problems;
 }

@@ -7,6 +7,7 @@ import type { PrefixLookup, PrefixMatch } from "../affinity/prefix-index";
 import type { TenantLedger } from "../ledger/tenant-ledger";
 import type { AdmitRequest, AdmitResult, LeaseReport, LeaseResult, LeaseWant, SettleRequest } from "../ledger/types";
 import type { PrefixUpdate } from "../affinity/prefix-index";
+import type { ResponseChain, ResponseRow } from "../ledger/response-store";
 
 /** What the request path asks of a tenant's ledger. */
 export interface LedgerCalls {
@@ -60,5 +61,15 @@ export class LedgerClient implements LedgerCalls {
 
   lookupPrefix(lookup: PrefixLookup, at: number): Promise<Record<string, PrefixMatch>> {
     return this.call("lookupPrefix", () => this.stub.lookupPrefix(lookup, at) as Promise<Record<string, PrefixMatch>>);
+  }
+
+  /** The stored conversation a Responses request continues (`previous_response_id`). */
+  responseChain(id: string, at: number): Promise<ResponseChain> {
+    return this.call("responseChain", () => this.stub.responseChain(id, at) as Promise<ResponseChain>);
+  }
+
+  /** Stores a finished Responses API response. */
+  storeResponse(row: ResponseRow): Promise<boolean> {
+    return this.call("storeResponse", () => this.stub.storeResponse(row));
   }
 }

@@ -38,6 +38,16 @@
  *                 usage) and replaces its secret: `rotated_at`, and the secret it replaced in
  *                 `previous_lookup` / `previous_hash` / `previous_hint`, accepted until
  *                 `previous_expires_at` (the grace). One previous secret at most.
+ *   responses     (v5, issue #17) the tenant's stored Responses API responses: the response id, the
+ *                 id of the one it continues (`previous_response_id`, a link walked back to rebuild
+ *                 a conversation), when it was created and when it expires (the tenant's
+ *                 `response_retention_days` later; expired rows are never read and the alarm
+ *                 deletes them), and `body`: the JSON of what was stored (the response object and
+ *                 the turn's input items, see src/openai/responses/history.ts).
+ *   tenant        (v5) gains `response_retention_days` (default 30).
+ *   usage         (v5) gains the request's attribution: `end_user` (OpenAI's `user`), `metadata`
+ *                 (JSON object of string pairs, at most 16) and `tags` (JSON array from the
+ *                 `x-router-tags` header, at most 16); NULL when the request carried none.
  *
  * Rate-limit buckets are kept in memory only (see rate-limits.ts).
  *
@@ -163,6 +173,20 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE api_keys ADD COLUMN previous_hint TEXT;
   ALTER TABLE api_keys ADD COLUMN previous_expires_at INTEGER;
   CREATE INDEX api_keys_previous_lookup ON api_keys (previous_lookup);
+  `,
+  `
+  CREATE TABLE responses (
+    id TEXT PRIMARY KEY,
+    previous_response_id TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX responses_expiry ON responses (expires_at);
+  ALTER TABLE tenant ADD COLUMN response_retention_days INTEGER NOT NULL DEFAULT 30;
+  ALTER TABLE usage ADD COLUMN end_user TEXT;
+  ALTER TABLE usage ADD COLUMN metadata TEXT;
+  ALTER TABLE usage ADD COLUMN tags TEXT;
   `,
 ];
 

@@ -42,6 +42,7 @@ import {
   type UsageTotals,
 } from "./types";
 import { insertUsage, pruneUsage, queryUsage, usageOf, usageTotals } from "./usage-log";
+import { deleteResponse, insertResponse, nextResponseExpiry, pruneResponses, responseBody, responseChain, type ResponseChain, type ResponseRow } from "./response-store";
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -53,6 +54,7 @@ interface TenantRow extends Row {
   limits: string;
   time_zone: string;
   retention_days: number;
+  response_retention_days: number;
   disabled: number;
   disabled_at: number | null;
   created_at: number;
@@ -99,6 +101,7 @@ export interface TenantInit {
   limits?: RateLimits;
   timeZone?: string;
   retentionDays?: number;
+  responseRetentionDays?: number;
 }
 
 export interface TenantPatch {
@@ -106,6 +109,7 @@ export interface TenantPatch {
   policy?: Policy;
   timeZone?: string;
   retentionDays?: number;
+  responseRetentionDays?: number;
   disabled?: boolean;
 }
 
@@ -118,6 +122,8 @@ interface LedgerEnv {
 
 const DAY_MS = 86_400_000;
 const CLEANUP_EVERY_MS = 3_600_000;
+/** How long stored responses are kept unless the tenant says otherwise. */
+export const DEFAULT_RESPONSE_RETENTION_DAYS = 30;
 
 /** The lower of two classes (batch < standard < interactive). */
 function lowerPriority(a: PriorityClass, b: PriorityClass): PriorityClass {
@@ -218,8 +224,8 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   private insertTenant(init: TenantInit, at: number): void {
     this.sql.exec(
-      `INSERT INTO tenant (id, name, salt, policy, limits, time_zone, retention_days, disabled, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+      `INSERT INTO tenant (id, name, salt, policy, limits, time_zone, retention_days, response_retention_days, disabled, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
       init.id,
       init.name,
       randomHex(16),
@@ -227,6 +233,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       JSON.stringify(init.limits ?? DEFAULT_TENANT_LIMITS),
       init.timeZone ?? "UTC",
       init.retentionDays ?? 90,
+      init.responseRetentionDays ?? DEFAULT_RESPONSE_RETENTION_DAYS,
       at,
     );
     this.loadTenant();
@@ -242,6 +249,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       limits: this.tenantLimits,
       timeZone: row.time_zone,
       retentionDays: row.retention_days,
+      responseRetentionDays: row.response_retention_days,
       disabled: row.disabled === 1,
       disabledAt: row.disabled_at,
       createdAt: row.created_at,
@@ -270,11 +278,12 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     const t = this.tenant;
     const disabled = patch.disabled === undefined ? t.disabled : patch.disabled ? 1 : 0;
     this.sql.exec(
-      "UPDATE tenant SET name = ?, policy = ?, time_zone = ?, retention_days = ?, disabled = ?, disabled_at = ?",
+      "UPDATE tenant SET name = ?, policy = ?, time_zone = ?, retention_days = ?, response_retention_days = ?, disabled = ?, disabled_at = ?",
       patch.name ?? t.name,
       patch.policy ? JSON.stringify(patch.policy) : t.policy,
       patch.timeZone ?? t.time_zone,
       patch.retentionDays ?? t.retention_days,
+      patch.responseRetentionDays ?? t.response_retention_days,
       disabled,
       // Disabling again keeps the first time: the leases it stopped ended one window after it.
       disabled === 1 && t.disabled === 0 ? Date.now() : t.disabled_at,
@@ -825,6 +834,8 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
         );
       }
       for (const lease of this.sql.exec<LeaseRow>("SELECT * FROM leases WHERE charge_at <= ?", now).toArray()) this.expireLease(lease, now);
+      // Stored responses go when they expire (the alarm is armed for the next one, below).
+      pruneResponses(this.sql, now);
       const last = Number(this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'last_cleanup'").toArray()[0]?.value ?? 0);
       if (this.tenant && now - last >= CLEANUP_EVERY_MS) {
         pruneUsage(this.sql, now - this.tenant.retention_days * DAY_MS);
@@ -834,8 +845,38 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
         );
       }
     });
-    const next = this.sql.exec<{ t: number | null }>("SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM reservations UNION ALL SELECT MIN(charge_at) FROM leases)").one().t;
+    const due = [this.sql.exec<{ t: number | null }>("SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM reservations UNION ALL SELECT MIN(charge_at) FROM leases)").one().t, nextResponseExpiry(this.sql)];
+    const next = due.reduce<number | null>((a, b) => (b === null ? a : a === null ? b : Math.min(a, b)), null);
     if (next !== null) this.armAlarm(next);
+  }
+
+  // ── stored responses (the Responses API) ─────────────────────────────────────────────────
+
+  /**
+   * Keeps a response for the tenant's `response_retention_days` from its creation; false when there
+   * is no tenant (nothing is written then).
+   */
+  async storeResponse(row: ResponseRow): Promise<boolean> {
+    if (!this.tenant) return false;
+    const expiresAt = row.createdAt + this.tenant.response_retention_days * DAY_MS;
+    this.ctx.storage.transactionSync(() => insertResponse(this.sql, row, expiresAt));
+    this.armAlarm(expiresAt);
+    return true;
+  }
+
+  /** A stored response's body (JSON text), or null: unknown, expired, deleted, or no tenant. */
+  async getResponse(id: string, at: number): Promise<string | null> {
+    return this.tenant ? responseBody(this.sql, id, at) : null;
+  }
+
+  /** The conversation that `id` ends, oldest first (see response-store.ts). */
+  async responseChain(id: string, at: number): Promise<ResponseChain> {
+    return this.tenant ? responseChain(this.sql, id, at) : { ok: false, reason: "not_found", id };
+  }
+
+  /** Deletes a stored response; false when there is none. */
+  async deleteResponse(id: string, at: number): Promise<boolean> {
+    return this.tenant ? deleteResponse(this.sql, id, at) : false;
   }
 
   // ── usage ────────────────────────────────────────────────────────────────────────────────

@@ -56,6 +56,8 @@ export interface Tenant {
   limits: RateLimits;
   timeZone: string;
   retentionDays: number;
+  /** How long stored Responses API responses are kept (`previous_response_id`, `GET /v1/responses/{id}`). */
+  responseRetentionDays: number;
   disabled: boolean;
   /** When it was last disabled (epoch ms); null when it never was. */
   disabledAt: number | null;
@@ -109,9 +111,13 @@ export interface PricesMicros {
   output: number;
 }
 
+/** The endpoints a client calls, as the usage log names them. */
+export type UsageEndpoint = "chat" | "embeddings" | "completions" | "responses";
+
 /** What admission reserves: the worst case of one request. */
 export interface ReservationRequest {
-  endpoint: "chat" | "embeddings";
+  /** What the client called (an embeddings request has no output). */
+  endpoint: UsageEndpoint;
   scenario: string;
   stream: boolean;
   /** An upper bound of the prompt's tokens (no tokenizer counts more). */
@@ -260,12 +266,25 @@ export interface LeaseReport {
 /** Where a usage row's token counts come from. */
 export type UsageSource = "origin" | "estimated" | "reserved";
 
+/**
+ * Who a request is for, as the client said (bounded at the edge, see src/usage/attribution.ts):
+ * OpenAI's `user`, `metadata` string pairs, and the `x-router-tags` header's tags.
+ */
+export interface Attribution {
+  user: string | null;
+  metadata: Record<string, string> | null;
+  tags: string[];
+}
+
+/** A request with no attribution. */
+export const NO_ATTRIBUTION: Attribution = { user: null, metadata: null, tags: [] };
+
 /** One request's record, written once per request id. */
-export interface UsageRecord {
+export interface UsageRecord extends Attribution {
   requestId: string;
   at: number;
   keyId: string;
-  endpoint: "chat" | "embeddings";
+  endpoint: UsageEndpoint;
   scenario: string;
   origin: string | null;
   model: string | null;
@@ -285,8 +304,11 @@ export interface UsageRecord {
   latencyMs: number;
 }
 
+/** A usage row as written: its attribution may be left out (none). */
+export type UsageRow = Omit<UsageRecord, keyof Attribution> & Partial<Attribution>;
+
 /** What settlement is told; `reservedMicros` is filled in by the ledger. */
-export type SettleRequest = Omit<UsageRecord, "reservedMicros">;
+export type SettleRequest = Omit<UsageRow, "reservedMicros">;
 
 export interface UsageQuery {
   from?: number;
@@ -294,6 +316,12 @@ export interface UsageQuery {
   keyId?: string;
   scenario?: string;
   origin?: string;
+  /** Rows of this end user (`user`). */
+  user?: string;
+  /** Rows carrying this tag. */
+  tag?: string;
+  /** Rows whose metadata has each of these pairs. */
+  metadata?: Record<string, string>;
   limit?: number;
   /** Opaque, from a previous page's `nextCursor`. */
   cursor?: string;
@@ -304,8 +332,9 @@ export interface UsagePage {
   nextCursor: string | null;
 }
 
-export const USAGE_GROUPS = ["day", "model", "origin", "key"] as const;
-export type UsageGroup = (typeof USAGE_GROUPS)[number];
+export const USAGE_GROUPS = ["day", "model", "origin", "key", "user", "tag"] as const;
+/** What totals are grouped by: a column, each tag a row carries, or one metadata key's values (`metadata.<key>`). */
+export type UsageGroup = (typeof USAGE_GROUPS)[number] | `metadata.${string}`;
 
 export interface UsageTotals {
   group: string;

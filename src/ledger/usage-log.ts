@@ -1,20 +1,22 @@
 /**
  * The usage log: one row per request, written exactly once per request id, queried with filters
- * and keyset pagination (newest first), summed by day, model, origin or key.
+ * and keyset pagination (newest first), summed by day, model, origin, key, end user, tag or a
+ * metadata key. Attribution is stored as JSON (`metadata` an object, `tags` an array) and read
+ * with SQLite's JSON functions (https://www.sqlite.org/json1.html).
  */
-import type { UsageGroup, UsagePage, UsageQuery, UsageRecord, UsageTotals } from "./types";
+import type { UsageGroup, UsagePage, UsageQuery, UsageRecord, UsageRow, UsageTotals } from "./types";
 
 type Row = Record<string, SqlStorageValue>;
 
 const MAX_PAGE = 1000;
 
 /** Inserts a record; false when the request id already has one (nothing changes then). */
-export function insertUsage(sql: SqlStorage, record: UsageRecord, day: string): boolean {
+export function insertUsage(sql: SqlStorage, record: UsageRow, day: string): boolean {
   const cursor = sql.exec(
     `INSERT INTO usage (request_id, at, day, key_id, endpoint, scenario, origin, model, stream, prompt_tokens,
        cached_tokens, cache_write_tokens, completion_tokens, cost_micros, reserved_micros, usage_source, status,
-       outcome, latency_ms)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       outcome, latency_ms, end_user, metadata, tags)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (request_id) DO NOTHING`,
     record.requestId,
     record.at,
@@ -35,6 +37,9 @@ export function insertUsage(sql: SqlStorage, record: UsageRecord, day: string): 
     record.status,
     record.outcome,
     record.latencyMs,
+    record.user ?? null,
+    record.metadata ? JSON.stringify(record.metadata) : null,
+    record.tags && record.tags.length > 0 ? JSON.stringify(record.tags) : null,
   );
   return cursor.rowsWritten > 0;
 }
@@ -59,6 +64,9 @@ function toRecord(row: Row): UsageRecord {
     status: row.status as number,
     outcome: row.outcome as string,
     latencyMs: row.latency_ms as number,
+    user: (row.end_user as string | null) ?? null,
+    metadata: row.metadata ? (JSON.parse(row.metadata as string) as Record<string, string>) : null,
+    tags: row.tags ? (JSON.parse(row.tags as string) as string[]) : [],
   };
 }
 
@@ -67,7 +75,12 @@ export function usageOf(sql: SqlStorage, requestId: string): UsageRecord | null 
   return row ? toRecord(row) : null;
 }
 
-/** The WHERE clause of a query's filters (time range, key, scenario, origin). */
+/** A JSON path naming one key of an object, whatever characters the key holds (`$."k"`). */
+function keyPath(key: string): string {
+  return `$.${JSON.stringify(key)}`;
+}
+
+/** The WHERE clause of a query's filters (time range, key, scenario, origin, end user, tag, metadata). */
 function filters(query: UsageQuery): { where: string[]; args: SqlStorageValue[] } {
   const where: string[] = [];
   const args: SqlStorageValue[] = [];
@@ -76,6 +89,9 @@ function filters(query: UsageQuery): { where: string[]; args: SqlStorageValue[] 
   if (query.keyId !== undefined) (where.push("key_id = ?"), args.push(query.keyId));
   if (query.scenario !== undefined) (where.push("scenario = ?"), args.push(query.scenario));
   if (query.origin !== undefined) (where.push("origin = ?"), args.push(query.origin));
+  if (query.user !== undefined) (where.push("end_user = ?"), args.push(query.user));
+  if (query.tag !== undefined) (where.push("EXISTS (SELECT 1 FROM json_each(usage.tags) WHERE json_each.value = ?)"), args.push(query.tag));
+  for (const [key, value] of Object.entries(query.metadata ?? {})) (where.push("json_extract(metadata, ?) = ?"), args.push(keyPath(key), value));
   return { where, args };
 }
 
@@ -115,17 +131,32 @@ export function queryUsage(sql: SqlStorage, query: UsageQuery): UsagePage | null
   return { data: page, nextCursor: rows.length > limit && last ? encodeCursor(last.at, last.requestId) : null };
 }
 
-const GROUP_COLUMN: Record<UsageGroup, string> = { day: "day", model: "scenario", origin: "origin", key: "key_id" };
+const GROUP_COLUMN: Record<Exclude<UsageGroup, "tag" | `metadata.${string}`>, string> = {
+  day: "day",
+  model: "scenario",
+  origin: "origin",
+  key: "key_id",
+  user: "end_user",
+};
 
-/** Totals over the filtered records, by day (tenant-local), model (scenario), origin or key. */
+/** What a grouping selects as `grp`, the tables it reads from, and its arguments (before the filters'). */
+function grouping(groupBy: UsageGroup): { select: string; from: string; args: SqlStorageValue[] } {
+  // A row with several tags counts once in each of their groups; a row with none, in "".
+  if (groupBy === "tag") return { select: "COALESCE(t.value, '')", from: "usage LEFT JOIN json_each(usage.tags) AS t", args: [] };
+  if (groupBy.startsWith("metadata.")) return { select: "COALESCE(json_extract(metadata, ?), '')", from: "usage", args: [keyPath(groupBy.slice("metadata.".length))] };
+  return { select: `COALESCE(${GROUP_COLUMN[groupBy as keyof typeof GROUP_COLUMN]}, '')`, from: "usage", args: [] };
+}
+
+/** Totals over the filtered records, by day (tenant-local), model (scenario), origin, key, end user, tag or a metadata key. */
 export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGroup): UsageTotals[] {
   const { where, args } = filters(query);
-  const column = GROUP_COLUMN[groupBy];
+  const group = grouping(groupBy);
   return sql
     .exec<Row>(
-      `SELECT COALESCE(${column}, '') AS grp, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached,
+      `SELECT ${group.select} AS grp, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached,
          SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost
-       FROM usage ${where.length ? `WHERE ${where.join(" AND ")}` : ""} GROUP BY grp ORDER BY grp`,
+       FROM ${group.from} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} GROUP BY grp ORDER BY grp`,
+      ...group.args,
       ...args,
     )
     .toArray()

@@ -31,7 +31,9 @@ const MAX_SERIES = 5_000;
 /** What the route of a request was, for requests no scenario served. */
 export function endpointOf(path: string): string {
   if (path === "/v1/chat/completions") return "chat";
+  if (path === "/v1/completions") return "completions";
   if (path === "/v1/embeddings") return "embeddings";
+  if (path === "/v1/responses" || path.startsWith("/v1/responses/")) return "responses";
   if (path.startsWith("/v1/models")) return "models";
   if (path.startsWith("/v1/")) return "v1";
   if (path.startsWith("/admin/")) return "admin";

@@ -36,7 +36,8 @@ export type RouterFailure =
   | { kind: "body_unreadable" }
   | { kind: "unknown_route"; method: string; path: string }
   | { kind: "method_not_allowed"; method: string; path: string }
-  | { kind: "not_found"; what: string }
+  /** `param`: the request field that named the missing thing (e.g. `previous_response_id`). */
+  | { kind: "not_found"; what: string; param?: string }
   /** A change that the current state refuses; `code` names why (default `conflict`: a stale `ifVersion`). */
   | { kind: "conflict"; message: string; code?: string }
   | { kind: "invalid_config"; problems: { path: string; message: string }[] }
@@ -172,6 +173,7 @@ function render(failure: RouterFailure): Rendered {
         type: "not_found_error",
         code: "not_found",
         message: `${failure.what} was not found.`,
+        param: failure.param ?? null,
       };
     case "conflict":
       return { status: 409, type: "invalid_request_error", code: failure.code ?? "conflict", message: failure.message };

@@ -17,6 +17,24 @@ const message = z.looseObject({
 
 const positiveInt = z.number().int().min(1);
 
+/** Most characters of `user` the usage log keeps (it is filtered and grouped by). */
+export const MAX_USER_CHARS = 256;
+
+/** OpenAI's `user`: a stable id of the end user, kept in the usage log. */
+export const userSchema = z.string().max(MAX_USER_CHARS, `at most ${MAX_USER_CHARS} characters`);
+
+/**
+ * OpenAI's `metadata` (chat completions, Responses): at most 16 pairs, keys up to 64 characters,
+ * values up to 512 (https://platform.openai.com/docs/api-reference/chat/create#chat-create-metadata).
+ * The usage log keeps it, so the bounds are enforced on every endpoint that carries it.
+ */
+export const metadataSchema = z
+  .record(z.string().min(1).max(64), z.string().max(512))
+  .refine((m) => Object.keys(m).length <= 16, "at most 16 key-value pairs");
+
+/** The fields every endpoint may carry for the usage log's attribution. */
+const attributionShape = { user: userSchema.nullish(), metadata: metadataSchema.nullish() };
+
 export const chatRequestSchema = z.looseObject({
   model: z.string().min(1).max(256),
   messages: z.array(message).min(1, "'messages' must contain at least one message"),
@@ -27,33 +45,74 @@ export const chatRequestSchema = z.looseObject({
   n: z.number().int().min(1).max(128).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
+  ...attributionShape,
 });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
 const tokenArray = z.array(z.number().int().min(0));
 
+/** Text or tokens, as embeddings' `input` and legacy completions' `prompt` take them: a string, strings, a token array or token arrays. */
+function textsOrTokens(field: string) {
+  const empty = `'${field}' must not be empty`;
+  return z.union([z.string(), z.array(z.string()).min(1, empty), tokenArray.min(1, empty), z.array(tokenArray).min(1, empty)]);
+}
+
 export const embeddingsRequestSchema = z.looseObject({
   model: z.string().min(1).max(256),
-  input: z.union([
-    z.string(),
-    z.array(z.string()).min(1, "'input' must not be empty"),
-    tokenArray.min(1, "'input' must not be empty"),
-    z.array(tokenArray).min(1, "'input' must not be empty"),
-  ]),
+  input: textsOrTokens("input"),
   encoding_format: z.enum(["float", "base64"]).optional(),
   dimensions: positiveInt.optional(),
+  ...attributionShape,
 });
 export type EmbeddingsRequest = z.infer<typeof embeddingsRequestSchema>;
 
 /**
- * A validated request the router forwards, typed by its endpoint. Unknown fields are kept as they
- * came (the schemas are loose); only the upstream serialisation treats the body as a plain record.
+ * The legacy `POST /v1/completions` (https://platform.openai.com/docs/api-reference/completions/create):
+ * a prompt as a string, strings, a token array or token arrays; `max_tokens` is its only output cap;
+ * `best_of` completions are generated server-side (and billed) per prompt, `n` returned.
  */
-export type ProxyRequest = { endpoint: "chat"; body: ChatRequest } | { endpoint: "embeddings"; body: EmbeddingsRequest };
+export const completionsRequestSchema = z
+  .looseObject({
+    model: z.string().min(1).max(256),
+    prompt: textsOrTokens("prompt"),
+    suffix: z.string().nullish(),
+    stream: z.boolean().nullish(),
+    stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
+    max_tokens: positiveInt.nullish(),
+    n: z.number().int().min(1).max(128).nullish(),
+    best_of: z.number().int().min(1).max(20).nullish(),
+    echo: z.boolean().nullish(),
+    logprobs: z.number().int().min(0).max(5).nullish(),
+    temperature: z.number().min(0).max(2).nullish(),
+    top_p: z.number().min(0).max(1).nullish(),
+    ...attributionShape,
+  })
+  .refine((r) => r.best_of == null || r.best_of >= (r.n ?? 1), { message: "must be at least 'n'", path: ["best_of"] });
+export type CompletionsRequest = z.infer<typeof completionsRequestSchema>;
+
+/**
+ * A validated request the router forwards, typed by the endpoint it goes to upstream. Unknown
+ * fields are kept as they came (the schemas are loose); only the upstream serialisation treats the
+ * body as a plain record. A Responses API request travels as the chat request it translates to.
+ */
+export type ProxyRequest =
+  | { endpoint: "chat"; body: ChatRequest }
+  | { endpoint: "embeddings"; body: EmbeddingsRequest }
+  | { endpoint: "completions"; body: CompletionsRequest };
+
+/** The endpoints a client calls: the upstream ones, and the Responses API (served as chat). */
+export type ApiEndpoint = ProxyRequest["endpoint"] | "responses";
 
 /** Validates a parsed body for its endpoint, or throws the 400 that names the offending `param`. */
 export function parseProxyRequest(endpoint: ProxyRequest["endpoint"], value: unknown): ProxyRequest {
-  return endpoint === "chat" ? { endpoint, body: validate(chatRequestSchema, value) } : { endpoint, body: validate(embeddingsRequestSchema, value) };
+  switch (endpoint) {
+    case "chat":
+      return { endpoint, body: validate(chatRequestSchema, value) };
+    case "embeddings":
+      return { endpoint, body: validate(embeddingsRequestSchema, value) };
+    case "completions":
+      return { endpoint, body: validate(completionsRequestSchema, value) };
+  }
 }
 
 /**

@@ -100,7 +100,7 @@ export function openApiDocument(ops: readonly Operation[], info: { version: stri
       title: "Token Router",
       version: info.version,
       description:
-        "An OpenAI-compatible LLM router. `/v1` is OpenAI's API (chat completions, embeddings, models) plus the tenant's own usage and budgets; `/admin` manages tenants, keys, budgets and the live routing config.",
+        "An OpenAI-compatible LLM router. `/v1` is OpenAI's API (chat completions, the Responses API, legacy completions, embeddings, models) plus the tenant's own usage and budgets; `/admin` manages tenants, keys, budgets and the live routing config.",
     },
     paths,
     components: {

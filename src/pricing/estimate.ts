@@ -140,6 +140,7 @@ function embeddingInputTokens(input: unknown, a: PromptAssumptions): number {
  * chat:       perRequest + Σ (perMessage + UTF-8 bytes of text + JSON bytes of other fields
  *                             + image / audio / file per media part) + JSON bytes of tools etc.
  * embeddings: Σ (perEmbeddingText + UTF-8 bytes) per text, + length per token array.
+ * completions (legacy `prompt`, `suffix`): perRequest + the prompt counted as embeddings input + the suffix's bytes.
  * @example
  * estimatePromptTokensUpperBound({ model: "m", messages: [{ role: "user", content: "hello" }] }) // 16 + 8 + 5 = 29
  * estimatePromptTokensUpperBound({ model: "e", input: ["hi", "ça"] }) // (4 + 2) + (4 + 3) = 13
@@ -154,6 +155,10 @@ export function estimatePromptTokensUpperBound(body: unknown, assumptions?: Part
     for (const message of body.messages) tokens += messageTokens(message, a);
   }
   if (body.input !== undefined && body.input !== null) tokens += embeddingInputTokens(body.input, a);
+  // A legacy completion's prompt counts like embeddings input (each text with its special tokens),
+  // its suffix as text, and the request's template overhead once.
+  if (body.prompt !== undefined && body.prompt !== null) tokens += a.perRequest + embeddingInputTokens(body.prompt, a);
+  if (typeof body.suffix === "string") tokens += utf8ByteLength(body.suffix);
   for (const field of JSON_FIELDS) {
     const value = body[field];
     if (value !== undefined && value !== null) tokens += jsonBytes(value);

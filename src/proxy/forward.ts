@@ -15,7 +15,7 @@ import { readUsage, type Usage } from "../openai/usage";
 import type { Cooldowns } from "./cooldowns";
 import type { Scrub } from "./scrub";
 import { carriesText, relaySse, type StreamOutcome } from "./sse-relay";
-import { upstreamBody, upstreamHeaders, type SecretReader } from "./upstream-request";
+import { UPSTREAM_PATHS, upstreamBody, upstreamHeaders, type SecretReader, type UpstreamEndpoint } from "./upstream-request";
 
 /** One place a request may be served: an origin and the model name it knows. */
 export interface Target {
@@ -48,7 +48,8 @@ export interface AttemptLog {
 }
 
 export type Forwarded =
-  | { kind: "json"; target: Target; text: string; usage: Usage | null; attempts: AttemptLog[] }
+  /** A JSON answer: its text, and the object it parsed to (read once). */
+  | { kind: "json"; target: Target; text: string; answer: Record<string, unknown>; usage: Usage | null; attempts: AttemptLog[] }
   | { kind: "stream"; target: Target; body: ReadableStream<Uint8Array>; outcome: Promise<StreamOutcome>; attempts: AttemptLog[] }
   /** The origin's own 4xx for the request: passed through (`failure` is `origin_rejected`). */
   | { kind: "origin_error"; target: Target; status: number; failure: RouterFailure; attempts: AttemptLog[] }
@@ -57,8 +58,8 @@ export type Forwarded =
   | { kind: "cancelled"; target: Target | null; attempts: AttemptLog[] };
 
 export interface ForwardRequest {
-  /** Path under the origin's base URL, e.g. `/chat/completions`. */
-  path: string;
+  /** The endpoint called under the origin's base URL (`UPSTREAM_PATHS`). */
+  endpoint: UpstreamEndpoint;
   body: Record<string, unknown>;
   stream: boolean;
   /** Whether the client asked for `stream_options.include_usage` itself. */
@@ -85,6 +86,8 @@ export interface ForwardRequest {
   onAttempt?: (target: Target) => void;
   /** `prompt_cache_key` for origins whose provider takes one (see affinity/prompt-cache-key.ts). */
   promptCacheKey?: string | null;
+  /** What a usage served by `target` costs the tenant (µ$): a stream's `usage.cost`, for a client that asked for usage. */
+  costOf?: (target: Target, usage: Usage) => number;
 }
 
 /** Seconds from a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
@@ -160,13 +163,13 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
 
   let response: Response;
   try {
-    response = await fetch(`${origin.baseUrl}${request.path}`, {
+    response = await fetch(`${origin.baseUrl}${UPSTREAM_PATHS[request.endpoint]}`, {
       method: "POST",
       headers,
       // Never follow an origin's redirect: the prompt would go to a host the config does not name,
       // outside the request's data boundary (a 307 re-sends the body; a 302 turns it into a GET).
       redirect: "manual",
-      body: upstreamBody(request.body, target.model, request.stream, PROVIDER_PROFILES[origin.provider].promptCacheKey ? (request.promptCacheKey ?? null) : null),
+      body: upstreamBody(request.body, request.endpoint, target, request.stream, request.promptCacheKey ?? null),
       signal: controller.signal,
     });
   } catch {
@@ -208,6 +211,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
       timedOut: () => timedOut,
       cancelled: () => cancelled,
       heartbeatMs: request.heartbeatMs,
+      ...(request.costOf ? { costOf: (usage: Usage) => request.costOf!(target, usage) } : {}),
       onEnd: (o) => {
         clearTimers();
         resolveOutcome(o);
@@ -232,8 +236,9 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
   if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("invalid_response");
   clearTimers();
   log(response.status);
-  const usage = readUsage((json as Record<string, unknown>).usage, profile);
-  return { done: { kind: "json", target, text, usage, attempts } };
+  const answer = json as Record<string, unknown>;
+  const usage = readUsage(answer.usage, profile);
+  return { done: { kind: "json", target, text, answer, usage, attempts } };
 }
 
 /** Past this much stream without a token, the origin is not answering in any useful way. */

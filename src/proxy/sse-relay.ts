@@ -1,16 +1,18 @@
 /**
  * Relaying an origin's SSE stream to the client event by event, while learning its usage.
  *
- * The router always asks origins for `stream_options.include_usage`, so the final chunk carries
- * `usage` with `choices: []` (https://platform.openai.com/docs/api-reference/chat-streaming).
- * A client that did not ask for it must not see that chunk: it is dropped, and `usage` is
- * removed from content chunks that carry it (vLLM can attach it to the last one).
+ * The router asks origins for `stream_options.include_usage` (or their provider reports it anyway),
+ * so the final chunk carries `usage` with `choices: []`
+ * (https://platform.openai.com/docs/api-reference/chat-streaming). A client that did not ask for it
+ * must not see that chunk: it is dropped, and `usage` is removed from content chunks that carry it
+ * (vLLM can attach it to the last one). A client that asked gets the router's `usage.cost` in it.
  *
  * When the origin's stream breaks or stalls past the total timeout after bytes reached the
  * client, there is no status left to change: the relay ends with an SSE `error` event, which the
  * OpenAI SDKs raise as an `APIError`, and never with a silent truncation.
  */
 import type { ProviderProfile } from "../config/providers";
+import { addUsageCost } from "../openai/cost";
 import { describeFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
 import { scrubJson, type Scrub } from "./scrub";
@@ -43,6 +45,8 @@ export interface RelayOptions {
   cancelled: () => boolean;
   /** While the origin sends nothing for this long, the client gets a `: keep-alive` comment (see `limits.streamHeartbeatMs`). */
   heartbeatMs: number;
+  /** What a usage costs the tenant (µ$), for the `usage.cost` of a client that asked for usage. */
+  costOf?: (usage: Usage) => number;
   /** Called exactly once, when the stream has ended one way or another. */
   onEnd: (outcome: StreamOutcome) => void;
 }
@@ -60,7 +64,7 @@ function errorEvent(kind: "broken" | "timeout"): string {
 }
 
 /** The `data:` payload of one SSE event (joined lines), or null when it has none. */
-function dataOf(event: string): string | null {
+export function dataOf(event: string): string | null {
   let data: string | null = null;
   for (const line of event.split("\n")) {
     if (!line.startsWith("data:")) continue;
@@ -86,9 +90,9 @@ function scrubbedEvent(data: string, scrub: Scrub): string | null {
   return out === JSON.stringify(parsed) ? null : `data: ${out}\n\n`;
 }
 
-const TEXT_FIELDS = ['"content":"', '"content": "', '"arguments":"', '"arguments": "'];
+const TEXT_FIELDS = ['"content":"', '"content": "', '"arguments":"', '"arguments": "', '"text":"', '"text": "'];
 
-/** Whether an event's data carries generated text: a non-empty `content` or tool-call `arguments`. */
+/** Whether an event's data carries generated text: a non-empty `content`, tool-call `arguments` or (legacy completions) `text`. */
 export function carriesText(data: string): boolean {
   for (const field of TEXT_FIELDS) {
     for (let at = data.indexOf(field); at >= 0; at = data.indexOf(field, at + field.length)) {
@@ -151,7 +155,11 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
     if (!hasUsage) return null;
     const usage = readUsage(chunk.usage, profile);
     if (usage) outcome.usage = usage;
-    if (clientWantsUsage) return null;
+    if (clientWantsUsage) {
+      if (!usage || !options.costOf) return null;
+      addUsageCost(chunk, options.costOf(usage));
+      return `data: ${JSON.stringify(chunk)}\n\n`;
+    }
     if (choices.length === 0) return "";
     delete chunk.usage;
     return `data: ${JSON.stringify(chunk)}\n\n`;

@@ -3,6 +3,7 @@
  * client's credentials, cookies, hop-by-hop headers (RFC 9110 §7.6.1) and Cloudflare's own
  * `cf-*` headers can never leak to an origin because nothing is forwarded unless named here.
  */
+import { forwardedTier } from "../config/origins";
 import { PROVIDER_PROFILES } from "../config/providers";
 import type { OriginConfig } from "../config/schema";
 
@@ -33,16 +34,50 @@ export function upstreamHeaders(
   return headers;
 }
 
+/** Where each upstream endpoint lives under an origin's base URL. */
+export const UPSTREAM_PATHS = { chat: "/chat/completions", embeddings: "/embeddings", completions: "/completions" } as const;
+
+/** An endpoint the router calls on origins. */
+export type UpstreamEndpoint = keyof typeof UPSTREAM_PATHS;
+
+/** Where a body goes: the origin and the model name it knows. */
+export interface UpstreamTarget {
+  origin: OriginConfig;
+  model: string;
+}
+
+function positive(value: unknown): number | null {
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : null;
+}
+
 /**
- * The body an origin receives: the client's, with the origin's model name, for streams
- * `stream_options.include_usage` forced on so the router always learns what was used, and the
- * router's `prompt_cache_key` when given and the client set none. Everything else, Anthropic-style
- * `cache_control` markers included, passes through untouched.
+ * The body an origin receives: the client's, with what its provider needs (the table in
+ * `config/providers.ts`). Everything else, Anthropic-style `cache_control` markers included,
+ * passes through untouched.
+ * - `model`: the origin's name for it.
+ * - chat's output cap (`max_completion_tokens`, else `max_tokens`; the router's own when it set
+ *   one) in the provider's field, and only there.
+ * - `service_tier` only when the origin prices that tier (`serviceTiers`), else stripped.
+ * - a stream asks for usage (`stream_options.include_usage`, the client's other options kept) from
+ *   a provider that reports it only when asked; `stream_options` is dropped from a request that
+ *   does not stream (OpenAI refuses it there).
+ * - the router's `prompt_cache_key` on chat requests, for a provider that takes one, when the
+ *   client set none (OpenAI documents it for chat and Responses, not for legacy completions).
  */
-export function upstreamBody(body: Record<string, unknown>, model: string, stream: boolean, promptCacheKey: string | null = null): string {
+export function upstreamBody(body: Record<string, unknown>, endpoint: UpstreamEndpoint, target: UpstreamTarget, stream: boolean, promptCacheKey: string | null = null): string {
+  const { origin, model } = target;
+  const profile = PROVIDER_PROFILES[origin.provider];
   const out: Record<string, unknown> = { ...body, model };
-  if (promptCacheKey !== null && (body.prompt_cache_key === undefined || body.prompt_cache_key === null)) out.prompt_cache_key = promptCacheKey;
-  if (stream) {
+  if (endpoint === "chat" && promptCacheKey !== null && profile.promptCacheKey && (body.prompt_cache_key === undefined || body.prompt_cache_key === null)) out.prompt_cache_key = promptCacheKey;
+  if (body.service_tier !== undefined && forwardedTier(origin, body.service_tier) === null) delete out.service_tier;
+  if (endpoint === "chat") {
+    const cap = positive(body.max_completion_tokens) ?? positive(body.max_tokens);
+    delete out.max_completion_tokens;
+    delete out.max_tokens;
+    if (cap !== null) out[profile.outputCapField] = cap;
+  }
+  if (!stream) delete out.stream_options;
+  else if (profile.streamUsage === "on_request") {
     const options = typeof body.stream_options === "object" && body.stream_options !== null ? body.stream_options : {};
     out.stream_options = { ...options, include_usage: true };
   }

@@ -21,8 +21,9 @@ const NO_USAGE: Usage = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0,
 /**
  * One side of a pair from the attempts that made it. The TTFT runs from the first attempt's start
  * to the answer (or first token) of the one that served, fallback included: what the client waited.
+ * Its cost is at the prices of the request's `service_tier` where the origin was sent it.
  */
-export function measuredSide(config: RouterConfig, at: number, attempts: readonly AttemptLog[], ok: boolean, usage: Usage | null): EvalSide {
+export function measuredSide(config: RouterConfig, at: number, attempts: readonly AttemptLog[], ok: boolean, usage: Usage | null, tier: unknown = null): EvalSide {
   const first = attempts[0];
   const last = attempts.at(-1);
   const measured = usage ?? NO_USAGE;
@@ -36,7 +37,7 @@ export function measuredSide(config: RouterConfig, at: number, attempts: readonl
     cachedTokens: measured.cachedTokens,
     completionTokens: measured.completionTokens,
     cacheReported: measured.cacheReported,
-    costMicros: last && usage ? costMicros(originPrices(config, last.origin, at), usage) : 0,
+    costMicros: last && usage ? costMicros(originPrices(config, last.origin, at, tier), usage) : 0,
   };
 }
 
@@ -44,13 +45,13 @@ export function measuredSide(config: RouterConfig, at: number, attempts: readonl
  * The answer the client got, once complete; null when the client went away (there is nothing to
  * compare). Never rejects.
  */
-export function servedAnswer(config: RouterConfig, at: number, result: Forwarded): Promise<MeasuredAnswer | null> {
+export function servedAnswer(config: RouterConfig, at: number, result: Forwarded, tier: unknown = null): Promise<MeasuredAnswer | null> {
   switch (result.kind) {
     case "json":
-      return Promise.resolve({ side: measuredSide(config, at, result.attempts, true, result.usage), text: result.text });
+      return Promise.resolve({ side: measuredSide(config, at, result.attempts, true, result.usage, tier), text: result.text });
     case "stream":
       return result.outcome.then(
-        (o) => (o.end === "cancelled" ? null : { side: measuredSide(config, at, result.attempts, o.end === "completed", o.usage), text: null }),
+        (o) => (o.end === "cancelled" ? null : { side: measuredSide(config, at, result.attempts, o.end === "completed", o.usage, tier), text: null }),
         () => null,
       );
     case "origin_error":

@@ -7,6 +7,7 @@
 import { affinityHeader, prefixSample } from "./prefix";
 import { FREE } from "../config/origins";
 import type { Usage } from "../openai/usage";
+import { addUsageCost, usdText } from "../openai/cost";
 import { toErrorResponse } from "../openai/errors";
 import { setRateLimitHeaders } from "../openai/rate-limit-headers";
 import { formatAttempts, type AttemptLog, type Forwarded } from "../proxy/forward";
@@ -15,7 +16,8 @@ import type { Admission } from "./admit";
 import type { RequestContext } from "./context";
 import { reportBrokenStream, reportFailedAttempts, reportServed, requesterOf, type Requester } from "./health-report";
 import type { Placement } from "./place";
-import { UPSTREAM_PATHS, forwardingOf } from "./send";
+import { keeper, responsesJson, responsesStream } from "./responses-answer";
+import { forwardingOf } from "./send";
 import type { Settlement } from "./settlement";
 import { servedAnswer } from "./eval-pair";
 import { shadowCopy } from "./shadow";
@@ -79,13 +81,13 @@ function recordDecision(f: Finishing, result: Forwarded): void {
     config: ctx.config,
     scenario: admission.model,
     shadow: decision.shadow,
-    path: UPSTREAM_PATHS[upstream.endpoint],
+    endpoint: upstream.endpoint,
     body: upstream.body,
     stream: admission.stream,
     requestId: ctx.requestId,
     requester: f.requester,
     stage: admission.scenario.migration?.stage ?? null,
-    served: servedAnswer(ctx.config, ctx.startedAt, result),
+    served: servedAnswer(ctx.config, ctx.startedAt, result, upstream.body.service_tier),
   };
   ctx.waitUntil(shadowCopy({ forwarding: forwardingOf(ctx), reporter: ctx.isolate.reporter, decisionLog: log }, copy, decisionLogged));
 }
@@ -99,13 +101,27 @@ function reportAnswer(f: Finishing, usage?: Usage | null, outputTokens = usage?.
   if (send) ctx.waitUntil(send);
 }
 
-function finishJson(f: Finishing, result: Extract<Forwarded, { kind: "json" }>): Response {
-  const { ctx, settlement, headers } = f;
+/**
+ * A non-streamed answer, with what it cost: `x-router-cost-usd` and `usage.cost` (when it has a
+ * usage), or translated into a Responses `response` (stored before it is returned).
+ */
+async function finishJson(f: Finishing, result: Extract<Forwarded, { kind: "json" }>): Promise<Response> {
+  const { ctx, admission, settlement, headers } = f;
   reportAnswer(f, result.usage);
   const served = { ...settlement.servedBy(result.target), status: 200, outcome: "ok" };
-  ctx.waitUntil(settlement.settle(jsonSettlement(settlement.facts, served, result.usage, result.text.length, Date.now()), result.usage));
+  const settled = jsonSettlement(settlement.facts, served, result.usage, result.text.length, Date.now());
+  ctx.waitUntil(settlement.settle(settled, result.usage));
   headers.set("content-type", "application/json");
-  return new Response(result.text, { status: 200, headers });
+  headers.set("x-router-cost-usd", usdText(settled.costMicros));
+  const turn = admission.responses;
+  if (turn) {
+    const completedAt = Math.floor(ctx.isolate.clock.now() / 1000);
+    return new Response(await responsesJson(turn, result.answer, settled.costMicros, completedAt, keeper(ctx, admission, turn)), { status: 200, headers });
+  }
+  // The origin's own text unless there is a usage to price (an answer without one is passed as it came).
+  if (typeof result.answer.usage !== "object" || result.answer.usage === null) return new Response(result.text, { status: 200, headers });
+  addUsageCost(result.answer, settled.costMicros);
+  return new Response(JSON.stringify(result.answer), { status: 200, headers });
 }
 
 function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" }>): Response {
@@ -123,7 +139,9 @@ function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" 
   );
   headers.set("content-type", "text/event-stream; charset=utf-8");
   headers.set("cache-control", "no-cache");
-  return new Response(result.body, { status: 200, headers });
+  const turn = f.admission.responses;
+  const body = turn ? responsesStream(result.body, turn, ctx.isolate.clock.now, keeper(ctx, f.admission, turn)) : result.body;
+  return new Response(body, { status: 200, headers });
 }
 
 function finishOriginError(f: Finishing, result: Extract<Forwarded, { kind: "origin_error" }>): Response {
@@ -149,7 +167,7 @@ function finishCancelled(f: Finishing, result: Extract<Forwarded, { kind: "cance
 }
 
 /** The response to a forwarded request, with everything it leaves behind handed to `waitUntil`. */
-export function finish(ctx: RequestContext, admission: Admission, placement: Placement, settlement: Settlement, result: Forwarded): Response {
+export async function finish(ctx: RequestContext, admission: Admission, placement: Placement, settlement: Settlement, result: Forwarded): Promise<Response> {
   settlement.answered();
   const requester = requesterOf(admission.grant.tenantId, admission.request.body);
   for (const send of reportFailedAttempts(ctx.isolate.reporter, result.attempts, requester)) ctx.waitUntil(send);

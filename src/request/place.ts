@@ -39,8 +39,7 @@ export async function place(ctx: RequestContext, admission: Admission): Promise<
   if (read.refresh) ctx.waitUntil(read.refresh);
   // The cache's current entry: a snapshot refreshed during a flex wait is seen at once.
   const snapshotOf = (origin: string) => snapshots.peek(origin);
-  const chat = admission.request.endpoint === "chat" ? admission.request.body : null;
-  const priority = priorityOf(chat?.service_tier, ctx.request.headers.get("x-priority"), grant.maxPriority);
+  const priority = priorityOf(admission.request.body.service_tier, ctx.request.headers.get("x-priority"), grant.maxPriority);
   const stopped = canaryStopped({ monitors: ctx.env.ORIGIN_MONITOR, stopsSent: isolate.canaryStopsSent, waitUntil: ctx.waitUntil }, config, model, scenario, snapshotOf, admission.bodyBytes, startedAt);
   const boundaries = admission.boundary ? [...grant.boundaries, admission.boundary] : grant.boundaries;
   const decideAt = (at: number) =>

@@ -4,7 +4,6 @@
  */
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
 import type { Usage } from "../openai/usage";
-import type { ChatRequest } from "../openai/requests";
 import type { Decision } from "../routing/decide";
 import type { HealthSample } from "../health/types";
 import { ownEntry } from "../lib/own";
@@ -23,8 +22,15 @@ export interface RequestPrefix {
   sessionKey: number | null;
 }
 
+/** What a prompt's prefix is made of: a chat request's messages and tools (a legacy prompt as one message), and its `user`. */
+export interface PrefixSource {
+  messages: readonly unknown[];
+  tools?: unknown;
+  user?: string | null | undefined;
+}
+
 /** The prefix of a chat request. */
-export function requestPrefix(config: RouterConfig, scenarioName: string, scenario: ScenarioConfig, body: ChatRequest): RequestPrefix {
+export function requestPrefix(config: RouterConfig, scenarioName: string, scenario: ScenarioConfig, body: PrefixSource): RequestPrefix {
   // The scenario's name stands for the model: one rendering for every candidate, whatever each calls it.
   const fp = fingerprint({ model: scenarioName, messages: body.messages, tools: body.tools });
   const sessionKey = typeof body.user === "string" && body.user.length > 0 ? stringKey(body.user) : null;

@@ -8,15 +8,13 @@ import { PROVIDER_PROFILES } from "../config/providers";
 import type { RouterConfig } from "../config/schema";
 import { secretReader } from "../env";
 import { ownEntry } from "../lib/own";
+import { costMicros } from "../pricing/cost";
 import { forward, type Forwarded, type Target } from "../proxy/forward";
 import type { Decision } from "../routing/decide";
 import type { Admission } from "./admit";
 import type { RequestContext } from "./context";
 import type { Placement } from "./place";
 import type { Settlement } from "./settlement";
-
-/** Where each endpoint lives under an origin's base URL. */
-export const UPSTREAM_PATHS = { chat: "/chat/completions", embeddings: "/embeddings" } as const;
 
 function targetsOf(config: RouterConfig, decision: Decision): Target[] {
   return decision.attempts.map((a) => ({ originName: a.origin, origin: config.origins[a.origin]!, model: a.model }));
@@ -47,13 +45,14 @@ export async function send(ctx: RequestContext, admission: Admission, placement:
   const cacheSize = (origin: string) => ownEntry(config.origins, origin)?.cache?.capacityTokens;
   return forward({
     ...forwardingOf(ctx),
-    path: UPSTREAM_PATHS[upstream.endpoint],
+    endpoint: upstream.endpoint,
     body: upstream.body,
     stream: admission.stream,
     clientWantsUsage: admission.clientWantsUsage,
     targets: targetsOf(config, decision),
     requestId: ctx.requestId,
     clientSignal: ctx.request.signal,
+    costOf: (target, usage) => costMicros(settlement.servedBy(target).prices, usage),
     onAttempt: (target) => {
       settlement.calls(target);
       const origin = target.originName;

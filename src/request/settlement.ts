@@ -37,13 +37,14 @@ export class Settlement {
     this.facts = {
       requestId: ctx.requestId,
       keyId: admission.grant.keyId,
-      endpoint: admission.request.endpoint,
+      endpoint: admission.endpoint,
       scenario: admission.model,
       stream: admission.stream,
       requestBytes: admission.bodyBytes,
       startedAt: ctx.startedAt,
       arrivedAt: ctx.arrivedAt,
       reservedMicros: admission.grant.reservedMicros,
+      attribution: admission.attribution,
     };
     ctx.request.signal.addEventListener("abort", this.clientLeft, { once: true });
     ctx.log.admitted(admission.grant.tenantId, admission.grant.keyId, admission.ticket !== null);
@@ -59,9 +60,10 @@ export class Settlement {
     this.ctx.request.signal.removeEventListener("abort", this.clientLeft);
   }
 
-  /** The served origin's fields of a settlement: its name, model and prices at the request's start. */
+  /** The served origin's fields of a settlement: its name, model and prices at the request's start (at its `service_tier`'s when sent). */
   servedBy(target: Target): Pick<Served, "origin" | "model" | "prices"> {
-    return { origin: target.originName, model: target.model, prices: originPrices(this.ctx.config, target.originName, this.ctx.startedAt) };
+    const prices = originPrices(this.ctx.config, target.originName, this.ctx.startedAt, this.admission.upstream.body.service_tier);
+    return { origin: target.originName, model: target.model, prices };
   }
 
   /** Settles the request as cancelled by its client (once; `target` is the origin that was called, if any). */

@@ -10,6 +10,7 @@ import { compareAnswers, wantsJson } from "../migration/agreement";
 import type { EvalPair, EvalSide } from "../migration/evals";
 import type { Usage } from "../openai/usage";
 import { forward, type ForwardRequest } from "../proxy/forward";
+import type { UpstreamEndpoint } from "../proxy/upstream-request";
 import { measuredSide, type MeasuredAnswer } from "./eval-pair";
 import { reportFailedAttempts, reportServed, type Requester } from "./health-report";
 
@@ -26,7 +27,7 @@ export interface ShadowCopy {
   config: RouterConfig;
   scenario: string;
   shadow: { origin: string; model: string };
-  path: string;
+  endpoint: UpstreamEndpoint;
   body: Record<string, unknown>;
   stream: boolean;
   requestId: string;
@@ -51,7 +52,7 @@ export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLog
   try {
     const result = await forward({
       ...deps.forwarding,
-      path: copy.path,
+      endpoint: copy.endpoint,
       body: copy.body,
       stream: copy.stream,
       clientWantsUsage: false,
@@ -72,7 +73,7 @@ export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLog
       answered = outcome.end === "completed";
     }
     const latencyMs = Date.now() - started;
-    const side = measuredSide(config, at, result.attempts, answered, usage);
+    const side = measuredSide(config, at, result.attempts, answered, usage, copy.body.service_tier);
     if (attempt && result.kind !== "failed") sends.push(reportServed(reporter, attempt, latencyMs, usage?.completionTokens) ?? Promise.resolve());
     const pair = await evalPair(copy, at, side, result.kind === "json" ? result.text : null);
     // A fast shadow can finish before its decision entry is written: annotate only after it is.

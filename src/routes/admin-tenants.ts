@@ -29,6 +29,8 @@ const createTenantSchema = z
     /** Budget periods reset at midnight in this zone. */
     timeZone: timeZoneSchema.optional(),
     retentionDays: retentionDays.optional(),
+    /** How long stored Responses API responses are kept (default 30 days). */
+    responseRetentionDays: retentionDays.optional(),
   })
   .strict();
 
@@ -38,6 +40,8 @@ const patchTenantSchema = z
     policy: policySchema.optional(),
     timeZone: timeZoneSchema.optional(),
     retentionDays: retentionDays.optional(),
+    /** How long stored Responses API responses are kept (default 30 days). */
+    responseRetentionDays: retentionDays.optional(),
     disabled: z.boolean().optional(),
   })
   .strict();
@@ -115,7 +119,7 @@ export const tenantRoutes = new Hono<AppEnv>()
     }
     // Made before the directory existed: it stays listed (adopted), and is not made twice.
     if (!tenant) throw new RouterError({ kind: "conflict", message: `Tenant '${init.id}' already exists.` });
-    await audit(c, { action: "tenant.create", tenant: init.id, summary: { name, policy: tenant.policy, limits: tenant.limits, timeZone: tenant.timeZone, retentionDays: tenant.retentionDays } });
+    await audit(c, { action: "tenant.create", tenant: init.id, summary: { name, policy: tenant.policy, limits: tenant.limits, timeZone: tenant.timeZone, retentionDays: tenant.retentionDays, responseRetentionDays: tenant.responseRetentionDays } });
     return c.json({ ...tenant, warnings: tenantPolicyWarnings(tenant.policy.allowedModels, [], scenarioNames(c)) }, 201);
   })
   /**

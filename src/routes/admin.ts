@@ -5,10 +5,10 @@
  * change is recorded in the audit log (`admin-audit.ts`).
  *
  *   GET    /admin/tenants                          list tenants       ?limit, after (paging), search, disabled
- *   POST   /admin/tenants                          create a tenant    {id, name?, policy?, limits?, timeZone?, retentionDays?}
+ *   POST   /admin/tenants                          create a tenant    {id, name?, policy?, limits?, timeZone?, retentionDays?, responseRetentionDays?}
  *   POST   /admin/directory/adopt                  list tenants made before the directory {ids}
  *   GET    /admin/tenants/:tenant                  read it
- *   PATCH  /admin/tenants/:tenant                  change it          {name?, policy?, timeZone?, retentionDays?, disabled?}
+ *   PATCH  /admin/tenants/:tenant                  change it          {name?, policy?, timeZone?, retentionDays?, responseRetentionDays?, disabled?}
  *   POST   /admin/tenants/:tenant/disable|enable   its keys refused (within one lease) / admitted again {reason?}
  *   DELETE /admin/tenants/:tenant                  delete it and all its data
  *   GET|PUT /admin/tenants/:tenant/limits          tenant rate limits {rpm, tpm, concurrency} (null: unlimited)

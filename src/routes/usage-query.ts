@@ -1,15 +1,20 @@
 /**
  * Reading the usage log over HTTP, for operators (admin API) and for tenants themselves
  * (`/v1/usage`): query parameters validated by zod, pages as JSON, or the whole selection exported
- * as CSV or JSON Lines.
+ * as CSV or JSON Lines; one request's record by its id.
+ *
+ * Filters: `from`, `to`, `key`, `model`, `origin`, `user`, `tag`, and `metadata.<key>=<value>`
+ * (up to 16, all must match). Totals group by `day`, `model`, `origin`, `key`, `user`, `tag` (a
+ * request counts once under each of its tags) or `metadata.<key>`.
  */
 import type { Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
 import type { TenantLedger } from "../ledger/tenant-ledger";
-import { USAGE_GROUPS, type UsageQuery, type UsageRecord } from "../ledger/types";
+import { USAGE_GROUPS, type UsageGroup, type UsageQuery, type UsageRecord } from "../ledger/types";
 import { RouterError } from "../openai/errors";
 import { validate } from "../openai/requests";
+import { usdOf } from "../openai/cost";
 
 /** Epoch milliseconds, or an ISO 8601 date/time. */
 const instant = z.string().transform((value, ctx) => {
@@ -28,21 +33,48 @@ export const usageQuerySchema = z
     key: z.string().max(64).optional(),
     model: z.string().max(64).optional(),
     origin: z.string().max(64).optional(),
+    user: z.string().max(256).optional(),
+    tag: z.string().max(64).optional(),
     limit: z.coerce.number().int().min(1).max(1000).optional(),
     cursor: z.string().max(512).optional(),
     format: z.enum(["json", "csv", "jsonl"]).default("json"),
   })
   .strict();
 
-export const usageSummarySchema = usageQuerySchema.omit({ limit: true, cursor: true, format: true }).extend({ group_by: z.enum(USAGE_GROUPS).default("day") });
+const METADATA_PREFIX = "metadata.";
+
+const groupBySchema = z.union([z.enum(USAGE_GROUPS), z.string().regex(/^metadata\..{1,64}$/, "day, model, origin, key, user, tag or metadata.<key>")], {
+  error: () => "must be day, model, origin, key, user, tag or metadata.<key>",
+});
+
+export const usageSummarySchema = usageQuerySchema.omit({ limit: true, cursor: true, format: true }).extend({ group_by: groupBySchema.default("day") });
+
+/** The query's `metadata.<key>` filters, apart from its other parameters (which the strict schemas check). */
+function splitMetadata(params: Record<string, string>): { metadata: Record<string, string> | undefined; rest: Record<string, string> } {
+  const rest: Record<string, string> = {};
+  const metadata: Record<string, string> = {};
+  let count = 0;
+  for (const [name, value] of Object.entries(params)) {
+    if (!name.startsWith(METADATA_PREFIX)) {
+      rest[name] = value;
+      continue;
+    }
+    const key = name.slice(METADATA_PREFIX.length);
+    if (key.length === 0 || key.length > 64 || value.length > 512 || ++count > 16) {
+      throw new RouterError({ kind: "invalid_body", message: `Invalid value for '${name.slice(0, 80)}': metadata filters are up to 16 'metadata.<key>=<value>', keys up to 64 characters, values up to 512.`, param: name.slice(0, 80) });
+    }
+    Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return { metadata: count > 0 ? metadata : undefined, rest };
+}
 
 /** Most rows one export returns; past it, narrow the time range. */
 const EXPORT_LIMIT = 100_000;
 
 type Ledger = DurableObjectStub<TenantLedger>;
 
-function toQuery(q: { from?: number; to?: number; key?: string; model?: string; origin?: string }): UsageQuery {
-  return { from: q.from, to: q.to, keyId: q.key, scenario: q.model, origin: q.origin };
+function toQuery(q: { from?: number; to?: number; key?: string; model?: string; origin?: string; user?: string; tag?: string }, metadata: Record<string, string> | undefined): UsageQuery {
+  return { from: q.from, to: q.to, keyId: q.key, scenario: q.model, origin: q.origin, user: q.user, tag: q.tag, metadata };
 }
 
 const COLUMNS: Array<keyof UsageRecord> = [
@@ -64,10 +96,15 @@ const COLUMNS: Array<keyof UsageRecord> = [
   "status",
   "outcome",
   "latencyMs",
+  "user",
+  "metadata",
+  "tags",
 ];
 
 function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? "" : String(value);
+  // Attribution: metadata as its JSON object, tags as a JSON array (empty: no cell).
+  const text =
+    value === null || value === undefined || (Array.isArray(value) && value.length === 0) ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -97,8 +134,9 @@ function exportRows(ledger: Ledger, query: UsageQuery, format: "csv" | "jsonl"):
 
 /** Answers a usage listing or export for `ledger`; `keyId` pins the query to one key. */
 export async function usageResponse(c: Context<AppEnv>, ledger: Ledger): Promise<Response> {
-  const q = validate(usageQuerySchema, c.req.query());
-  const query = toQuery(q);
+  const { metadata, rest } = splitMetadata(c.req.query());
+  const q = validate(usageQuerySchema, rest);
+  const query = toQuery(q, metadata);
   if (q.format !== "json") {
     const type = q.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
     return new Response(exportRows(ledger, query, q.format), {
@@ -112,7 +150,16 @@ export async function usageResponse(c: Context<AppEnv>, ledger: Ledger): Promise
 
 /** Answers usage totals grouped by day, model, origin or key. */
 export async function usageSummaryResponse(c: Context<AppEnv>, ledger: Ledger): Promise<Response> {
-  const q = validate(usageSummarySchema, c.req.query());
-  const totals = await ledger.usageTotals(toQuery(q), q.group_by);
+  const { metadata, rest } = splitMetadata(c.req.query());
+  const q = validate(usageSummarySchema, rest);
+  const totals = await ledger.usageTotals(toQuery(q, metadata), q.group_by as UsageGroup);
   return c.json({ object: "list", group_by: q.group_by, data: totals });
+}
+
+/** One request's record (`GET /v1/usage/{request_id}`), or the 404 of an id the ledger has no row for. */
+export async function usageRecordResponse(c: Context<AppEnv>, ledger: Ledger): Promise<Response> {
+  const id = c.req.param("request_id") ?? "";
+  const record = /^req_[0-9a-f]{32}$/.test(id) ? await ledger.usageOf(id) : null;
+  if (!record) throw new RouterError({ kind: "not_found", what: `Usage record of request '${id.slice(0, 128)}'` });
+  return c.json({ object: "usage_record", ...record, costUsd: usdOf(record.costMicros) });
 }

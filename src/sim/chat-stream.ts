@@ -27,7 +27,7 @@ import type { RequestContext } from "./context";
 import { sleep, untilAborted } from "./timing";
 
 /** One token chunk of the stream: which choice, which of its tokens. */
-interface TokenStep {
+export interface TokenStep {
   choice: number;
   position: number;
   /** The first chunk of a round after the first: a decode interval comes before it. */
@@ -35,7 +35,7 @@ interface TokenStep {
 }
 
 /** The token chunks in stream order: round by round, choices in index order within a round. */
-function tokenSteps(choices: readonly ChoiceAnswer[]): TokenStep[] {
+function tokenSteps(choices: ReadonlyArray<{ tokens: readonly string[] }>): TokenStep[] {
   const steps: TokenStep[] = [];
   const rounds = Math.max(0, ...choices.map((c) => c.tokens.length));
   for (let position = 0; position < rounds; position++) {
@@ -49,39 +49,41 @@ function tokenSteps(choices: readonly ChoiceAnswer[]): TokenStep[] {
   return steps;
 }
 
-function openingDelta(answer: ChoiceAnswer): Record<string, unknown> {
-  if (answer.kind === "content") return { role: "assistant", content: "" };
-  return {
-    role: "assistant",
-    content: null,
-    tool_calls: [{ index: 0, id: answer.id, type: "function", function: { name: answer.name, arguments: "" } }],
-  };
+/** How one kind of stream writes its chunks (chat completions, legacy completions). */
+export interface StreamShape {
+  /** Choice `index`'s opening chunk, when the kind has one. */
+  opening(index: number): Uint8Array | null;
+  /** A token chunk. */
+  token(step: TokenStep): Uint8Array;
+  /** Choice `index`'s finish chunk. */
+  finish(index: number): Uint8Array;
+  /** The usage chunk, when the client asked for it. */
+  usage(): Uint8Array | null;
 }
 
 /**
- * The events of a streamed completion (the order above), paced by the plan's timing.
- * @example
- * new Response(pullStream(streamEvents(plan, true, ctx), () => ctx.lifetime.abort()))
+ * A stream's events in the order above, paced by `timing`, with the request's faults applied; the
+ * chunks themselves come from `shape`.
  */
-export async function* streamEvents(
-  plan: ChatPlan,
-  includeUsage: boolean,
+export async function* pacedEvents(
+  choices: ReadonlyArray<{ tokens: readonly string[] }>,
+  timing: { ttftMs: number; intervalMs: number },
+  shape: StreamShape,
   ctx: RequestContext,
 ): AsyncGenerator<Uint8Array, void, void> {
   const { fault, lifetime } = ctx;
   const signal = lifetime.signal;
-  const head = { id: plan.id, object: "chat.completion.chunk", created: plan.created, model: plan.model };
-  const nullUsage = includeUsage ? { usage: null } : {};
-  const chunk = (index: number, delta: Record<string, unknown>, logprobs: unknown, finishReason: string | null): Uint8Array =>
-    sseEvent(JSON.stringify({ ...head, choices: [{ index, delta, logprobs, finish_reason: finishReason }], ...nullUsage }));
-  const steps = tokenSteps(plan.choices);
+  const steps = tokenSteps(choices);
   const n = steps.length;
   const cutAt = fault?.cutAfterChunks === undefined ? -1 : Math.min(fault.cutAfterChunks, n);
   const stallAt = fault?.stallAfterChunks === undefined ? -1 : Math.min(fault.stallAfterChunks, n);
   const errorAt = fault?.errorEventAfterChunks === undefined ? -1 : Math.min(fault.errorEventAfterChunks, n);
 
-  await sleep(plan.ttftMs, signal);
-  for (const [index, answer] of plan.choices.entries()) yield chunk(index, openingDelta(answer), null, null);
+  await sleep(timing.ttftMs, signal);
+  for (let index = 0; index < choices.length; index++) {
+    const opening = shape.opening(index);
+    if (opening) yield opening;
+  }
   for (let i = 0; i <= n; i++) {
     if (i === cutAt) throw new SimulatedCutError(`sim fault: stream cut after ${i} token chunks`);
     if (i === stallAt) await untilAborted(signal);
@@ -92,19 +94,58 @@ export async function* streamEvents(
     const step = steps[i];
     if (!step) break;
     // A round is one decode step: every choice's next token is decoded at once.
-    if (step.waits) await sleep(plan.intervalMs, signal);
-    const answer = plan.choices[step.choice]!;
-    const token = answer.tokens[step.position] ?? "";
-    if (answer.kind === "content") {
-      const entry = answer.logprobs?.[step.position];
-      yield chunk(step.choice, { content: token }, entry ? { content: [entry], refusal: null } : null, null);
-    } else {
-      yield chunk(step.choice, { tool_calls: [{ index: 0, function: { arguments: token } }] }, null, null);
-    }
+    if (step.waits) await sleep(timing.intervalMs, signal);
+    yield shape.token(step);
   }
-  for (const [index, answer] of plan.choices.entries()) yield chunk(index, {}, null, answer.finishReason);
-  if (includeUsage && !fault?.omitUsage) {
-    yield sseEvent(JSON.stringify({ ...head, choices: [], usage: plan.usage }));
-  }
+  for (let index = 0; index < choices.length; index++) yield shape.finish(index);
+  const usage = fault?.omitUsage ? null : shape.usage();
+  if (usage) yield usage;
   yield sseEvent("[DONE]");
+}
+
+/**
+ * Waits until the last token of a plain (not streamed) answer would have been streamed: choices
+ * decode together. `end` runs when the wait is cut short (the client went away), before the throw.
+ */
+export async function untilLastToken(choices: ReadonlyArray<{ tokens: readonly string[] }>, timing: { ttftMs: number; intervalMs: number }, signal: AbortSignal, end: () => void): Promise<void> {
+  const longest = Math.max(...choices.map((c) => c.tokens.length));
+  try {
+    await sleep(timing.ttftMs + Math.max(0, longest - 1) * timing.intervalMs, signal);
+  } catch (err) {
+    end();
+    throw err;
+  }
+}
+
+function openingDelta(answer: ChoiceAnswer): Record<string, unknown> {
+  if (answer.kind === "content") return { role: "assistant", content: "" };
+  return {
+    role: "assistant",
+    content: null,
+    tool_calls: [{ index: 0, id: answer.id, type: "function", function: { name: answer.name, arguments: "" } }],
+  };
+}
+
+/**
+ * The events of a streamed chat completion (the order above), paced by the plan's timing.
+ * @example
+ * new Response(pullStream(streamEvents(plan, true, ctx), () => ctx.lifetime.abort()))
+ */
+export function streamEvents(plan: ChatPlan, includeUsage: boolean, ctx: RequestContext): AsyncGenerator<Uint8Array, void, void> {
+  const head = { id: plan.id, object: "chat.completion.chunk", created: plan.created, model: plan.model };
+  const nullUsage = includeUsage ? { usage: null } : {};
+  const chunk = (index: number, delta: Record<string, unknown>, logprobs: unknown, finishReason: string | null): Uint8Array =>
+    sseEvent(JSON.stringify({ ...head, choices: [{ index, delta, logprobs, finish_reason: finishReason }], ...nullUsage }));
+  return pacedEvents(plan.choices, plan, {
+    opening: (index) => chunk(index, openingDelta(plan.choices[index]!), null, null),
+    token: ({ choice, position }) => {
+      const answer = plan.choices[choice]!;
+      const token = answer.tokens[position] ?? "";
+      if (answer.kind !== "content") return chunk(choice, { tool_calls: [{ index: 0, function: { arguments: token } }] }, null, null);
+      const entry = answer.logprobs?.[position];
+      return chunk(choice, { content: token }, entry ? { content: [entry], refusal: null } : null, null);
+    },
+    finish: (index) => chunk(index, {}, null, plan.choices[index]!.finishReason),
+    usage: () => (includeUsage ? sseEvent(JSON.stringify({ ...head, choices: [], usage: plan.usage })) : null),
+  }, ctx);
 }

@@ -7,14 +7,14 @@
 import { z } from "zod";
 import { pullStream } from "./body-stream";
 import { planAnswers, type ChoiceAnswer } from "./answers";
-import { streamEvents } from "./chat-stream";
+import { streamEvents, untilLastToken } from "./chat-stream";
 import type { RequestContext } from "./context";
-import { errorResponse } from "./errors";
+import { errorResponse, invalidRequest } from "./errors";
 import { jsonResponse } from "./faults";
 import { PROFILE_SPECS, type ChatUsage } from "./profiles";
 import { servePrompt } from "./prefix-cache";
 import { promptSeed } from "./text";
-import { sleep, tokenIntervalMs } from "./timing";
+import { tokenIntervalMs } from "./timing";
 import { renderChatPrompt, utf8 } from "./tokens";
 
 const ContentPartSchema = z.looseObject({ type: z.string(), text: z.string().optional() });
@@ -75,14 +75,7 @@ export interface ChatPlan {
  */
 export async function handleChat(body: unknown, ctx: RequestContext): Promise<Response> {
   const parsed = ChatRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return errorResponse({
-      status: 400,
-      message: `Invalid chat completion request: ${z.prettifyError(parsed.error)}`,
-      param: issue && issue.path.length > 0 ? issue.path.join(".") : null,
-    });
-  }
+  if (!parsed.success) return invalidRequest("chat completion", parsed.error);
   const req = parsed.data;
   const planned = planCompletion(req, ctx);
   if (!planned.ok) return errorResponse({ status: 400, message: planned.message, param: planned.param });
@@ -95,21 +88,14 @@ export async function handleChat(body: unknown, ctx: RequestContext): Promise<Re
   if (signal.aborted) end();
 
   if (req.stream) {
-    const includeUsage = req.stream_options?.include_usage === true;
+    const includeUsage = req.stream_options?.include_usage === true || PROFILE_SPECS[ctx.origin.config.profile].streamUsage === "always";
     // Headers go out at once; the TTFT wait happens inside the body, as with a real provider.
     return new Response(pullStream(streamEvents(plan, includeUsage, ctx), () => ctx.lifetime.abort(), end), {
       headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
     });
   }
 
-  // A plain response arrives when the last token would have been streamed (choices decode together).
-  const longest = Math.max(...plan.choices.map((c) => c.tokens.length));
-  try {
-    await sleep(plan.ttftMs + Math.max(0, longest - 1) * plan.intervalMs, signal);
-  } catch (err) {
-    end();
-    throw err;
-  }
+  await untilLastToken(plan.choices, plan, signal, end);
   const completion = {
     id: plan.id,
     object: "chat.completion",

@@ -3,6 +3,7 @@
  * an injected fault, reaches the client as an OpenAI error body
  * `{"error":{"message","type","param","code"}}`.
  */
+import { z } from "zod";
 
 /** The OpenAI error body. */
 export interface OpenAIErrorBody {
@@ -49,4 +50,19 @@ export function errorResponse(spec: ErrorSpec): Response {
   const headers = new Headers(spec.headers);
   headers.set("content-type", "application/json");
   return new Response(JSON.stringify(body), { status: spec.status, headers });
+}
+
+/**
+ * The 400 of a request body its schema refused: every problem in the message, the first one's path
+ * as `param`.
+ * @example
+ * invalidRequest("chat completion", parsed.error) // 400 "Invalid chat completion request: ✖ ..."
+ */
+export function invalidRequest(what: string, error: z.ZodError): Response {
+  const issue = error.issues[0];
+  return errorResponse({
+    status: 400,
+    message: `Invalid ${what} request: ${z.prettifyError(error)}`,
+    param: issue && issue.path.length > 0 ? issue.path.join(".") : null,
+  });
 }

@@ -5,10 +5,11 @@
  *
  * URL scheme:
  *   POST /<origin>/v1/chat/completions   GET /<origin>/v1/models
- *   POST /<origin>/v1/embeddings
+ *   POST /<origin>/v1/embeddings         POST /<origin>/v1/completions
  *   GET /_sim/health   GET /_sim/requests/<x-request-id>   GET /_sim/stats   POST /_sim/reset
  */
 import { handleChat } from "./chat";
+import { handleCompletions } from "./completions";
 import type { OriginState, RequestContext } from "./context";
 import { handleEmbeddings } from "./embeddings";
 import { errorResponse } from "./errors";
@@ -49,11 +50,12 @@ interface SimState {
   recorder: RequestRecorder;
 }
 
-type Endpoint = "chat" | "embeddings" | "models";
+type Endpoint = "chat" | "completions" | "embeddings" | "models";
 
 /** Endpoint paths under `/<origin>/v1/`, with the one method each accepts. */
 const ENDPOINTS: Readonly<Record<string, { endpoint: Endpoint; method: string }>> = {
   "chat/completions": { endpoint: "chat", method: "POST" },
+  completions: { endpoint: "completions", method: "POST" },
   embeddings: { endpoint: "embeddings", method: "POST" },
   models: { endpoint: "models", method: "GET" },
 };
@@ -149,6 +151,7 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
       else if (fault?.status !== undefined) response = faultStatusResponse(fault.status, fault.message);
       else if (fault?.garbage) response = garbageResponse(isStreamRequest(body));
       else if (route.endpoint === "chat") response = await handleChat(body, ctx);
+      else if (route.endpoint === "completions") response = await handleCompletions(body, ctx);
       else response = await handleEmbeddings(body, ctx);
     } catch (err) {
       // Only an abort interrupts a wait before the headers; nobody is left to read the answer.

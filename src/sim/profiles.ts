@@ -4,7 +4,7 @@
  */
 
 /** The provider families an origin can imitate. */
-export const PROFILES = ["openai", "deepseek", "vllm"] as const;
+export const PROFILES = ["openai", "deepseek", "vllm", "openrouter"] as const;
 
 /** One provider family. */
 export type Profile = (typeof PROFILES)[number];
@@ -30,8 +30,13 @@ export interface DeepSeekUsage extends OpenAIUsage {
   prompt_cache_miss_tokens: number;
 }
 
+/** `usage` as OpenRouter reports it: OpenAI's, and its own `cost` in credits. */
+export interface OpenRouterUsage extends OpenAIUsage {
+  cost: number;
+}
+
 /** `usage` of a chat completion, whichever profile shaped it. */
-export type ChatUsage = OpenAIUsage | DeepSeekUsage;
+export type ChatUsage = OpenAIUsage | DeepSeekUsage | OpenRouterUsage;
 
 /** The per-profile facts the simulator needs. */
 export interface ProfileSpec {
@@ -43,6 +48,8 @@ export interface ProfileSpec {
   ownedBy: string;
   /** Shapes token counts into the provider's `usage` object. */
   usage(counts: UsageCounts): ChatUsage;
+  /** A stream carries the usage chunk only with `stream_options.include_usage`, or always. */
+  streamUsage: "on_request" | "always";
 }
 
 function openAIUsage(c: UsageCounts): OpenAIUsage {
@@ -58,7 +65,7 @@ function openAIUsage(c: UsageCounts): OpenAIUsage {
 export const PROFILE_SPECS: Readonly<Record<Profile, ProfileSpec>> = {
   // OpenAI prompt caching: hits only from 1024 prompt tokens on, then in 128-token increments
   // (https://platform.openai.com/docs/guides/prompt-caching).
-  openai: { blockTokens: 128, minCachedTokens: 1024, ownedBy: "openai", usage: openAIUsage },
+  openai: { blockTokens: 128, minCachedTokens: 1024, ownedBy: "openai", usage: openAIUsage, streamUsage: "on_request" },
   // DeepSeek context caching works on 64-token units and reports hits as
   // `prompt_cache_hit_tokens` / `prompt_cache_miss_tokens`, not OpenAI's
   // `prompt_tokens_details.cached_tokens`; its API sends the OpenAI field as well, so we do too
@@ -72,9 +79,20 @@ export const PROFILE_SPECS: Readonly<Record<Profile, ProfileSpec>> = {
       prompt_cache_hit_tokens: c.cachedTokens,
       prompt_cache_miss_tokens: c.promptTokens - c.cachedTokens,
     }),
+    streamUsage: "on_request",
   },
   // vLLM automatic prefix caching hashes KV blocks of 16 tokens by default
   // (`--block-size 16`); `prompt_tokens_details.cached_tokens` is what
   // `--enable-prompt-tokens-details` adds to usage.
-  vllm: { blockTokens: 16, minCachedTokens: 16, ownedBy: "vllm", usage: openAIUsage },
+  vllm: { blockTokens: 16, minCachedTokens: 16, ownedBy: "vllm", usage: openAIUsage, streamUsage: "on_request" },
+  // OpenRouter puts usage, with its own `cost` in credits, in every response and in the last chunk
+  // of every stream; `stream_options.include_usage` is deprecated and has no effect
+  // (https://openrouter.ai/docs/use-cases/usage-accounting). Here a token costs a micro-credit.
+  openrouter: {
+    blockTokens: 128,
+    minCachedTokens: 1024,
+    ownedBy: "openrouter",
+    usage: (c) => ({ ...openAIUsage(c), cost: (c.promptTokens + c.completionTokens) / 1_000_000 }),
+    streamUsage: "always",
+  },
 };

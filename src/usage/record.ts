@@ -3,7 +3,7 @@
  * micro-dollars. Origins' reported usage wins; when an origin reported none (a stream cut short, a
  * provider that omits it), tokens are estimated from what the router saw, and the record says so.
  */
-import type { PricesMicros, SettleRequest } from "../ledger/types";
+import type { Attribution, PricesMicros, SettleRequest } from "../ledger/types";
 import { estimateTokens, type Usage } from "../openai/usage";
 import { costMicros } from "../pricing/cost";
 import type { StreamOutcome } from "../proxy/sse-relay";
@@ -22,6 +22,8 @@ export interface RequestFacts {
   arrivedAt: number;
   /** What admission reserved: an estimate never charges more than this. */
   reservedMicros: number;
+  /** Who the request is for, as it said. */
+  attribution: Attribution;
 }
 
 export interface Served {
@@ -57,6 +59,7 @@ function settlement(facts: RequestFacts, served: Served, usage: Usage, source: S
     status: served.status,
     outcome: served.outcome,
     latencyMs: Math.max(0, endedAt - facts.arrivedAt),
+    ...facts.attribution,
   };
 }
 

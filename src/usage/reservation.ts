@@ -5,17 +5,17 @@
 import { FREE, originPrices, servingOrigins } from "../config/origins";
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
 import type { PricesMicros, ReservationRequest } from "../ledger/types";
-import type { ChatRequest, ProxyRequest } from "../openai/requests";
+import type { ApiEndpoint, ProxyRequest } from "../openai/requests";
 import { estimatePromptTokensUpperBound } from "../pricing/estimate";
 
 /** How long after its longest possible run an unsettled reservation is charged by the alarm. */
 const HOLD_MARGIN_MS = 60_000;
 
-/** Each price at its highest among the origins that may serve the scenario. */
-function worstPrices(config: RouterConfig, scenario: ScenarioConfig, at: number): PricesMicros {
+/** Each price at its highest among the origins that may serve the scenario, at the tier the request asks for. */
+function worstPrices(config: RouterConfig, scenario: ScenarioConfig, at: number, tier: unknown): PricesMicros {
   const worst = { ...FREE };
   for (const origin of servingOrigins(scenario)) {
-    const p = originPrices(config, origin, at);
+    const p = originPrices(config, origin, at, tier);
     worst.input = Math.max(worst.input, p.input);
     worst.cachedInput = Math.max(worst.cachedInput, p.cachedInput);
     worst.cacheWrite = Math.max(worst.cacheWrite, p.cacheWrite);
@@ -24,10 +24,28 @@ function worstPrices(config: RouterConfig, scenario: ScenarioConfig, at: number)
   return worst;
 }
 
-/** The client's own output cap: `max_completion_tokens` (current OpenAI name) or `max_tokens`; embeddings have none. */
+/**
+ * The client's own output cap: chat's `max_completion_tokens` (current OpenAI name) or `max_tokens`,
+ * legacy completions' `max_tokens`; embeddings have none.
+ */
 export function requestedOutputCap(request: ProxyRequest): number | null {
-  if (request.endpoint !== "chat") return null;
-  return request.body.max_completion_tokens ?? request.body.max_tokens ?? null;
+  switch (request.endpoint) {
+    case "chat":
+      return request.body.max_completion_tokens ?? request.body.max_tokens ?? null;
+    case "completions":
+      return request.body.max_tokens ?? null;
+    case "embeddings":
+      return null;
+  }
+}
+
+/** How many answers may each use the whole cap: chat's `n`; per prompt, the larger of `n` and `best_of` (all generated and billed). */
+function choicesOf(request: ProxyRequest): number {
+  if (request.endpoint === "chat") return request.body.n ?? 1;
+  if (request.endpoint === "embeddings") return 1;
+  const { prompt, n, best_of: bestOf } = request.body;
+  const prompts = typeof prompt === "string" || typeof prompt[0] === "number" ? 1 : prompt.length;
+  return prompts * Math.max(n ?? 1, bestOf ?? 1);
 }
 
 /**
@@ -44,32 +62,35 @@ export function longestHoldMs(config: RouterConfig): number {
   return Math.max(HOLD_MARGIN_MS, ...Object.values(config.scenarios).map((s) => holdMsOf(config, s)));
 }
 
-export function reservationFor(config: RouterConfig, scenarioName: string, scenario: ScenarioConfig, request: ProxyRequest, at: number): ReservationRequest {
+/** What to reserve for `request` (`endpoint`: what the client called, for the row of a reservation that expires). */
+export function reservationFor(config: RouterConfig, scenarioName: string, scenario: ScenarioConfig, request: ProxyRequest, endpoint: ApiEndpoint, at: number): ReservationRequest {
   const holdMs = holdMsOf(config, scenario);
-  const chat = request.endpoint === "chat" ? request.body : null;
   return {
-    endpoint: scenario.endpoint,
+    endpoint,
     scenario: scenarioName,
-    stream: chat?.stream === true,
+    stream: request.endpoint !== "embeddings" && request.body.stream === true,
     promptTokensUpper: estimatePromptTokensUpperBound(request.body),
     requestedOutputCap: requestedOutputCap(request),
-    choices: chat?.n ?? 1,
+    choices: choicesOf(request),
     defaultOutputCap: scenario.maxOutputTokens,
     minOutputTokens: scenario.minOutputTokens,
-    prices: worstPrices(config, scenario, at),
+    prices: worstPrices(config, scenario, at, request.body.service_tier),
     holdMs,
   };
 }
 
 /**
- * The body an origin should get under the cap admission granted, and the cap the router set:
- * the client's cap field lowered (or `max_tokens` added when it set none), or the body as it came
- * and null when the client's own cap is within the grant. The client's body is never changed.
+ * The request an origin should get under the cap admission granted, and the cap the router set:
+ * the client's cap lowered, or the router's added when it set none (chat's `max_completion_tokens`,
+ * legacy completions' `max_tokens`; the upstream body moves it to the provider's field), or the
+ * request as it came and null when the client's own cap is within the grant. The client's body is
+ * never changed.
  */
-export function withOutputCap(body: ChatRequest, cap: number | null): { body: ChatRequest; cap: number | null } {
-  if (cap === null) return { body, cap: null };
-  const requested = body.max_completion_tokens ?? body.max_tokens ?? null;
-  if (requested !== null && requested <= cap) return { body, cap: null };
-  const field = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? "max_completion_tokens" : "max_tokens";
-  return { body: { ...body, [field]: cap }, cap };
+export function withOutputCap(request: ProxyRequest, cap: number | null): { request: ProxyRequest; cap: number | null } {
+  const requested = requestedOutputCap(request);
+  if (cap === null || request.endpoint === "embeddings" || (requested !== null && requested <= cap)) return { request, cap: null };
+  if (request.endpoint === "completions") return { request: { endpoint: "completions", body: { ...request.body, max_tokens: cap } }, cap };
+  const body = request.body;
+  const field = body.max_tokens != null && body.max_completion_tokens == null ? "max_tokens" : "max_completion_tokens";
+  return { request: { endpoint: "chat", body: { ...body, [field]: cap } }, cap };
 }

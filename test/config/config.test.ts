@@ -53,6 +53,12 @@ describe("router config", () => {
     ["a negative bounded-load epsilon", (c: any) => (c.scenarios.chat.affinity = { epsilon: -0.1 }), "scenarios.chat.affinity.epsilon"],
     ["a cache step of zero tokens", (c: any) => (c.origins.a.cache = { stepTokens: 0 }), "origins.a.cache.stepTokens"],
     ["a window reserved for an unknown class", (c: any) => (c.origins.a.windows = [{ from: "09:00", to: "18:00", reservedFor: ["vip"] }]), "origins.a.windows[0].reservedFor[0]"],
+    ["a service tier OpenAI does not have", (c: any) => (c.origins.a.serviceTiers = { turbo: { input: 1, output: 2 } }), 'origins.a.serviceTiers: Unrecognized key: "turbo"'],
+    [
+      "service tiers on a provider that does not bill by tier",
+      (c: any) => ((c.origins.a.provider = "deepseek"), (c.origins.a.serviceTiers = { priority: { input: 1, output: 2 } })),
+      "origins.a.serviceTiers: only origins of a provider that bills by service_tier",
+    ],
   ])("rejects %s, naming the field", (_, mutate, expected) => {
     const config = base();
     mutate(config);

@@ -66,6 +66,21 @@ describe("validateRouterConfig: every problem in one pass", () => {
     expect(validateRouterConfig(config, LOCAL).ok).toBe(true);
   });
 
+  it("checks a service tier's price windows as the base prices' (issue #17), and keeps serviceTiers to providers that bill by tier", () => {
+    const config = base();
+    config.origins.a.serviceTiers = {
+      priority: { input: 2, output: 4, windows: [{ from: "22:00", to: "06:00", multiplier: 0.5 }, { from: "05:00", to: "07:00", multiplier: 0.8 }] },
+    };
+    config.origins.b.serviceTiers = { flex: { input: 1, output: 1 } };
+    expect(problemsOf(config)).toEqual([
+      { path: "origins.b.serviceTiers", message: "only origins of a provider that bills by service_tier (openai) may declare serviceTiers" },
+      { path: "origins.a.serviceTiers.priority.windows[1]", message: "overlaps window 0, which sets the price where they meet: split them so each hour has one price" },
+    ]);
+    delete config.origins.b.serviceTiers;
+    config.origins.a.serviceTiers.priority.windows.pop();
+    expect(validateRouterConfig(config, LOCAL).ok).toBe(true);
+  });
+
   it("sees a window crossing the week's end (Sunday night into Monday)", () => {
     const config = base();
     config.origins.b.pricing = {

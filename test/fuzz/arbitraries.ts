@@ -102,3 +102,19 @@ export const apiHeaders: fc.Arbitrary<Record<string, string>> = fc
     { maxLength: 2 },
   )
   .map((pairs) => Object.fromEntries(pairs));
+
+/**
+ * Request bodies: mostly a valid request with none, one or two fields made odd by `mutation`,
+ * sometimes no request at all (`anyBody`).
+ */
+export function mutatedBodies<T>(valid: fc.Arbitrary<T>, mutation: fc.Arbitrary<[string, unknown]>): fc.Arbitrary<string> {
+  return fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc
+        .tuple(valid, fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, { weight: 3, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 2 }) }))
+        .map(([v, mutations]) => JSON.stringify({ ...v, ...Object.fromEntries(mutations) })),
+    },
+    { weight: 1, arbitrary: anyBody },
+  );
+}

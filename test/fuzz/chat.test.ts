@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { newTenant } from "../support/client";
-import { anyBody, anyJson, anyText, apiHeaders, oddCount } from "./arbitraries";
+import { anyJson, anyText, apiHeaders, mutatedBodies, oddCount } from "./arbitraries";
 import { countStatuses, expectHealthy, expectWellFormed, fuzz, send, unlimited } from "./support";
 
 const CHAT_SCENARIOS = ["chat-main", "chat-pool", "chat-deepseek", "chat-dead-first", "chat-priced", "chat-affinity", "chat-shadowed"];
@@ -59,15 +59,7 @@ const mutation: fc.Arbitrary<[string, unknown]> = fc.oneof(
   fc.tuple(fc.constantFrom("temperature", "top_p"), fc.double()),
 );
 
-const chatBody: fc.Arbitrary<string> = fc.oneof(
-  {
-    weight: 6,
-    arbitrary: fc
-      .tuple(validChat, fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, { weight: 3, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 2 }) }))
-      .map(([valid, mutations]) => JSON.stringify({ ...valid, ...Object.fromEntries(mutations) })),
-  },
-  { weight: 1, arbitrary: anyBody },
-);
+const chatBody: fc.Arbitrary<string> = mutatedBodies(validChat, mutation);
 
 let key = "";
 

@@ -16,11 +16,15 @@ function routes(tenant: string, fill: string): string[] {
   return [
     "/",
     "/v1/chat/completions",
+    "/v1/completions",
     "/v1/embeddings",
+    "/v1/responses",
+    `/v1/responses/${fill}`,
     "/v1/models",
     `/v1/models/${fill}`,
     "/v1/usage",
     "/v1/usage/summary",
+    `/v1/usage/${fill}`,
     "/v1/budgets",
     "/admin/tenants",
     `/admin/tenants/${tenant}`,
@@ -42,7 +46,7 @@ function routes(tenant: string, fill: string): string[] {
 }
 
 /** Paths that are no route, or a route written oddly. */
-const ODD_PATHS = ["/v1", "/v1/", "/v2/chat/completions", "//v1/chat/completions", "/v1/chat/completions/", "/V1/CHAT/COMPLETIONS", "/v1/chat%2Fcompletions", "/v1/./models", "/v1/../admin/origins", "/v1/responses", "/admin", "/admin/", "/%00", "/v1/models/", "/favicon.ico", "/.env", "/v1/chat/completions;x=1", "/v1/chat/completions%20"];
+const ODD_PATHS = ["/v1", "/v1/", "/v2/chat/completions", "//v1/chat/completions", "/v1/chat/completions/", "/V1/CHAT/COMPLETIONS", "/v1/chat%2Fcompletions", "/v1/./models", "/v1/../admin/origins", "/v1/edits", "/admin", "/admin/", "/%00", "/v1/models/", "/favicon.ico", "/.env", "/v1/chat/completions;x=1", "/v1/chat/completions%20"];
 
 type Credential = { kind: "key" } | { kind: "admin" } | { kind: "junk"; header: string } | { kind: "none" };
 
@@ -54,13 +58,17 @@ const credential: fc.Arbitrary<Credential> = fc.oneof(
 );
 
 let key = "";
-let tenantId = "";
+/**
+ * The tenant the admin routes are fuzzed on: not the key's. An admin DELETE or disable of it is a
+ * fair outcome of the fuzz; the key's tenant must stay healthy to the end (`expectHealthy`).
+ */
+let adminTarget = "";
 
 beforeAll(async () => {
   const tenant = await newTenant();
   key = tenant.key;
-  tenantId = tenant.tenantId;
-  await unlimited(tenantId);
+  await unlimited(tenant.tenantId);
+  adminTarget = (await newTenant()).tenantId;
 });
 
 const request = fc.record({
@@ -84,7 +92,7 @@ describe("fuzz: every route, method, credential and path", () => {
   it("answers 250 odd requests below 500, OpenAI-shaped, and never lets junk credentials through", async () => {
     const statuses = countStatuses();
     await fuzz(request, 250, async (r) => {
-      const all = routes(tenantId, r.fill);
+      const all = routes(adminTarget, r.fill);
       const path = (r.odd ?? all[r.route % all.length]!) + r.query;
       const headers: Record<string, string> = { ...r.headers };
       if (r.credential.kind === "key") headers.authorization = `Bearer ${key}`;

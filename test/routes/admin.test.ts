@@ -108,6 +108,7 @@ describe("TenantLedger", () => {
     };
     expect(await ledger.settle(record)).toBe(true);
     expect(await ledger.settle({ ...record, completionTokens: 999 })).toBe(false);
-    expect(await ledger.usageOf("req_once")).toEqual({ ...record, reservedMicros: 0 });
+    // A row settled without attribution reads back with none.
+    expect(await ledger.usageOf("req_once")).toEqual({ ...record, reservedMicros: 0, user: null, metadata: null, tags: [] });
   });
 });

@@ -33,7 +33,7 @@ describe("routing", () => {
 
   it("unknown origin or path is a 404", async () => {
     await expectError(await chat(sim(), "nowhere", { model: "m", messages: [user("x")] }), 404, "not_found");
-    await expectError(await post(sim(), "open", "completions", { prompt: "x" }), 404, "not_found");
+    await expectError(await post(sim(), "open", "edits", { prompt: "x" }), 404, "not_found");
     await expectError(await sim().fetch(new Request("http://sim/_sim/nothing")), 404, "not_found");
   });
 

@@ -50,6 +50,10 @@ export const simOptions = {
     "kv-b": { profile: "vllm" },
     "prefill-bound": LONG_PROMPTS_TIME_OUT,
     faulted: { profile: "openai" },
+    // Provider-specific request fields (issue #17): an OpenAI origin that prices service tiers, and
+    // an OpenRouter one (usage and its own cost in every stream).
+    tiered: { profile: "openai" },
+    router: { profile: "openrouter" },
     // A scenario's migration (issue #19): from a MaaS API to a pool, their own so figures are exact.
     "mig-maas": { profile: "openai" },
     "mig-pool": { profile: "vllm" },
@@ -63,6 +67,8 @@ export const BETA_PRICING = { input: 0.27, cachedInput: 0.07, output: 1.1, windo
 /** Input free, output 2 µ$ a token: a request's worst case is exactly its cost when it fills its cap. */
 export const POOL_PRICING = { input: 0, output: 2 };
 
+/** `tiered`'s prices per `service_tier` it declares: priority doubles them, flex halves them. */
+export const TIER_PRICING = { priority: { input: 2, output: 4 }, flex: { input: 0.5, output: 1 } };
 /** The migration's pool: 0.5 µ$ an input token, 1 µ$ an output token. */
 export const MIG_POOL_PRICING = { input: 0.5, output: 1 };
 /** The migration's canary stops itself past this estimated cost: a prompt of ~8 KB trips it, a short one never. */
@@ -111,6 +117,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       gone: { baseUrl: "http://127.0.0.1:9/v1", provider: "openai", kind: "maas", timeouts, circuit: TENANT_CIRCUIT },
       // Asked for `sim` faults by the noisy-neighbour tests, with a real breaker.
       faulted: { ...origin("faulted", "openai"), circuit: TENANT_CIRCUIT },
+      tiered: { ...origin("tiered", "openai"), pricing: ALPHA_PRICING, serviceTiers: TIER_PRICING },
+      router: { ...origin("router", "openrouter"), pricing: ALPHA_PRICING },
       "mig-maas": { ...origin("mig-maas", "openai"), pricing: ALPHA_PRICING },
       "mig-pool": { ...origin("mig-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
       ...Object.fromEntries(
@@ -233,6 +241,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
           { origin: "pool", model: "qwen2.5-7b" },
         ],
       },
+      "chat-tiered": { endpoint: "chat", candidates: [{ origin: "tiered", model: "tiered-model" }] },
+      "chat-openrouter": { endpoint: "chat", candidates: [{ origin: "router", model: "vendor/model" }] },
       // Walked through every stage by test/routes/admin-migration.test.ts.
       "chat-migrating": {
         endpoint: "chat",

@@ -14,6 +14,7 @@
 import { z } from "zod";
 import { formatPath } from "../../lib/zod-path";
 import type { RouterFailure } from "../errors";
+import { metadataSchema, userSchema } from "../requests";
 import { inputItemSchema, typeNamed } from "./items";
 
 /** A field that may only be absent, null (or `allowed`): anything else is refused with `reason`. */
@@ -75,11 +76,6 @@ export const textFormatSchema = z.discriminatedUnion("type", [
 /** A text format. */
 export type TextFormat = z.infer<typeof textFormatSchema>;
 
-// OpenAI: at most 16 pairs, keys up to 64 characters, values up to 512.
-const metadataSchema = z
-  .record(z.string().max(64), z.string().max(512))
-  .refine((m) => Object.keys(m).length <= 16, "at most 16 key-value pairs");
-
 /** The request body of `POST /v1/responses`, as far as the router serves it. */
 export const responsesRequestSchema = z.looseObject({
   model: z.string().min(1).max(256),
@@ -98,7 +94,7 @@ export const responsesRequestSchema = z.looseObject({
   include: z.array(z.string()).nullish(),
   reasoning: z.looseObject({ effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh"]).nullish() }).nullish(),
   metadata: metadataSchema.nullish(),
-  user: z.string().nullish(),
+  user: userSchema.nullish(),
   safety_identifier: z.string().nullish(),
   prompt_cache_key: z.string().nullish(),
   prompt_cache_retention: z.enum(["in-memory", "24h"]).nullish(),

@@ -88,6 +88,8 @@ export interface ResponseUsage {
   output_tokens: number;
   output_tokens_details: { reasoning_tokens: number };
   total_tokens: number;
+  /** What the request cost, in USD, when the chat usage said (the router's `usage.cost`). */
+  cost?: number;
 }
 
 /** The status of a response. */
@@ -220,7 +222,8 @@ function echoedToolChoice(request: ResponsesRequest): ResponseObject["tool_choic
 
 /**
  * Chat usage in the Responses shape: prompt → input, completion → output; cached tokens from
- * `prompt_tokens_details.cached_tokens`, else DeepSeek's `prompt_cache_hit_tokens`.
+ * `prompt_tokens_details.cached_tokens`, else DeepSeek's `prompt_cache_hit_tokens`; `cost` (USD)
+ * kept when the chat usage has one.
  * @example
  * responseUsage({ prompt_tokens: 10, completion_tokens: 5 }) // { input_tokens: 10, …, output_tokens: 5, total_tokens: 15 }
  */
@@ -232,6 +235,7 @@ export function responseUsage(usage: ChatUsage): ResponseUsage {
     output_tokens: usage.completion_tokens,
     output_tokens_details: { reasoning_tokens: usage.completion_tokens_details?.reasoning_tokens ?? 0 },
     total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
+    ...(typeof usage.cost === "number" ? { cost: usage.cost } : {}),
   };
 }
 
