@@ -95,7 +95,30 @@ const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>, Ru
     async (client) => {
       const ids: string[] = [];
       for await (const model of client.models.list()) ids.push(model.id);
-      assert.deepEqual(ids, ["chat-default", "deepseek-v3", "embed-default"]);
+      assert.deepEqual(ids, ["chat-default", "chat-canary", "deepseek-v3", "embed-default"]);
+    },
+  ],
+  [
+    "the console (/console) signs the admin in and shows the overview, its script and stylesheet served by the Worker",
+    async (_client, base) => {
+      const root = base.replace(/\/v1$/, "");
+      const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(";")[0]!).join("; ");
+      const form = await fetch(`${root}/console/sign-in`);
+      assert.equal(form.status, 200);
+      assert.match(form.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+      const signIn = await fetch(`${root}/console/sign-in`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { origin: root, cookie: cookieOf(form), "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: csrf, token: LOCAL_ADMIN_TOKEN }),
+      });
+      assert.equal(signIn.status, 303);
+      assert.equal(signIn.headers.get("location"), "/console/overview");
+      const overview = await fetch(`${root}/console/overview`, { headers: { cookie: cookieOf(signIn) } });
+      assert.equal(overview.status, 200);
+      assert.match(await overview.text(), /<h1>Overview<\/h1>/);
+      for (const asset of ["console.js", "console.css"]) assert.equal((await fetch(`${root}/console/assets/${asset}`)).status, 200);
     },
   ],
   [

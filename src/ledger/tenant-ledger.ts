@@ -35,7 +35,7 @@ import {
   type RateLimits,
   type SettleRequest,
   type Tenant,
-  type UsageGroup,
+  type UsageGrouping,
   type UsagePage,
   type UsageQuery,
   type UsageRecord,
@@ -891,7 +891,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     return this.tenant ? queryUsage(this.sql, query) : { data: [], nextCursor: null };
   }
 
-  async usageTotals(query: UsageQuery, groupBy: UsageGroup): Promise<UsageTotals[]> {
+  async usageTotals(query: UsageQuery, groupBy: UsageGrouping): Promise<UsageTotals[]> {
     return this.tenant ? usageTotals(this.sql, query, groupBy) : [];
   }
 }

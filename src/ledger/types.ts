@@ -335,6 +335,8 @@ export interface UsagePage {
 export const USAGE_GROUPS = ["day", "model", "origin", "key", "user", "tag"] as const;
 /** What totals are grouped by: a column, each tag a row carries, or one metadata key's values (`metadata.<key>`). */
 export type UsageGroup = (typeof USAGE_GROUPS)[number] | `metadata.${string}`;
+/** How the ledger can sum: by a {@link UsageGroup}, or everything in one row (`all`, group ""). */
+export type UsageGrouping = UsageGroup | "all";
 
 export interface UsageTotals {
   group: string;
@@ -343,4 +345,9 @@ export interface UsageTotals {
   cachedTokens: number;
   completionTokens: number;
   costMicros: number;
+  /**
+   * Requests that failed on the router's or an origin's side: answered 5xx, or a stream that broke
+   * or timed out after it began. Refusals the request itself caused (4xx) and cancellations are not.
+   */
+  errors: number;
 }

@@ -4,7 +4,7 @@
  * metadata key. Attribution is stored as JSON (`metadata` an object, `tags` an array) and read
  * with SQLite's JSON functions (https://www.sqlite.org/json1.html).
  */
-import type { UsageGroup, UsagePage, UsageQuery, UsageRecord, UsageRow, UsageTotals } from "./types";
+import type { UsageGrouping, UsagePage, UsageQuery, UsageRecord, UsageRow, UsageTotals } from "./types";
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -131,30 +131,37 @@ export function queryUsage(sql: SqlStorage, query: UsageQuery): UsagePage | null
   return { data: page, nextCursor: rows.length > limit && last ? encodeCursor(last.at, last.requestId) : null };
 }
 
-const GROUP_COLUMN: Record<Exclude<UsageGroup, "tag" | `metadata.${string}`>, string> = {
+const GROUP_COLUMN: Record<Exclude<UsageGrouping, "tag" | `metadata.${string}`>, string> = {
   day: "day",
   model: "scenario",
   origin: "origin",
   key: "key_id",
   user: "end_user",
+  all: "''",
 };
 
+/** What counts as an error in {@link UsageTotals}: see its `errors`. */
+const ERROR_ROW = "(status >= 500 OR outcome IN ('stream_broken', 'stream_timeout'))";
+
 /** What a grouping selects as `grp`, the tables it reads from, and its arguments (before the filters'). */
-function grouping(groupBy: UsageGroup): { select: string; from: string; args: SqlStorageValue[] } {
+function grouping(groupBy: UsageGrouping): { select: string; from: string; args: SqlStorageValue[] } {
   // A row with several tags counts once in each of their groups; a row with none, in "".
   if (groupBy === "tag") return { select: "COALESCE(t.value, '')", from: "usage LEFT JOIN json_each(usage.tags) AS t", args: [] };
   if (groupBy.startsWith("metadata.")) return { select: "COALESCE(json_extract(metadata, ?), '')", from: "usage", args: [keyPath(groupBy.slice("metadata.".length))] };
   return { select: `COALESCE(${GROUP_COLUMN[groupBy as keyof typeof GROUP_COLUMN]}, '')`, from: "usage", args: [] };
 }
 
-/** Totals over the filtered records, by day (tenant-local), model (scenario), origin, key, end user, tag or a metadata key. */
-export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGroup): UsageTotals[] {
+/**
+ * Totals over the filtered records, by day (tenant-local), model (scenario), origin, key, end user,
+ * tag or a metadata key; `all`: one row (none when nothing matched).
+ */
+export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGrouping): UsageTotals[] {
   const { where, args } = filters(query);
   const group = grouping(groupBy);
   return sql
     .exec<Row>(
       `SELECT ${group.select} AS grp, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached,
-         SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost
+         SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost, SUM(CASE WHEN ${ERROR_ROW} THEN 1 ELSE 0 END) AS errors
        FROM ${group.from} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} GROUP BY grp ORDER BY grp`,
       ...group.args,
       ...args,
@@ -167,6 +174,7 @@ export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGr
       cachedTokens: r.cached as number,
       completionTokens: r.completion as number,
       costMicros: r.cost as number,
+      errors: r.errors as number,
     }));
 }
 

@@ -16,8 +16,8 @@ import { RouterError } from "../openai/errors";
 import { validate } from "../openai/requests";
 import { usdOf } from "../openai/cost";
 
-/** Epoch milliseconds, or an ISO 8601 date/time. */
-const instant = z.string().transform((value, ctx) => {
+/** Epoch milliseconds, or an ISO 8601 date/time (a query parameter). */
+export const instantParam = z.string().transform((value, ctx) => {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (Number.isNaN(ms)) {
     ctx.addIssue({ code: "custom", message: "expected epoch milliseconds or an ISO 8601 date" });
@@ -28,8 +28,8 @@ const instant = z.string().transform((value, ctx) => {
 
 export const usageQuerySchema = z
   .object({
-    from: instant.optional(),
-    to: instant.optional(),
+    from: instantParam.optional(),
+    to: instantParam.optional(),
     key: z.string().max(64).optional(),
     model: z.string().max(64).optional(),
     origin: z.string().max(64).optional(),
