@@ -11,6 +11,7 @@ import { RouterError, toErrorResponse } from "./openai/errors";
 import { isolateOf } from "./isolate";
 import { RequestLog } from "./observe/request-log";
 import { adminRoutes } from "./routes/admin";
+import { feedbackRoutes } from "./routes/feedback";
 import { metricsRoutes, probeRoutes } from "./routes/ops";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
@@ -75,6 +76,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/responses", responseRoutes);
   app.route("/v1/models", modelRoutes);
   app.route("/v1", tenantSelfRoutes);
+  app.route("/v1/feedback", feedbackRoutes);
   app.route("/admin", adminRoutes);
   app.route("/", metricsRoutes);
   app.route("/console", consoleRoutes);

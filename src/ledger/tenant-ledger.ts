@@ -31,17 +31,21 @@ import {
   type ApiKeyInfo,
   type BudgetMetric,
   type BudgetStatus,
+  type Feedback,
+  type FeedbackResult,
   type Policy,
   type RateLimits,
   type SettleRequest,
   type Tenant,
+  type UsageGroup,
   type UsageGrouping,
   type UsagePage,
   type UsageQuery,
   type UsageRecord,
   type UsageTotals,
 } from "./types";
-import { insertUsage, pruneUsage, queryUsage, usageOf, usageTotals } from "./usage-log";
+import { scenarioTraffic, type ScenarioTraffic } from "../report/traffic";
+import { insertUsage, pruneUsage, queryUsage, recordFeedback, usageOf, usageTotals } from "./usage-log";
 import { deleteResponse, insertResponse, nextResponseExpiry, pruneResponses, responseBody, responseChain, type ResponseChain, type ResponseRow } from "./response-store";
 
 type Row = Record<string, SqlStorageValue>;
@@ -891,7 +895,22 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     return this.tenant ? queryUsage(this.sql, query) : { data: [], nextCursor: null };
   }
 
-  async usageTotals(query: UsageQuery, groupBy: UsageGrouping): Promise<UsageTotals[]> {
+  async usageTotals(query: UsageQuery, groupBy: UsageGrouping | UsageGroup[]): Promise<UsageTotals[]> {
     return this.tenant ? usageTotals(this.sql, query, groupBy) : [];
+  }
+
+  /** This tenant's share of a scenario's traffic in [from, to) (the decision report adds every tenant's). */
+  async scenarioTraffic(scenario: string, from: number, to: number): Promise<ScenarioTraffic> {
+    return this.tenant ? scenarioTraffic(this.sql, scenario, from, to) : { origins: [], hours: [] };
+  }
+
+  /**
+   * Records the tenant's feedback on one of its requests (see usage-log.ts `recordFeedback`): the
+   * last feedback replaces the one before; refused past `windowMs` after the request (`feedback.at`
+   * is the caller's clock). Returns the row as it now stands and the feedback it replaced.
+   */
+  async recordFeedback(requestId: string, feedback: Feedback, windowMs: number): Promise<FeedbackResult> {
+    if (!this.tenant) return { ok: false, reason: "not_found" };
+    return this.ctx.storage.transactionSync(() => recordFeedback(this.sql, requestId, feedback, windowMs));
   }
 }

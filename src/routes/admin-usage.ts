@@ -45,7 +45,21 @@ const LEDGER_GROUPING: Record<CrossTenantGroup, UsageGrouping> = { tenant: "all"
 
 /** No usage at all. */
 export function zeroTotals(group: string): UsageTotals {
-  return { group, requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, costMicros: 0, errors: 0 };
+  return {
+    group,
+    requests: 0,
+    promptTokens: 0,
+    cachedTokens: 0,
+    completionTokens: 0,
+    costMicros: 0,
+    errors: 0,
+    accepted: 0,
+    rejected: 0,
+    unrated: 0,
+    gatesPassed: 0,
+    gatesFailed: 0,
+    costPerAcceptedMicros: null,
+  };
 }
 
 /** Adds `b`'s counts to `a` (in place) and returns it. */
@@ -56,6 +70,13 @@ function addInto(a: UsageTotals, b: UsageTotals): UsageTotals {
   a.completionTokens += b.completionTokens;
   a.costMicros += b.costMicros;
   a.errors += b.errors;
+  a.accepted += b.accepted;
+  a.rejected += b.rejected;
+  a.unrated += b.unrated;
+  a.gatesPassed += b.gatesPassed;
+  a.gatesFailed += b.gatesFailed;
+  // A ratio is never summed: it is the summed cost over the summed acceptances.
+  a.costPerAcceptedMicros = a.accepted > 0 ? Math.round(a.costMicros / a.accepted) : null;
   return a;
 }
 

@@ -36,6 +36,7 @@
  *   DELETE /admin/scenarios/:scenario/canary-stop  resume a stopped canary (stopped by its criteria or by hand)
  *   GET    /admin/usage/summary                    usage across tenants ?from, to, group_by=tenant|model|origin|day (admin-usage.ts)
  *   GET    /admin/scenarios/:scenario/decisions    its recent routing decisions (sampled), newest first
+ *   GET    /admin/scenarios/:scenario/report       MaaS, pool or split: the decision from its traffic ?from, to, format=md (admin-report.ts)
  *   ...    /admin/scenarios/:scenario/migration    its migration's stage, figures, history; stage moves (admin-migration.ts)
  */
 import { Hono } from "hono";
@@ -49,6 +50,7 @@ import { adminConfigRoutes } from "./admin-config";
 import { audit, auditRoutes, auditTrail } from "./admin-audit";
 import { keyRoutes } from "./admin-keys";
 import { migrationRoutes } from "./admin-migration";
+import { reportRoutes } from "./admin-report";
 import { body, existingLedger, now, shortParam, type AdminContext } from "./admin-request";
 import { tenantRoutes } from "./admin-tenants";
 import { adminUsageRoutes } from "./admin-usage";
@@ -90,7 +92,7 @@ documented(
   { method: "delete", path: "/admin/tenants/{tenant}/budgets/{budgetId}", tag: "Admin: tenants", auth: "admin", summary: "Remove a budget", responses: { 200: { description: "`{id, deleted: true}`" } } },
   { method: "post", path: "/admin/tenants/{tenant}/budgets/{budgetId}/reset", tag: "Admin: tenants", auth: "admin", summary: "Start a budget's current period afresh", responses: { 200: { description: "The budget" } } },
   { method: "get", path: "/admin/tenants/{tenant}/usage", tag: "Admin: tenants", auth: "admin-or-read", summary: "Usage rows, filtered and paged, or exported (?format=csv|jsonl)", query: usageQuerySchema, responses: { 200: { description: "`{object: list, data, has_more, next_cursor}`, or CSV / JSON Lines" } } },
-  { method: "get", path: "/admin/tenants/{tenant}/usage/summary", tag: "Admin: tenants", auth: "admin-or-read", summary: "Usage totals grouped by day, model, origin or key", query: usageSummarySchema, responses: { 200: { description: "`{object: list, group_by, data}`" } } },
+  { method: "get", path: "/admin/tenants/{tenant}/usage/summary", tag: "Admin: tenants", auth: "admin-or-read", summary: "Usage totals grouped by day, model, origin, key, user, tag or metadata.<key> (or up to three columns: model,origin,day), with outcomes and cost per accepted outcome", query: usageSummarySchema, responses: { 200: { description: "`{object: list, group_by, data}`" } } },
   { method: "get", path: "/admin/isolate", tag: "Admin: health", auth: "admin-or-read", summary: "This isolate's counters: ledger calls by kind, config checks", responses: { 200: { description: "`{object: isolate, id, ledgerCalls, config}`" } } },
   { method: "get", path: "/admin/origins", tag: "Admin: health", auth: "admin-or-read", summary: "Every origin's health: circuit, TTFT and its stability, errors, prefix cache, canary stops", responses: { 200: { description: "`{object: list, data}`" } } },
   { method: "get", path: "/admin/origins/{origin}/transitions", tag: "Admin: health", auth: "admin-or-read", summary: "An origin's recent circuit transitions", responses: { 200: { description: "`{object: list, data}`" } } },
@@ -164,6 +166,7 @@ export const adminApi = new Hono<AppEnv>()
   })
   .route("/config", adminConfigRoutes)
   .route("/", migrationRoutes)
+  .route("/", reportRoutes)
   /** This isolate's own counters (at the edge, one isolate of many): ledger calls by kind, config checks, the config version it runs. */
   .get("/isolate", (c) => {
     const isolate = isolateOf(c.env);

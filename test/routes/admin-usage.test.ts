@@ -9,6 +9,8 @@ import { adminFetch, chat, errorOf, newTenant, settledAll } from "../support/cli
 import { ADMIN_READ_TOKEN } from "../support/router-config";
 
 type Totals = UsageTotals;
+/** The counts that add up across tenants (a ratio does not). */
+type Count = "requests" | "promptTokens" | "cachedTokens" | "completionTokens" | "costMicros" | "errors" | "accepted" | "rejected" | "unrated" | "gatesPassed" | "gatesFailed";
 
 interface Summary {
   object: "list";
@@ -26,12 +28,13 @@ const summary = async (query: string, token?: string) => (await adminFetch(`/usa
 /** A tenant's own totals over the window, in one row (its summary by day, summed). */
 async function ownTotals(tenantId: string, from: number, to: number): Promise<Omit<Totals, "group">> {
   const rows = ((await (await adminFetch(`/tenants/${tenantId}/usage/summary?from=${from}&to=${to}`)).json()) as { data: Totals[] }).data;
-  const sum = { requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, costMicros: 0, errors: 0 };
-  for (const r of rows) for (const k of Object.keys(sum) as Array<keyof typeof sum>) sum[k] += r[k];
-  return sum;
+  const sum: Record<Count, number> = { requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, costMicros: 0, errors: 0, accepted: 0, rejected: 0, unrated: 0, gatesPassed: 0, gatesFailed: 0 };
+  for (const r of rows) for (const k of Object.keys(sum) as Count[]) sum[k] += r[k];
+  // Nothing was rated here: no cost per accepted outcome.
+  return { ...sum, costPerAcceptedMicros: null };
 }
 
-const sumOf = (rows: Totals[], field: keyof Omit<Totals, "group">) => rows.reduce((n, r) => n + r[field], 0);
+const sumOf = (rows: Totals[], field: Count) => rows.reduce((n, r) => n + r[field], 0);
 
 describe("GET /admin/usage/summary", () => {
   it("sums every tenant's own usage, by tenant, and counts the requests an origin failed as errors", async () => {
