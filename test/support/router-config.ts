@@ -307,6 +307,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         ],
         decision: REPORT_DECISION,
       },
+      // The report's batch/deferred option: `beta` is half price off-peak (test/routes/admin-report.test.ts).
+      "chat-deferrable": { endpoint: "chat", candidates: [{ origin: "beta", model: "deepseek-chat" }], decision: { ...REPORT_DECISION, deferrableShare: 0.1 } },
       "embed-main": {
         endpoint: "embeddings",
         routing: "ordered",
