@@ -54,7 +54,8 @@ export async function send(ctx: RequestContext, admission: Admission, placement:
     requestId: ctx.requestId,
     clientSignal: ctx.request.signal,
     costOf: (target, usage) => costMicros(settlement.servedBy(target).prices, usage),
-    collectAnswer: gatesOn(scenario.qualityGates) && upstream.endpoint !== "embeddings",
+    // For the quality gates, and for a shadowed request's eval pair (its agreement with the copy).
+    collectAnswer: (gatesOn(scenario.qualityGates) || decision.shadow !== null) && upstream.endpoint !== "embeddings",
     onAttempt: (target) => {
       settlement.calls(target);
       const origin = target.originName;

@@ -284,7 +284,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
           owner: "ml-platform@example.com",
           shadowShare: 1,
           evals: { minSamples: 4, errorRate: 0.25 },
-          canary: { share: 1, stop: { costMicrosPerRequest: MIG_CANARY_MAX_COST, minSamples: 2 } },
+          canary: { share: 1, stop: { costMicrosPerRequest: MIG_CANARY_MAX_COST, minSamples: 2, acceptanceDrop: 0.2, minRated: 2 } },
         },
       },
       // A migration to an origin whose API key secret is not set: its moves are refused.
@@ -307,6 +307,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         ],
         decision: REPORT_DECISION,
       },
+      // The report's batch/deferred option: `beta` is half price off-peak (test/routes/admin-report.test.ts).
+      "chat-deferrable": { endpoint: "chat", candidates: [{ origin: "beta", model: "deepseek-chat" }], decision: { ...REPORT_DECISION, deferrableShare: 0.1 } },
       "embed-main": {
         endpoint: "embeddings",
         routing: "ordered",
