@@ -6,23 +6,13 @@
  * price and its stored responses, whichever origin served each turn; fallback, settlement and
  * broken streams behave as on the translated path.
  */
-import { SELF } from "cloudflare:test";
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { generateCompletion, promptSeed, renderChatPrompt } from "../../src/sim";
+import { renderChatPrompt } from "../../src/sim";
 import { addBudget, api, newTenant, originSaw, settledAll, usageOf } from "../support/client";
+import { eventsOf, responseIdOf, sdk, simText, textStreamTypes, tokens } from "../support/responses";
 
-const BASE = "http://router.test/v1";
-
-function sdk(key: string): OpenAI {
-  return new OpenAI({ apiKey: key, baseURL: BASE, maxRetries: 0, fetch: (input, init) => SELF.fetch(new Request(input, init)) });
-}
-
-/** What the simulator writes for a chat prompt (a native origin answers what chat would). */
-const simText = (prompt: Parameters<typeof renderChatPrompt>[0]) => generateCompletion(promptSeed(new TextEncoder().encode(renderChatPrompt(prompt)))).tokens.join("");
-const tokens = (text: string) => Math.ceil(new TextEncoder().encode(text).byteLength / 4);
 const requestIdOf = (res: Response) => res.headers.get("x-request-id")!;
-const responseIdOf = (res: Response) => `resp_${requestIdOf(res).slice(4)}`;
 const attemptsOf = (res: Response) => res.headers.get("x-router-attempts")!.replace(/;ms=\d+/g, "");
 
 const WEATHER_TOOL = {
@@ -31,21 +21,6 @@ const WEATHER_TOOL = {
   parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false },
   strict: true,
 };
-
-interface Event {
-  type: string;
-  delta?: string;
-  code?: string;
-  response?: { id: string; status: string; output: unknown[]; usage?: Record<string, unknown> };
-}
-
-/** The events of a Responses stream's body. */
-function eventsOf(text: string): Event[] {
-  return text
-    .split("\n\n")
-    .filter((e) => e.startsWith("event: "))
-    .map((e) => JSON.parse(e.slice(e.indexOf("data: ") + 6)) as Event);
-}
 
 interface ResponseBody {
   id: string;
@@ -188,17 +163,7 @@ describe("POST /v1/responses to an origin that speaks it", () => {
     const chat = { model: "qwen2.5-7b", messages: [{ role: "user", content: "hi" }] };
     const words = simText(chat).trim().split(" ").length;
     const input = tokens(renderChatPrompt(chat));
-    expect(types).toEqual([
-      "response.created",
-      "response.in_progress",
-      "response.output_item.added",
-      "response.content_part.added",
-      ...Array<string>(words).fill("response.output_text.delta"),
-      "response.output_text.done",
-      "response.content_part.done",
-      "response.output_item.done",
-      "response.completed",
-    ]);
+    expect(types).toEqual(textStreamTypes(words));
     expect(text).toBe(simText(chat));
     expect(completed!.id).toBe(responseIdOf(res));
     expect(completed!.usage).toEqual({ input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: words, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + words, cost: (2 * words) / 1e6 });
