@@ -6,11 +6,10 @@
  * price and its stored responses, whichever origin served each turn; fallback, settlement and
  * broken streams behave as on the translated path.
  */
-import type OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { renderChatPrompt } from "../../src/sim";
 import { addBudget, api, newTenant, originSaw, settledAll, usageOf } from "../support/client";
-import { eventsOf, responseIdOf, sdk, simText, textStreamTypes, tokens } from "../support/responses";
+import { eventsOf, readStream, responseIdOf, sdk, simText, textStreamTypes, tokens } from "../support/responses";
 
 const requestIdOf = (res: Response) => res.headers.get("x-request-id")!;
 const attemptsOf = (res: Response) => res.headers.get("x-router-attempts")!.replace(/;ms=\d+/g, "");
@@ -151,14 +150,7 @@ describe("POST /v1/responses to an origin that speaks it", () => {
   it("streams the Responses events with the router's ids, usage and cost in response.completed; settled as the usage says", async () => {
     const { tenantId, key } = await newTenant();
     const { data: stream, response: res } = await sdk(key).responses.create({ model: "chat-native", input: "hi", stream: true }).withResponse();
-    const types: string[] = [];
-    let completed: OpenAI.Responses.Response | undefined;
-    let text = "";
-    for await (const event of stream) {
-      types.push(event.type);
-      if (event.type === "response.output_text.delta") text += event.delta;
-      if (event.type === "response.completed") completed = event.response;
-    }
+    const { types, text, completed } = await readStream(stream);
     expect((await originSaw(requestIdOf(res)))[0]!.body).toEqual({ model: "qwen2.5-7b", input: "hi", stream: true, store: false });
     const chat = { model: "qwen2.5-7b", messages: [{ role: "user", content: "hi" }] };
     const words = simText(chat).trim().split(" ").length;

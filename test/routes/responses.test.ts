@@ -11,7 +11,7 @@ import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { renderChatPrompt } from "../../src/sim";
 import { addBudget, api, ledgerOf, newTenant, originSaw, settledAll, usageOf } from "../support/client";
-import { eventsOf, responseIdOf, sdk, simText, textStreamTypes, tokens } from "../support/responses";
+import { eventsOf, readStream, responseIdOf, sdk, simText, textStreamTypes, tokens } from "../support/responses";
 
 const BASE = "http://router.test/v1";
 
@@ -56,18 +56,10 @@ describe("POST /v1/responses", () => {
     const { key } = await newTenant();
     const client = sdk(key);
     const stream = await client.responses.create({ model: "chat-pool", input: "hi", stream: true });
-    const types: string[] = [];
-    let completed: OpenAI.Responses.Response | undefined;
-    let text = "";
-    for await (const event of stream) {
-      types.push(event.type);
-      if (event.type === "response.output_text.delta") text += event.delta;
-      if (event.type === "response.completed") {
-        completed = event.response;
-        // Read the moment the event arrives: the write it waited for has landed.
-        expect(await client.responses.retrieve(event.response.id)).toMatchObject({ id: event.response.id, status: "completed" });
-      }
-    }
+    const { types, text, completed } = await readStream(stream, async (response) => {
+      // Read the moment the event arrives: the write it waited for has landed.
+      expect(await client.responses.retrieve(response.id)).toMatchObject({ id: response.id, status: "completed" });
+    });
     const chat = { model: "qwen2.5-7b", messages: [{ role: "user", content: "hi" }] };
     const words = simText(chat).trim().split(" ").length;
     expect(types).toEqual(textStreamTypes(words));

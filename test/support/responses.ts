@@ -30,6 +30,25 @@ export function textStreamTypes(deltas: number): string[] {
   ];
 }
 
+/**
+ * Reads an SDK stream to its end: its event types, its text and its `response.completed`
+ * (`onCompleted` runs the moment that event arrives).
+ */
+export async function readStream(stream: AsyncIterable<OpenAI.Responses.ResponseStreamEvent>, onCompleted: (response: OpenAI.Responses.Response) => Promise<void> = async () => {}) {
+  const types: string[] = [];
+  let completed: OpenAI.Responses.Response | undefined;
+  let text = "";
+  for await (const event of stream) {
+    types.push(event.type);
+    if (event.type === "response.output_text.delta") text += event.delta;
+    if (event.type === "response.completed") {
+      completed = event.response;
+      await onCompleted(event.response);
+    }
+  }
+  return { types, text, completed };
+}
+
 /** An event of a Responses stream, as far as the tests read it. */
 export interface StreamedEvent {
   type: string;
