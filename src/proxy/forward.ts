@@ -6,6 +6,11 @@
  * anything reached the client. For a stream, "first byte" means the first body chunk, which is
  * read here before the response is committed, so an origin that sends headers and then fails
  * still falls back (see `readHead`). Other 4xx answers are the client's problem and are passed through.
+ *
+ * A Responses API request goes to each target in its own tongue (`ForwardRequest.responses`): a
+ * target that speaks it is sent the Responses body at `/responses`, and its answer (JSON, or the
+ * event stream) is read back as the chat answer it stands for before anything else looks at it, so
+ * the first-token rule, the relay, usage and what the caller does with the answer are chat's.
  */
 import { speaksResponses } from "../config/origins";
 import { PROVIDER_PROFILES } from "../config/providers";
