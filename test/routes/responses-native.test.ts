@@ -85,8 +85,10 @@ describe("POST /v1/responses to an origin that speaks it", () => {
   });
 
   it("a conversation whose turns alternate between a native and a translating origin keeps one chain of the router's ids", async () => {
-    const { key } = await newTenant();
-    const first = await api("/responses", key, { model: "chat-native-first", input: "My name is Ada." });
+    const { tenantId, key } = await newTenant();
+    // Long enough that the native pool's prefix cache (16-token blocks) holds some of it on the third turn.
+    const name = `My name is Ada. ${"I route tokens between origins. ".repeat(8)}`;
+    const first = await api("/responses", key, { model: "chat-native-first", input: name });
     expect(first.headers.get("x-router-origin")).toBe("pool-native");
     const one = (await first.json()) as ResponseBody;
 
@@ -98,7 +100,7 @@ describe("POST /v1/responses to an origin that speaks it", () => {
     expect(refused!.path).toBe("/pool-native/v1/responses");
     expect(translated!.path).toBe("/pool/v1/chat/completions");
     expect((translated!.body as { messages: unknown }).messages).toEqual([
-      { role: "user", content: "My name is Ada." },
+      { role: "user", content: name },
       { role: "assistant", content: textOf(one) },
       { role: "user", content: "What is my name?" },
     ]);
@@ -110,7 +112,7 @@ describe("POST /v1/responses to an origin that speaks it", () => {
     expect(native!.body).toEqual({
       model: "qwen2.5-7b",
       input: [
-        { role: "user", content: "My name is Ada." },
+        { role: "user", content: name },
         { role: "assistant", content: textOf(one) },
         { role: "user", content: "What is my name?" },
         { role: "assistant", content: textOf(two) },
@@ -119,6 +121,10 @@ describe("POST /v1/responses to an origin that speaks it", () => {
       store: false,
     });
     const three = (await third.json()) as ResponseBody;
+    // The cached tokens the pool reported in the Responses shape reach the client and the usage record.
+    const cached = (three.usage.input_tokens_details as { cached_tokens: number }).cached_tokens;
+    expect(cached).toBeGreaterThan(0);
+    expect(await usageOf(tenantId, requestIdOf(third))).toMatchObject({ origin: "pool-native", cachedTokens: cached });
     expect([one.previous_response_id, two.previous_response_id, three.previous_response_id]).toEqual([null, one.id, two.id]);
     expect(three.id).toBe(responseIdOf(third));
     const stored = (await (await api(`/responses/${three.id}`, key)).json()) as ResponseBody;
