@@ -57,6 +57,8 @@ export const simOptions = {
     // A scenario's migration (issue #19): from a MaaS API to a pool, their own so figures are exact.
     "mig-maas": { profile: "openai" },
     "mig-pool": { profile: "vllm" },
+    // A pool that serves the Responses API itself (issue #17): sent Responses requests, not chat.
+    "pool-native": { profile: "vllm" },
     // Outcomes (issue #19 §1): their own, so monitor counts are exact.
     "out-maas": { profile: "openai" },
     "out-pool": { profile: "vllm" },
@@ -137,6 +139,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       router: { ...origin("router", "openrouter"), pricing: ALPHA_PRICING },
       "mig-maas": { ...origin("mig-maas", "openai"), pricing: ALPHA_PRICING },
       "mig-pool": { ...origin("mig-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
+      "pool-native": { ...origin("pool-native", "vllm"), kind: "self-hosted", pricing: POOL_PRICING, responsesApi: true },
       "out-maas": { ...origin("out-maas", "openai"), pricing: ALPHA_PRICING },
       "out-pool": { ...origin("out-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
       "rep-maas": { ...origin("rep-maas", "openai"), pricing: ALPHA_PRICING, region: "eu-west" },
@@ -268,6 +271,17 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         candidates: [
           { origin: "beta", model: "deepseek-chat" },
           { origin: "alpha", model: "alpha-large" },
+        ],
+      },
+      // The Responses API passed through (test/routes/responses-native.test.ts): a native pool alone,
+      // and first with the translating pool behind it.
+      "chat-native": { endpoint: "chat", candidates: [{ origin: "pool-native", model: "qwen2.5-7b" }] },
+      "chat-native-first": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [
+          { origin: "pool-native", model: "qwen2.5-7b" },
+          { origin: "pool", model: "qwen2.5-7b" },
         ],
       },
       "chat-tiered": { endpoint: "chat", candidates: [{ origin: "tiered", model: "tiered-model" }] },
