@@ -10,6 +10,7 @@ import { chargeFailure, forgetExpired, type TenantFailures } from "./tenant-cap"
 import {
   healthOptionsSchema,
   type AttributedFailure,
+  type CanaryStart,
   type CanaryStop,
   type PrefixCacheStats,
   type HealthOptions,
@@ -40,6 +41,8 @@ export interface MonitorState {
   updatedAt: number | null;
   /** Optional in stored state written before canaries existed. */
   canaryStops?: Record<string, CanaryStop>;
+  /** Optional in stored state written before canaries counted from their start. */
+  canaryStarts?: Record<string, CanaryStart>;
   /** Optional in stored state written before prefix affinity existed. */
   prefixCache?: Record<string, PrefixCacheCounts>;
   /** Optional in stored state written before outcomes existed. */
@@ -91,6 +94,11 @@ export function addOutcome(all: Record<string, OutcomeCounts> | undefined, scena
   const next = { ...base };
   for (const [k, v] of Object.entries(delta) as Array<[keyof OutcomeCounts, number]>) next[k] = base[k] + v;
   return { ...all, [scenario]: next };
+}
+
+/** Only the counts of `OutcomeStats` (or of anything carrying them). */
+export function countsOf(c: OutcomeCounts): OutcomeCounts {
+  return { served: c.served, accepted: c.accepted, rejected: c.rejected, gatesPassed: c.gatesPassed, gatesFailed: c.gatesFailed };
 }
 
 /** Counts with their rates. */
@@ -245,6 +253,7 @@ export function snapshotOf(state: MonitorState, at: number, inFlight: number): O
     hourlyTtftMs: state.hourlyTtft.map((h) => (h === null ? null : { mean: h.mean, samples: h.samples })),
     updatedAt: state.updatedAt,
     canaryStops: { ...(state.canaryStops ?? {}) },
+    canaryStarts: { ...(state.canaryStarts ?? {}) },
     prefixCache: Object.fromEntries(Object.entries(state.prefixCache ?? {}).map(([scenario, c]) => [scenario, prefixStats(c)])),
     outcomes: Object.fromEntries(Object.entries(state.outcomes ?? {}).map(([scenario, c]) => [scenario, outcomeStats(c)])),
   };

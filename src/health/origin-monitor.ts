@@ -11,9 +11,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { formatPath } from "../lib/zod-path";
 import { advanceCircuit, HISTORY_LIMIT, type CircuitTransition } from "./circuit";
-import { addOutcome, afterBatch, applySample, initialMonitorState, inTimeOrder, snapshotOf, type MonitorState } from "./monitor-state";
+import { addOutcome, afterBatch, applySample, countsOf, initialMonitorState, inTimeOrder, NO_OUTCOMES, snapshotOf, type MonitorState } from "./monitor-state";
 import { migrate } from "./schema";
-import { healthReportSchema, type CanaryStop, type HealthReport, type OriginSnapshot, type ReportResult } from "./types";
+import { healthReportSchema, type CanaryStop, type HealthReport, type OriginSnapshot, type OutcomeCounts, type ReportResult } from "./types";
+
+const OUTCOME_KEYS = Object.keys(NO_OUTCOMES) as Array<keyof OutcomeCounts>;
 
 /** An isolate's in-flight count counts for this long after its report. */
 export const IN_FLIGHT_TTL_MS = 30_000;
@@ -103,17 +105,29 @@ export class OriginMonitor extends DurableObject<MonitorEnv> {
   }
 
   /**
-   * Records that a scenario's canary on this origin tripped its stop criteria. The first stop
-   * stands (a repeated call keeps its time and reason) until an operator resumes the canary.
+   * Records that a scenario's canary on this origin was stopped (by hand, or by criteria that do
+   * not depend on its start). The first stop stands (a repeated call keeps its time and reason)
+   * until the canary is resumed or started again.
    */
   async stopCanary(scenario: string, reason: string, at: number): Promise<CanaryStop> {
-    const stops = this.state.canaryStops ?? {};
-    const existing = stops[scenario];
+    const existing = this.state.canaryStops?.[scenario];
     if (existing) return existing;
     const stop = { at, reason: reason.slice(0, 500) };
-    this.state = { ...this.state, canaryStops: { ...stops, [scenario]: stop } };
+    this.state = { ...this.state, canaryStops: { ...this.state.canaryStops, [scenario]: stop } };
     this.save();
     return stop;
+  }
+
+  /**
+   * Records a stop whose reason was judged on the counts since the canary's start at `startedAt`
+   * (null: no start recorded): refused (null) when the canary has started or resumed since, as
+   * an isolate that has not seen the new start yet judged counts the start has set aside.
+   */
+  async tripCanary(scenario: string, reason: string, at: number, startedAt: number | null): Promise<CanaryStop | null> {
+    const existing = this.state.canaryStops?.[scenario];
+    if (existing) return existing;
+    if ((this.state.canaryStarts?.[scenario]?.at ?? null) !== startedAt) return null;
+    return this.stopCanary(scenario, reason, at);
   }
 
   /**
@@ -129,14 +143,28 @@ export class OriginMonitor extends DurableObject<MonitorEnv> {
     this.save();
   }
 
-  /** Lets a stopped canary serve again; false when it was not stopped. */
-  async resumeCanary(scenario: string): Promise<boolean> {
-    const stops = { ...(this.state.canaryStops ?? {}) };
-    if (!stops[scenario]) return false;
+  /**
+   * Starts a scenario's canary on this origin (a move into `canary`): any stop left from an earlier
+   * one is cleared, and its acceptance will count only the answers judged from now on, this
+   * origin's and the `baseline`'s (the counts its origins hold now, summed). True when a stop was cleared.
+   */
+  async startCanary(scenario: string, baseline: OutcomeCounts, at: number): Promise<boolean> {
+    if (!OUTCOME_KEYS.every((k) => Number.isSafeInteger(baseline?.[k]))) throw new TypeError("startCanary: the baseline's outcome counts");
+    if (!Number.isFinite(at)) throw new TypeError("startCanary: `at` must be an instant in epoch ms");
+    const stops = { ...this.state.canaryStops };
+    const cleared = Object.hasOwn(stops, scenario);
     delete stops[scenario];
-    this.state = { ...this.state, canaryStops: stops };
+    const canary = countsOf(this.state.outcomes?.[scenario] ?? NO_OUTCOMES);
+    const start = { at, canary, baseline: countsOf(baseline) };
+    this.state = { ...this.state, canaryStops: stops, canaryStarts: { ...this.state.canaryStarts, [scenario]: start } };
     this.save();
-    return true;
+    return cleared;
+  }
+
+  /** Lets a stopped canary serve again, counting its acceptance from now (as `startCanary`); false, and nothing changed, when it was not stopped. */
+  async resumeCanary(scenario: string, baseline: OutcomeCounts, at: number): Promise<boolean> {
+    if (!this.state.canaryStops?.[scenario]) return false;
+    return this.startCanary(scenario, baseline, at);
   }
 
   /** The circuit's last transitions, newest first (at most 50). */

@@ -151,6 +151,11 @@ export interface OriginSnapshot {
   updatedAt: number | null;
   /** Canaries on this origin stopped by their criteria, by scenario: recorded, visible, sticky until resumed. */
   canaryStops: Record<string, CanaryStop>;
+  /**
+   * When each scenario's canary on this origin started (a move into `canary`) or was last resumed,
+   * with the outcome counts then: its acceptance is compared on the answers judged since.
+   */
+  canaryStarts: Record<string, CanaryStart>;
   /** Prefix-cache outcomes of the requests it served, by scenario. */
   prefixCache: Record<string, PrefixCacheStats>;
   /** Answers it served by scenario, and how they were judged (feedback and quality gates). */
@@ -209,6 +214,16 @@ export interface AttributedFailure {
 export interface CanaryStop {
   at: number;
   reason: string;
+}
+
+/**
+ * A canary's start (or resume): when, this origin's outcome counts of the scenario then, and its
+ * baseline's (summed over the scenario's other origins, as read then).
+ */
+export interface CanaryStart {
+  at: number;
+  canary: OutcomeCounts;
+  baseline: OutcomeCounts;
 }
 
 /** What `report` did with a batch. */

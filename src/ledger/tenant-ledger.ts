@@ -46,7 +46,7 @@ import {
   type UsageRecord,
   type UsageTotals,
 } from "./types";
-import { scenarioTraffic, type ScenarioTraffic } from "../report/traffic";
+import { NO_TRAFFIC, scenarioTraffic, type ScenarioTraffic } from "../report/traffic";
 import { insertUsage, pruneUsage, queryUsage, recordFeedback, usageOf, usageTotals } from "./usage-log";
 import { deleteResponse, insertResponse, nextResponseExpiry, pruneResponses, responseBody, responseChain, type ResponseChain, type ResponseRow } from "./response-store";
 
@@ -949,7 +949,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
 
   /** This tenant's share of a scenario's traffic in [from, to) (the decision report adds every tenant's). */
   async scenarioTraffic(scenario: string, from: number, to: number, ttlsSeconds: number[] = []): Promise<ScenarioTraffic> {
-    return this.tenant ? scenarioTraffic(this.sql, scenario, from, to, ttlsSeconds) : { origins: [], hours: [], withinTtl: {}, batch: { requests: 0, costMicros: 0 } };
+    return this.tenant ? scenarioTraffic(this.sql, scenario, from, to, ttlsSeconds) : NO_TRAFFIC;
   }
 
   /**

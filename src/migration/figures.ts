@@ -14,7 +14,7 @@ import type { RouterConfig } from "../config/schema";
 import type { CanaryStop, OriginSnapshot } from "../health/types";
 import { ownEntry } from "../lib/own";
 import { priceAt } from "../pricing/price-at";
-import { canaryOutcomes, canaryTrip } from "../routing/canary";
+import { canaryOutcomes, canaryTrip, type CanaryOutcomes } from "../routing/canary";
 import { judge, type Verdict } from "./criteria";
 import type { EvalSummary } from "./evals";
 import type { Migration, Stage } from "./schema";
@@ -62,6 +62,8 @@ export interface MigrationFigures {
     stopped: CanaryStop | null;
     /** Whether the stop criteria trip on the candidate's monitor now. */
     trips: string | null;
+    /** The judged answers its acceptance is compared on: candidate's and baseline's since the canary started or was last resumed (`since`; null: all). */
+    judged: CanaryOutcomes;
   };
   cache: { baseline: CacheFigures; candidate: CacheFigures };
 }
@@ -135,6 +137,7 @@ export function migrationFigures(inputs: FigureInputs): MigrationFigures {
   const baselineNames = baselineOrigins(config, scenario, migration);
   const baseline = baselineNames.flatMap((o) => originFigures(config, scenario, o, snapshots.get(o)) ?? []);
   const canary = { origin: candidateOrigin, model: migration.candidate.model, ...migration.canary };
+  const judged = canaryOutcomes(scenario, candidateOrigin, baselineNames, (o) => snapshots.get(o));
   return {
     at,
     stage: migration.stage,
@@ -143,7 +146,7 @@ export function migrationFigures(inputs: FigureInputs): MigrationFigures {
     baseline,
     evals,
     criteria: judge(migration.evals, evals),
-    canary: { stopped: candidateSnapshot ? (ownEntry(candidateSnapshot.canaryStops, scenario) ?? null) : null, trips: canaryTrip(canary, candidateSnapshot ?? null, null, canaryOutcomes(scenario, candidateOrigin, baselineNames, (o) => snapshots.get(o))) },
+    canary: { stopped: candidateSnapshot ? (ownEntry(candidateSnapshot.canaryStops, scenario) ?? null) : null, trips: canaryTrip(canary, candidateSnapshot ?? null, null, judged), judged },
     cache: {
       baseline: { origins: cacheSemantics(config, baselineNames, at), ...measuredCache(baseline, evals.baseline.cacheHitRate, evals.baseline.requests) },
       candidate: { origins: cacheSemantics(config, [candidateOrigin], at), ...measuredCache([candidate], evals.candidate.cacheHitRate, evals.candidate.requests) },

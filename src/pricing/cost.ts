@@ -81,6 +81,30 @@ export function costMicros(prices: PriceRates, usage: Usage): number {
   return wholeMicros + (rest - remainder) / PER + (remainder > 0 ? 1 : 0);
 }
 
+/** Token counts summed over many requests (a report's window): no bound but integers. */
+export interface TokenTotals {
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+}
+
+/**
+ * What `totals` cost at `prices`, in integer µ$, rounded up once: the {@link costMicros} formula
+ * (no cache writes) on sums too large for its clamp, in BigInt. For a report's estimates, not a
+ * charge (a charge is per request, each rounded up).
+ * @example
+ * totalCostMicros({ input: 1_000_000, cachedInput: 500_000, cacheWrite: 1_000_000, output: 2_000_000 }, { promptTokens: 5e9, cachedTokens: 0, completionTokens: 1 }) // 5000000002
+ */
+export function totalCostMicros(prices: PriceRates, totals: TokenTotals): number {
+  const count = (n: number) => BigInt(n > 0 ? Math.floor(n) : 0);
+  const cached = count(totals.cachedTokens);
+  const prompt = count(totals.promptTokens);
+  const uncached = prompt > cached ? prompt - cached : 0n;
+  const sum = uncached * BigInt(prices.input) + cached * BigInt(prices.cachedInput) + count(totals.completionTokens) * BigInt(prices.output);
+  const per = BigInt(PER);
+  return Number((sum + per - 1n) / per);
+}
+
 /**
  * The most output tokens a request can be allowed while its worst-case cost, with the prompt at
  * its upper bound and nothing cached, stays within `remainingMicros`: the largest n ≥ 0 with

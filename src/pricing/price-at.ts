@@ -35,13 +35,12 @@ const scale = (price: number, bp: number) => (bp === BP_ONE ? price : Math.ceil(
  * priceAt(deepseek, Date.UTC(2026, 10, 23, 12)).output // 1100000
  */
 export function priceAt(pricing: Pricing, atMs: number): Prices {
-  let bp = BP_ONE;
-  for (const window of pricing.windows) {
-    if (inWindow(window, atMs)) {
-      bp = window.multiplierBp;
-      break;
-    }
-  }
+  const open = pricing.windows.find((window) => inWindow(window, atMs));
+  return pricesAtMultiplier(pricing, open?.multiplierBp ?? BP_ONE);
+}
+
+/** The base prices with a multiplier (in basis points) applied, as inside a window that sets it. */
+export function pricesAtMultiplier(pricing: Pricing, bp: number): Prices {
   return {
     input: scale(pricing.input, bp),
     cachedInput: scale(pricing.cachedInput, bp),

@@ -14,8 +14,9 @@
  *   cost per request (measured when it served; else the measured tokens at its prices, nothing cached).
  * - Hybrid: one unit serves what fits in each hour, MaaS the rest (the share is from the hourly profile).
  * - Batch/deferred: MaaS, with the work that is not urgent (the Batch API's share of the requests,
- *   or the operator's `deferrableShare` if larger) at the cheapest deferred price of the scenario's
- *   MaaS origins (an off-peak window's multiplier, or the `flex` tier's input price ratio).
+ *   or the operator's `deferrableShare` if larger) deferred on the scenario's MaaS origin whose
+ *   deferred prices (an off-peak window's, or the `flex` tier's) make it cheapest: the measured
+ *   tokens at those prices, each part capped at its measured cost (`deferredWork`).
  * The cheapest wins, per accepted outcome when both sides' acceptance is measured, unless the pool
  * accepts fewer answers than MaaS by more than `acceptanceTolerance`.
  *
@@ -28,8 +29,9 @@ import type { RouterConfig, ScenarioConfig } from "../config/schema";
 import type { OriginSnapshot } from "../health/types";
 import { ownEntry } from "../lib/own";
 import { cacheProfileOf, reusableTokens } from "../affinity/reuse";
-import { costMicros } from "../pricing/cost";
-import { priceAt } from "../pricing/price-at";
+import { costMicros, totalCostMicros, type TokenTotals } from "../pricing/cost";
+import { priceAt, pricesAtMultiplier, type PriceRates } from "../pricing/price-at";
+import { BP_ONE, type Pricing } from "../pricing/schema";
 import { decisionSettingsSchema, type DecisionSettings } from "./schema";
 import type { OriginTraffic, ScenarioTraffic } from "./traffic";
 
@@ -131,8 +133,13 @@ export interface DecisionReport {
     selfHosted: Figure<number | null>;
     hybrid: Figure<{ share: number; monthlyMicros: number } | null>;
     breakEvenRequestsPerMonth: Figure<number | null>;
-    /** MaaS with its not-urgent share deferred; null when nothing is deferrable or no MaaS origin prices deferred work lower. */
-    deferred: Figure<{ share: number; shareSource: Source; priceRatio: number; via: string; monthlyMicros: number } | null>;
+    /**
+     * MaaS with its not-urgent share deferred: `perRequestMicros` is what an interactive answer's
+     * measured tokens cost at the cheapest deferred price (capped at what they cost, measured:
+     * `interactivePerRequestMicros`). Null when nothing is deferrable or no MaaS origin prices the
+     * work lower deferred.
+     */
+    deferred: Figure<{ share: number; shareSource: Source; via: string; perRequestMicros: number | null; interactivePerRequestMicros: number | null; monthlyMicros: number } | null>;
     settings: Figure<DecisionSettings>;
   };
   recommendation: {
@@ -210,21 +217,57 @@ function expectedCache(config: RouterConfig, names: readonly string[], traffic: 
   return { promptTokensPerRequest: measured(perRequest === null ? null : round(perRequest, 2)), repeatedPrefixShare: estimated(share === null ? null : round(share)), repeatedPrefixFrom: from, origins };
 }
 
-/**
- * The cheapest deferred price over the list price on the scenario's MaaS origins: the lowest
- * off-peak window multiplier, or the `flex` tier's input price ratio; null when none is below 1.
- */
-function deferredPrice(config: RouterConfig, names: readonly string[]): { ratio: number; via: string } | null {
-  let best: { ratio: number; via: string } | null = null;
-  const consider = (ratio: number, via: string) => {
-    if (ratio < 1 && (best === null || ratio < best.ratio)) best = { ratio: round(ratio), via };
-  };
-  for (const name of names) {
+/** The deferred prices one of the scenario's MaaS origins offers: its off-peak windows' (a multiplier below 1) and its `flex` tier's. */
+interface DeferredPrices {
+  via: string;
+  prices: PriceRates;
+}
+
+/** Each deferred price of the scenario's MaaS origins (off-peak windows below ×1, the `flex` tier and its own windows). */
+function deferredPrices(config: RouterConfig, names: readonly string[]): DeferredPrices[] {
+  return names.flatMap((name) => {
     const o = ownEntry(config.origins, name);
-    if (!o || o.kind !== "maas" || !o.pricing) continue;
-    for (const w of o.pricing.windows) consider(w.multiplierBp / 10_000, `${name} off-peak window ${w.from}-${w.to}`);
+    if (!o || o.kind !== "maas" || !o.pricing) return [];
     const flex = o.serviceTiers ? ownEntry(o.serviceTiers, "flex") : undefined;
-    if (flex && o.pricing.input > 0) consider(flex.input / o.pricing.input, `${name} flex tier`);
+    const tiers: Array<[Pricing, string]> = [[o.pricing, name], ...(flex ? [[flex, `${name} flex tier`] as [Pricing, string]] : [])];
+    return tiers.flatMap(([pricing, label]) => [
+      ...(pricing === flex ? [{ via: label, prices: pricesAtMultiplier(pricing, BP_ONE) }] : []),
+      ...pricing.windows.filter((w) => w.multiplierBp < BP_ONE).map((w) => ({ via: `${label}${pricing === flex ? "," : ""} off-peak window ${w.from}-${w.to}`, prices: pricesAtMultiplier(pricing, w.multiplierBp) })),
+    ]);
+  });
+}
+
+/** Requests, their tokens and what they cost. */
+interface Work extends TokenTotals {
+  requests: number;
+  costMicros: number;
+}
+
+const NO_WORK: Work = { requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, costMicros: 0 };
+const addWork = (a: Work, b: Work): Work => ({ requests: a.requests + b.requests, promptTokens: a.promptTokens + b.promptTokens, cachedTokens: a.cachedTokens + b.cachedTokens, completionTokens: a.completionTokens + b.completionTokens, costMicros: a.costMicros + b.costMicros });
+const lessWork = (a: Work, b: Work): Work => ({ requests: a.requests - b.requests, promptTokens: a.promptTokens - b.promptTokens, cachedTokens: a.cachedTokens - b.cachedTokens, completionTokens: a.completionTokens - b.completionTokens, costMicros: a.costMicros - b.costMicros });
+
+/**
+ * The window's MaaS work with `share` of it deferred, at the deferred price of the scenario's
+ * MaaS origins that makes it cheapest: its Batch API lines (deferred already) and enough of its
+ * interactive answers to make up the share, each part at the lower of what it cost, measured, and
+ * its measured tokens at the deferred prices. What ran deferred already (batch lines, answers
+ * inside an off-peak window) is thus never discounted twice: its measured cost is its cap. Null
+ * when no deferred price makes the work cheaper.
+ */
+function deferredWork(options: readonly DeferredPrices[], interactive: Work, batch: Work, share: number): { via: string; windowMicros: number; perRequestMicros: number | null } | null {
+  const requests = interactive.requests + batch.requests;
+  if (requests === 0) return null;
+  // The interactive part to defer, beyond the batch lines: (share × requests − batch lines) of the interactive requests.
+  const moved = interactive.requests > 0 ? Math.min(1, Math.max(0, (share * requests - batch.requests) / interactive.requests)) : 0;
+  let best: { via: string; windowMicros: number; perRequestMicros: number | null } | null = null;
+  for (const { via, prices } of options) {
+    const deferredBatch = Math.min(batch.costMicros, totalCostMicros(prices, batch));
+    const deferredInteractive = Math.min(interactive.costMicros, totalCostMicros(prices, interactive));
+    const windowMicros = deferredBatch + moved * deferredInteractive + (1 - moved) * interactive.costMicros;
+    if (windowMicros < batch.costMicros + interactive.costMicros && (best === null || windowMicros < best.windowMicros)) {
+      best = { via, windowMicros, perRequestMicros: interactive.requests > 0 ? Math.round(deferredInteractive / interactive.requests) : null };
+    }
   }
   return best;
 }
@@ -333,16 +376,26 @@ export function decisionReport(inputs: ReportInputs): DecisionReport {
   const saving = maasPerRequest !== null && poolPerRequest !== null ? maasPerRequest - poolPerRequest : null;
   const breakEven = unitMonthMicros !== null && saving !== null && saving > 0 ? Math.ceil((unitMonthMicros * (1 + settings.stagingShare) + overheadMicros) / saving) : null;
 
-  // Batch/deferred: MaaS with the not-urgent share at the cheapest deferred price.
-  const batchShare = requests > 0 ? round(traffic.batch.requests / requests) : 0;
+  // Batch/deferred: MaaS with the not-urgent share at the cheapest deferred price. Batch lines are MaaS work deferred already.
+  const maasNames = new Set(maasTraffic.map((t) => t.origin));
+  const maasWork = maasTraffic.reduce((w, t) => addWork(w, { requests: t.requests, promptTokens: t.promptTokens, cachedTokens: t.cachedTokens, completionTokens: t.completionTokens, costMicros: t.costMicros }), NO_WORK);
+  const batchWork = traffic.batch.origins.filter((b) => maasNames.has(b.origin)).reduce((w, b) => addWork(w, { ...b }), NO_WORK);
+  const interactiveWork = lessWork(maasWork, batchWork);
+  const batchShare = maasWork.requests > 0 ? round(batchWork.requests / maasWork.requests) : 0;
   const deferShare = Math.max(batchShare, settings.deferrableShare);
-  const price = deferredPrice(config, scenarioOrigins(s));
-  const deferred =
-    maasMonthly !== null && price && deferShare > 0
-      ? { share: deferShare, shareSource: (batchShare >= settings.deferrableShare ? "measured" : "configured") as Source, priceRatio: price.ratio, via: price.via, monthlyMicros: Math.round(maasMonthly * (1 - deferShare * (1 - price.ratio))) }
-      : null;
+  const cheaper = maasMonthly !== null && deferShare > 0 ? deferredWork(deferredPrices(config, scenarioOrigins(s)), interactiveWork, batchWork, deferShare) : null;
+  const deferred = cheaper
+    ? {
+        share: deferShare,
+        shareSource: (batchShare >= settings.deferrableShare ? "measured" : "configured") as Source,
+        via: cheaper.via,
+        perRequestMicros: cheaper.perRequestMicros,
+        interactivePerRequestMicros: interactiveWork.requests > 0 ? Math.round(interactiveWork.costMicros / interactiveWork.requests) : null,
+        monthlyMicros: Math.round((cheaper.windowMicros * monthlyRequests) / maasWork.requests),
+      }
+    : null;
   const deferredReason = (d: NonNullable<typeof deferred>) =>
-    `${round(d.share * 100, 1)} % of the work is not urgent (${d.shareSource === "measured" ? "Batch API lines" : "decision.deferrableShare"}): deferred at ${round(d.priceRatio * 100, 1)} % of the price (${d.via}), the rest interactive on MaaS`;
+    `${round(d.share * 100, 1)} % of the work is not urgent (${d.shareSource === "measured" ? "Batch API lines" : "decision.deferrableShare"}): deferred ${d.perRequestMicros === null ? "" : `at ${d.perRequestMicros} µ$ a request instead of ${d.interactivePerRequestMicros} `}(${d.via}), the rest interactive on MaaS`;
 
   // The verdict.
   let choice: DecisionReport["recommendation"]["choice"];

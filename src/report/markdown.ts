@@ -53,7 +53,7 @@ export function reportMarkdown(r: DecisionReport): string {
   lines.push(`- hybrid: ${h ? `${usd(h.monthlyMicros)}, pool share ${pct(h.share)}` : "n/a"} _(${r.options.hybrid.source})_`);
   lines.push(`- break-even: ${fig(r.options.breakEvenRequestsPerMonth)} requests a month`);
   const d = r.options.deferred.value;
-  lines.push(`- batch/deferred: ${d ? `${usd(d.monthlyMicros)}, ${pct(d.share)} deferred _(${d.shareSource})_ at ${pct(d.priceRatio)} of the price (${d.via})` : "n/a"} _(${r.options.deferred.source})_`);
+  lines.push(`- batch/deferred: ${d ? `${usd(d.monthlyMicros)}, ${pct(d.share)} deferred _(${d.shareSource})_${d.perRequestMicros === null ? "" : ` at ${d.perRequestMicros} µ$ a request instead of ${d.interactivePerRequestMicros}`} (${d.via})` : "n/a"} _(${r.options.deferred.source})_`);
   const st = r.options.settings.value;
   lines.push(`- settings _(configured)_: overhead $${st.overheadUsdPerMonth}/month, peak reserve ${pct(st.peakReserve)}, staging share ${pct(st.stagingShare)}, minimum ${st.minRequests} requests and ${st.minRated} rated answers, deferrable share ${pct(st.deferrableShare)}`);
   lines.push("");

@@ -33,9 +33,25 @@ export interface ScenarioTraffic {
    * TTL would still hold of a prefix they share; per tenant, since tenants rarely share prompts.
    */
   withinTtl: Record<string, number>;
-  /** Lines of Batch API batches (work its senders said was not urgent): how many, and what they cost. */
-  batch: { requests: number; costMicros: number };
+  /**
+   * Lines of Batch API batches (work its senders said was not urgent): how many, what they cost,
+   * and per origin (their tokens too: the report prices them again at deferred prices).
+   */
+  batch: { requests: number; costMicros: number; origins: BatchTraffic[] };
 }
+
+/** One origin's Batch API lines of a scenario. */
+export interface BatchTraffic {
+  origin: string;
+  requests: number;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  costMicros: number;
+}
+
+/** No traffic at all (a usage log that is no tenant's). */
+export const NO_TRAFFIC: ScenarioTraffic = { origins: [], hours: [], withinTtl: {}, batch: { requests: 0, costMicros: 0, origins: [] } };
 
 /** The most distinct TTLs one report asks about (one per origin of the scenario). */
 export const MAX_TTLS = 16;
@@ -97,8 +113,21 @@ export function scenarioTraffic(sql: SqlStorage, scenario: string, from: number,
     ttls.forEach((t, i) => (withinTtl[String(t)] = (row[`t${i}`] as number | null) ?? 0));
   }
   // A batch line's request id is its batch's id (`batch_…`) and its index.
-  const batch = sql.exec<Row>(`SELECT COUNT(*) AS n, SUM(cost_micros) AS cost FROM usage WHERE scenario = ? AND at >= ? AND at < ? AND request_id LIKE 'batch\\_%' ESCAPE '\\'`, scenario, from, to).one();
-  return { origins, hours, withinTtl, batch: { requests: (batch.n as number | null) ?? 0, costMicros: (batch.cost as number | null) ?? 0 } };
+  const batchOrigins = sql
+    .exec<Row>(
+      `SELECT COALESCE(origin, '') AS origin, COUNT(*) AS n, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached, SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost
+       FROM usage WHERE scenario = ? AND at >= ? AND at < ? AND request_id LIKE 'batch\\_%' ESCAPE '\\' GROUP BY COALESCE(origin, '') ORDER BY 1`,
+      scenario,
+      from,
+      to,
+    )
+    .toArray()
+    .map((r) => {
+      const n = (v: SqlStorageValue | undefined) => (v as number | null | undefined) ?? 0;
+      return { origin: r.origin as string, requests: n(r.n), promptTokens: n(r.prompt), cachedTokens: n(r.cached), completionTokens: n(r.completion), costMicros: n(r.cost) };
+    });
+  const batch = { requests: batchOrigins.reduce((n, b) => n + b.requests, 0), costMicros: batchOrigins.reduce((n, b) => n + b.costMicros, 0), origins: batchOrigins };
+  return { origins, hours, withinTtl, batch };
 }
 
 /** Several tenants' traffic added up. */
@@ -107,9 +136,15 @@ export function addTraffic(all: readonly ScenarioTraffic[]): ScenarioTraffic {
   const hours = new Map<number, number>();
   const withinTtl: Record<string, number> = {};
   const batch = { requests: 0, costMicros: 0 };
+  const batchOrigins = new Map<string, BatchTraffic>();
   for (const t of all) {
     batch.requests += t.batch.requests;
     batch.costMicros += t.batch.costMicros;
+    for (const b of t.batch.origins) {
+      const sum = batchOrigins.get(b.origin);
+      if (!sum) batchOrigins.set(b.origin, { ...b });
+      else for (const k of Object.keys(b) as Array<keyof BatchTraffic>) if (k !== "origin") sum[k] += b[k];
+    }
     for (const [ttl, n] of Object.entries(t.withinTtl)) withinTtl[ttl] = (withinTtl[ttl] ?? 0) + n;
     for (const o of t.origins) {
       const sum = origins.get(o.origin);
@@ -122,6 +157,6 @@ export function addTraffic(all: readonly ScenarioTraffic[]): ScenarioTraffic {
     origins: [...origins.values()].sort((a, b) => a.origin.localeCompare(b.origin)),
     hours: [...hours.entries()].sort(([a], [b]) => a - b).map(([hour, requests]) => ({ hour, requests })),
     withinTtl,
-    batch,
+    batch: { ...batch, origins: [...batchOrigins.values()].sort((a, b) => a.origin.localeCompare(b.origin)) },
   };
 }

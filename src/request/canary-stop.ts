@@ -9,7 +9,8 @@ import type { OriginMonitor } from "../health/origin-monitor";
 import type { OriginSnapshot } from "../health/types";
 import { estimateTokens } from "../openai/usage";
 import { costMicros } from "../pricing/cost";
-import { canaryOutcomes, canaryTrip } from "../routing/canary";
+import { NO_OUTCOMES } from "../health/monitor-state";
+import { acceptanceTrip, baselineCounts, canaryBaselineOrigins, canaryOutcomes, canaryTrip } from "../routing/canary";
 
 /** What recording a stop needs: the monitors, the isolate's memory of stops sent, and `waitUntil`. */
 export interface CanaryStopDeps {
@@ -43,19 +44,46 @@ export function canaryStopped(
     completionTokens: scenario.maxOutputTokens,
   });
   // The baseline is the scenario's own route: its candidates (in a migration's canary stage, the former route).
-  const outcomes = canaryOutcomes(scenarioName, canary.origin, scenario.candidates.map((c) => c.origin), snapshotOf);
-  const trip = canaryTrip(canary, snapshot, price, outcomes);
+  const outcomes = canaryOutcomes(scenarioName, canary.origin, canaryBaselineOrigins(scenario, canary.origin), snapshotOf);
+  const healthTrip = canaryTrip(canary, snapshot, price);
+  const trip = healthTrip ?? acceptanceTrip(canary.stop, outcomes);
   if (!trip) return false;
   deps.stopsSent.add(sentKey);
   console.warn(`canary of ${scenarioName} on ${canary.origin} stopped: ${trip}`);
+  const monitor = deps.monitors.getByName(canary.origin);
+  // Acceptance was judged on the counts since the start this snapshot shows: the monitor refuses the stop if the canary has (re)started since.
+  const recorded = healthTrip ? monitor.stopCanary(scenarioName, trip, at) : monitor.tripCanary(scenarioName, trip, at, outcomes.since);
   deps.waitUntil(
-    deps.monitors
-      .getByName(canary.origin)
-      .stopCanary(scenarioName, trip, at)
-      .catch((e: unknown) => {
+    recorded.then(
+      (stop) => {
+        if (!stop) deps.stopsSent.delete(sentKey);
+      },
+      (e: unknown) => {
         deps.stopsSent.delete(sentKey);
         console.error(`recording the canary stop of ${scenarioName} failed`, e);
-      }),
+      },
+    ),
   );
   return true;
+}
+
+/**
+ * Records in the monitor of a scenario's canary that it starts (a move into `canary`) or resumes
+ * now, with its baseline's outcome counts read afresh from their monitors: its acceptance counts
+ * from here. True when a stop was cleared; a resume of a canary not stopped changes nothing.
+ */
+export async function markCanaryStart(
+  monitors: Pick<DurableObjectNamespace<OriginMonitor>, "getByName">,
+  scenarioName: string,
+  scenario: ScenarioConfig,
+  how: "start" | "resume",
+  at: number,
+): Promise<boolean> {
+  const canary = scenario.canary;
+  if (!canary) return false;
+  const origins = canaryBaselineOrigins(scenario, canary.origin);
+  const snapshots = new Map(await Promise.all(origins.map(async (o) => [o, await monitors.getByName(o).snapshot(at)] as const)));
+  const baseline = baselineCounts(scenarioName, canary.origin, origins, (o) => snapshots.get(o)) ?? NO_OUTCOMES;
+  const monitor = monitors.getByName(canary.origin);
+  return how === "start" ? monitor.startCanary(scenarioName, baseline, at) : monitor.resumeCanary(scenarioName, baseline, at);
 }

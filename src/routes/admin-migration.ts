@@ -26,6 +26,7 @@ import { isolateOf } from "../isolate";
 import { ownEntry } from "../lib/own";
 import { baselineOrigins, migrationFigures, promotionRefusals, type MigrationFigures } from "../migration/figures";
 import { STAGES, type Migration, type Stage } from "../migration/schema";
+import { markCanaryStart } from "../request/canary-stop";
 import { checkMove, nextStages } from "../migration/stages";
 import { RouterError } from "../openai/errors";
 import { documented } from "../openapi/registry";
@@ -191,9 +192,11 @@ export const migrationRoutes = new Hono<AppEnv>()
 
     let canaryStopCleared = false;
     if (move.to === "canary") {
-      // A stop left from an earlier canary would stop this one at its first request.
-      canaryStopCleared = await c.env.ORIGIN_MONITOR.getByName(migration.candidate.origin).resumeCanary(name);
-      isolateOf(c.env).canaryStopsSent.delete(`${migration.candidate.origin}|${name}`);
+      // A stop left from an earlier canary, or judgments of an earlier one, would stop this one at its first request.
+      canaryStopCleared = await markCanaryStart(c.env.ORIGIN_MONITOR, name, ownEntry(committed.config.scenarios, name)!, "start", now(c));
+      const isolate = isolateOf(c.env);
+      isolate.canaryStopsSent.delete(`${migration.candidate.origin}|${name}`);
+      await isolate.snapshots.refreshNow(migration.candidate.origin);
     }
     await audit(c, {
       action: MIGRATION_AUDIT_ACTION,

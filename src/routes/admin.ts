@@ -43,6 +43,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { scenarioHitRates } from "../affinity/hit-rates";
 import { ownEntry } from "../lib/own";
+import type { ScenarioConfig } from "../config/schema";
+import { markCanaryStart } from "../request/canary-stop";
 import { servingOrigins } from "../config/origins";
 import { isolateOf } from "../isolate";
 import { adminAuth } from "./admin-auth";
@@ -107,11 +109,11 @@ function budgetNotFound(c: AdminContext): RouterError {
 }
 
 /** The scenario's canary in the active config, or 404. */
-function canaryOf(c: AdminContext): { name: string; origin: string } {
+function canaryOf(c: AdminContext): { name: string; origin: string; scenario: ScenarioConfig } {
   const name = c.req.param("scenario") ?? "";
-  const canary = ownEntry(isolateOf(c.env).config.scenarios, name)?.canary;
-  if (!canary) throw new RouterError({ kind: "not_found", what: `A canary of scenario '${name.slice(0, 64)}'` });
-  return { name, origin: canary.origin };
+  const scenario = ownEntry(isolateOf(c.env).config.scenarios, name);
+  if (!scenario?.canary) throw new RouterError({ kind: "not_found", what: `A canary of scenario '${name.slice(0, 64)}'` });
+  return { name, origin: scenario.canary.origin, scenario };
 }
 
 /**
@@ -217,7 +219,8 @@ export const adminApi = new Hono<AppEnv>()
   })
   .delete("/scenarios/:scenario/canary-stop", async (c) => {
     const canary = canaryOf(c);
-    const resumed = await c.env.ORIGIN_MONITOR.getByName(canary.origin).resumeCanary(canary.name);
+    // Its acceptance counts again from here: the judgments that stopped it would stop it again.
+    const resumed = await markCanaryStart(c.env.ORIGIN_MONITOR, canary.name, canary.scenario, "resume", now(c));
     const effective = await canaryChanged(c, canary);
     await audit(c, { action: "scenario.canary.resume", tenant: null, target: canary.name, summary: { origin: canary.origin, resumed } });
     return c.json({ scenario: canary.name, origin: canary.origin, resumed, effectiveBy: effective });

@@ -4,35 +4,60 @@
  * The criteria read the canary origin's shared health (error rate and TTFT EWMAs, over all its
  * traffic; DESIGN §4), the canary's price for the request at hand, and how this scenario's answers
  * were judged on the canary and on the baseline (the monitors' outcome counts: feedback and
- * quality gates). A tripped canary is recorded
- * in its origin's monitor (`stopCanary`), where it stays stopped, and visible, until an operator
- * resumes it: a stopped canary gets no traffic, so its statistics could not argue for it anyway.
+ * quality gates), counted since the canary started or was last resumed: old judgments (a
+ * rolled-back migration's, or those that stopped it before a fix) would otherwise decide forever,
+ * for a stopped canary gets no traffic to change them. A tripped canary is recorded in its
+ * origin's monitor, where it stays stopped, and visible, until an operator resumes it.
  */
 import type { ScenarioConfig } from "../config/schema";
 import type { OriginSnapshot, OutcomeCounts } from "../health/types";
 
 type Canary = NonNullable<ScenarioConfig["canary"]>;
 
-/** This scenario's judged answers on the canary's origin and on the baseline's origins together. */
+/**
+ * This scenario's judged answers on the canary's origin and on the baseline's origins together,
+ * since the canary started or was last resumed (`since`; null when no start was recorded: all).
+ */
 export interface CanaryOutcomes {
   canary: OutcomeCounts | null;
   baseline: OutcomeCounts | null;
+  since: number | null;
+}
+
+const ZERO: OutcomeCounts = { served: 0, accepted: 0, rejected: 0, gatesPassed: 0, gatesFailed: 0 };
+const KEYS = Object.keys(ZERO) as Array<keyof OutcomeCounts>;
+const combine = (a: OutcomeCounts, b: OutcomeCounts, sign: 1 | -1): OutcomeCounts => Object.fromEntries(KEYS.map((k) => [k, a[k] + sign * b[k]])) as unknown as OutcomeCounts;
+/** What was counted since `start`, never below zero (a baseline read from a stale snapshot may lag its start). */
+const since = (now: OutcomeCounts, start: OutcomeCounts): OutcomeCounts => Object.fromEntries(KEYS.map((k) => [k, Math.max(0, now[k] - start[k])])) as unknown as OutcomeCounts;
+
+/** The origins a scenario's canary is compared with: its candidates, the canary's own origin excepted. */
+export function canaryBaselineOrigins(scenario: Pick<ScenarioConfig, "candidates">, canaryOrigin: string): string[] {
+  return [...new Set(scenario.candidates.map((c) => c.origin))].filter((o) => o !== canaryOrigin);
+}
+
+/** A scenario's outcome counts summed over `origins` (the canary's own excepted); null when no monitor counted any. */
+export function baselineCounts(scenario: string, canaryOrigin: string, origins: readonly string[], snapshotOf: (origin: string) => OriginSnapshot | null | undefined): OutcomeCounts | null {
+  const counted = [...new Set(origins)].flatMap((origin) => {
+    const outcomes = origin === canaryOrigin ? undefined : snapshotOf(origin)?.outcomes;
+    return outcomes && Object.hasOwn(outcomes, scenario) ? [outcomes[scenario]!] : [];
+  });
+  return counted.length === 0 ? null : counted.reduce((sum, c) => combine(sum, c, 1), ZERO);
 }
 
 /**
  * A scenario's outcome counts on the canary's origin, and summed over its baseline's origins (the
- * canary's own excepted), from the monitors' snapshots; null on a side no monitor has counted.
+ * canary's own excepted), from the monitors' snapshots, less what they were at the canary's
+ * recorded start (`canaryStarts` on its origin's snapshot); without one, null on a side no monitor
+ * has counted.
  */
 export function canaryOutcomes(scenario: string, canaryOrigin: string, baselineOrigins: readonly string[], snapshotOf: (origin: string) => OriginSnapshot | null | undefined): CanaryOutcomes {
-  const countsAt = (origin: string): OutcomeCounts | null => {
-    const outcomes = snapshotOf(origin)?.outcomes;
-    return outcomes && Object.hasOwn(outcomes, scenario) ? outcomes[scenario]! : null;
-  };
-  const counted = [...new Set(baselineOrigins)].flatMap((origin) => (origin === canaryOrigin ? [] : (countsAt(origin) ?? [])));
-  const zero: OutcomeCounts = { served: 0, accepted: 0, rejected: 0, gatesPassed: 0, gatesFailed: 0 };
-  const add = (sum: OutcomeCounts, c: OutcomeCounts): OutcomeCounts => ({ served: sum.served + c.served, accepted: sum.accepted + c.accepted, rejected: sum.rejected + c.rejected, gatesPassed: sum.gatesPassed + c.gatesPassed, gatesFailed: sum.gatesFailed + c.gatesFailed });
-  const baseline = counted.length === 0 ? null : counted.reduce(add, zero);
-  return { canary: countsAt(canaryOrigin), baseline };
+  const own = snapshotOf(canaryOrigin);
+  const outcomes = own?.outcomes;
+  const canary = outcomes && Object.hasOwn(outcomes, scenario) ? outcomes[scenario]! : null;
+  const baseline = baselineCounts(scenario, canaryOrigin, baselineOrigins, snapshotOf);
+  const start = own?.canaryStarts && Object.hasOwn(own.canaryStarts, scenario) ? own.canaryStarts[scenario]! : null;
+  if (!start) return { canary, baseline, since: null };
+  return { canary: since(canary ?? ZERO, start.canary), baseline: since(baseline ?? ZERO, start.baseline), since: start.at };
 }
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
@@ -46,7 +71,7 @@ const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
  * acceptanceTrip({ acceptanceDrop: 0.1, minRated: 2 }, { canary: { accepted: 1, rejected: 3, ... }, baseline: { accepted: 9, rejected: 1, ... } })
  * // "acceptance 25 % of 4 rated answers < baseline 90 % of 10 − 10 points"
  */
-export function acceptanceTrip(stop: Pick<Canary["stop"], "acceptanceDrop" | "minRated">, outcomes: CanaryOutcomes): string | null {
+export function acceptanceTrip(stop: Pick<Canary["stop"], "acceptanceDrop" | "minRated">, outcomes: Pick<CanaryOutcomes, "canary" | "baseline">): string | null {
   const { canary, baseline } = outcomes;
   if (stop.acceptanceDrop === undefined || !canary || !baseline) return null;
   const kinds = [
@@ -69,7 +94,7 @@ export function acceptanceTrip(stop: Pick<Canary["stop"], "acceptanceDrop" | "mi
 }
 
 /** Why the canary's stop criteria trip on this snapshot, or null while they hold. */
-export function canaryTrip(canary: Canary, snapshot: OriginSnapshot | null, priceMicros: number | null, outcomes: CanaryOutcomes | null = null): string | null {
+export function canaryTrip(canary: Canary, snapshot: OriginSnapshot | null, priceMicros: number | null, outcomes: Pick<CanaryOutcomes, "canary" | "baseline"> | null = null): string | null {
   const { stop } = canary;
   if (stop.costMicrosPerRequest !== undefined && priceMicros !== null && priceMicros > stop.costMicrosPerRequest) {
     return `cost ${priceMicros} µ$ per request > ${stop.costMicrosPerRequest}`;

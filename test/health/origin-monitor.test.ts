@@ -20,6 +20,7 @@ function batch(origin: string, samples: HealthSample[], extra: Partial<HealthRep
   return { batchId: crypto.randomUUID(), origin, isolateId: "iso-a", at: T0 + 60_000, inFlight: 0, samples, ...extra };
 }
 
+const NONE = { served: 0, accepted: 0, rejected: 0, gatesPassed: 0, gatesFailed: 0 };
 const okSample = (at: number, more: Partial<HealthSample> = {}): HealthSample => ({ at, ok: true, kind: "ok", ...more });
 const failSample = (at: number, kind: HealthSample["kind"] = "timeout"): HealthSample => ({ at, ok: false, kind });
 
@@ -103,6 +104,7 @@ describe("OriginMonitor", () => {
       hourlyTtftMs: Array.from({ length: 24 }, (_, h) => (h === 9 ? { mean: 200, samples: 2 } : h === 10 ? { mean: 200, samples: 1 } : null)),
       updatedAt: sentAt,
       canaryStops: {},
+      canaryStarts: {},
       prefixCache: {},
       outcomes: {},
     });
@@ -113,9 +115,36 @@ describe("OriginMonitor", () => {
     expect(await m.stopCanary("chat", "error rate 0.6 > 0.5", 1_000)).toEqual({ at: 1_000, reason: "error rate 0.6 > 0.5" });
     expect(await m.stopCanary("chat", "a later reason", 2_000)).toEqual({ at: 1_000, reason: "error rate 0.6 > 0.5" });
     expect((await m.snapshot(3_000)).canaryStops).toEqual({ chat: { at: 1_000, reason: "error rate 0.6 > 0.5" } });
-    expect(await m.resumeCanary("chat")).toBe(true);
-    expect(await m.resumeCanary("chat")).toBe(false);
-    expect((await m.snapshot(3_000)).canaryStops).toEqual({});
+    expect(await m.resumeCanary("chat", NONE, 2_500)).toBe(true);
+    expect(await m.resumeCanary("chat", { ...NONE, accepted: 9 }, 2_600)).toBe(false);
+    const resumed = await m.snapshot(3_000);
+    expect(resumed.canaryStops).toEqual({});
+    // The resume that cleared the stop set the counts its acceptance is compared from; the one that found nothing to clear changed nothing.
+    expect(resumed.canaryStarts).toEqual({ chat: { at: 2_500, canary: NONE, baseline: NONE } });
+  });
+
+  it("a canary's start sets aside the judgments before it, and refuses an acceptance stop judged on the counts before it", async () => {
+    const origin = `canary-${crypto.randomUUID().slice(0, 8)}`;
+    const m = env.ORIGIN_MONITOR.getByName(origin);
+    // An earlier canary's answers on this origin: two served, both rejected.
+    await m.report(batch(origin, [okSample(T0, { outcome: { scenario: "chat" } }), okSample(T0 + 1, { outcome: { scenario: "chat" } })]));
+    await m.countFeedback("chat", null, false);
+    await m.countFeedback("chat", null, false);
+    expect(await m.stopCanary("chat", "acceptance 0 % of 2 rated answers < baseline 100 % of 4 − 20 points", T0 + 2)).toMatchObject({ at: T0 + 2 });
+    const baseline = { served: 4, accepted: 4, rejected: 0, gatesPassed: 0, gatesFailed: 0 };
+    expect(await m.startCanary("chat", baseline, T0 + 10)).toBe(true);
+    const started = await m.snapshot(T0 + 11);
+    expect(started.canaryStops).toEqual({});
+    expect(started.canaryStarts.chat).toEqual({ at: T0 + 10, canary: { served: 2, accepted: 0, rejected: 2, gatesPassed: 0, gatesFailed: 0 }, baseline });
+    expect(started.outcomes.chat).toMatchObject({ served: 2, accepted: 0, rejected: 2 });
+    // An isolate that judged acceptance on the counts before this start (no start, or an older one) records no stop.
+    expect(await m.tripCanary("chat", "acceptance 0 % of 2 rated answers < baseline 100 % of 4 − 20 points", T0 + 12, null)).toBeNull();
+    expect(await m.tripCanary("chat", "acceptance …", T0 + 12, T0 + 5)).toBeNull();
+    expect((await m.snapshot(T0 + 13)).canaryStops).toEqual({});
+    // One that judged the counts since this start does.
+    expect(await m.tripCanary("chat", "acceptance since the start", T0 + 14, T0 + 10)).toEqual({ at: T0 + 14, reason: "acceptance since the start" });
+    // Counts from outside are checked.
+    expect((await failure(() => m.startCanary("chat", { ...baseline, accepted: 1.5 }, T0 + 20))).message).toMatch(/baseline's outcome counts/);
   });
 
   it("buckets hours in the origin's time zone", async () => {

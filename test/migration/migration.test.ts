@@ -330,10 +330,23 @@ describe("the canary's acceptance against the baseline's", () => {
     const summed = canaryOutcomes("chat", "pool", ["maas", "backup", "pool", "maas"], (o) => snapshots.get(o));
     expect(summed.baseline).toEqual(counts(9, 1));
     expect(summed.canary).toMatchObject(counts(1, 3));
-    expect(canaryOutcomes("other", "pool", ["maas"], (o) => snapshots.get(o))).toEqual({ canary: null, baseline: null });
+    expect(canaryOutcomes("other", "pool", ["maas"], (o) => snapshots.get(o))).toEqual({ canary: null, baseline: null, since: null });
 
     const canary = { origin: "pool", model: "qwen", share: 0.1, stop: { minSamples: 50, minRated: 4, acceptanceDrop: 0.1 } };
     expect(canaryTrip(canary, snapshots.get("pool")!, null, summed)).toBe("acceptance 25 % of 4 rated answers < baseline 90 % of 10 − 10 points");
     expect(canaryTrip(canary, snapshots.get("pool")!, null)).toBeNull();
+
+    // Started (or resumed) at 1 rejected of the canary and 8 accepted of the baseline: only what was judged since counts.
+    const started = new Map(snapshots);
+    started.set("pool", { ...snapshots.get("pool")!, canaryStarts: { chat: { at: 77, canary: counts(0, 1), baseline: counts(8, 0) } } });
+    const since = canaryOutcomes("chat", "pool", ["maas", "backup"], (o) => started.get(o));
+    expect(since).toEqual({ canary: counts(1, 2), baseline: counts(1, 1), since: 77 });
+    // 1 of 3 against 1 of 2: fewer than minRated (4) on both sides.
+    expect(canaryTrip(canary, started.get("pool")!, null, since)).toBeNull();
+    // A baseline that counts less than at the start (another set of origins, a stale snapshot) never counts below zero.
+    expect(canaryOutcomes("chat", "pool", ["maas"], (o) => started.get(o)).baseline).toEqual({ served: 0, accepted: 0, rejected: 1, gatesPassed: 0, gatesFailed: 0 });
+    // A scenario no monitor counted, started: zero on both sides.
+    started.set("pool", { ...snapshots.get("pool")!, canaryStarts: { other: { at: 5, canary: counts(0, 0), baseline: counts(0, 0) } } });
+    expect(canaryOutcomes("other", "pool", ["maas"], (o) => started.get(o))).toEqual({ canary: counts(0, 0), baseline: counts(0, 0), since: 5 });
   });
 });

@@ -18,6 +18,7 @@ const S = "chat-migrating";
 const MAAS_PRICES = { input: 1_000_000, cachedInput: 500_000, cacheWrite: 1_000_000, output: 2_000_000 };
 const POOL_PRICES = { input: 500_000, cachedInput: 500_000, cacheWrite: 500_000, output: 1_000_000 };
 const FAIL_CANDIDATE = { "mig-pool": { status: 500 } };
+const NONE = { served: 0, accepted: 0, rejected: 0, gatesPassed: 0, gatesFailed: 0 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const attemptsOf = (res: Response) => res.headers.get("x-router-attempts")!.replace(/;ms=\d+/g, "");
@@ -328,6 +329,8 @@ describe("a scenario's migration, stage by stage", () => {
       canary: { origin: "mig-pool", model: "pool-model", share: 1, stop: { costMicrosPerRequest: MIG_CANARY_MAX_COST, minSamples: 2, acceptanceDrop: 0.2, minRated: 2 } },
       shadow: null,
     });
+    // Its acceptance counts from the move: nothing judged on either side yet.
+    expect((await state()).figures.canary).toMatchObject({ stopped: null, trips: null, judged: { canary: NONE, baseline: NONE, since: expect.any(Number) } });
   });
 
   it("canary: the candidate serves with fallback, its stop criteria fire, and promotion then needs force", async () => {
@@ -364,14 +367,36 @@ describe("a scenario's migration, stage by stage", () => {
     s = await stateWhen((x) => x.figures.canary.stopped !== null);
     expect(s.figures.canary.stopped.reason).toBe(acceptanceStop);
 
-    // The raters change their minds: the canary's answers accepted after all, and the stop is resumed.
-    await rate(first.requestId, true);
-    await rate(second.requestId, true);
-    const changed = await perOrigin();
-    expect(changed["mig-pool"]).toMatchObject({ accepted: 2, rejected: 0, costPerAcceptedMicros: Math.round(changed["mig-pool"]!.costMicros / 2) });
-    s = await stateWhen((x) => x.figures.candidate.outcomes?.accepted === 2);
-    expect(s.figures.canary.trips).toBeNull();
-    expect(await jsonOf<any>(adminFetch(`/scenarios/${S}/canary-stop`, { method: "DELETE" }))).toMatchObject({ origin: "mig-pool", resumed: true });
+    // The operator fixes the model and resumes, the ratings unchanged: the canary serves again, its
+    // acceptance judged only on the answers rated since the resume (the 0 of 2 would stop it again).
+    const resume = async () => expect(await jsonOf<any>(adminFetch(`/scenarios/${S}/canary-stop`, { method: "DELETE" }))).toMatchObject({ origin: "mig-pool", resumed: true });
+    await resume();
+    s = await state();
+    expect(s.figures.canary).toMatchObject({ stopped: null, trips: null, judged: { canary: NONE, baseline: NONE, since: expect.any(Number) } });
+    expect(s.figures.candidate.outcomes).toMatchObject({ accepted: 0, rejected: 2 });
+    const third = await ask();
+    expect(third.origin).toBe("mig-pool");
+    const fallbacks = [await ask({ sim: FAIL_CANDIDATE }), await ask({ sim: FAIL_CANDIDATE })];
+    expect(fallbacks.map((f) => f.origin)).toEqual(["mig-maas", "mig-maas"]);
+    const fourth = await ask();
+    expect(fourth.origin).toBe("mig-pool");
+    // Two baseline answers accepted and one canary answer rejected since: one judged canary answer is fewer than minRated (2).
+    for (const f of fallbacks) await rate(f.requestId, true);
+    await rate(third.requestId, false);
+    s = await stateWhen((x) => x.figures.canary.judged.canary.rejected === 1 && x.figures.canary.judged.baseline.accepted === 2);
+    expect(s.figures.canary).toMatchObject({ stopped: null, trips: null, judged: { canary: { accepted: 0, rejected: 1 }, baseline: { accepted: 2, rejected: 0 } } });
+    expect((await ask()).origin).toBe("mig-pool");
+    // The second rejection since the resume: 0 of 2 against 2 of 2, and it stops itself again.
+    await rate(fourth.requestId, false);
+    s = await stateWhen((x) => x.figures.canary.trips !== null);
+    expect(s.figures.canary.trips).toBe(acceptanceStop);
+    expect(s.figures.candidate.outcomes).toMatchObject({ accepted: 0, rejected: 4 });
+    next = await ask();
+    for (let i = 0; i < 100 && next.origin === "mig-pool"; i++) next = await ask();
+    expect(next.attempts).toBe("mig-maas;result=200");
+    s = await stateWhen((x) => x.figures.canary.stopped !== null);
+    expect(s.figures.canary.stopped.reason).toBe(acceptanceStop);
+    await resume();
     expect((await ask()).origin).toBe("mig-pool");
 
     // An 8 KB prompt's estimated cost at the pool passes the canary's limit: it stops itself.

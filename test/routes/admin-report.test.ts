@@ -171,14 +171,16 @@ describe("GET /admin/scenarios/{scenario}/report", () => {
     const t0 = nextUtc({ hour: 0 }) + 60 * 86_400_000;
     const a = await newTenant();
     const beta = (hour: number, n: number): Seed => ({ origin: "beta", hour, n, cost: 1000, prompt: 500, cached: 0, completion: 250, latency: 400, accepted: 0, rejected: 0 });
-    // 30 interactive requests in hour 0, 10 Batch API lines in hour 1.
+    // 30 interactive requests in hour 0, 10 Batch API lines in hour 1, each measured at 1,000 µ$.
     await seed(a.tenantId, t0, [beta(0, 30)], "chat-deferrable");
     await seed(a.tenantId, t0, [beta(1, 10)], "chat-deferrable", "batch_report-");
     const r = await jsonOf<DecisionReport>(adminFetch(`/scenarios/chat-deferrable/report?from=${t0}&to=${t0 + 2 * HOUR}`));
-    // 20 requests an hour: 14,600 a month at 1,000 µ$; a quarter deferred (measured, above the configured 10 %) at half price.
+    // 20 requests an hour: 14,600 a month at 1,000 µ$. A quarter is not urgent (the batch lines, measured, above the configured 10 %).
+    // At beta's off-peak prices (0.135 and 0.55 µ$ a token) a request's 500 + 250 tokens cost 67.5 + 137.5 = 205 µ$: the 10 lines
+    // 2,050 µ$ instead of 10,000, the 30 interactive ones unchanged (none beyond the batch lines is deferred): 32,050 µ$ for 40 requests.
     expect(r.options.maas).toEqual({ value: 14_600_000, source: "estimated" });
     expect(r.options.deferred).toEqual({
-      value: { share: 0.25, shareSource: "measured", priceRatio: 0.5, via: "beta off-peak window 16:30-00:30", monthlyMicros: 12_775_000 },
+      value: { share: 0.25, shareSource: "measured", via: "beta off-peak window 16:30-00:30", perRequestMicros: 205, interactivePerRequestMicros: 1000, monthlyMicros: 11_698_250 },
       source: "estimated",
     });
     expect(r.recommendation).toEqual({
@@ -187,21 +189,62 @@ describe("GET /admin/scenarios/{scenario}/report", () => {
       deferredShare: 0.25,
       reasons: [
         "no self-hosted origin of this scenario declares its economics (fixedUsdPerHour, requestsPerHour): the pool cannot be priced",
-        "25 % of the work is not urgent (Batch API lines): deferred at 50 % of the price (beta off-peak window 16:30-00:30), the rest interactive on MaaS",
+        "25 % of the work is not urgent (Batch API lines): deferred at 205 µ$ a request instead of 1000 (beta off-peak window 16:30-00:30), the rest interactive on MaaS",
       ],
     });
     const md = await (await adminFetch(`/scenarios/chat-deferrable/report?from=${t0}&to=${t0 + 2 * HOUR}&format=md`)).text();
     expect(md).toContain("**batch-deferred** (deferred share 25.0 %)");
-    expect(md).toContain("- batch/deferred: $12.78, 25.0 % deferred _(measured)_ at 50.0 % of the price (beta off-peak window 16:30-00:30) _(estimated)_");
+    expect(md).toContain("- batch/deferred: $11.70, 25.0 % deferred _(measured)_ at 205 µ$ a request instead of 1000 (beta off-peak window 16:30-00:30) _(estimated)_");
 
     // Fewer Batch API lines than the operator's 10 %: the configured share is used, and said so.
     const later = t0 + 10 * HOUR;
     await seed(a.tenantId, later, [beta(0, 38)], "chat-deferrable", "req_later_");
     await seed(a.tenantId, later, [beta(0, 2)], "chat-deferrable", "batch_later-");
     const configured = await jsonOf<DecisionReport>(adminFetch(`/scenarios/chat-deferrable/report?from=${later}&to=${later + HOUR}`));
-    // 40 an hour: 29,200 a month at 1,000 µ$, 10 % of it at half price.
-    expect(configured.options.deferred.value).toEqual({ share: 0.1, shareSource: "configured", priceRatio: 0.5, via: "beta off-peak window 16:30-00:30", monthlyMicros: 27_740_000 });
-    expect(configured.recommendation.reasons.at(-1)).toBe("10 % of the work is not urgent (decision.deferrableShare): deferred at 50 % of the price (beta off-peak window 16:30-00:30), the rest interactive on MaaS");
+    // 40 an hour: 29,200 a month. 10 % of 40 is 4: the 2 lines (410 µ$ instead of 2,000) and 2 of the 38 interactive
+    // answers (2/38 of 7,790 µ$ = 410 instead of 2,000): 410 + 410 + 36,000 = 36,820 µ$ for 40 requests.
+    expect(configured.options.deferred.value).toEqual({ share: 0.1, shareSource: "configured", via: "beta off-peak window 16:30-00:30", perRequestMicros: 205, interactivePerRequestMicros: 1000, monthlyMicros: 26_878_600 });
+    expect(configured.recommendation.reasons.at(-1)).toBe("10 % of the work is not urgent (decision.deferrableShare): deferred at 205 µ$ a request instead of 1000 (beta off-peak window 16:30-00:30), the rest interactive on MaaS");
+  });
+
+  it("prices deferred work at each MaaS origin's own deferred prices, never below what it cost, never discounting twice", async () => {
+    const t0 = nextUtc({ hour: 12 }) + 90 * 86_400_000;
+    const a = await newTenant();
+    // rep-maas serves everything: 500 prompt and 250 completion tokens, 1,000 µ$ at its prices (1 and 2 µ$ a token), no off-peak window.
+    const served = (hour: number, n: number, cost = 1000): Seed => ({ origin: "rep-maas", hour, n, cost, prompt: 500, cached: 0, completion: 250, latency: 400, accepted: 0, rejected: 0 });
+    await seed(a.tenantId, t0, [served(0, 40)], "chat-ab");
+    // Its fallback defer-b lists 4,000 µ$ for those tokens, 2,000 off-peak: deferring to it costs more than serving now.
+    const ab = await jsonOf<DecisionReport>(adminFetch(`/scenarios/chat-ab/report?from=${t0}&to=${t0 + HOUR}`));
+    expect(ab.options.maas).toEqual({ value: 29_200_000, source: "estimated" });
+    expect(ab.options.deferred).toEqual({ value: null, source: "estimated" });
+    expect(ab.recommendation).toEqual({
+      choice: "maas",
+      poolShare: null,
+      deferredShare: null,
+      reasons: ["no self-hosted origin of this scenario declares its economics (fixedUsdPerHour, requestsPerHour): the pool cannot be priced"],
+    });
+
+    // With `tiered` too (flex tier: 0.5 and 1 µ$ a token, 500 µ$ a request), and 10 Batch API lines that already ran at 400 µ$.
+    await seed(a.tenantId, t0, [served(0, 40)], "chat-abc", "req_abc_");
+    await seed(a.tenantId, t0, [served(1, 10, 400)], "chat-abc", "batch_abc-");
+    const abc = await jsonOf<DecisionReport>(adminFetch(`/scenarios/chat-abc/report?from=${t0}&to=${t0 + 2 * HOUR}`));
+    // 50 requests in 2 hours: 18,250 a month at 44,000 / 50 = 880 µ$.
+    expect(abc.options.maas).toEqual({ value: 16_060_000, source: "estimated" });
+    // A quarter deferred (configured; the lines are a fifth): the 10 lines stay at 4,000 µ$ (flex would charge 5,000), and
+    // 2.5 of the 40 interactive answers move to flex: 4,000 + 2.5 × 500 + 37.5 × 1,000 = 42,750 µ$ for 50 requests.
+    expect(abc.options.deferred).toEqual({
+      value: { share: 0.25, shareSource: "configured", via: "tiered flex tier", perRequestMicros: 500, interactivePerRequestMicros: 1000, monthlyMicros: 15_603_750 },
+      source: "estimated",
+    });
+    expect(abc.recommendation).toEqual({
+      choice: "batch-deferred",
+      poolShare: null,
+      deferredShare: 0.25,
+      reasons: [
+        "no self-hosted origin of this scenario declares its economics (fixedUsdPerHour, requestsPerHour): the pool cannot be priced",
+        "25 % of the work is not urgent (decision.deferrableShare): deferred at 500 µ$ a request instead of 1000 (tiered flex tier), the rest interactive on MaaS",
+      ],
+    });
   });
 
   it("says when the data is insufficient, and refuses unknown scenarios and bad windows", async () => {

@@ -65,6 +65,8 @@ export const simOptions = {
     // The decision report's seeded trace (rows written straight into ledgers; nothing calls them).
     "rep-maas": { profile: "openai" },
     "rep-pool": { profile: "vllm" },
+    // The report's batch/deferred option: a dear fallback, half price off-peak (nothing calls it).
+    "defer-b": { profile: "openai" },
   },
 } satisfies SimOptions;
 
@@ -91,6 +93,8 @@ export const MIG_CANARY_MAX_COST = 1_000;
 /** The decision report's pool: $2 a unit-hour, 100 requests an hour per unit. */
 export const REPORT_POOL_ECONOMICS = { fixedUsdPerHour: 2, requestsPerHour: 100 };
 export const REPORT_DECISION = { overheadUsdPerMonth: 100, minRequests: 10, minRated: 4 };
+/** `defer-b`: four times `ALPHA_PRICING`, half of it off-peak (22:00-06:00 UTC): still dearer than `rep-maas` at list. */
+export const DEFER_B_PRICING = { input: 4, cachedInput: 2, output: 8, windows: [{ from: "22:00", to: "06:00", multiplier: 0.5 }] };
 
 /** The affinity tests' pools: cached input at a tenth of the price. */
 export const GPU_POOLS = ["gpu-a", "gpu-b", "gpu-c"] as const;
@@ -144,6 +148,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       "out-pool": { ...origin("out-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
       "rep-maas": { ...origin("rep-maas", "openai"), pricing: ALPHA_PRICING, region: "eu-west" },
       "rep-pool": { ...origin("rep-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING, economics: REPORT_POOL_ECONOMICS },
+      "defer-b": { ...origin("defer-b", "openai"), pricing: DEFER_B_PRICING },
       ...Object.fromEntries(
         GPU_POOLS.map((name) => [name, { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING }]),
       ),
@@ -323,6 +328,18 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       },
       // The report's batch/deferred option: `beta` is half price off-peak (test/routes/admin-report.test.ts).
       "chat-deferrable": { endpoint: "chat", candidates: [{ origin: "beta", model: "deepseek-chat" }], decision: { ...REPORT_DECISION, deferrableShare: 0.1 } },
+      // rep-maas serves; defer-b, its fallback, is dear even off-peak; `tiered`'s flex tier is half of rep-maas's price.
+      "chat-ab": { endpoint: "chat", routing: "ordered", candidates: [{ origin: "rep-maas", model: "m" }, { origin: "defer-b", model: "m" }], decision: { ...REPORT_DECISION, deferrableShare: 0.25 } },
+      "chat-abc": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [
+          { origin: "rep-maas", model: "m" },
+          { origin: "defer-b", model: "m" },
+          { origin: "tiered", model: "m" },
+        ],
+        decision: { ...REPORT_DECISION, deferrableShare: 0.25 },
+      },
       "embed-main": {
         endpoint: "embeddings",
         routing: "ordered",

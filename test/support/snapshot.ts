@@ -18,6 +18,7 @@ export function emptySnapshot(origin: string, overrides: Partial<OriginSnapshot>
     hourlyTtftMs: Array.from({ length: 24 }, () => null),
     updatedAt: null,
     canaryStops: {},
+    canaryStarts: {},
     prefixCache: {},
     outcomes: {},
     ...overrides,
