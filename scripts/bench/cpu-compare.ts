@@ -1,0 +1,144 @@
+/**
+ * `npm run bench:cpu`: the router's CPU time per request beside the pass-through Worker's, streamed
+ * and not, and optionally beside other checkouts of the router, all in one run. CPU time (user +
+ * system, from /proc: `cpu.ts`) counts the target's own process alone, so unlike req/s or latency
+ * it barely moves when other work shares the machine: the figure to compare builds by, or to find
+ * what a change saves, on a busy machine.
+ *
+ *   npm run bench:cpu -- [--requests 2000] [--rounds 5] [--connections 8] [--kinds json,stream]
+ *                        [--against <dir>[,<dir>...]] [--ledger tmpfs|disk]
+ *
+ * Starts the zero-latency simulated origin, the pass-through Worker and Token Router on workerd
+ * (the demo tenant's limits lifted, as `npm run bench` does), and one more router for each
+ * `--against` directory: another checkout (e.g. `git worktree add /tmp/base main`, or a
+ * `git archive` with node_modules linked), built by its own scripts. Each round sends every target
+ * the same number of requests, in an order that rotates, and reads its process's CPU time around
+ * them (work left in `waitUntil` included). Prints per target the median over the rounds of CPU µs
+ * per request (× 10,000 = CPU ms per 10,000 requests) and req/s, then the ratios: router ÷
+ * pass-through, and each other checkout ÷ this one. Linux only; not part of `npm test`.
+ */
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { DEMO_SECRETS, LOCAL_DEMO_KEY, pointAtSim } from "../lib/demo";
+import { loadConfig } from "../lib/local-router";
+import { processCpuSeconds } from "./cpu";
+import { runLoad, type LoadRequest } from "./load";
+import { chatBody, provisionTenant, SCENARIO } from "./requests";
+import { startOrigin, startPassthrough, startRouter, type Server } from "./servers";
+
+type Kind = "json" | "stream";
+
+interface Target {
+  label: string;
+  kind: Kind;
+  server: Server;
+  request: LoadRequest;
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      requests: { type: "string", default: "2000" },
+      rounds: { type: "string", default: "5" },
+      connections: { type: "string", default: "8" },
+      kinds: { type: "string", default: "json,stream" },
+      against: { type: "string", default: "" },
+      ledger: { type: "string", default: "tmpfs" },
+    },
+  });
+  const kinds = values.kinds.split(",").map((k) => k.trim());
+  for (const k of kinds) if (k !== "json" && k !== "stream") throw new Error(`--kinds: json and/or stream, not "${k}"`);
+  const [requests, rounds, connections] = [values.requests, values.rounds, values.connections].map(Number);
+  for (const [name, n] of [["requests", requests], ["rounds", rounds], ["connections", connections]] as const) {
+    if (!Number.isInteger(n) || n! < 1) throw new Error(`--${name}: a positive integer`);
+  }
+  if (values.ledger !== "disk" && values.ledger !== "tmpfs") throw new Error("--ledger: disk or tmpfs");
+  const against = values.against.split(",").filter((d) => d !== "").map((d) => resolve(d));
+  return { kinds: kinds as Kind[], requests: requests!, rounds: rounds!, connections: connections!, against, ledger: values.ledger as "disk" | "tmpfs" };
+}
+
+/** A router built from the checkout at `root` by that checkout's own bench scripts. */
+async function routerOf(root: string | null, config: string, ledger: "disk" | "tmpfs"): Promise<Server> {
+  if (root === null) return startRouter(config, { ...DEMO_SECRETS }, ledger);
+  const theirs = (await import(join(root, "scripts/bench/servers.ts"))) as { startRouter: typeof startRouter };
+  return theirs.startRouter(config, { ...DEMO_SECRETS }, ledger);
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const opts = options();
+  const servers: Server[] = [];
+  const started = <S extends Server>(s: S): S => (servers.push(s), s);
+  try {
+    const origin = started(await startOrigin());
+    const routed = pointAtSim(loadConfig(undefined).input, origin.url);
+    const first = routed.scenarios[SCENARIO]?.candidates[0];
+    if (!first) throw new Error(`the demo config has no scenario ${SCENARIO}`);
+    const apiRoot = routed.origins[first.origin]!.baseUrl;
+    const config = JSON.stringify(routed);
+    const roots = [null, ...opts.against];
+    const [pass, ...routers] = await Promise.all([startPassthrough(apiRoot).then(started), ...roots.map((root) => routerOf(root, config, opts.ledger).then(started))]);
+    const routerLabel = (i: number) => (i === 0 ? "router" : `router@${roots[i]}`);
+
+    const targets: Target[] = [];
+    for (const kind of opts.kinds) {
+      const stream = kind === "stream";
+      targets.push({ label: "pass-through", kind, server: pass!, request: { url: `${pass!.url}/v1/chat/completions`, headers: {}, body: chatBody(first.model, stream) } });
+      routers.forEach((server, i) =>
+        targets.push({ label: routerLabel(i), kind, server, request: { url: `${server.url}/v1/chat/completions`, headers: { authorization: `Bearer ${LOCAL_DEMO_KEY}` }, body: chatBody(SCENARIO, stream) } }),
+      );
+    }
+    // The first request seeds the demo tenant; then its limits are lifted; then a warm-up (JIT, pools).
+    for (const t of targets) {
+      const res = await fetch(t.request.url, { method: "POST", headers: { "content-type": "application/json", ...t.request.headers }, body: t.request.body });
+      if (res.status !== 200) throw new Error(`${t.label} ${t.kind}: answered ${res.status} ${(await res.text()).slice(0, 400)}`);
+      await res.arrayBuffer();
+    }
+    for (const r of routers) await provisionTenant(r.url);
+    for (const t of targets) await runLoad(t.request, { connections: opts.connections, durationSeconds: 0, amount: Math.min(opts.requests, 1000) });
+
+    const cpu = new Map<Target, number[]>();
+    const rps = new Map<Target, number[]>();
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const t of targets.map((_, i) => targets[(i + round) % targets.length]!)) {
+        const before = processCpuSeconds(t.server.pid);
+        const r = await runLoad(t.request, { connections: opts.connections, durationSeconds: 0, amount: opts.requests });
+        // What a response leaves behind (settlement in waitUntil) belongs to it.
+        await new Promise((done) => setTimeout(done, 100));
+        const after = processCpuSeconds(t.server.pid);
+        if (before === null || after === null) throw new Error("no /proc/<pid>/stat: CPU time is read on Linux only");
+        if (r.non2xx || r.errors) throw new Error(`${t.label} ${t.kind}: ${r.non2xx} non-2xx ${JSON.stringify(r.otherStatuses)}, ${r.errors} errors`);
+        const us = ((after - before) / r.ok) * 1e6;
+        cpu.set(t, (cpu.get(t) ?? []).concat(us));
+        rps.set(t, (rps.get(t) ?? []).concat(r.ok / r.seconds));
+        console.log(`round ${round + 1}/${opts.rounds}  ${`${t.label} ${t.kind}`.padEnd(28)} ${us.toFixed(0).padStart(6)} µs/req  ${(r.ok / r.seconds).toFixed(0).padStart(6)} req/s`);
+      }
+    }
+
+    console.log(`\nCPU per request, median of ${opts.rounds} rounds of ${opts.requests} requests at ${opts.connections} connections (ledger on ${opts.ledger}):`);
+    for (const t of targets) console.log(`  ${`${t.label} ${t.kind}`.padEnd(28)} ${median(cpu.get(t)!).toFixed(0).padStart(6)} µs/req  ${median(rps.get(t)!).toFixed(0).padStart(6)} req/s`);
+    console.log("ratios:");
+    for (const kind of opts.kinds) {
+      const of = (label: string) => median(cpu.get(targets.find((t) => t.kind === kind && t.label === label)!)!);
+      const passUs = of("pass-through");
+      const headUs = of("router");
+      console.log(`  ${kind}: router ÷ pass-through CPU ${(headUs / passUs).toFixed(2)}× (${(headUs - passUs).toFixed(0)} µs/req beyond it)`);
+      for (let i = 1; i < roots.length; i++) console.log(`  ${kind}: ${routerLabel(i)} ÷ router CPU ${(of(routerLabel(i)) / headUs).toFixed(2)}×`);
+    }
+  } finally {
+    await Promise.allSettled(servers.map((s) => s.stop()));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`\n✘ ${(e as Error).message}`);
+    process.exit(1);
+  },
+);
