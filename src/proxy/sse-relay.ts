@@ -15,6 +15,7 @@ import type { ProviderProfile } from "../config/providers";
 import { addUsageCost } from "../openai/cost";
 import { describeFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
+import { concatBytes } from "../lib/bytes";
 import { scrubJson, type Scrub } from "./scrub";
 
 /** How a relayed stream ended, for settlement and logs. */
@@ -55,7 +56,6 @@ const encoder = new TextEncoder();
 
 /** An SSE comment (WHATWG HTML §9.2.6: a line starting with ':' is ignored by every client). */
 const HEARTBEAT = encoder.encode(": keep-alive\n\n");
-const HEARTBEAT_DUE = Symbol("heartbeat");
 
 /** The SSE event that ends a stream the origin broke, or let stall past its total timeout. */
 function errorEvent(kind: "broken" | "timeout"): string {
@@ -102,18 +102,91 @@ export function carriesText(data: string): boolean {
   return false;
 }
 
-/** A readable stream for the client that relays `options.reader` event by event. */
-export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
-  const { reader, clientWantsUsage, profile } = options;
-  /** The origin read in progress, kept across pulls while heartbeats go out. */
-  let inflight: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
-  let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The next origin chunk, or HEARTBEAT_DUE when the origin has been silent for `heartbeatMs`. */
-  const nextRead = (): Promise<ReadableStreamReadResult<Uint8Array> | typeof HEARTBEAT_DUE> => {
-    inflight ??= reader.read();
-    const due = new Promise<typeof HEARTBEAT_DUE>((resolve) => (heartbeatTimer = setTimeout(() => resolve(HEARTBEAT_DUE), options.heartbeatMs)));
-    return Promise.race([inflight, due]).finally(() => clearTimeout(heartbeatTimer));
+/** `TextDecoder.decode`'s options for a chunk that may end inside a character. */
+const IN_STREAM = { stream: true };
+
+/**
+ * Bytes queued for the client past which the relay stops reading the origin until the client has
+ * taken them (backpressure: a slow client slows the origin's stream rather than filling memory).
+ */
+const MAX_QUEUED_BYTES = 64 * 1024;
+
+/** The client's side of a relay: see `relaySse`. */
+interface ClientSink {
+  /** The client went away (a write failed, or its side was cancelled). */
+  readonly gone: boolean;
+  /** Queues bytes for the client; they go out in order, each call's bytes whole. */
+  send(bytes: Uint8Array): void;
+  /** Resolves when the client has taken enough of what is queued to read on; null when nothing needs waiting for. */
+  backlog(): Promise<void> | null;
+  /** Closes the client's stream once what is queued has gone out. */
+  close(): void;
+  /** Errors the client's stream now. */
+  abort(reason: unknown): void;
+}
+
+/**
+ * Writes to `writer` with at most one write in flight; bytes sent meanwhile are joined into the
+ * next write. `onGone` is called once, when a write fails or the stream is cancelled.
+ */
+function clientSink(writer: WritableStreamDefaultWriter<Uint8Array>, onGone: () => void): ClientSink {
+  let queue: Uint8Array[] = [];
+  let queuedBytes = 0;
+  let writing: Promise<void> | null = null;
+  let gone = false;
+  const lost = () => {
+    if (gone) return;
+    gone = true;
+    queue = [];
+    onGone();
   };
+  const flush = async (): Promise<void> => {
+    while (queue.length > 0 && !gone) {
+      const bytes = concatBytes(queue);
+      queue = [];
+      queuedBytes = 0;
+      try {
+        await writer.write(bytes);
+      } catch {
+        lost();
+      }
+    }
+    writing = null;
+  };
+  void writer.closed.catch(lost);
+  return {
+    get gone() {
+      return gone;
+    },
+    send(bytes) {
+      if (gone) return;
+      queue.push(bytes);
+      queuedBytes += bytes.byteLength;
+      writing ??= flush();
+    },
+    backlog: () => (queuedBytes >= MAX_QUEUED_BYTES ? writing : null),
+    close() {
+      void (writing ?? Promise.resolve()).then(() => (gone ? undefined : writer.close())).catch(() => {});
+    },
+    abort(reason) {
+      gone = true;
+      void writer.abort(reason).catch(() => {});
+    },
+  };
+}
+
+/**
+ * A readable stream for the client that relays `options.reader` event by event.
+ *
+ * Each crossing between JavaScript and the runtime costs far more CPU than the few string searches
+ * an event needs, so the relay keeps them few. It writes to a native stream (an
+ * `IdentityTransformStream`: the runtime sends it on without calling back into JavaScript) with at
+ * most one write in flight, and events that arrive meanwhile go out joined in the next write. An
+ * origin chunk then costs one read, a burst of chunks one write, and none a timer: one per stream
+ * sends the heartbeats.
+ */
+export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
+  const { reader, clientWantsUsage, profile, heartbeatMs } = options;
   const decoder = new TextDecoder();
   let buffer = "";
   let pending: Uint8Array | null = options.first;
@@ -121,10 +194,12 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
   let sawDone = false;
   let sawFinish = false;
   const outcome: Omit<StreamOutcome, "end"> = { usage: null, contentEvents: 0 };
+  let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
 
   const finish = (end: StreamOutcome["end"]) => {
     if (ended) return;
     ended = true;
+    clearTimeout(heartbeatTimer);
     options.onEnd({ ...outcome, end });
   };
 
@@ -187,71 +262,83 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
     return { text, changed };
   };
 
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        for (;;) {
-          let chunk: Uint8Array;
-          if (pending) {
-            chunk = pending;
-            pending = null;
-          } else {
-            let result: ReadableStreamReadResult<Uint8Array> | typeof HEARTBEAT_DUE;
-            try {
-              result = await nextRead();
-              if (result === HEARTBEAT_DUE) {
-                controller.enqueue(HEARTBEAT);
-                return;
-              }
-              inflight = null;
-            } catch {
-              if (options.cancelled()) {
-                // Nobody is reading: end quietly, settled for what was delivered.
-                controller.close();
-                finish("cancelled");
-                return;
-              }
-              const kind = options.timedOut() ? "timeout" : "broken";
-              controller.enqueue(encoder.encode(errorEvent(kind)));
-              controller.close();
-              finish(kind);
-              return;
-            }
-            if (result.done) {
-              buffer += decoder.decode();
-              let tail = drain().text;
-              if (buffer.trim() !== "") tail += rewrite(buffer) ?? buffer;
-              buffer = "";
-              const complete = sawDone || sawFinish;
-              if (!complete) tail += errorEvent("broken");
-              if (tail) controller.enqueue(encoder.encode(tail));
-              controller.close();
-              finish(complete ? "completed" : "broken");
-              return;
-            }
-            chunk = result.value;
-          }
-          const wasEmpty = buffer === "";
-          const text = decoder.decode(chunk, { stream: true });
-          buffer += text;
-          const out = drain();
-          // The common case: the chunk held whole events and none needed a change; pass its bytes.
-          if (wasEmpty && buffer === "" && !out.changed && !text.includes("\r")) {
-            controller.enqueue(chunk);
-            return;
-          }
-          if (out.text) {
-            controller.enqueue(encoder.encode(out.text));
-            return;
-          }
+  const { readable, writable } = new IdentityTransformStream();
+  // A client that went away is settled for what was delivered, and the origin's stream cancelled.
+  const client = clientSink(writable.getWriter(), () => {
+    finish("cancelled");
+    void reader.cancel().catch(() => {});
+  });
+  /** Ends the relay with `tail` (what is queued still goes out first), then closes the client's stream. */
+  const end = (kind: StreamOutcome["end"], tail: string) => {
+    if (tail) client.send(encoder.encode(tail));
+    client.close();
+    finish(kind);
+  };
+
+  /** When the origin last sent something (or the relay started): heartbeats fill its silences. */
+  let heardAt = Date.now();
+  /**
+   * Runs `heartbeatMs` after the origin last spoke, and is re-armed for the rest of the silence when
+   * it spoke since. A heartbeat reaches the client like any event, or fails to: that is how a client
+   * that vanished while the origin was silent is noticed.
+   */
+  const heartbeat = () => {
+    if (ended) return;
+    const now = Date.now();
+    if (now - heardAt >= heartbeatMs) {
+      client.send(HEARTBEAT);
+      heardAt = now;
+    }
+    heartbeatTimer = setTimeout(heartbeat, heartbeatMs - (now - heardAt));
+  };
+
+  const pump = async (): Promise<void> => {
+    for (;;) {
+      let chunk: Uint8Array;
+      if (pending) {
+        chunk = pending;
+        pending = null;
+      } else {
+        const backlog = client.backlog();
+        if (backlog) await backlog;
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch {
+          if (client.gone) return;
+          // Nobody is reading: end quietly, settled for what was delivered.
+          if (options.cancelled()) return end("cancelled", "");
+          const kind = options.timedOut() ? "timeout" : "broken";
+          return end(kind, errorEvent(kind));
         }
-      },
-      async cancel(reason) {
-        clearTimeout(heartbeatTimer);
-        finish("cancelled");
-        await reader.cancel(reason).catch(() => {});
-      },
-    },
-    { highWaterMark: 0 },
-  );
+        if (client.gone) return;
+        heardAt = Date.now();
+        if (result.done) {
+          buffer += decoder.decode();
+          let tail = drain().text;
+          if (buffer.trim() !== "") tail += rewrite(buffer) ?? buffer;
+          buffer = "";
+          const complete = sawDone || sawFinish;
+          return end(complete ? "completed" : "broken", complete ? tail : tail + errorEvent("broken"));
+        }
+        chunk = result.value;
+      }
+      const wasEmpty = buffer === "";
+      const text = decoder.decode(chunk, IN_STREAM);
+      buffer += text;
+      const out = drain();
+      // The common case: the chunk held whole events and none needed a change; pass its bytes.
+      if (wasEmpty && buffer === "" && !out.changed && !text.includes("\r")) client.send(chunk);
+      else if (out.text) client.send(encoder.encode(out.text));
+    }
+  };
+  heartbeatTimer = setTimeout(heartbeat, heartbeatMs);
+  pump().catch((e: unknown) => {
+    // A bug, not the origin's doing: the client's stream errors rather than ending as if complete.
+    console.error("sse relay failed", e);
+    client.abort(e);
+    void reader.cancel().catch(() => {});
+    finish("broken");
+  });
+  return readable;
 }
