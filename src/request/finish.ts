@@ -69,8 +69,11 @@ function recordDecision(f: Finishing, result: Forwarded): void {
   const { ctx, admission, placement, serving } = f;
   const { decision } = placement;
   let decisionLogged: Promise<void> = Promise.resolve();
+  const logged = ctx.isolate.shouldLogDecision(admission.model, explained(ctx, admission) || decision.shadow !== null, ctx.startedAt);
+  // Most decisions are neither sampled nor shadowed: their log's stub (a hash of its name) is never made.
+  if (!logged && !decision.shadow) return;
   const log = ctx.env.DECISION_LOG.getByName(admission.model);
-  if (ctx.isolate.shouldLogDecision(admission.model, explained(ctx, admission) || decision.shadow !== null, ctx.startedAt)) {
+  if (logged) {
     const entry = { requestId: ctx.requestId, at: ctx.startedAt, attempts: decision.attempts, shadow: decision.shadow, servedBy: serving?.origin ?? null, explanation: decision.explanation };
     decisionLogged = log.record(entry).catch((e: unknown) => console.error("decision log failed", e));
     ctx.waitUntil(decisionLogged);
