@@ -65,6 +65,11 @@ function errorEvent(kind: "broken" | "timeout"): string {
 
 /** The `data:` payload of one SSE event (joined lines), or null when it has none. */
 export function dataOf(event: string): string | null {
+  // The usual event: a single `data:` line.
+  if (!event.includes("\n")) {
+    if (!event.startsWith("data:")) return null;
+    return event.charCodeAt(5) === 32 ? event.slice(6) : event.slice(5);
+  }
   let data: string | null = null;
   for (const line of event.split("\n")) {
     if (!line.startsWith("data:")) continue;
@@ -90,14 +95,30 @@ function scrubbedEvent(data: string, scrub: Scrub): string | null {
   return out === JSON.stringify(parsed) ? null : `data: ${out}\n\n`;
 }
 
-const TEXT_FIELDS = ['"content":"', '"content": "', '"arguments":"', '"arguments": "', '"text":"', '"text": "'];
+/** Keys whose non-empty string value is generated text. */
+const TEXT_KEYS = ['"content":', '"arguments":', '"text":'];
 
-/** Whether an event's data carries generated text: a non-empty `content`, tool-call `arguments` or (legacy completions) `text`. */
+/**
+ * Whether an event's data carries generated text: a non-empty `content`, tool-call `arguments` or
+ * (legacy completions) `text`, written `"key":"…"` or `"key": "…"`.
+ */
 export function carriesText(data: string): boolean {
-  for (const field of TEXT_FIELDS) {
-    for (let at = data.indexOf(field); at >= 0; at = data.indexOf(field, at + field.length)) {
-      if (data.charCodeAt(at + field.length) !== 34 /* '"': an empty string */) return true;
+  for (const key of TEXT_KEYS) {
+    for (let at = data.indexOf(key); at >= 0; at = data.indexOf(key, at + key.length)) {
+      let i = at + key.length;
+      if (data.charCodeAt(i) === 32 /* ' ' */) i++;
+      if (data.charCodeAt(i) === 34 /* '"' */ && data.charCodeAt(i + 1) !== 34 /* not an empty string */) return true;
     }
+  }
+  return false;
+}
+
+/** Whether `data` has `key` followed by the character `next`, or by one space and `next` (`"usage":{`, `"usage": {`). */
+function keyThen(data: string, key: string, next: number): boolean {
+  for (let at = data.indexOf(key); at >= 0; at = data.indexOf(key, at + key.length)) {
+    const i = at + key.length;
+    const c = data.charCodeAt(i);
+    if (c === next || (c === 32 && data.charCodeAt(i + 1) === next)) return true;
   }
   return false;
 }
@@ -193,6 +214,8 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
   let ended = false;
   let sawDone = false;
   let sawFinish = false;
+  /** Whether the text added to the buffer since the last drain held a CR (to normalize). */
+  let sawCr = false;
   const outcome: Omit<StreamOutcome, "end"> = { usage: null, contentEvents: 0 };
   let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -216,8 +239,8 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
     // Parse only events that can matter: usage, the finish. Plain text search first keeps the
     // per-chunk cost low on long streams.
     if (carriesText(data)) outcome.contentEvents++;
-    const hasUsage = data.includes('"usage":{') || data.includes('"usage": {');
-    const hasFinish = data.includes('"finish_reason":"') || data.includes('"finish_reason": "');
+    const hasUsage = keyThen(data, '"usage":', 123 /* '{' */);
+    const hasFinish = keyThen(data, '"finish_reason":', 34 /* '"' */);
     if (!hasUsage && !hasFinish) return null;
     let chunk: Record<string, unknown>;
     try {
@@ -245,7 +268,7 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
    * was changed (when none was, the origin's own bytes can be passed on).
    */
   const drain = (): { text: string; changed: boolean } => {
-    if (buffer.includes("\r")) buffer = buffer.replace(/\r\n?/g, "\n");
+    if (sawCr) buffer = buffer.replace(/\r\n?/g, "\n");
     let text = "";
     let changed = false;
     let boundary: number;
@@ -315,6 +338,7 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
         heardAt = Date.now();
         if (result.done) {
           buffer += decoder.decode();
+          sawCr = false;
           let tail = drain().text;
           if (buffer.trim() !== "") tail += rewrite(buffer) ?? buffer;
           buffer = "";
@@ -326,9 +350,11 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
       const wasEmpty = buffer === "";
       const text = decoder.decode(chunk, IN_STREAM);
       buffer += text;
+      // The buffer holds no CR but what this chunk brought: every drain normalizes what it keeps.
+      sawCr = text.includes("\r");
       const out = drain();
       // The common case: the chunk held whole events and none needed a change; pass its bytes.
-      if (wasEmpty && buffer === "" && !out.changed && !text.includes("\r")) client.send(chunk);
+      if (wasEmpty && buffer === "" && !out.changed && !sawCr) client.send(chunk);
       else if (out.text) client.send(encoder.encode(out.text));
     }
   };
