@@ -1,21 +1,24 @@
 /**
  * `npm run bench:cpu`: the router's CPU time per request beside the pass-through Worker's, streamed
- * and not, and optionally beside other checkouts of the router, all in one run. CPU time (user +
- * system, from /proc: `cpu.ts`) counts the target's own process alone, so unlike req/s or latency
- * it barely moves when other work shares the machine: the figure to compare builds by, or to find
- * what a change saves, on a busy machine.
+ * and not, and optionally beside other checkouts of the router, in one run. CPU time (user +
+ * system, from /proc: `cpu.ts`) counts the target's own process alone (its Durable Objects
+ * included), so unlike req/s or latency it holds up when other work shares the machine.
  *
- *   npm run bench:cpu -- [--requests 2000] [--rounds 5] [--connections 8] [--kinds json,stream]
+ *   npm run bench:cpu -- [--seconds 10] [--rounds 5] [--connections 8] [--kinds json,stream]
  *                        [--against <dir>[,<dir>...]] [--ledger tmpfs|disk]
  *
  * Starts the zero-latency simulated origin, the pass-through Worker and Token Router on workerd
  * (the demo tenant's limits lifted, as `npm run bench` does), and one more router for each
- * `--against` directory: another checkout (e.g. `git worktree add /tmp/base main`, or a
- * `git archive` with node_modules linked), built by its own scripts. Each round sends every target
- * the same number of requests, in an order that rotates, and reads its process's CPU time around
- * them (work left in `waitUntil` included). Prints per target the median over the rounds of CPU µs
- * per request (× 10,000 = CPU ms per 10,000 requests) and req/s, then the ratios: router ÷
- * pass-through, and each other checkout ÷ this one. Linux only; not part of `npm test`.
+ * `--against` directory: another checkout (`git worktree add /tmp/base main`, or a `git archive`
+ * with node_modules linked), built by its own scripts. Each round loads every target of a kind at
+ * once for `--seconds`, so that what else the machine does weighs on all of them alike, and reads
+ * each process's CPU time around it (work left in `waitUntil` included). Prints per target the
+ * median over the rounds of CPU µs per request (× 10,000 = CPU ms per 10,000 requests) and req/s,
+ * then the ratios: router ÷ pass-through, and each other checkout ÷ this one.
+ *
+ * How far to trust a ratio: two identical builds side by side have differed by up to 5% over five
+ * rounds on a shared 2-core machine; CPU per request itself rises with the machine's load (caches,
+ * hyper-threads), so compare figures from one run, not across runs. Linux only; not in `npm test`.
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -38,7 +41,7 @@ interface Target {
 function options() {
   const { values } = parseArgs({
     options: {
-      requests: { type: "string", default: "2000" },
+      seconds: { type: "string", default: "10" },
       rounds: { type: "string", default: "5" },
       connections: { type: "string", default: "8" },
       kinds: { type: "string", default: "json,stream" },
@@ -48,13 +51,13 @@ function options() {
   });
   const kinds = values.kinds.split(",").map((k) => k.trim());
   for (const k of kinds) if (k !== "json" && k !== "stream") throw new Error(`--kinds: json and/or stream, not "${k}"`);
-  const [requests, rounds, connections] = [values.requests, values.rounds, values.connections].map(Number);
-  for (const [name, n] of [["requests", requests], ["rounds", rounds], ["connections", connections]] as const) {
+  const [seconds, rounds, connections] = [values.seconds, values.rounds, values.connections].map(Number);
+  for (const [name, n] of [["seconds", seconds], ["rounds", rounds], ["connections", connections]] as const) {
     if (!Number.isInteger(n) || n! < 1) throw new Error(`--${name}: a positive integer`);
   }
   if (values.ledger !== "disk" && values.ledger !== "tmpfs") throw new Error("--ledger: disk or tmpfs");
   const against = values.against.split(",").filter((d) => d !== "").map((d) => resolve(d));
-  return { kinds: kinds as Kind[], requests: requests!, rounds: rounds!, connections: connections!, against, ledger: values.ledger as "disk" | "tmpfs" };
+  return { kinds: kinds as Kind[], seconds: seconds!, rounds: rounds!, connections: connections!, against, ledger: values.ledger as "disk" | "tmpfs" };
 }
 
 /** A router built from the checkout at `root` by that checkout's own bench scripts. */
@@ -100,27 +103,32 @@ async function main(): Promise<void> {
       await res.arrayBuffer();
     }
     for (const r of routers) await provisionTenant(r.url);
-    for (const t of targets) await runLoad(t.request, { connections: opts.connections, durationSeconds: 0, amount: Math.min(opts.requests, 1000) });
+    for (const t of targets) await runLoad(t.request, { connections: opts.connections, durationSeconds: 3 });
 
     const cpu = new Map<Target, number[]>();
     const rps = new Map<Target, number[]>();
     for (let round = 0; round < opts.rounds; round++) {
-      for (const t of targets.map((_, i) => targets[(i + round) % targets.length]!)) {
-        const before = processCpuSeconds(t.server.pid);
-        const r = await runLoad(t.request, { connections: opts.connections, durationSeconds: 0, amount: opts.requests });
+      for (const kind of opts.kinds) {
+        // Every target of a kind at once, over the same seconds: whatever else the machine is doing
+        // then weighs on them alike, and the noise mostly cancels out of their ratios.
+        const group = targets.filter((t) => t.kind === kind);
+        const before = group.map((t) => processCpuSeconds(t.server.pid));
+        const results = await Promise.all(group.map((t) => runLoad(t.request, { connections: opts.connections, durationSeconds: opts.seconds })));
         // What a response leaves behind (settlement in waitUntil) belongs to it.
-        await new Promise((done) => setTimeout(done, 100));
-        const after = processCpuSeconds(t.server.pid);
-        if (before === null || after === null) throw new Error("no /proc/<pid>/stat: CPU time is read on Linux only");
-        if (r.non2xx || r.errors) throw new Error(`${t.label} ${t.kind}: ${r.non2xx} non-2xx ${JSON.stringify(r.otherStatuses)}, ${r.errors} errors`);
-        const us = ((after - before) / r.ok) * 1e6;
-        cpu.set(t, (cpu.get(t) ?? []).concat(us));
-        rps.set(t, (rps.get(t) ?? []).concat(r.ok / r.seconds));
-        console.log(`round ${round + 1}/${opts.rounds}  ${`${t.label} ${t.kind}`.padEnd(28)} ${us.toFixed(0).padStart(6)} µs/req  ${(r.ok / r.seconds).toFixed(0).padStart(6)} req/s`);
+        await new Promise((done) => setTimeout(done, 200));
+        group.forEach((t, i) => {
+          const [b, after, r] = [before[i], processCpuSeconds(t.server.pid), results[i]!];
+          if (b === null || b === undefined || after === null) throw new Error("no /proc/<pid>/stat: CPU time is read on Linux only");
+          if (r.non2xx || r.errors) throw new Error(`${t.label} ${t.kind}: ${r.non2xx} non-2xx ${JSON.stringify(r.otherStatuses)}, ${r.errors} errors`);
+          const us = ((after - b) / r.ok) * 1e6;
+          cpu.set(t, (cpu.get(t) ?? []).concat(us));
+          rps.set(t, (rps.get(t) ?? []).concat(r.ok / r.seconds));
+          console.log(`round ${round + 1}/${opts.rounds}  ${`${t.label} ${t.kind}`.padEnd(28)} ${us.toFixed(0).padStart(6)} µs/req  ${(r.ok / r.seconds).toFixed(0).padStart(6)} req/s`);
+        });
       }
     }
 
-    console.log(`\nCPU per request, median of ${opts.rounds} rounds of ${opts.requests} requests at ${opts.connections} connections (ledger on ${opts.ledger}):`);
+    console.log(`\nCPU per request, median of ${opts.rounds} rounds of ${opts.seconds} s at ${opts.connections} connections each (ledger on ${opts.ledger}):`);
     for (const t of targets) console.log(`  ${`${t.label} ${t.kind}`.padEnd(28)} ${median(cpu.get(t)!).toFixed(0).padStart(6)} µs/req  ${median(rps.get(t)!).toFixed(0).padStart(6)} req/s`);
     console.log("ratios:");
     for (const kind of opts.kinds) {
