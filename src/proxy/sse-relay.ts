@@ -264,25 +264,31 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
   };
 
   /**
-   * Takes the complete events out of the buffer; returns their text for the client and whether any
-   * was changed (when none was, the origin's own bytes can be passed on).
+   * Takes the complete events out of the buffer and returns their text for the client. With
+   * `passable`, returns null instead when the buffer held only whole events and none changed: the
+   * caller passes the origin's bytes, and the text is never built.
    */
-  const drain = (): { text: string; changed: boolean } => {
+  const drain = (passable: boolean): string | null => {
     if (sawCr) buffer = buffer.replace(/\r\n?/g, "\n");
-    let text = "";
     let changed = false;
+    let text = "";
+    /** Where the events passed as they are, not yet added to `text`, begin; where the next event begins. */
+    let kept = 0;
+    let at = 0;
     let boundary: number;
-    while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-      const event = buffer.slice(0, boundary);
-      const rewritten = rewrite(event);
-      if (rewritten === null) text += `${event}\n\n`;
-      else {
-        text += rewritten;
+    while ((boundary = buffer.indexOf("\n\n", at)) >= 0) {
+      const rewritten = rewrite(buffer.slice(at, boundary));
+      if (rewritten !== null) {
+        text += buffer.slice(kept, at) + rewritten;
+        kept = boundary + 2;
         changed = true;
       }
-      buffer = buffer.slice(boundary + 2);
+      at = boundary + 2;
     }
-    return { text, changed };
+    const whole = at === buffer.length;
+    const out = passable && whole && !changed ? null : text + buffer.slice(kept, at);
+    buffer = whole ? "" : buffer.slice(at);
+    return out;
   };
 
   const { readable, writable } = new IdentityTransformStream();
@@ -339,7 +345,7 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
         if (result.done) {
           buffer += decoder.decode();
           sawCr = false;
-          let tail = drain().text;
+          let tail = drain(false)!;
           if (buffer.trim() !== "") tail += rewrite(buffer) ?? buffer;
           buffer = "";
           const complete = sawDone || sawFinish;
@@ -352,10 +358,10 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
       buffer += text;
       // The buffer holds no CR but what this chunk brought: every drain normalizes what it keeps.
       sawCr = text.includes("\r");
-      const out = drain();
       // The common case: the chunk held whole events and none needed a change; pass its bytes.
-      if (wasEmpty && buffer === "" && !out.changed && !sawCr) client.send(chunk);
-      else if (out.text) client.send(encoder.encode(out.text));
+      const out = drain(wasEmpty && !sawCr);
+      if (out === null) client.send(chunk);
+      else if (out) client.send(encoder.encode(out));
     }
   };
   heartbeatTimer = setTimeout(heartbeat, heartbeatMs);
