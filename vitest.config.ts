@@ -24,6 +24,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Generous: CI has 2 cores, and a few tests (concurrency bursts, property runs) do real work.
     testTimeout: 30_000,
+    hookTimeout: 30_000,
     // Every request's structured log line (src/observe/request-log.ts): the tests that check it
     // capture it themselves; in the suite's output it would drown everything else.
     onConsoleLog: (log) => !log.startsWith('{"type":"request"'),

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 import demoConfig from "../src/config/demo.json";
 import type { RouterConfigInput } from "../src/config/schema";
 import { demoSimOptions, zeroLatency } from "../src/sim/demo";
@@ -95,7 +95,30 @@ const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>, Ru
     async (client) => {
       const ids: string[] = [];
       for await (const model of client.models.list()) ids.push(model.id);
-      assert.deepEqual(ids, ["chat-default", "deepseek-v3", "embed-default"]);
+      assert.deepEqual(ids, ["chat-default", "chat-canary", "deepseek-v3", "embed-default"]);
+    },
+  ],
+  [
+    "the console (/console) signs the admin in and shows the overview, its script and stylesheet served by the Worker",
+    async (_client, base) => {
+      const root = base.replace(/\/v1$/, "");
+      const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(";")[0]!).join("; ");
+      const form = await fetch(`${root}/console/sign-in`);
+      assert.equal(form.status, 200);
+      assert.match(form.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+      const signIn = await fetch(`${root}/console/sign-in`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { origin: root, cookie: cookieOf(form), "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: csrf, token: LOCAL_ADMIN_TOKEN }),
+      });
+      assert.equal(signIn.status, 303);
+      assert.equal(signIn.headers.get("location"), "/console/overview");
+      const overview = await fetch(`${root}/console/overview`, { headers: { cookie: cookieOf(signIn) } });
+      assert.equal(overview.status, 200);
+      assert.match(await overview.text(), /<h1>Overview<\/h1>/);
+      for (const asset of ["console.js", "console.css"]) assert.equal((await fetch(`${root}/console/assets/${asset}`)).status, 200);
     },
   ],
   [
@@ -390,6 +413,38 @@ const checks: Array<[string, (client: OpenAI, base: string) => Promise<void>, Ru
     async (_client, base) => {
       const intruder = new OpenAI({ baseURL: base, apiKey: "tr-demo-wrong", maxRetries: 0 });
       await assert.rejects(intruder.models.list(), (e: unknown) => e instanceof OpenAI.AuthenticationError && e.status === 401);
+    },
+  ],
+  [
+    "the Batch API: files.create, batches.create, poll, files.content (output and error files)",
+    async (client) => {
+      const lines = [
+        { custom_id: "hello", method: "POST", url: "/v1/chat/completions", body: { model: "chat-default", messages: [{ role: "user", content: "Say hello" }], max_tokens: 8 } },
+        { custom_id: "bye", method: "POST", url: "/v1/chat/completions", body: { model: "chat-default", messages: [{ role: "user", content: "Say bye" }], max_tokens: 8 } },
+        { custom_id: "refused", method: "POST", url: "/v1/chat/completions", body: { model: "chat-default", messages: [{ role: "user", content: "No" }], sim: { "*": { status: 400 } } } },
+      ];
+      const jsonl = lines.map((l) => `${JSON.stringify(l)}\n`).join("");
+      const file = await client.files.create({ file: await toFile(Buffer.from(jsonl), "requests.jsonl"), purpose: "batch" });
+      assert.equal(file.purpose, "batch");
+      assert.equal(file.bytes, Buffer.byteLength(jsonl));
+      let batch = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h", metadata: { run: "e2e" } });
+      const deadline = Date.now() + 30_000;
+      while (!["completed", "failed", "expired", "cancelled"].includes(batch.status)) {
+        assert.ok(Date.now() < deadline, `batch still ${batch.status} after 30 s`);
+        await new Promise((r) => setTimeout(r, 200));
+        batch = await client.batches.retrieve(batch.id);
+      }
+      assert.equal(batch.status, "completed");
+      assert.deepEqual(batch.request_counts, { total: 3, completed: 2, failed: 1 });
+      const output = (await (await client.files.content(batch.output_file_id!)).text()).trimEnd().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(output.map((l) => [l.custom_id, l.response.status_code]), [["hello", 200], ["bye", 200]]);
+      assert.ok(output.every((l) => l.response.body.choices[0].message.content.length > 0));
+      const errors = (await (await client.files.content(batch.error_file_id!)).text()).trimEnd().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(errors.map((l) => [l.custom_id, l.response.status_code]), [["refused", 400]]);
+      const listed: string[] = [];
+      for await (const b of client.batches.list({ limit: 1 })) listed.push(b.id);
+      assert.ok(listed.includes(batch.id));
+      assert.equal((await client.files.delete(file.id)).deleted, true);
     },
   ],
   [

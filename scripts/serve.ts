@@ -84,6 +84,7 @@ async function main(): Promise<void> {
 Token Router (workerd) is up at ${router.url}/v1
   config:  ${configPath ?? "bundled demo config"}${sim ? `  (simulated origins at ${sim.url})` : ""}
   ledger:  ${stateDir}
+  console: ${router.url}/console  (HTTPS, or a browser on this machine: its session cookie is Secure)
   workerd: ${router.configPath}${
     demo
       ? `

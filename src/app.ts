@@ -1,14 +1,18 @@
 /**
  * The router's HTTP surface: the OpenAI-compatible API under `/v1`, the admin API under
- * `/admin`, one request id on every response, and one error path (`onError`).
+ * `/admin`, the console under `/console`, one request id on every response, and one error path
+ * (`onError`).
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { consoleRoutes } from "./console/routes";
 import type { AppEnv } from "./env";
 import { RouterError, toErrorResponse } from "./openai/errors";
 import { isolateOf } from "./isolate";
 import { RequestLog } from "./observe/request-log";
 import { adminRoutes } from "./routes/admin";
+import { feedbackRoutes } from "./routes/feedback";
+import { batchRoutes } from "./routes/batches";
 import { metricsRoutes, probeRoutes } from "./routes/ops";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
@@ -73,8 +77,11 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/responses", responseRoutes);
   app.route("/v1/models", modelRoutes);
   app.route("/v1", tenantSelfRoutes);
+  app.route("/v1/feedback", feedbackRoutes);
+  app.route("/v1", batchRoutes);
   app.route("/admin", adminRoutes);
   app.route("/", metricsRoutes);
+  app.route("/console", consoleRoutes);
   app.get("/", (c) => c.json({ service: "token-router", api: "/v1", openapi: "/openapi.json" }));
 
   for (const path of ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"]) {

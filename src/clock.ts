@@ -15,12 +15,14 @@ export interface Clock {
   now(): number;
   /** Waits `ms` of the router's time. */
   sleep(ms: number): Promise<void>;
+  /** The real instant (epoch ms) at which the router's clock reads `at`: when to set an alarm for it. */
+  realAt(at: number): number;
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The real clock. */
-export const REAL_CLOCK: Clock = { now: () => Date.now(), sleep: realSleep };
+export const REAL_CLOCK: Clock = { now: () => Date.now(), sleep: realSleep, realAt: (at) => at };
 
 const benchClockSchema = z
   .object({ epochMs: z.number().int().min(0), realStartMs: z.number().int().min(0), speed: z.number().positive().max(100_000) })
@@ -37,5 +39,6 @@ export function clockOf(benchClock: string | undefined): Clock {
   return {
     now: () => Math.round(epochMs + (Date.now() - realStartMs) * speed),
     sleep: (ms) => realSleep(ms / speed),
+    realAt: (at) => Math.round(realStartMs + (at - epochMs) / speed),
   };
 }

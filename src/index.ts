@@ -20,6 +20,7 @@ export { TenantDirectory } from "./directory/tenant-directory";
 export { OriginMonitor } from "./health/origin-monitor";
 export { TenantLedger } from "./ledger/tenant-ledger";
 export { DecisionLog } from "./decisions/decision-log";
+export { BatchStore } from "./batch/batch-store";
 
 const app = createApp();
 

@@ -28,6 +28,8 @@ export interface LocalRouterOptions {
   persistTo?: string;
   /** Inherit stdio (interactive `npm start`) or keep quiet (tests). */
   quiet?: boolean;
+  /** More local vars (`npm start` passes `ADMIN_READ_TOKEN` from its environment). */
+  vars?: Readonly<Record<string, string>>;
 }
 
 export interface LocalRouter {
@@ -108,7 +110,7 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
   });
   const effective = options.configPath ? input : pointAtSim(input, sim.url);
 
-  const vars: Record<string, string> = { ...DEMO_SECRETS, ...LOCAL_VARS, ROUTER_CONFIG: JSON.stringify(effective) };
+  const vars: Record<string, string> = { ...DEMO_SECRETS, ...LOCAL_VARS, ...options.vars, ROUTER_CONFIG: JSON.stringify(effective) };
   const args = [
     "wrangler",
     "dev",

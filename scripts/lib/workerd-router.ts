@@ -175,13 +175,15 @@ export function routerWorkerdConfig(
   options: Pick<RouterOnWorkerdOptions, "address" | "routerConfig" | "secrets" | "stateDir" | "vars">,
 ): WorkerdConfig {
   const bindings: WorkerdBinding[] = [];
+  // workerd serve runs on the operator's machine: a pool on the same host is a loopback origin.
+  // A name is bound once; the caller's vars win over LOCAL_VARS, which win over wrangler.toml's.
+  const text: Record<string, string> = { ...LOCAL_VARS, ...options.vars };
   for (const [name, value] of Object.entries(worker.vars)) {
+    if (Object.hasOwn(text, name)) continue;
     bindings.push(typeof value === "string" ? { kind: "text", name, value } : { kind: "json", name, value: JSON.stringify(value) });
   }
+  for (const [name, value] of Object.entries(text)) bindings.push({ kind: "text", name, value });
   bindings.push({ kind: "text", name: "ROUTER_CONFIG", value: options.routerConfig });
-  // workerd serve runs on the operator's machine: a pool on the same host is a loopback origin.
-  for (const [name, value] of Object.entries(LOCAL_VARS)) bindings.push({ kind: "text", name, value });
-  for (const [name, value] of Object.entries(options.vars ?? {})) bindings.push({ kind: "text", name, value });
   for (const name of Object.keys(options.secrets).sort()) bindings.push({ kind: "fromEnvironment", name, variable: name });
   for (const d of worker.durableObjects) bindings.push({ kind: "durableObjectNamespace", name: d.binding, className: d.className });
 

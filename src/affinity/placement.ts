@@ -32,7 +32,10 @@ export interface AffinityView {
 }
 
 
-/** Candidates within this score of the best are equals under the affinity policy. */
+/**
+ * Candidates within this score of the best are equals under the affinity policy, so long as their
+ * extra price over the best's, weighted as the request weighs price, is within it too.
+ */
 const AFFINITY_BAND = 0.15;
 /** A match covering less of the prompt than this does not decide among equals (nor makes a placement "sticky"). */
 export const STICKY_SHARE = 0.5;
@@ -53,6 +56,9 @@ export interface PlacedCandidate {
   cachedTokens: number;
   /** `decide()`'s score, lower is better. */
   score: number;
+  /** What this request would cost there (µ$), and the weight its class gives price in the score (0..1). */
+  priceMicros: number;
+  priceWeight: number;
   /** Its place in the scenario's list. */
   index: number;
 }
@@ -166,10 +172,12 @@ export function overFairShare<T>(kept: readonly T[], of: (t: T) => PlacedCandida
 /**
  * Orders the healthy candidates (sorted by score) by the scenario's policy.
  *
- * - `affinity`: candidates scoring within 0.15 of the best count as equals; among them the deepest
- *   cached prefix wins if it covers at least half the prompt, then weighted rendezvous order on the
- *   conversation's anchor, the better of its first two taking it: a cold conversation lands on one
- *   of two fixed origins ("power of two choices"), and a hot prefix spills to a small stable set.
+ * - `affinity`: candidates scoring within 0.15 of the best count as equals, unless dearer than the
+ *   best by more than the band once weighted as the request weighs price (`dearer`); among them
+ *   the deepest cached prefix wins if it covers at least half the prompt, then weighted rendezvous
+ *   order on the conversation's anchor, the better of its first two taking it: a cold conversation
+ *   lands on one of two fixed origins ("power of two choices"), and a hot prefix spills to a small
+ *   stable set.
  * - `round-robin`: the listed order, rotated per request; `least-loaded`: by load; `session-hash`:
  *   rendezvous order on the request's `user` (else the conversation's anchor).
  */
@@ -182,9 +190,9 @@ export function placeByPolicy<T>(healthy: T[], of: (t: T) => PlacedCandidate, re
   switch (policy) {
     case "affinity": {
       if (!affinity) return healthy;
-      const best = of(healthy[0]!).score;
-      const equals = healthy.filter((t) => of(t).score <= best + AFFINITY_BAND);
-      const rest = healthy.slice(equals.length);
+      const best = of(healthy[0]!);
+      const equals = healthy.filter((t) => of(t).score <= best.score + AFFINITY_BAND && !dearer(of(t), best));
+      const rest = healthy.filter((t) => !equals.includes(t));
       const rendezvous = byKey(affinity.anchor);
       const sticky = (t: T) => (of(t).cachedTokens >= STICKY_SHARE * affinity.promptTokens ? of(t).cachedTokens : 0);
       const placed = equals.sort((a, b) => sticky(b) - sticky(a) || rendezvous(a, b));
@@ -206,6 +214,20 @@ export function placeByPolicy<T>(healthy: T[], of: (t: T) => PlacedCandidate, re
     case "session-hash":
       return affinity ? [...healthy].sort(byKey(affinity.sessionKey ?? affinity.anchor)) : healthy;
   }
+}
+
+/**
+ * Whether a candidate costs more than the best one by more than the band, its relative extra price
+ * weighted as the request weighs price: a batch request (weight 0.95) holds 16 % dearer unequal, a
+ * standard one (0.5) 30 %, an interactive one (0.1) 2.5×. Scores put price over the dearest
+ * candidate's, so with a dear origin among them, the band alone would hold a cheap origin and one
+ * costing 70 % more as equals, and rendezvous order would send half of a batch load to the dearer
+ * (the TaaS benchmark, #15). Latency estimates move; prices are known.
+ */
+function dearer(c: PlacedCandidate, best: PlacedCandidate): boolean {
+  if (c.priceMicros <= best.priceMicros) return false;
+  if (best.priceMicros === 0) return true;
+  return c.priceWeight * (c.priceMicros / best.priceMicros - 1) > AFFINITY_BAND;
 }
 
 /** Orders candidates for a cold conversation: more room without evicting anything in use first, then less recent prefill work. */

@@ -6,8 +6,11 @@
  */
 import { z } from "zod";
 import { originCacheSchema, scenarioAffinitySchema } from "../affinity/schema";
+import { batchSettingsSchema } from "../batch/settings";
 import { withMigration } from "../migration/derive";
 import { migrationSchema } from "../migration/schema";
+import { outcomesSettingsSchema, qualityGatesSchema } from "../outcomes/schema";
+import { decisionSettingsSchema, poolEconomicsSchema } from "../report/schema";
 import { pricingSchema } from "../pricing/schema";
 import { originRoutingShape, originWindowSchema, scenarioRoutingShape } from "../routing/schema";
 import { PROVIDER_PROFILES } from "./providers";
@@ -64,6 +67,8 @@ export const originSchema = z
     serviceTiers: z.partialRecord(z.enum(SERVICE_TIERS), pricingSchema).optional(),
     /** Its prompt cache's behaviour; absent fields come from the provider's profile. */
     cache: originCacheSchema.prefault({}),
+    /** A self-hosted pool's fixed cost and throughput, for the scenarios' decision reports. */
+    economics: poolEconomicsSchema.optional(),
     ...originRoutingShape,
   })
   .strict()
@@ -107,6 +112,10 @@ export const scenarioSchema = z
      * the canary or the order of candidates, so a scenario with one declares none of those itself.
      */
     migration: migrationSchema.optional(),
+    /** Automatic judgments of each answer, counted beside human feedback (src/outcomes/gates.ts); off unless named. */
+    qualityGates: qualityGatesSchema.optional(),
+    /** The decision report's settings (`GET /admin/scenarios/{s}/report`); defaults when absent. */
+    decision: decisionSettingsSchema.optional(),
   })
   .strict()
   .transform(withMigration);
@@ -178,6 +187,10 @@ export const routerConfigSchema = z
     health: healthSettingsSchema.prefault({}),
     security: securitySchema.prefault({}),
     leases: leaseSettingsSchema.prefault({}),
+    /** Feedback on answers (`POST /v1/feedback`): how long a request may be rated. */
+    outcomes: outcomesSettingsSchema.prefault({}),
+    /** The Batch API (`/v1/files`, `/v1/batches`): file limits and how batches run. */
+    batches: batchSettingsSchema.prefault({}),
   })
   .strict();
 

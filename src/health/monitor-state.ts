@@ -16,6 +16,8 @@ import {
   type HealthSample,
   type MetricSummary,
   type OriginSnapshot,
+  type OutcomeCounts,
+  type OutcomeStats,
 } from "./types";
 
 export interface MonitorState {
@@ -40,6 +42,8 @@ export interface MonitorState {
   canaryStops?: Record<string, CanaryStop>;
   /** Optional in stored state written before prefix affinity existed. */
   prefixCache?: Record<string, PrefixCacheCounts>;
+  /** Optional in stored state written before outcomes existed. */
+  outcomes?: Record<string, OutcomeCounts>;
   /**
    * Tenants' counted failures in the current window (see `tenant-cap.ts`), the failures attributed
    * to tenants past their cap, and when the monitor last asked an isolate for a probe. Optional in
@@ -71,6 +75,29 @@ function countPrefix(all: Record<string, PrefixCacheCounts> | undefined, p: NonN
     placements: { ...NO_PREFIX_COUNTS.placements, [p.placement]: 1 },
   };
   return { ...all, [p.scenario]: addPrefixCounts(current ?? NO_PREFIX_COUNTS, one) };
+}
+
+export const NO_OUTCOMES: OutcomeCounts = { served: 0, accepted: 0, rejected: 0, gatesPassed: 0, gatesFailed: 0 };
+
+/**
+ * A scenario's outcome counts changed by `delta` (bounded like the prefix counts: one stored row).
+ * Not clamped: feedback changes may arrive in any order (a change's decrement before the feedback
+ * it replaced), and their sum is exact once all have.
+ */
+export function addOutcome(all: Record<string, OutcomeCounts> | undefined, scenario: string, delta: Partial<OutcomeCounts>): Record<string, OutcomeCounts> {
+  const current = all && ownEntry(all, scenario);
+  if (!current && Object.keys(all ?? {}).length >= MAX_PREFIX_SCENARIOS) return all ?? {};
+  const base = current ?? NO_OUTCOMES;
+  const next = { ...base };
+  for (const [k, v] of Object.entries(delta) as Array<[keyof OutcomeCounts, number]>) next[k] = base[k] + v;
+  return { ...all, [scenario]: next };
+}
+
+/** Counts with their rates. */
+export function outcomeStats(c: OutcomeCounts): OutcomeStats {
+  const rated = c.accepted + c.rejected;
+  const gated = c.gatesPassed + c.gatesFailed;
+  return { ...c, unrated: Math.max(0, c.served - rated), acceptanceRate: rated > 0 ? c.accepted / rated : null, gatePassRate: gated > 0 ? c.gatesPassed / gated : null };
 }
 
 /** Two sets of counts added up (one origin's and a sample's, or several origins' of a scenario). */
@@ -153,6 +180,10 @@ export function applySample(state: MonitorState, sample: HealthSample): MonitorS
   };
   if (!sample.ok || sample.probe) return next;
   if (sample.prefix) next.prefixCache = countPrefix(state.prefixCache, sample.prefix);
+  if (sample.outcome) {
+    const gate = sample.outcome.gate;
+    next.outcomes = addOutcome(state.outcomes, sample.outcome.scenario, { served: 1, gatesPassed: gate === "passed" ? 1 : 0, gatesFailed: gate === "failed" ? 1 : 0 });
+  }
   if (sample.ttftMs !== undefined) {
     next.ttft = updateEwma(state.ttft, sample.ttftMs, alpha);
     next.hourlyTtft = recordHourly(state.hourlyTtft, sample.at, sample.ttftMs, { alpha, timeZone });
@@ -215,5 +246,6 @@ export function snapshotOf(state: MonitorState, at: number, inFlight: number): O
     updatedAt: state.updatedAt,
     canaryStops: { ...(state.canaryStops ?? {}) },
     prefixCache: Object.fromEntries(Object.entries(state.prefixCache ?? {}).map(([scenario, c]) => [scenario, prefixStats(c)])),
+    outcomes: Object.fromEntries(Object.entries(state.outcomes ?? {}).map(([scenario, c]) => [scenario, outcomeStats(c)])),
   };
 }

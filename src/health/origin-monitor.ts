@@ -11,7 +11,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { formatPath } from "../lib/zod-path";
 import { advanceCircuit, HISTORY_LIMIT, type CircuitTransition } from "./circuit";
-import { afterBatch, applySample, initialMonitorState, inTimeOrder, snapshotOf, type MonitorState } from "./monitor-state";
+import { addOutcome, afterBatch, applySample, initialMonitorState, inTimeOrder, snapshotOf, type MonitorState } from "./monitor-state";
 import { migrate } from "./schema";
 import { healthReportSchema, type CanaryStop, type HealthReport, type OriginSnapshot, type ReportResult } from "./types";
 
@@ -114,6 +114,19 @@ export class OriginMonitor extends DurableObject<MonitorEnv> {
     this.state = { ...this.state, canaryStops: { ...stops, [scenario]: stop } };
     this.save();
     return stop;
+  }
+
+  /**
+   * Moves a scenario's feedback counts by one feedback: `previous` is the verdict it replaced
+   * (null: the answer was unrated), `accepted` the new one. Told by the feedback route after the
+   * tenant's ledger recorded it (the ledger is the exact record; these counts are its health view).
+   */
+  async countFeedback(scenario: string, previous: boolean | null, accepted: boolean): Promise<void> {
+    if (typeof scenario !== "string" || scenario.length === 0 || scenario.length > 64) throw new TypeError("countFeedback: a scenario name");
+    if (previous === accepted) return;
+    const delta = { accepted: (accepted ? 1 : 0) - (previous === true ? 1 : 0), rejected: (accepted ? 0 : 1) - (previous === false ? 1 : 0) };
+    this.state = { ...this.state, outcomes: addOutcome(this.state.outcomes, scenario, delta) };
+    this.save();
   }
 
   /** Lets a stopped canary serve again; false when it was not stopped. */

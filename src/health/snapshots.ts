@@ -66,6 +66,20 @@ export class SnapshotCache {
     this.ttlMs = ttlMs;
   }
 
+  /**
+   * Fetches the origin's snapshot now, after any refresh already running (which may have read it
+   * before a change): an operator's change (a canary stopped or resumed) holds in this isolate
+   * from the moment this resolves.
+   */
+  async refreshNow(origin: string): Promise<void> {
+    const entry = this.entries.get(origin) ?? { snapshot: null, fetchedAt: this.now(), refreshing: null };
+    this.entries.set(origin, entry);
+    while (entry.refreshing) await entry.refreshing;
+    const at = this.now();
+    entry.refreshing = this.refresh(origin, entry, at);
+    await entry.refreshing;
+  }
+
   /** The snapshot without starting a refresh. */
   peek(origin: string): OriginSnapshot | null {
     return this.entries.get(origin)?.snapshot ?? null;

@@ -50,6 +50,11 @@ export const healthSampleSchema = z
       })
       .strict()
       .optional(),
+    /** The scenario a served answer was for, and its quality gates' verdict when any applied (outcome counts). */
+    outcome: z
+      .object({ scenario: z.string().min(1).max(64), gate: z.enum(["passed", "failed"]).optional() })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((s) => s.ok === (s.kind === "ok"), { message: 'ok must be true exactly when kind is "ok"', path: ["ok"] })
@@ -148,6 +153,31 @@ export interface OriginSnapshot {
   canaryStops: Record<string, CanaryStop>;
   /** Prefix-cache outcomes of the requests it served, by scenario. */
   prefixCache: Record<string, PrefixCacheStats>;
+  /** Answers it served by scenario, and how they were judged (feedback and quality gates). */
+  outcomes: Record<string, OutcomeStats>;
+}
+
+/** The stored counts behind {@link OutcomeStats}. */
+export interface OutcomeCounts {
+  /** Answers served (reported with their scenario). */
+  served: number;
+  accepted: number;
+  rejected: number;
+  gatesPassed: number;
+  gatesFailed: number;
+}
+
+/**
+ * One scenario's answers at one origin and how they were judged. Feedback counts move with each
+ * feedback (a changed verdict moves one from one count to the other); `unrated` is the served
+ * answers neither accepted nor rejected.
+ */
+export interface OutcomeStats extends OutcomeCounts {
+  unrated: number;
+  /** accepted / (accepted + rejected); null before any feedback. */
+  acceptanceRate: number | null;
+  /** gatesPassed / (gatesPassed + gatesFailed); null before any gate applied. */
+  gatePassRate: number | null;
 }
 
 /**

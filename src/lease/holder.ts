@@ -224,9 +224,10 @@ export class LeaseHolder {
 
   /**
    * Takes a lease granted for `key` as the one to admit from; the one it replaces closes once its
-   * requests have settled, and this one is closed at its window's end (queued work).
+   * requests have settled, and this one is closed at its window's end (queued work, also returned:
+   * a renewal's own work holds on to it, see `renew`).
    */
-  install(key: string, ledger: () => LedgerCalls, grant: LeaseGrant): void {
+  install(key: string, ledger: () => LedgerCalls, grant: LeaseGrant): Promise<void> {
     let state = this.keys.get(key);
     if (!state) {
       state = { current: null, renewing: false, perRequest: { costMicros: 0, tokens: 0 } };
@@ -241,13 +242,13 @@ export class LeaseHolder {
       previous.retired = true;
       this.closeIfDone(previous);
     }
-    this.background.push(
-      this.sleep(Math.max(0, grant.admitUntil - this.options.now())).then(() => {
-        lease.retired = true;
-        this.closeIfDone(lease);
-        return lease.chain;
-      }),
-    );
+    const closing = this.sleep(Math.max(0, grant.admitUntil - this.options.now())).then(() => {
+      lease.retired = true;
+      this.closeIfDone(lease);
+      return lease.chain;
+    });
+    this.background.push(closing);
+    return closing;
   }
 
   /**
@@ -266,7 +267,11 @@ export class LeaseHolder {
         .ledger()
         .acquireLease({ key, at, want })
         .then((result) => {
-          if (result.ok) this.install(key, lease.ledger, result.lease);
+          // The renewed lease's closing is part of this work: queued after the request that asked
+          // had drained its work, it would wait for another request to keep it alive, and with
+          // none (the key's last request) its window's end would never close it: the ledger
+          // would charge it in full at its deadline.
+          if (result.ok) return this.install(key, lease.ledger, result.lease);
           // Refused (revoked, strict, near a limit): the current lease runs out; the exact path follows.
         })
         .catch((e: unknown) => console.error("lease renewal failed", e))

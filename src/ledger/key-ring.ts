@@ -195,6 +195,16 @@ export class KeyRing {
     return this.keyInfo(keyId, at);
   }
 
+  /**
+   * A key by its id, not revoked (unless asked), as admission needs it (its current secret's expiry): for work a
+   * key started and that runs on after the call (a batch), without the secret, which is never kept.
+   */
+  byId(keyId: string, includeRevoked = false): CachedKey | undefined {
+    const row = this.sql.exec<KeyRow>(`SELECT * FROM api_keys WHERE id = ?${includeRevoked ? "" : " AND revoked_at IS NULL"}`, keyId).toArray()[0];
+    if (!row) return undefined;
+    return { id: row.id, hash: new Uint8Array(row.hash), policy: JSON.parse(row.policy) as Partial<Policy>, limits: JSON.parse(row.limits) as RateLimits, expiresAt: row.expires_at };
+  }
+
   /** The live key a presented key was verified as before, if it was: no hashing needed then. */
   remembered(key: string): CachedKey | undefined {
     return this.verifiedKeys.get(key);

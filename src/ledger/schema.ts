@@ -48,6 +48,10 @@
  *   usage         (v5) gains the request's attribution: `end_user` (OpenAI's `user`), `metadata`
  *                 (JSON object of string pairs, at most 16) and `tags` (JSON array from the
  *                 `x-router-tags` header, at most 16); NULL when the request carried none.
+ *   usage         (v6, issue #19) gains the request's outcome: `feedback` ('accepted', 'rejected'; NULL:
+ *                 unrated), `feedback_score` (0..1), `feedback_reason`, `feedback_at` (the last
+ *                 feedback's time: a later one replaces it), and the quality gates' verdict:
+ *                 `gate_passed` (1, 0; NULL when no gate applied) and `gates` (JSON: each check's result).
  *
  * Rate-limit buckets are kept in memory only (see rate-limits.ts).
  *
@@ -187,6 +191,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE usage ADD COLUMN end_user TEXT;
   ALTER TABLE usage ADD COLUMN metadata TEXT;
   ALTER TABLE usage ADD COLUMN tags TEXT;
+  `,
+  `
+  ALTER TABLE usage ADD COLUMN feedback TEXT;
+  ALTER TABLE usage ADD COLUMN feedback_score REAL;
+  ALTER TABLE usage ADD COLUMN feedback_reason TEXT;
+  ALTER TABLE usage ADD COLUMN feedback_at INTEGER;
+  ALTER TABLE usage ADD COLUMN gate_passed INTEGER;
+  ALTER TABLE usage ADD COLUMN gates TEXT;
   `,
 ];
 

@@ -28,20 +28,26 @@ import {
   type LeaseReport,
   type LeaseResult,
   type LeaseWant,
+  type LineAdmitRequest,
+  type LineAdmitResult,
   type ApiKeyInfo,
   type BudgetMetric,
   type BudgetStatus,
+  type Feedback,
+  type FeedbackResult,
   type Policy,
   type RateLimits,
   type SettleRequest,
   type Tenant,
   type UsageGroup,
+  type UsageGrouping,
   type UsagePage,
   type UsageQuery,
   type UsageRecord,
   type UsageTotals,
 } from "./types";
-import { insertUsage, pruneUsage, queryUsage, usageOf, usageTotals } from "./usage-log";
+import { scenarioTraffic, type ScenarioTraffic } from "../report/traffic";
+import { insertUsage, pruneUsage, queryUsage, recordFeedback, usageOf, usageTotals } from "./usage-log";
 import { deleteResponse, insertResponse, nextResponseExpiry, pruneResponses, responseBody, responseChain, type ResponseChain, type ResponseRow } from "./response-store";
 
 type Row = Record<string, SqlStorageValue>;
@@ -92,6 +98,8 @@ interface ReservationFacts {
   endpoint: UsageRecord["endpoint"];
   scenario: string;
   stream: boolean;
+  /** The output cap admission granted (absent in rows written before it was kept): a batch line re-admitted after a crash gets the same. */
+  outputCap?: number | null;
 }
 
 export interface TenantInit {
@@ -434,6 +442,48 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     return result;
   }
 
+  /**
+   * Admits a batch line (src/batch) on behalf of the key that created its batch, named by id: the
+   * batch never holds the key's secret. The key must still be live at `at` (a revoked or expired
+   * key stops its batches); policy, rate limits and budgets apply as to any request. Idempotent by
+   * request id, since a line is run again after a crash: a line whose reservation is still open
+   * gets it back (nothing more is reserved or taken from the rate limits, the same output cap), and
+   * one whose request id is settled already (its reservation charged by the alarm) reserves nothing
+   * and is told so.
+   */
+  async admitLine(request: LineAdmitRequest): Promise<LineAdmitResult> {
+    if (!this.tenant) return { ok: false, reason: "invalid_key" };
+    const result = this.ctx.storage.transactionSync((): LineAdmitResult => {
+      if (request.reserve) {
+        const held = this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE request_id = ?", request.requestId).toArray()[0];
+        if (held) return this.heldAdmission(held, request.at);
+        if (usageOf(this.sql, request.requestId)) return { ok: false, reason: "already_settled" };
+      }
+      return this.admitSync({ ...request, key: "" }, this.keys.byId(request.keyId));
+    });
+    if (!result.ok) return result;
+    if (request.reserve) this.armAlarm(request.at + request.reserve.holdMs);
+    if (request.prefix) result.prefixMatches = this.prefixes.lookup(request.prefix, request.at);
+    return result;
+  }
+
+  /** A line's open reservation, granted again: it was admitted while its key was live. */
+  private heldAdmission(held: ReservationRow, at: number): AdmitResult {
+    const row = this.keys.byId(held.key_id, true);
+    if (!row) return { ok: false, reason: "invalid_key" };
+    const facts = JSON.parse(held.facts) as ReservationFacts;
+    return {
+      ok: true,
+      ...this.verdictOf(row),
+      outputCap: facts.outputCap ?? null,
+      reservedMicros: held.cost_micros,
+      reservedTokens: held.tokens,
+      softLimited: [],
+      budgetPressure: 0,
+      rateLimit: this.buckets.peek(bucketsFor(row.id, this.tenantLimits, row.limits), at),
+    };
+  }
+
   private admitSync(request: AdmitRequest, row: CachedKey | undefined): AdmitResult {
     const tenant = this.tenant!;
     if (!liveAt(row, request.at)) return { ok: false, reason: "invalid_key" };
@@ -472,7 +522,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     rate.commit();
 
     const charges = this.budgets.charge(states, decision);
-    const facts: ReservationFacts = { endpoint: reserve.endpoint, scenario: reserve.scenario, stream: reserve.stream };
+    const facts: ReservationFacts = { endpoint: reserve.endpoint, scenario: reserve.scenario, stream: reserve.stream, outputCap: decision.outputCap };
     this.sql.exec(
       `INSERT INTO reservations (request_id, key_id, at, expires_at, cost_micros, tokens, prompt_tokens, charges, facts)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -816,7 +866,9 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
             requestId: r.request_id,
             at: r.at,
             keyId: r.key_id,
-            ...facts,
+            endpoint: facts.endpoint,
+            scenario: facts.scenario,
+            stream: facts.stream,
             origin: null,
             model: null,
             promptTokens: r.prompt_tokens,
@@ -891,7 +943,22 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
     return this.tenant ? queryUsage(this.sql, query) : { data: [], nextCursor: null };
   }
 
-  async usageTotals(query: UsageQuery, groupBy: UsageGroup): Promise<UsageTotals[]> {
+  async usageTotals(query: UsageQuery, groupBy: UsageGrouping | UsageGroup[]): Promise<UsageTotals[]> {
     return this.tenant ? usageTotals(this.sql, query, groupBy) : [];
+  }
+
+  /** This tenant's share of a scenario's traffic in [from, to) (the decision report adds every tenant's). */
+  async scenarioTraffic(scenario: string, from: number, to: number): Promise<ScenarioTraffic> {
+    return this.tenant ? scenarioTraffic(this.sql, scenario, from, to) : { origins: [], hours: [] };
+  }
+
+  /**
+   * Records the tenant's feedback on one of its requests (see usage-log.ts `recordFeedback`): the
+   * last feedback replaces the one before; refused past `windowMs` after the request (`feedback.at`
+   * is the caller's clock). Returns the row as it now stands and the feedback it replaced.
+   */
+  async recordFeedback(requestId: string, feedback: Feedback, windowMs: number): Promise<FeedbackResult> {
+    if (!this.tenant) return { ok: false, reason: "not_found" };
+    return this.ctx.storage.transactionSync(() => recordFeedback(this.sql, requestId, feedback, windowMs));
   }
 }

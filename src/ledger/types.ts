@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { PrefixLookup, PrefixMatch } from "../affinity/prefix-index";
 import { boundarySchema, type Boundary } from "../routing/boundary";
+import type { GateResult } from "../outcomes/gates";
 import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
 
 /** What a tenant or a key may do. `null` allows everything the level above allows. */
@@ -151,6 +152,17 @@ export interface AdmitRequest {
   lease?: LeaseWant;
 }
 
+/**
+ * A batch line's admission (src/batch): on behalf of the key that created the batch, named by its
+ * id, since a batch never holds the key's secret. No lease: a batch line always takes the exact path.
+ */
+export interface LineAdmitRequest extends Omit<AdmitRequest, "key" | "lease"> {
+  keyId: string;
+}
+
+/** `admitLine`'s answer: as `admit`'s, or the line's request id is settled already (nothing reserved). */
+export type LineAdmitResult = AdmitResult | { ok: false; reason: "already_settled" };
+
 /** One rate-limit dimension as OpenAI's `x-ratelimit-*` headers report it. */
 export interface RateWindow {
   limit: number;
@@ -279,8 +291,17 @@ export interface Attribution {
 /** A request with no attribution. */
 export const NO_ATTRIBUTION: Attribution = { user: null, metadata: null, tags: [] };
 
-/** One request's record, written once per request id. */
-export interface UsageRecord extends Attribution {
+/** What the tenant said of an answer (`POST /v1/feedback`); the last feedback replaces the one before. */
+export interface Feedback {
+  accepted: boolean;
+  score: number | null;
+  reason: string | null;
+  /** When it was given (the router's clock). */
+  at: number;
+}
+
+/** One request's record, written once per request id (its outcome may be added later). */
+export interface UsageRecord extends Attribution, Outcome {
   requestId: string;
   at: number;
   keyId: string;
@@ -304,8 +325,16 @@ export interface UsageRecord extends Attribution {
   latencyMs: number;
 }
 
-/** A usage row as written: its attribution may be left out (none). */
-export type UsageRow = Omit<UsageRecord, keyof Attribution> & Partial<Attribution>;
+/** How an answer was judged: by its tenant (feedback) and by the scenario's quality gates. */
+export interface Outcome {
+  /** Null: unrated. */
+  feedback: Feedback | null;
+  /** Null: no gate applied (none on, or none relevant to the answer). */
+  gates: GateResult | null;
+}
+
+/** A usage row as written: its attribution and gates may be left out (none); feedback comes later. */
+export type UsageRow = Omit<UsageRecord, keyof Attribution | keyof Outcome> & Partial<Attribution> & { gates?: GateResult | null };
 
 /** What settlement is told; `reservedMicros` is filled in by the ledger. */
 export type SettleRequest = Omit<UsageRow, "reservedMicros">;
@@ -335,12 +364,41 @@ export interface UsagePage {
 export const USAGE_GROUPS = ["day", "model", "origin", "key", "user", "tag"] as const;
 /** What totals are grouped by: a column, each tag a row carries, or one metadata key's values (`metadata.<key>`). */
 export type UsageGroup = (typeof USAGE_GROUPS)[number] | `metadata.${string}`;
+/** How the ledger can sum: by a {@link UsageGroup}, or everything in one row (`all`, group ""). */
+export type UsageGrouping = UsageGroup | "all";
 
 export interface UsageTotals {
+  /** The group's value; several groupings' values joined with "|". */
   group: string;
+  /** With several groupings: each one's value. */
+  by?: Record<string, string>;
   requests: number;
   promptTokens: number;
   cachedTokens: number;
   completionTokens: number;
   costMicros: number;
+  /**
+   * Requests that failed on the router's or an origin's side: answered 5xx, or a stream that broke
+   * or timed out after it began. Refusals the request itself caused (4xx) and cancellations are not.
+   */
+  errors: number;
+  /** Rows by their feedback: accepted, rejected, and neither (whatever their status). */
+  accepted: number;
+  rejected: number;
+  unrated: number;
+  /** Rows whose quality gates passed or failed (rows no gate applied to count in neither). */
+  gatesPassed: number;
+  gatesFailed: number;
+  /**
+   * Every row's cost (rejected, unrated and failed requests included: they were paid for) over the
+   * accepted ones, rounded to the micro-dollar; null before any acceptance.
+   */
+  costPerAcceptedMicros: number | null;
 }
+
+/** What recording feedback did: the row's outcome as it now stands, or why nothing changed. */
+export type FeedbackResult =
+  | { ok: true; record: UsageRecord; previous: Feedback | null }
+  | { ok: false; reason: "not_found" }
+  | { ok: false; reason: "window_closed"; closedAt: number }
+  | { ok: false; reason: "not_answered"; status: number };

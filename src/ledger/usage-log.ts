@@ -4,7 +4,7 @@
  * metadata key. Attribution is stored as JSON (`metadata` an object, `tags` an array) and read
  * with SQLite's JSON functions (https://www.sqlite.org/json1.html).
  */
-import type { UsageGroup, UsagePage, UsageQuery, UsageRecord, UsageRow, UsageTotals } from "./types";
+import type { Feedback, FeedbackResult, UsageGroup, UsageGrouping, UsagePage, UsageQuery, UsageRecord, UsageRow, UsageTotals } from "./types";
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -15,8 +15,8 @@ export function insertUsage(sql: SqlStorage, record: UsageRow, day: string): boo
   const cursor = sql.exec(
     `INSERT INTO usage (request_id, at, day, key_id, endpoint, scenario, origin, model, stream, prompt_tokens,
        cached_tokens, cache_write_tokens, completion_tokens, cost_micros, reserved_micros, usage_source, status,
-       outcome, latency_ms, end_user, metadata, tags)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       outcome, latency_ms, end_user, metadata, tags, gate_passed, gates)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (request_id) DO NOTHING`,
     record.requestId,
     record.at,
@@ -40,6 +40,8 @@ export function insertUsage(sql: SqlStorage, record: UsageRow, day: string): boo
     record.user ?? null,
     record.metadata ? JSON.stringify(record.metadata) : null,
     record.tags && record.tags.length > 0 ? JSON.stringify(record.tags) : null,
+    record.gates ? (record.gates.passed ? 1 : 0) : null,
+    record.gates ? JSON.stringify(record.gates.checks) : null,
   );
   return cursor.rowsWritten > 0;
 }
@@ -67,7 +69,43 @@ function toRecord(row: Row): UsageRecord {
     user: (row.end_user as string | null) ?? null,
     metadata: row.metadata ? (JSON.parse(row.metadata as string) as Record<string, string>) : null,
     tags: row.tags ? (JSON.parse(row.tags as string) as string[]) : [],
+    feedback: feedbackOf(row),
+    gates: row.gate_passed === null || row.gate_passed === undefined ? null : { passed: row.gate_passed === 1, checks: JSON.parse((row.gates as string | null) ?? "{}") },
   };
+}
+
+function feedbackOf(row: Row): Feedback | null {
+  if (row.feedback === null || row.feedback === undefined) return null;
+  return {
+    accepted: row.feedback === "accepted",
+    score: (row.feedback_score as number | null) ?? null,
+    reason: (row.feedback_reason as string | null) ?? null,
+    at: row.feedback_at as number,
+  };
+}
+
+/**
+ * Records the tenant's feedback on one of its requests, replacing any before it (last write wins:
+ * a rater may change their mind; the same feedback twice leaves the same row). Refused when there
+ * is no such row, when the request got no answer to judge (its status was not 200), and from
+ * `windowMs` after the request on. Run inside `transactionSync`.
+ */
+export function recordFeedback(sql: SqlStorage, requestId: string, feedback: Feedback, windowMs: number): FeedbackResult {
+  const row = sql.exec<Row>("SELECT * FROM usage WHERE request_id = ?", requestId).toArray()[0];
+  if (!row) return { ok: false, reason: "not_found" };
+  const closedAt = (row.at as number) + windowMs;
+  if (feedback.at >= closedAt) return { ok: false, reason: "window_closed", closedAt };
+  if (row.status !== 200) return { ok: false, reason: "not_answered", status: row.status as number };
+  const previous = feedbackOf(row);
+  sql.exec(
+    "UPDATE usage SET feedback = ?, feedback_score = ?, feedback_reason = ?, feedback_at = ? WHERE request_id = ?",
+    feedback.accepted ? "accepted" : "rejected",
+    feedback.score,
+    feedback.reason,
+    feedback.at,
+    requestId,
+  );
+  return { ok: true, record: toRecord({ ...row, feedback: feedback.accepted ? "accepted" : "rejected", feedback_score: feedback.score, feedback_reason: feedback.reason, feedback_at: feedback.at }), previous };
 }
 
 export function usageOf(sql: SqlStorage, requestId: string): UsageRecord | null {
@@ -131,43 +169,72 @@ export function queryUsage(sql: SqlStorage, query: UsageQuery): UsagePage | null
   return { data: page, nextCursor: rows.length > limit && last ? encodeCursor(last.at, last.requestId) : null };
 }
 
-const GROUP_COLUMN: Record<Exclude<UsageGroup, "tag" | `metadata.${string}`>, string> = {
+const GROUP_COLUMN: Record<Exclude<UsageGrouping, "tag" | `metadata.${string}`>, string> = {
   day: "day",
   model: "scenario",
   origin: "origin",
   key: "key_id",
   user: "end_user",
+  all: "''",
 };
 
+/** What counts as an error in {@link UsageTotals}: see its `errors`. */
+const ERROR_ROW = "(status >= 500 OR outcome IN ('stream_broken', 'stream_timeout'))";
+
 /** What a grouping selects as `grp`, the tables it reads from, and its arguments (before the filters'). */
-function grouping(groupBy: UsageGroup): { select: string; from: string; args: SqlStorageValue[] } {
+function grouping(groupBy: UsageGrouping): { select: string; from: string; args: SqlStorageValue[] } {
   // A row with several tags counts once in each of their groups; a row with none, in "".
   if (groupBy === "tag") return { select: "COALESCE(t.value, '')", from: "usage LEFT JOIN json_each(usage.tags) AS t", args: [] };
   if (groupBy.startsWith("metadata.")) return { select: "COALESCE(json_extract(metadata, ?), '')", from: "usage", args: [keyPath(groupBy.slice("metadata.".length))] };
   return { select: `COALESCE(${GROUP_COLUMN[groupBy as keyof typeof GROUP_COLUMN]}, '')`, from: "usage", args: [] };
 }
 
-/** Totals over the filtered records, by day (tenant-local), model (scenario), origin, key, end user, tag or a metadata key. */
-export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGroup): UsageTotals[] {
+/**
+ * Totals over the filtered records, by day (tenant-local), model (scenario), origin, key, end user,
+ * tag or a metadata key; `all`: one row (none when nothing matched); or by several columns at once
+ * (`["model", "origin", "day"]`: then each total's `by` names its values and `group` joins them with "|").
+ */
+export function usageTotals(sql: SqlStorage, query: UsageQuery, groupBy: UsageGrouping | readonly UsageGroup[]): UsageTotals[] {
   const { where, args } = filters(query);
-  const group = grouping(groupBy);
+  const groups = (Array.isArray(groupBy) ? groupBy : [groupBy]) as UsageGrouping[];
+  const parts = groups.map(grouping);
+  // A tag grouping joins json_each: it is only ever alone (the route refuses it in a list).
+  const from = parts.find((p) => p.from !== "usage")?.from ?? "usage";
+  const names = parts.map((_, i) => `g${i}`);
   return sql
     .exec<Row>(
-      `SELECT ${group.select} AS grp, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached,
-         SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost
-       FROM ${group.from} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} GROUP BY grp ORDER BY grp`,
-      ...group.args,
+      `SELECT ${parts.map((p, i) => `${p.select} AS ${names[i]}`).join(", ")}, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached,
+         SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost, SUM(CASE WHEN ${ERROR_ROW} THEN 1 ELSE 0 END) AS errors,
+         SUM(feedback = 'accepted') AS accepted, SUM(feedback = 'rejected') AS rejected,
+         SUM(gate_passed = 1) AS passed, SUM(gate_passed = 0) AS failed
+       FROM ${from} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} GROUP BY ${names.join(", ")} ORDER BY ${names.join(", ")}`,
+      ...parts.flatMap((p) => p.args),
       ...args,
     )
     .toArray()
-    .map((r) => ({
-      group: r.grp as string,
-      requests: r.requests as number,
-      promptTokens: r.prompt as number,
-      cachedTokens: r.cached as number,
-      completionTokens: r.completion as number,
-      costMicros: r.cost as number,
-    }));
+    .map((r) => {
+      // SUM over no matching row is NULL.
+      const n = (v: SqlStorageValue | undefined) => (v as number | null | undefined) ?? 0;
+      const accepted = n(r.accepted);
+      const rejected = n(r.rejected);
+      const values = names.map((name) => r[name] as string);
+      return {
+        group: values.join("|"),
+        ...(Array.isArray(groupBy) ? { by: Object.fromEntries(groups.map((g, i) => [g, values[i]!])) } : {}),
+        requests: r.requests as number,
+        promptTokens: r.prompt as number,
+        cachedTokens: r.cached as number,
+        completionTokens: r.completion as number,
+        costMicros: r.cost as number,
+        errors: r.errors as number,
+        accepted,
+        rejected,
+        unrated: (r.requests as number) - accepted - rejected,
+        gatesPassed: n(r.passed),
+        gatesFailed: n(r.failed),
+        costPerAcceptedMicros: accepted > 0 ? Math.round((r.cost as number) / accepted) : null,
+      };
+    });
 }
 
 /** Deletes records older than `before`; returns how many. */

@@ -30,6 +30,11 @@ export interface OriginFigures {
   circuit: string;
   /** This scenario's requests it served, and the share of their prompt tokens its cache reported. */
   prefixCache: { requests: number; hitRate: number } | null;
+  /**
+   * This scenario's answers it served and how they were judged (feedback, quality gates): the
+   * candidate's acceptance beside the baseline's once it serves (canary, primary). Null before any.
+   */
+  outcomes: { served: number; accepted: number; rejected: number; acceptanceRate: number | null; gatePassRate: number | null } | null;
 }
 
 export interface CacheFigures {
@@ -82,6 +87,8 @@ function originFigures(config: RouterConfig, scenario: string, origin: string, s
   const declared = ownEntry(config.origins, origin);
   if (!declared || !snapshot) return null;
   const cache = ownEntry(snapshot.prefixCache, scenario);
+  const judged = ownEntry(snapshot.outcomes ?? {}, scenario);
+  const rate = (x: number | null) => (x === null ? null : Math.round(x * 10_000) / 10_000);
   return {
     origin,
     kind: declared.kind,
@@ -91,6 +98,9 @@ function originFigures(config: RouterConfig, scenario: string, origin: string, s
     tokensPerSec: snapshot.tokensPerSec ? Math.round(snapshot.tokensPerSec.mean * 10) / 10 : null,
     circuit: snapshot.circuit.state,
     prefixCache: cache && cache.requests > 0 ? { requests: cache.requests, hitRate: Math.round(cache.hitRate * 10_000) / 10_000 } : null,
+    outcomes: judged
+      ? { served: judged.served, accepted: judged.accepted, rejected: judged.rejected, acceptanceRate: rate(judged.acceptanceRate), gatePassRate: rate(judged.gatePassRate) }
+      : null,
   };
 }
 

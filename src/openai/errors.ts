@@ -32,6 +32,8 @@ export type RouterFailure =
   | { kind: "model_not_found"; model: string }
   | { kind: "invalid_json" }
   | { kind: "invalid_body"; message: string; param: string | null }
+  /** A batch input file or batch the Batch API refuses (src/batch): the code names which rule, the message the line. */
+  | { kind: "invalid_batch_input"; code: "invalid_file" | "file_too_large" | "too_many_requests" | "invalid_line" | "duplicate_custom_id" | "invalid_batch"; message: string; param: string | null }
   | { kind: "body_too_large"; limit: number }
   | { kind: "body_unreadable" }
   | { kind: "unknown_route"; method: string; path: string }
@@ -139,6 +141,8 @@ function render(failure: RouterFailure): Rendered {
         message: failure.message,
         param: failure.param,
       };
+    case "invalid_batch_input":
+      return { status: 400, type: "invalid_request_error", code: failure.code, message: failure.message, param: failure.param };
     case "body_too_large":
       return {
         status: 413,

@@ -26,6 +26,8 @@ export interface Operation {
   auth: Auth;
   /** The JSON body's schema, as the route validates it. */
   body?: z.ZodType;
+  /** A `multipart/form-data` body's fields (an upload), as the route reads them. */
+  form?: z.ZodObject;
   /** The query's schema (an object), as the route validates it. */
   query?: z.ZodObject;
   /** Success responses by status, with a description; a schema where the answer has one. */
@@ -84,6 +86,7 @@ function operationObject(op: Operation): Record<string, unknown> {
     security: SECURITY[op.auth],
     ...(parameters.length ? { parameters } : {}),
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(op.body) } } } } : {}),
+    ...(op.form ? { requestBody: { required: true, content: { "multipart/form-data": { schema: jsonSchema(op.form) } } } } : {}),
     responses,
   };
 }

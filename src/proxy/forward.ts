@@ -15,6 +15,7 @@ import { readUsage, type Usage } from "../openai/usage";
 import type { Cooldowns } from "./cooldowns";
 import type { Scrub } from "./scrub";
 import { carriesText, relaySse, type StreamOutcome } from "./sse-relay";
+import { StreamAnswer } from "../outcomes/gates";
 import { UPSTREAM_PATHS, upstreamBody, upstreamHeaders, type SecretReader, type UpstreamEndpoint } from "./upstream-request";
 
 /** One place a request may be served: an origin and the model name it knows. */
@@ -88,6 +89,8 @@ export interface ForwardRequest {
   promptCacheKey?: string | null;
   /** What a usage served by `target` costs the tenant (µ$): a stream's `usage.cost`, for a client that asked for usage. */
   costOf?: (target: Target, usage: Usage) => number;
+  /** Collect a relayed stream's answer for the scenario's quality gates (`StreamOutcome.answer`). */
+  collectAnswer?: boolean;
 }
 
 /** Seconds from a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
@@ -212,6 +215,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
       cancelled: () => cancelled,
       heartbeatMs: request.heartbeatMs,
       ...(request.costOf ? { costOf: (usage: Usage) => request.costOf!(target, usage) } : {}),
+      ...(request.collectAnswer ? { answer: new StreamAnswer() } : {}),
       onEnd: (o) => {
         clearTimers();
         resolveOutcome(o);

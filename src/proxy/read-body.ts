@@ -19,15 +19,22 @@ export const DRAIN_FACTOR = 8;
 
 /** The body as parsed JSON; throws 413 past `limit` bytes, 400 when it is not JSON or cannot be read. */
 export async function readJsonBody(request: Request, limit: number): Promise<{ value: unknown; bytes: number }> {
+  const bytes = await readBodyBytes(request, limit);
+  if (bytes === null) throw new RouterError({ kind: "invalid_json" });
+  return parse(bytes);
+}
+
+/** The body's bytes (null when there is none); throws 413 past `limit` bytes, 400 when it cannot be read. */
+export async function readBodyBytes(request: Request, limit: number): Promise<Uint8Array | null> {
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > limit) {
     await drain(request.body, limit * DRAIN_FACTOR);
     throw new RouterError({ kind: "body_too_large", limit });
   }
-  if (!request.body) throw new RouterError({ kind: "invalid_json" });
+  if (!request.body) return null;
   try {
     // With a declared length within the limit, one native read; the runtime enforces the length.
-    if (Number.isInteger(declared) && declared >= 0) return parse(new Uint8Array(await request.arrayBuffer()));
+    if (Number.isInteger(declared) && declared >= 0) return new Uint8Array(await request.arrayBuffer());
     const reader = request.body.getReader();
     const chunks: Uint8Array[] = [];
     let bytes = 0;
@@ -41,7 +48,7 @@ export async function readJsonBody(request: Request, limit: number): Promise<{ v
       }
       chunks.push(value);
     }
-    return parse(concatBytes(chunks));
+    return concatBytes(chunks);
   } catch (e) {
     if (e instanceof RouterError) throw e;
     throw new RouterError({ kind: "body_unreadable" });

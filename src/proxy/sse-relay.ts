@@ -16,6 +16,7 @@ import { addUsageCost } from "../openai/cost";
 import { describeFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
 import { concatBytes } from "../lib/bytes";
+import type { GateAnswer, StreamAnswer } from "../outcomes/gates";
 import { scrubJson, type Scrub } from "./scrub";
 
 /** How a relayed stream ended, for settlement and logs. */
@@ -29,6 +30,8 @@ export interface StreamOutcome {
   contentEvents: number;
   /** `completed`: [DONE] or a finish_reason arrived; otherwise how it ended. */
   end: "completed" | "broken" | "timeout" | "cancelled";
+  /** What the stream carried, when it was asked to collect it (`RelayOptions.answer`: quality gates). */
+  answer?: GateAnswer;
 }
 
 export interface RelayOptions {
@@ -50,6 +53,11 @@ export interface RelayOptions {
   costOf?: (usage: Usage) => number;
   /** Called exactly once, when the stream has ended one way or another. */
   onEnd: (outcome: StreamOutcome) => void;
+  /**
+   * Collects the answer as it passes (quality gates, issue #19): every event with choices is then
+   * parsed, which a relay otherwise avoids. Given only for scenarios whose gates are on.
+   */
+  answer?: StreamAnswer;
 }
 
 const encoder = new TextEncoder();
@@ -223,7 +231,7 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
     if (ended) return;
     ended = true;
     clearTimeout(heartbeatTimer);
-    options.onEnd({ ...outcome, end });
+    options.onEnd({ ...outcome, end, ...(options.answer ? { answer: options.answer.answer() } : {}) });
   };
 
   /** Rewrites one complete event: null to pass it as it is, "" to drop it, else its new text. */
@@ -241,13 +249,15 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
     if (carriesText(data)) outcome.contentEvents++;
     const hasUsage = keyThen(data, '"usage":', 123 /* '{' */);
     const hasFinish = keyThen(data, '"finish_reason":', 34 /* '"' */);
-    if (!hasUsage && !hasFinish) return null;
+    const collecting = options.answer !== undefined && data.includes('"choices"');
+    if (!hasUsage && !hasFinish && !collecting) return null;
     let chunk: Record<string, unknown>;
     try {
       chunk = JSON.parse(data) as Record<string, unknown>;
     } catch {
       return null;
     }
+    if (collecting) options.answer!.add(chunk);
     const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<Record<string, unknown>>) : [];
     if (hasFinish) sawFinish = true;
     if (!hasUsage) return null;

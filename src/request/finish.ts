@@ -21,6 +21,7 @@ import { forwardingOf } from "./send";
 import type { Settlement } from "./settlement";
 import { servedAnswer } from "./eval-pair";
 import { shadowCopy } from "./shadow";
+import { answerOfJson, gatesOn, judge, type GateAnswer, type GateResult } from "../outcomes/gates";
 
 /** What every way of finishing shares. */
 interface Finishing {
@@ -95,13 +96,25 @@ function recordDecision(f: Finishing, result: Forwarded): void {
   ctx.waitUntil(shadowCopy({ forwarding: forwardingOf(ctx), reporter: ctx.isolate.reporter, decisionLog: log }, copy, decisionLogged));
 }
 
-/** Reports the attempt that served, with what the prefix index predicted for it when it reported usage. */
-function reportAnswer(f: Finishing, usage?: Usage | null, outputTokens = usage?.completionTokens): void {
+/**
+ * Reports the attempt that served, with what the prefix index predicted for it when it reported
+ * usage, and the answer's scenario and gate verdict (outcome counts). No answer (an origin's
+ * error): no outcome.
+ */
+function reportAnswer(f: Finishing, usage?: Usage | null, outputTokens = usage?.completionTokens, gates?: GateResult | null): void {
   const { ctx, admission, placement, serving } = f;
   if (!serving) return;
   const sample = usage && admission.prefix ? prefixSample(admission.model, placement.decision, placement.affinity, serving.origin, usage) : undefined;
-  const send = reportServed(ctx.isolate.reporter, serving, Date.now() - ctx.arrivedAt, outputTokens, sample);
+  const outcome = gates === undefined ? undefined : { scenario: admission.model, ...(gates ? { gate: gates.passed ? ("passed" as const) : ("failed" as const) } : {}) };
+  const send = reportServed(ctx.isolate.reporter, serving, Date.now() - ctx.arrivedAt, outputTokens, sample, outcome);
   if (send) ctx.waitUntil(send);
+}
+
+/** The scenario's quality gates' verdict on an answer (null: none on, or none applied). */
+function gatesOf(admission: Admission, answer: GateAnswer | null | undefined): GateResult | null {
+  const gates = admission.scenario.qualityGates;
+  if (!answer || !gatesOn(gates) || admission.upstream.endpoint === "embeddings") return null;
+  return judge(gates, admission.upstream.body, answer);
 }
 
 /**
@@ -110,9 +123,10 @@ function reportAnswer(f: Finishing, usage?: Usage | null, outputTokens = usage?.
  */
 async function finishJson(f: Finishing, result: Extract<Forwarded, { kind: "json" }>): Promise<Response> {
   const { ctx, admission, settlement, headers } = f;
-  reportAnswer(f, result.usage);
+  const gates = gatesOf(admission, answerOfJson(result.answer));
+  reportAnswer(f, result.usage, undefined, gates);
   const served = { ...settlement.servedBy(result.target), status: 200, outcome: "ok" };
-  const settled = jsonSettlement(settlement.facts, served, result.usage, result.text.length, Date.now());
+  const settled = { ...jsonSettlement(settlement.facts, served, result.usage, result.text.length, Date.now()), gates };
   ctx.waitUntil(settlement.settle(settled, result.usage));
   headers.set("content-type", "application/json");
   headers.set("x-router-cost-usd", usdText(settled.costMicros));
@@ -136,8 +150,12 @@ function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" 
         // It served the first token, then failed: the origin's health should know.
         const send = serving ? reportBrokenStream(ctx.isolate.reporter, serving, o.end, Date.now() - serving.began, f.requester) : null;
         if (send) ctx.waitUntil(send);
-      } else reportAnswer(f, o.usage, o.usage?.completionTokens ?? o.contentEvents);
-      return settlement.settle(streamSettlement(settlement.facts, served, o, Date.now()), o.usage ?? null);
+        return settlement.settle(streamSettlement(settlement.facts, served, o, Date.now()), o.usage ?? null);
+      }
+      // A stream's gates judge what the relay saw, when it ran to its end.
+      const gates = o.end === "completed" ? gatesOf(f.admission, o.answer) : null;
+      reportAnswer(f, o.usage, o.usage?.completionTokens ?? o.contentEvents, gates);
+      return settlement.settle({ ...streamSettlement(settlement.facts, served, o, Date.now()), gates }, o.usage ?? null);
     }),
   );
   headers.set("content-type", "text/event-stream; charset=utf-8");

@@ -63,6 +63,7 @@ export function reportServed(
   latencyMs: number,
   outputTokens: number | undefined,
   prefix?: HealthSample["prefix"],
+  outcome?: HealthSample["outcome"],
 ): Promise<void> | null {
   return reporter.record(attempt.origin, {
     at: attempt.startedAt,
@@ -72,5 +73,6 @@ export function reportServed(
     latencyMs: Math.max(attempt.ms, latencyMs),
     ...(outputTokens !== undefined ? { outputTokens } : {}),
     ...(prefix ? { prefix } : {}),
+    ...(outcome ? { outcome } : {}),
   });
 }

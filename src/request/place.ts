@@ -28,9 +28,27 @@ export interface Placement {
 
 /** Decides where the admitted request goes, after a flex wait if its class and scenario allow one. */
 export async function place(ctx: RequestContext, admission: Admission): Promise<Placement> {
+  const placeAt = placer(ctx, admission);
+  const { clock } = ctx.isolate;
+  let placement = placeAt(ctx.startedAt);
+  // A batch request may wait, within the scenario's bound, for capacity or a cheaper window.
+  const flexDeadline = ctx.startedAt + (admission.scenario.flex?.maxWaitMs ?? 0);
+  while (placement.decision.waitMs !== null && clock.now() + placement.decision.waitMs <= flexDeadline) {
+    await clock.sleep(placement.decision.waitMs);
+    placement = placeAt(clock.now());
+  }
+  return placement;
+}
+
+/**
+ * The admitted request's placement as of an instant, with no wait: what `place` decides at each
+ * step of a flex wait, and a batch line's one decision (src/batch, which waits by its own alarm).
+ * With `lookAhead`, decisions for planning only (see `RoutingRequest.lookAhead`).
+ */
+export function placer(ctx: RequestContext, admission: Admission, lookAhead = false): (at: number) => Placement {
   const { config, isolate, startedAt } = ctx;
   const { model, scenario, prefix, grant } = admission;
-  const { snapshots, reporter, cacheModel, clock } = isolate;
+  const { snapshots, reporter, cacheModel } = isolate;
 
   const parts = prefix ? promptParts(prefix.fp) : null;
   const affinity = prefix && parts ? affinityView(config, prefix, admission.matches, isolate.nextRotation(model), (origin) => cacheModel.reach(origin, parts)) : undefined;
@@ -60,18 +78,11 @@ export async function place(ctx: RequestContext, admission: Admission): Promise<
           return parts && capacity ? cacheModel.room(origin, parts, capacity, at) : null;
         },
         ...(affinity ? { affinity } : {}),
+        ...(lookAhead ? { lookAhead } : {}),
       },
       { name: model, scenario, origins: config.origins, canaryStopped: stopped },
       snapshotOf,
       at,
     );
-
-  let decision = decideAt(startedAt);
-  // A batch request may wait, within the scenario's bound, for capacity or a cheaper window.
-  const flexDeadline = startedAt + (scenario.flex?.maxWaitMs ?? 0);
-  while (decision.waitMs !== null && clock.now() + decision.waitMs <= flexDeadline) {
-    await clock.sleep(decision.waitMs);
-    decision = decideAt(clock.now());
-  }
-  return { decision, priority, affinity, parts };
+  return (at) => ({ decision: decideAt(at), priority, affinity, parts });
 }

@@ -4,6 +4,7 @@
  * is counted where placement will look for it next time: requests in flight, recent load, what the
  * origin's prefix cache now holds.
  */
+import { gatesOn } from "../outcomes/gates";
 import { PROVIDER_PROFILES } from "../config/providers";
 import type { RouterConfig } from "../config/schema";
 import { secretReader } from "../env";
@@ -53,6 +54,7 @@ export async function send(ctx: RequestContext, admission: Admission, placement:
     requestId: ctx.requestId,
     clientSignal: ctx.request.signal,
     costOf: (target, usage) => costMicros(settlement.servedBy(target).prices, usage),
+    collectAnswer: gatesOn(scenario.qualityGates) && upstream.endpoint !== "embeddings",
     onAttempt: (target) => {
       settlement.calls(target);
       const origin = target.originName;

@@ -18,6 +18,7 @@ import { FREE, originPrices } from "../config/origins";
 import type { SettleRequest } from "../ledger/types";
 import type { Usage } from "../openai/usage";
 import type { Target } from "../proxy/forward";
+import type { SettleItem } from "../usage/settle-batcher";
 import { cancelledSettlement, failedSettlement, type RequestFacts, type Served } from "../usage/record";
 import type { Admission } from "./admit";
 import type { RequestContext } from "./context";
@@ -30,9 +31,14 @@ export class Settlement {
   private settled = false;
   private readonly clientLeft = () => this.cancelled();
 
+  /**
+   * `deliver`, when given, takes the settlement instead of the lease or the isolate's batcher: a
+   * batch line (src/batch) writes its result first and settles it itself, confirmed.
+   */
   constructor(
     private readonly ctx: RequestContext,
     private readonly admission: Admission,
+    private readonly deliver: ((item: SettleItem) => Promise<void>) | null = null,
   ) {
     this.facts = {
       requestId: ctx.requestId,
@@ -89,6 +95,7 @@ export class Settlement {
     const learned = prefix && settlement.origin !== null && settlement.status === 200 ? learnedFrom(config, prefix, matches, settlement.origin, usage) : null;
     if (learned) isolate.prefixIndex(grant.tenantId).update(learned, settlement.at);
     const item = { request: settlement, ...(learned ? { prefix: learned } : {}) };
+    if (this.deliver) return this.deliver(item);
     if (ticket) {
       isolate.leases.settle(ticket, item);
       return Promise.all(isolate.leases.drain()).then(() => undefined);

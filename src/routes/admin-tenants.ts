@@ -165,7 +165,8 @@ export const tenantRoutes = new Hono<AppEnv>()
   })
   /**
    * Deletes the tenant and all its data: its ledger is emptied (keys, budgets, usage, leases,
-   * reservations, prefix index, alarm), then it leaves the directory's list. Emptied first, so a
+   * reservations, prefix index, alarm) and its batch store (files, batches), then it leaves the
+   * directory's list. Emptied first, so a
    * delete that fails half-way leaves the tenant listed, and repeating it finishes the job. Its
    * keys are refused from then on (within one lease window); the audit log keeps its rows.
    */
@@ -174,6 +175,7 @@ export const tenantRoutes = new Hono<AppEnv>()
     const ledger = await existingLedger(c);
     const tenant = await ledger.getTenant();
     await ledger.deleteTenant();
+    await c.env.BATCH_STORE.getByName(tenantId).deleteAll();
     await directoryOf(c).remove(tenantId);
     const at = Date.now();
     await audit(c, { action: "tenant.delete", summary: { name: tenant?.name ?? null } });

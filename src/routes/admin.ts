@@ -32,8 +32,11 @@
  *   GET    /admin/isolate                          this isolate's counters (ledger calls by kind)
  *   GET    /admin/origins                          every origin's health: circuit, EWMAs, canary stops
  *   GET    /admin/origins/:origin/transitions      its circuit's recent transitions
- *   DELETE /admin/scenarios/:scenario/canary-stop  resume a canary its stop criteria stopped
+ *   POST   /admin/scenarios/:scenario/canary-stop  stop a canary by hand   {reason?}
+ *   DELETE /admin/scenarios/:scenario/canary-stop  resume a stopped canary (stopped by its criteria or by hand)
+ *   GET    /admin/usage/summary                    usage across tenants ?from, to, group_by=tenant|model|origin|day (admin-usage.ts)
  *   GET    /admin/scenarios/:scenario/decisions    its recent routing decisions (sampled), newest first
+ *   GET    /admin/scenarios/:scenario/report       MaaS, pool or split: the decision from its traffic ?from, to, format=md (admin-report.ts)
  *   ...    /admin/scenarios/:scenario/migration    its migration's stage, figures, history; stage moves (admin-migration.ts)
  */
 import { Hono } from "hono";
@@ -47,8 +50,10 @@ import { adminConfigRoutes } from "./admin-config";
 import { audit, auditRoutes, auditTrail } from "./admin-audit";
 import { keyRoutes } from "./admin-keys";
 import { migrationRoutes } from "./admin-migration";
+import { reportRoutes } from "./admin-report";
 import { body, existingLedger, now, shortParam, type AdminContext } from "./admin-request";
 import { tenantRoutes } from "./admin-tenants";
+import { adminUsageRoutes } from "./admin-usage";
 import type { AppEnv } from "../env";
 import { BUDGET_METRICS, BUDGET_PERIODS } from "../ledger/types";
 import { usageQuerySchema, usageResponse, usageSummaryResponse, usageSummarySchema } from "./usage-query";
@@ -76,6 +81,8 @@ const createBudgetSchema = z
   .strict()
   .refine((b) => b.softLimit === null || b.softLimit <= b.limit, { message: "softLimit must not exceed limit", path: ["softLimit"] });
 
+const canaryStopSchema = z.object({ reason: z.string().min(1).max(200).optional() }).strict();
+
 const decisionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
 
 documented(
@@ -85,22 +92,46 @@ documented(
   { method: "delete", path: "/admin/tenants/{tenant}/budgets/{budgetId}", tag: "Admin: tenants", auth: "admin", summary: "Remove a budget", responses: { 200: { description: "`{id, deleted: true}`" } } },
   { method: "post", path: "/admin/tenants/{tenant}/budgets/{budgetId}/reset", tag: "Admin: tenants", auth: "admin", summary: "Start a budget's current period afresh", responses: { 200: { description: "The budget" } } },
   { method: "get", path: "/admin/tenants/{tenant}/usage", tag: "Admin: tenants", auth: "admin-or-read", summary: "Usage rows, filtered and paged, or exported (?format=csv|jsonl)", query: usageQuerySchema, responses: { 200: { description: "`{object: list, data, has_more, next_cursor}`, or CSV / JSON Lines" } } },
-  { method: "get", path: "/admin/tenants/{tenant}/usage/summary", tag: "Admin: tenants", auth: "admin-or-read", summary: "Usage totals grouped by day, model, origin or key", query: usageSummarySchema, responses: { 200: { description: "`{object: list, group_by, data}`" } } },
+  { method: "get", path: "/admin/tenants/{tenant}/usage/summary", tag: "Admin: tenants", auth: "admin-or-read", summary: "Usage totals grouped by day, model, origin, key, user, tag or metadata.<key> (or up to three columns: model,origin,day), with outcomes and cost per accepted outcome", query: usageSummarySchema, responses: { 200: { description: "`{object: list, group_by, data}`" } } },
   { method: "get", path: "/admin/isolate", tag: "Admin: health", auth: "admin-or-read", summary: "This isolate's counters: ledger calls by kind, config checks", responses: { 200: { description: "`{object: isolate, id, ledgerCalls, config}`" } } },
   { method: "get", path: "/admin/origins", tag: "Admin: health", auth: "admin-or-read", summary: "Every origin's health: circuit, TTFT and its stability, errors, prefix cache, canary stops", responses: { 200: { description: "`{object: list, data}`" } } },
   { method: "get", path: "/admin/origins/{origin}/transitions", tag: "Admin: health", auth: "admin-or-read", summary: "An origin's recent circuit transitions", responses: { 200: { description: "`{object: list, data}`" } } },
   { method: "get", path: "/admin/scenarios/{scenario}/decisions", tag: "Admin: health", auth: "admin-or-read", summary: "A scenario's recent routing decisions, newest first", query: decisionsQuery, responses: { 200: { description: "`{object: list, data}`" } } },
   { method: "get", path: "/admin/scenarios/{scenario}/affinity", tag: "Admin: health", auth: "admin-or-read", summary: "A scenario's prefix-cache hit rates per origin, predicted and reported", responses: { 200: { description: "Hit rates" } } },
-  { method: "delete", path: "/admin/scenarios/{scenario}/canary-stop", tag: "Admin: health", auth: "admin", summary: "Resume a canary its stop criteria stopped", responses: { 200: { description: "`{scenario, origin, resumed}`" } } },
+  { method: "post", path: "/admin/scenarios/{scenario}/canary-stop", tag: "Admin: health", auth: "admin", summary: "Stop a canary by hand, as its stop criteria would", body: canaryStopSchema, responses: { 200: { description: "`{scenario, origin, stopped: true, stop, effectiveBy}`" } } },
+  { method: "delete", path: "/admin/scenarios/{scenario}/canary-stop", tag: "Admin: health", auth: "admin", summary: "Resume a stopped canary (stopped by its criteria or by hand)", responses: { 200: { description: "`{scenario, origin, resumed, effectiveBy}`" } } },
 );
 
 function budgetNotFound(c: AdminContext): RouterError {
   return new RouterError({ kind: "not_found", what: `Budget '${shortParam(c, "budgetId")}'` });
 }
 
-export const adminRoutes = new Hono<AppEnv>()
-  .use(adminAuth())
-  .use(auditTrail())
+/** The scenario's canary in the active config, or 404. */
+function canaryOf(c: AdminContext): { name: string; origin: string } {
+  const name = c.req.param("scenario") ?? "";
+  const canary = ownEntry(isolateOf(c.env).config.scenarios, name)?.canary;
+  if (!canary) throw new RouterError({ kind: "not_found", what: `A canary of scenario '${name.slice(0, 64)}'` });
+  return { name, origin: canary.origin };
+}
+
+/**
+ * A canary stopped or resumed: this isolate reads its origin's snapshot afresh before answering,
+ * and forgets a stop it sent itself (or it would keep the canary stopped); other isolates see the
+ * change when they next refresh their snapshot (`health.snapshotTtlMs`): the answer's `effectiveBy`.
+ */
+async function canaryChanged(c: AdminContext, canary: { name: string; origin: string }): Promise<number> {
+  const isolate = isolateOf(c.env);
+  await isolate.snapshots.refreshNow(canary.origin);
+  isolate.canaryStopsSent.delete(`${canary.origin}|${canary.name}`);
+  return Date.now() + isolate.config.health.snapshotTtlMs;
+}
+
+/**
+ * The admin API's routes, without its guard: {@link adminRoutes} is what the Worker serves. The
+ * console (`src/console/admin-client.ts`) calls these same routes in-process for a signed-in session,
+ * so what it shows is what the API answers.
+ */
+export const adminApi = new Hono<AppEnv>()
   .route("/", tenantRoutes)
   .route("/", keyRoutes)
   .route("/", auditRoutes)
@@ -135,6 +166,7 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .route("/config", adminConfigRoutes)
   .route("/", migrationRoutes)
+  .route("/", reportRoutes)
   /** This isolate's own counters (at the edge, one isolate of many): ledger calls by kind, config checks, the config version it runs. */
   .get("/isolate", (c) => {
     const isolate = isolateOf(c.env);
@@ -174,14 +206,25 @@ export const adminRoutes = new Hono<AppEnv>()
     const rates = scenarioHitRates(snapshots.map((s, i) => ({ origin: origins[i]!, stats: ownEntry(s.prefixCache, name) })));
     return c.json({ object: "scenario.affinity", scenario: name, ...scenario.affinity, ...rates });
   })
+  /** Stops a canary by hand, as its criteria would: no traffic until resumed. The first stop stands (its time and reason). */
+  .post("/scenarios/:scenario/canary-stop", async (c) => {
+    const { reason } = await body(c, canaryStopSchema);
+    const canary = canaryOf(c);
+    const stop = await c.env.ORIGIN_MONITOR.getByName(canary.origin).stopCanary(canary.name, `stopped by hand${reason ? `: ${reason}` : ""}`, now(c));
+    const effective = await canaryChanged(c, canary);
+    await audit(c, { action: "scenario.canary.stop", tenant: null, target: canary.name, summary: { origin: canary.origin, reason: stop.reason } });
+    return c.json({ scenario: canary.name, origin: canary.origin, stopped: true, stop, effectiveBy: effective });
+  })
   .delete("/scenarios/:scenario/canary-stop", async (c) => {
-    const name = c.req.param("scenario");
-    const scenarios = isolateOf(c.env).config.scenarios;
-    const canary = ownEntry(scenarios, name)?.canary;
-    if (!canary) throw new RouterError({ kind: "not_found", what: `A canary of scenario '${name.slice(0, 64)}'` });
-    const resumed = await c.env.ORIGIN_MONITOR.getByName(canary.origin).resumeCanary(name);
-    await audit(c, { action: "scenario.canary.resume", tenant: null, target: name, summary: { origin: canary.origin, resumed } });
-    return c.json({ scenario: name, origin: canary.origin, resumed });
+    const canary = canaryOf(c);
+    const resumed = await c.env.ORIGIN_MONITOR.getByName(canary.origin).resumeCanary(canary.name);
+    const effective = await canaryChanged(c, canary);
+    await audit(c, { action: "scenario.canary.resume", tenant: null, target: canary.name, summary: { origin: canary.origin, resumed } });
+    return c.json({ scenario: canary.name, origin: canary.origin, resumed, effectiveBy: effective });
   })
   .get("/tenants/:tenant/usage", async (c) => usageResponse(c, await existingLedger(c)))
-  .get("/tenants/:tenant/usage/summary", async (c) => usageSummaryResponse(c, await existingLedger(c)));
+  .get("/tenants/:tenant/usage/summary", async (c) => usageSummaryResponse(c, await existingLedger(c)))
+  .route("/", adminUsageRoutes);
+
+/** The admin API as the Worker serves it: admin tokens only, every change in the audit log. */
+export const adminRoutes = new Hono<AppEnv>().use(adminAuth()).use(auditTrail()).route("/", adminApi);

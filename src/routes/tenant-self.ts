@@ -17,7 +17,7 @@ async function ownLedger(c: Context<AppEnv>) {
 
 documented(
   { method: "get", path: "/v1/usage", tag: "Tenant", auth: "tenant", summary: "The key's tenant's usage rows, filtered and paged, or exported", query: usageQuerySchema, responses: { 200: { description: "`{object: list, data, has_more, next_cursor}`, or CSV / JSON Lines" } } },
-  { method: "get", path: "/v1/usage/summary", tag: "Tenant", auth: "tenant", summary: "The tenant's usage totals by day, model, origin, key, user, tag or metadata.<key>", query: usageSummarySchema, responses: { 200: { description: "`{object: list, group_by, data}`" } } },
+  { method: "get", path: "/v1/usage/summary", tag: "Tenant", auth: "tenant", summary: "The tenant's usage totals by day, model, origin, key, user, tag or metadata.<key> (or up to three columns: model,origin,day), with outcomes and cost per accepted outcome", query: usageSummarySchema, responses: { 200: { description: "`{object: list, group_by, data}`" } } },
   { method: "get", path: "/v1/usage/{request_id}", tag: "Tenant", auth: "tenant", summary: "One request's usage record (its `x-request-id`), with its cost in USD", responses: { 200: { description: "`{object: usage_record, requestId, ..., costMicros, costUsd, user, metadata, tags}`" } } },
   { method: "get", path: "/v1/budgets", tag: "Tenant", auth: "tenant", summary: "The tenant's budgets and where they stand", responses: { 200: { description: "`{object: list, data}`" } } },
 );

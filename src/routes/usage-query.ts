@@ -5,7 +5,10 @@
  *
  * Filters: `from`, `to`, `key`, `model`, `origin`, `user`, `tag`, and `metadata.<key>=<value>`
  * (up to 16, all must match). Totals group by `day`, `model`, `origin`, `key`, `user`, `tag` (a
- * request counts once under each of its tags) or `metadata.<key>`.
+ * request counts once under each of its tags) or `metadata.<key>`, or by up to three of `day`,
+ * `model`, `origin`, `key`, `user` at once (`group_by=model,origin,day`). Each total counts its
+ * requests' outcomes (accepted, rejected, unrated, quality gates passed and failed) and the cost
+ * per accepted outcome.
  */
 import type { Context } from "hono";
 import { z } from "zod";
@@ -16,8 +19,8 @@ import { RouterError } from "../openai/errors";
 import { validate } from "../openai/requests";
 import { usdOf } from "../openai/cost";
 
-/** Epoch milliseconds, or an ISO 8601 date/time. */
-const instant = z.string().transform((value, ctx) => {
+/** Epoch milliseconds, or an ISO 8601 date/time (a query parameter). */
+export const instantParam = z.string().transform((value, ctx) => {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (Number.isNaN(ms)) {
     ctx.addIssue({ code: "custom", message: "expected epoch milliseconds or an ISO 8601 date" });
@@ -28,8 +31,8 @@ const instant = z.string().transform((value, ctx) => {
 
 export const usageQuerySchema = z
   .object({
-    from: instant.optional(),
-    to: instant.optional(),
+    from: instantParam.optional(),
+    to: instantParam.optional(),
     key: z.string().max(64).optional(),
     model: z.string().max(64).optional(),
     origin: z.string().max(64).optional(),
@@ -43,9 +46,21 @@ export const usageQuerySchema = z
 
 const METADATA_PREFIX = "metadata.";
 
-const groupBySchema = z.union([z.enum(USAGE_GROUPS), z.string().regex(/^metadata\..{1,64}$/, "day, model, origin, key, user, tag or metadata.<key>")], {
-  error: () => "must be day, model, origin, key, user, tag or metadata.<key>",
-});
+/** Groupings that can be combined (`group_by=model,origin,day`): one value per row each. */
+const COMBINABLE = ["day", "model", "origin", "key", "user"] as const;
+
+const groupBySchema = z.union(
+  [
+    z.enum(USAGE_GROUPS),
+    z.string().regex(/^metadata\..{1,64}$/, "day, model, origin, key, user, tag or metadata.<key>"),
+    z
+      .string()
+      .regex(/^[a-z]+(,[a-z]+){1,2}$/)
+      .transform((v) => v.split(","))
+      .pipe(z.array(z.enum(COMBINABLE)).refine((groups) => new Set(groups).size === groups.length)),
+  ],
+  { error: () => "must be day, model, origin, key, user, tag or metadata.<key>, or up to three of day, model, origin, key, user joined by commas" },
+);
 
 export const usageSummarySchema = usageQuerySchema.omit({ limit: true, cursor: true, format: true }).extend({ group_by: groupBySchema.default("day") });
 
@@ -99,7 +114,16 @@ const COLUMNS: Array<keyof UsageRecord> = [
   "user",
   "metadata",
   "tags",
+  "feedback",
+  "gates",
 ];
+
+/** A record's cell as CSV shows it: feedback as `accepted` or `rejected` (its score and reason are in the JSON exports), gates as `passed` or `failed`. */
+function cellOf(record: UsageRecord, column: keyof UsageRecord): unknown {
+  if (column === "feedback") return record.feedback === null ? null : record.feedback.accepted ? "accepted" : "rejected";
+  if (column === "gates") return record.gates === null ? null : record.gates.passed ? "passed" : "failed";
+  return record[column];
+}
 
 function csvCell(value: unknown): string {
   // Attribution: metadata as its JSON object, tags as a JSON array (empty: no cell).
@@ -121,7 +145,7 @@ function exportRows(ledger: Ledger, query: UsageQuery, format: "csv" | "jsonl"):
       const page = await ledger.queryUsage({ ...query, limit: 1000, cursor });
       const rows = page?.data ?? [];
       const text = rows
-        .map((r) => (format === "csv" ? COLUMNS.map((c) => csvCell(r[c])).join(",") : JSON.stringify(r)))
+        .map((r) => (format === "csv" ? COLUMNS.map((c) => csvCell(cellOf(r, c))).join(",") : JSON.stringify(r)))
         .map((line) => `${line}\n`)
         .join("");
       if (text) controller.enqueue(encoder.encode(text));
@@ -152,8 +176,8 @@ export async function usageResponse(c: Context<AppEnv>, ledger: Ledger): Promise
 export async function usageSummaryResponse(c: Context<AppEnv>, ledger: Ledger): Promise<Response> {
   const { metadata, rest } = splitMetadata(c.req.query());
   const q = validate(usageSummarySchema, rest);
-  const totals = await ledger.usageTotals(toQuery(q, metadata), q.group_by as UsageGroup);
-  return c.json({ object: "list", group_by: q.group_by, data: totals });
+  const totals = await ledger.usageTotals(toQuery(q, metadata), q.group_by as UsageGroup | UsageGroup[]);
+  return c.json({ object: "list", group_by: Array.isArray(q.group_by) ? q.group_by.join(",") : q.group_by, data: totals });
 }
 
 /** One request's record (`GET /v1/usage/{request_id}`), or the 404 of an id the ledger has no row for. */

@@ -26,7 +26,8 @@
  * prompt's `p` tokens is priced with `c` at its cached-input price and its TTFT with nothing
  * cached scaled by the uncached share, `max(0.2, 1 − c/p)` (prefill dominates TTFT for long
  * prompts; the floor keeps network and queueing in). Candidates scoring within 0.15 of the best
- * count as equals: among them the deepest cached prefix wins if it covers at least half the
+ * count as equals, unless dearer than it by more than that once their extra price is weighted as
+ * the request's class weighs price (w · (price / best's − 1) > 0.15): among them the deepest cached prefix wins if it covers at least half the
  * prompt, then weighted rendezvous order on the conversation's anchor, the better of its first two
  * taking it (more cache room besides what is in use, then fewer prompt tokens sent lately): a cold
  * conversation lands on one of two fixed origins, and a hot prefix spills to a small stable set.
@@ -75,6 +76,11 @@ export interface RoutingRequest {
   cacheRoom?: (origin: string) => number | null;
   /** What placement knows of the prompt; absent: no affinity (embeddings, ordered scenarios). */
   affinity?: AffinityView;
+  /**
+   * A look ahead (a batch planning its start over a day of instants): only where it would go and
+   * at what price matter, so when nothing may serve, `availableAt` is not scanned for (null).
+   */
+  lookAhead?: boolean;
 }
 
 /** The scenario with its origins resolved, as the decision sees it. */
@@ -231,6 +237,8 @@ function candidateOf(k: Scored): PlacedCandidate {
     inFlight: k.raw.inFlight,
     cachedTokens: k.raw.cachedTokens,
     score: k.explanation.terms?.score ?? 0,
+    priceMicros: k.raw.priceMicros,
+    priceWeight: k.explanation.terms?.weight ?? 0,
     index: k.index,
   };
 }
@@ -262,6 +270,8 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
   const availableFrom = (at: number | null) => {
     if (at !== null && (availableAt === null || at < availableAt)) availableAt = at;
   };
+  // When a window's exclusion ends is a scan ahead (by minutes): done only if nothing may serve.
+  const closedBy: OriginWindow[][] = [];
   for (const { target, role } of candidates) {
     const origin = view.origins[target.origin]!;
     const explanation: CandidateExplanation = { origin: target.origin, model: target.model, role, excluded: null, demoted: null, terms: null };
@@ -291,7 +301,7 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
     const windowed = windowRule(windows, request.priority, now);
     if (windowed) {
       exclude(windowed.rule, windowed.detail);
-      availableFrom(windowRuleEnds(windows, request.priority, now));
+      closedBy.push(windows);
       continue;
     }
     const snapshot = snapshots(target.origin);
@@ -362,6 +372,8 @@ export function decide(request: RoutingRequest, view: ScenarioView, snapshots: S
   const ordered = byScore ? [...sorted.filter((k) => rank(k) === 0), ...placeByPolicy(sorted.filter((k) => rank(k) === 1), candidateOf, request, policy), ...sorted.filter((k) => rank(k) === 2)] : sorted;
   const attempts: Target[] = [];
   for (const k of ordered) if (!attempts.some((t) => t.origin === k.target.origin && t.model === k.target.model)) attempts.push(k.target);
+
+  if (attempts.length === 0 && !request.lookAhead) for (const windows of closedBy) availableFrom(windowRuleEnds(windows, request.priority, now));
 
   const shadow = pickShadow(request, view);
   const wait = flexWait(request, view, ordered, now);

@@ -11,6 +11,7 @@
 import { handleChat } from "./chat";
 import { handleCompletions } from "./completions";
 import type { OriginState, RequestContext } from "./context";
+import { dayEffect, DayStats, requestDraws, type DayCounts } from "./day-profile";
 import { handleEmbeddings } from "./embeddings";
 import { errorResponse } from "./errors";
 import { faultStatusResponse, garbageResponse, redirectResponse, selectFault, withQuotedAuthorization } from "./faults";
@@ -22,6 +23,7 @@ import { PrefixCache } from "./prefix-cache";
 import { RequestRecorder } from "./recorder";
 import { OriginStats, type OriginStatsSnapshot } from "./stats";
 import { sleep } from "./timing";
+import { virtualNow } from "./virtual-clock";
 
 /** A running simulator: one `fetch` serving every origin. */
 export interface Simulator {
@@ -42,12 +44,16 @@ export interface SimulatorHooks {
 /** `GET /_sim/stats`: every origin's counters, in configuration order. */
 export interface SimStats {
   origins: Record<string, OriginStatsSnapshot>;
+  /** What each origin's day profile did (only origins that have one). */
+  day?: Record<string, DayCounts>;
 }
 
 /** The simulator's mutable state, as the control endpoints see it. */
 interface SimState {
   origins: Map<string, OriginState>;
   recorder: RequestRecorder;
+  /** Day-profile counters of the origins that have a profile. */
+  day: Map<string, DayStats>;
 }
 
 type Endpoint = "chat" | "completions" | "embeddings" | "models";
@@ -82,7 +88,9 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
     ]),
   );
   const recorder = new RequestRecorder(resolved.recordLimit);
-  const state: SimState = { origins, recorder };
+  const day = new Map<string, DayStats>();
+  for (const [name, o] of origins) if (o.config.dayProfile) day.set(name, new DayStats());
+  const state: SimState = { origins, recorder, day };
   let seq = 0;
   const nextSeq = (): number => ++seq;
 
@@ -137,7 +145,15 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
     }
     const selection = selectFault(body, origin.name);
     if (!selection.ok) return errorResponse({ status: 400, message: selection.message, param: "sim" });
-    const fault = withQuotedAuthorization(selection.fault, request.headers.get("authorization"));
+    let fault = withQuotedAuthorization(selection.fault, request.headers.get("authorization"));
+    // The origin's hour of the day, unless the request asked for its own fault.
+    const profile = origin.config.dayProfile;
+    if (profile && fault === undefined && route.endpoint === "chat") {
+      const messages = typeof body === "object" && body !== null && "messages" in body ? body.messages : null;
+      const effect = dayEffect(profile, origin.config.ttftBaseMs, virtualNow(resolved.clock, Date.now()), requestDraws(profile.seed, origin.name, messages));
+      day.get(origin.name)?.record(effect);
+      fault = effect.fault;
+    }
 
     const lifetime = new AbortController();
     request.signal.addEventListener("abort", () => lifetime.abort(request.signal.reason), { once: true });
@@ -218,7 +234,8 @@ function controlRoute(rest: string[], state: SimState): ControlRoute | undefined
 function statsOf(state: SimState): SimStats {
   // fromEntries defines own properties, so even an origin named "__proto__" is listed as itself.
   const entries = [...state.origins].map(([name, o]) => [name, o.stats.snapshot(o.cache.size)] as const);
-  return { origins: Object.fromEntries(entries) };
+  const day = [...state.day].map(([name, d]) => [name, d.snapshot()] as const);
+  return { origins: Object.fromEntries(entries), ...(day.length > 0 ? { day: Object.fromEntries(day) } : {}) };
 }
 
 /**
@@ -231,6 +248,7 @@ function reset(state: SimState): void {
     origin.queue.clear();
     origin.stats.reset();
   }
+  for (const d of state.day.values()) d.reset();
   state.recorder.clear();
 }
 

@@ -3,7 +3,9 @@
  * is a complete configuration. Types are inferred from the schemas.
  */
 import { z } from "zod";
+import { DayProfileSchema } from "./day-profile";
 import { PROFILES, PROFILE_SPECS } from "./profiles";
+import { VirtualClockSchema } from "./virtual-clock";
 
 /** One simulated origin (a MaaS API or a self-hosted pool). Unknown keys are rejected to catch typos. */
 export const SimOriginSchema = z
@@ -34,6 +36,8 @@ export const SimOriginSchema = z
     minCachedTokens: z.number().int().nonnegative().optional(),
     /** Length of embedding vectors unless the request asks for `dimensions`. */
     embeddingDims: z.number().int().positive().default(16),
+    /** Latency and availability by hour of the (virtual) day; see `day-profile.ts`. */
+    dayProfile: DayProfileSchema.optional(),
   })
   .transform((o) => ({
     ...o,
@@ -48,6 +52,8 @@ export const SimOptionsSchema = z.strictObject({
   origins: z.record(z.string().regex(/^(?!_sim$)[^/]+$/, "an origin name is one path segment, not _sim"), SimOriginSchema),
   /** How many requests the recorder keeps (oldest dropped first). */
   recordLimit: z.number().int().nonnegative().default(1000),
+  /** The virtual clock that day profiles follow (a benchmark's compressed day); absent: the real one. */
+  clock: VirtualClockSchema.optional(),
 });
 
 /** Origin configuration as written by a caller (defaults optional). */

@@ -129,6 +129,32 @@ describe("decide: prefix-cache affinity", () => {
     expect(order(decide(sticky, view(), none, NOON))[0]).toBe(cold[0]);
   });
 
+  it("holds a dearer origin unequal once its extra price, weighted as the request's class weighs price, passes the band", () => {
+    // A cheap pool, a MaaS 1.7× its price and one 7.5×, alike in TTFT. Scores put price over the
+    // dearest's, so pool and the 1.7× MaaS score 0.09 apart for batch: within the band of equals.
+    const priced = (input: number) => ({ input, cachedInput: input / 4, output: input * 4 });
+    const origin = (name: string, input: number) => ({ baseUrl: `http://${name}/v1`, provider: "openai" as const, expectedTtftMs: 500, pricing: priced(input) });
+    const names = ["pool", "lowcost", "premium"];
+    const config = routerConfigSchema.parse({
+      version: 1,
+      origins: { pool: { ...origin("pool", 0.08), provider: "vllm", kind: "self-hosted" }, lowcost: origin("lowcost", 0.136), premium: origin("premium", 0.6) },
+      scenarios: { chat: { candidates: names.map((o) => ({ origin: o, model: "m" })) } },
+    });
+    const priced3: ScenarioView = { name: "chat", scenario: config.scenarios.chat!, origins: config.origins, canaryStopped: false };
+    // A conversation whose rendezvous order puts the dearer MaaS before the pool.
+    const anchor = [...Array(1000).keys()].find((a) => rendezvousOrder(a, names).join() === "lowcost,pool,premium")!;
+    const batch = decide(request({ anchor }, { priority: "batch" }), priced3, none, NOON);
+    const score = (o: string) => batch.explanation.candidates.find((c) => c.origin === o)!.terms!.score;
+    expect(score("lowcost") - score("pool")).toBeLessThan(0.15);
+    // Batch weighs price 0.95: 0.95 × 0.7 > 0.15, so the pool serves it, then by score.
+    expect(order(batch)).toEqual(["pool", "lowcost", "premium"]);
+    // Interactive weighs it 0.1: 0.1 × 0.7 is within the band, so rendezvous order holds between
+    // the two; 0.1 × 6.5 is not, so the dearest comes after them.
+    expect(order(decide(request({ anchor }, { priority: "interactive" }), priced3, none, NOON))).toEqual(["lowcost", "pool", "premium"]);
+    // Budget pressure raises the weight: interactive at a full budget is batch's case.
+    expect(order(decide(request({ anchor }, { priority: "interactive", budgetPressure: 1 }), priced3, none, NOON))).toEqual(["pool", "lowcost", "premium"]);
+  });
+
   it("spills a hot prefix past (1+ε) of the holder's fair share, in rendezvous order", () => {
     const cold = rendezvousOrder(42);
     const holder = cold[0]!;

@@ -21,7 +21,8 @@ function problems(input: unknown): string[] {
 describe("router config", () => {
   it("accepts the bundled demo config and fills defaults", () => {
     const config = parseRouterConfig(demo);
-    expect(Object.keys(config.scenarios)).toEqual(["chat-default", "deepseek-v3", "embed-default"]);
+    expect(Object.keys(config.scenarios)).toEqual(["chat-default", "chat-canary", "deepseek-v3", "embed-default"]);
+    expect(config.scenarios["chat-canary"]!.canary).toMatchObject({ origin: "maas-beta", share: 0.1 });
     expect(parseRouterConfig(base()).origins.a).toEqual({
       baseUrl: "https://api.example.com/v1",
       provider: "openai",

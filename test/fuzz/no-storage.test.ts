@@ -45,6 +45,13 @@ const KEY_ROUTES: Array<Pick<FuzzRequest, "method" | "path" | "body">> = [
   { method: "GET", path: "/v1/usage" },
   { method: "GET", path: "/v1/usage/summary" },
   { method: "GET", path: "/v1/budgets" },
+  { method: "POST", path: "/v1/files", body: '{"custom_id":"a","method":"POST","url":"/v1/embeddings","body":{"model":"embed-main","input":"hi"}}' },
+  { method: "GET", path: "/v1/files" },
+  { method: "GET", path: "/v1/files/file-0123456789abcdef01234567/content" },
+  { method: "DELETE", path: "/v1/files/file-0123456789abcdef01234567" },
+  { method: "POST", path: "/v1/batches", body: JSON.stringify({ input_file_id: "file-0123456789abcdef01234567", endpoint: "/v1/embeddings", completion_window: "24h" }) },
+  { method: "GET", path: "/v1/batches/batch_0123456789abcdef01234567" },
+  { method: "POST", path: "/v1/batches/batch_0123456789abcdef01234567/cancel" },
 ];
 
 /** Admin routes that name a tenant, with a body where they take one. */
@@ -115,8 +122,8 @@ describe("fuzz: made-up keys, unknown tenants, wrong admin tokens", () => {
   it("creates no storage for made-up keys or unknown tenant ids", async () => {
     const named = await unknownTenantBatch(80);
     expect(named.key.length + named.admin.length).toBe(80);
-    const stored = { byKeyCheck: await withStorage(env.TENANT_LEDGER, named.key), byAdminLookup: await withStorage(env.TENANT_LEDGER, named.admin) };
-    expect(stored).toEqual({ byKeyCheck: [], byAdminLookup: [] });
+    const stored = { byKeyCheck: await withStorage(env.TENANT_LEDGER, named.key), byAdminLookup: await withStorage(env.TENANT_LEDGER, named.admin), batches: await withStorage(env.BATCH_STORE, [...named.key, ...named.admin]) };
+    expect(stored).toEqual({ byKeyCheck: [], byAdminLookup: [], batches: [] });
   });
 
   it("creates no storage for wrong admin tokens, unknown origins or unknown scenarios", async () => {

@@ -104,6 +104,7 @@ describe("OriginMonitor", () => {
       updatedAt: sentAt,
       canaryStops: {},
       prefixCache: {},
+      outcomes: {},
     });
   });
 

@@ -111,6 +111,14 @@ describe("runProbes", () => {
       "prefill-bound": "ok",
       gone: "connect_error",
       faulted: "ok",
+      "mig-maas": "ok",
+      "mig-pool": "ok",
+      router: "ok",
+      tiered: "ok",
+      "out-maas": "ok",
+      "out-pool": "ok",
+      "rep-maas": "ok",
+      "rep-pool": "ok",
     });
     const snapshotOf = (name: string) => env.ORIGIN_MONITOR.getByName(`${name}-${suffix}`).snapshot(8_000);
     expect(await snapshotOf("pool")).toMatchObject({ samples: 1, errorRate: 0, latencyMs: null, ttftMs: null, updatedAt: 7_000 });

@@ -204,3 +204,38 @@ describe("revocation", () => {
     expect(await s.admit(strict.key, reserve)).toEqual({ refused: "invalid_key" });
   });
 });
+
+describe("a renewed lease closes with the work of the request that renewed it", () => {
+  // Regression: the renewed lease's closing was queued after the renewing request had handed its
+  // work to `waitUntil`; with no request after it (the key's last), nothing kept the closing alive
+  // once that request ended, the lease stayed open, and the ledger would charge it in full at its
+  // deadline (seen as test/routes/ops.test.ts timing out in `settledAll` under load).
+  it("the renewing request's work resolves only once the renewed lease is closed at the ledger", async () => {
+    const { tenantId, key } = await newTenant();
+    const clock = new TestClock();
+    const isolate = new Isolate("renewer", clock, ledgerCalls(tenantId));
+    const reserve = reservation(5, 5);
+    const first = await isolate.admit(key, reserve);
+    expect(first).toMatchObject({ via: "ledger" });
+    await isolate.settle(first as Admitted, 1);
+    await clock.advance(LEASE_MS - 100);
+
+    // The key's last request: admitted under the lease, in its last quarter, so it renews.
+    const at = clock.now();
+    const local = isolate.holder.admit(key, "s", reserve, at);
+    expect(local.kind).toBe("admitted");
+    expect(isolate.holder.renew(key, at)).toBe(true);
+    let done = false;
+    const work = Promise.all(isolate.holder.drain()).then(() => (done = true));
+    for (let i = 0; i < 200 && (await books(tenantId)).leases.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await books(tenantId)).leases).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(false);
+
+    if (local.kind === "admitted") isolate.holder.settle(local.ticket, { request: { requestId: "last", at, keyId: local.admission.keyId, endpoint: "chat", scenario: "s", origin: "o", model: "m", stream: false, promptTokens: 1, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 1, costMicros: 3, usageSource: "origin", status: 200, outcome: "ok", latencyMs: 1 } });
+    await clock.advance(LEASE_MS + 1);
+    await work;
+    await isolate.holder.flush();
+    expect((await books(tenantId)).leases).toEqual([]);
+  });
+});

@@ -2,7 +2,8 @@
  * The ledger's schema migrations (src/ledger/schema.ts): a ledger written at any older version is
  * brought up to the newest when its object starts, keeps its rows, and serves what the newer
  * versions added (v4: key expiry and rotation, the disabled time; v5: stored responses, their
- * retention, the usage log's attribution). Each case lays the old schema down in a real ledger's
+ * retention, the usage log's attribution; v6: outcomes, feedback and quality gates, on the usage
+ * row). Each case lays the old schema down in a real ledger's
  * SQLite, writes rows the way that version did, and starts a new TenantLedger over the same storage.
  */
 import { runInDurableObject } from "cloudflare:test";
@@ -37,10 +38,11 @@ function writeVersionOneRows(sql: SqlStorage, tenantId: string): void {
 }
 
 describe("ledger migrations", () => {
-  it("numbers the versions in order: v4 is the admin API's keys and tenants, v5 stored responses and attribution", () => {
-    expect(MIGRATIONS).toHaveLength(5);
+  it("numbers the versions in order: v4 is the admin API's keys and tenants, v5 stored responses and attribution, v6 outcomes", () => {
+    expect(MIGRATIONS).toHaveLength(6);
     expect(MIGRATIONS[3]).toContain("ALTER TABLE api_keys ADD COLUMN expires_at");
     expect(MIGRATIONS[4]).toContain("CREATE TABLE responses");
+    expect(MIGRATIONS[5]).toContain("ALTER TABLE usage ADD COLUMN feedback TEXT");
   });
 
   for (let from = 1; from < MIGRATIONS.length; from++) {
@@ -70,7 +72,7 @@ describe("ledger migrations", () => {
           createdAt: T0,
         });
         expect(await ledger.getKey("key_old")).toMatchObject({ id: "key_old", expiresAt: null, rotatedAt: null, previous: null });
-        expect(await ledger.usageOf("req_old")).toMatchObject({ requestId: "req_old", costMicros: 42, user: null, metadata: null, tags: [] });
+        expect(await ledger.usageOf("req_old")).toMatchObject({ requestId: "req_old", costMicros: 42, user: null, metadata: null, tags: [], feedback: null, gates: null });
 
         // What v4 and v5 added works on the migrated rows.
         expect((await ledger.updateTenant({ disabled: true, responseRetentionDays: 7 }))?.responseRetentionDays).toBe(7);
@@ -79,6 +81,14 @@ describe("ledger migrations", () => {
         expect(await ledger.storeResponse({ id: "resp_new", previousResponseId: null, createdAt: now, body: "{}" })).toBe(true);
         expect(await ledger.getResponse("resp_new", now)).toBe("{}");
         expect(state.storage.sql.exec<{ expires_at: number }>("SELECT expires_at FROM responses").one().expires_at).toBe(now + 7 * 86_400_000);
+
+        // What v6 added: feedback on an old row (inside a window long enough to reach back to T0), and its totals.
+        const windowMs = now - T0 + 3_600_000;
+        const rated = await ledger.recordFeedback("req_old", { accepted: true, score: 0.5, reason: "fine", at: now }, windowMs);
+        expect(rated).toMatchObject({ ok: true, previous: null, record: { feedback: { accepted: true, score: 0.5, reason: "fine", at: now } } });
+        expect(await ledger.usageTotals({}, "model")).toEqual([
+          expect.objectContaining({ group: "chat-default", requests: 1, costMicros: 42, accepted: 1, rejected: 0, unrated: 0, gatesPassed: 0, gatesFailed: 0, costPerAcceptedMicros: 42 }),
+        ]);
         await state.storage.deleteAlarm();
       });
     });

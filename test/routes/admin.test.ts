@@ -108,7 +108,7 @@ describe("TenantLedger", () => {
     };
     expect(await ledger.settle(record)).toBe(true);
     expect(await ledger.settle({ ...record, completionTokens: 999 })).toBe(false);
-    // A row settled without attribution reads back with none.
-    expect(await ledger.usageOf("req_once")).toEqual({ ...record, reservedMicros: 0, user: null, metadata: null, tags: [] });
+    // A row settled without attribution, feedback or quality gates reads back with none.
+    expect(await ledger.usageOf("req_once")).toEqual({ ...record, reservedMicros: 0, user: null, metadata: null, tags: [], feedback: null, gates: null });
   });
 });

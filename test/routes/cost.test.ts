@@ -85,7 +85,8 @@ describe("attribution", () => {
     expect(await groups("tag")).toEqual([["", 1, 8], ["batch", 1, 8], ["eu", 2, 16]]);
     expect(await groups("metadata.team")).toEqual([["ads", 2, 16], ["search", 1, 8]]);
     const csv = (await (await api("/usage?format=csv&user=bob", key)).text()).trim().split("\n");
-    expect(csv[1]!.endsWith(',bob,"{""team"":""ads""}","[""eu""]"')).toBe(true);
+    // …,user,metadata,tags,feedback,gates: unrated and ungated cells are empty.
+    expect(csv[1]!.endsWith(',bob,"{""team"":""ads""}","[""eu""]",,')).toBe(true);
   });
 
   it.each([

@@ -26,10 +26,16 @@ async function document(): Promise<any> {
   return res.json();
 }
 
-/** The app's routes as `METHOD /path/{param}` (middleware and catch-alls, registered as ALL, left out). */
+/**
+ * The app's API routes as `METHOD /path/{param}` (middleware and catch-alls, registered as ALL,
+ * left out). The console's pages (`/console/...`) are left out too, on purpose: they are HTML for a
+ * browser, signed in by a session cookie and posted as forms with a CSRF token, not an API a client
+ * programs against; everything they show or change goes through the admin routes this document
+ * describes (`src/console/admin-client.ts`).
+ */
 function servedRoutes(): string[] {
   const routes = createApp()
-    .routes.filter((r) => r.method !== "ALL")
+    .routes.filter((r) => r.method !== "ALL" && !r.path.startsWith("/console"))
     .map((r) => `${r.method} ${r.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}").replace(/(.)\/$/, "$1")}`);
   return [...new Set(routes)].sort();
 }
@@ -53,6 +59,8 @@ describe("GET /openapi.json", () => {
     const doc = await document();
     expect(documentedRoutes(doc)).toEqual(servedRoutes());
     expect(servedRoutes()).toEqual(expect.arrayContaining(["POST /v1/chat/completions", "GET /admin/tenants", "PUT /admin/config", "GET /metrics"]));
+    expect(servedRoutes()).toEqual(expect.arrayContaining(["GET /admin/usage/summary", "POST /admin/scenarios/{scenario}/canary-stop"]));
+    expect(Object.keys(doc.paths).filter((p) => p.startsWith("/console"))).toEqual([]);
   });
 
   it("describes bodies and queries with the schemas the routes validate with", async () => {
@@ -74,6 +82,12 @@ describe("GET /openapi.json", () => {
     expect(rotate.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(["path:tenant", "path:keyId"]);
     expect(rotate.requestBody.content["application/json"].schema.properties.graceSeconds).toMatchObject({ type: "integer", minimum: 0 });
     expect(doc.paths["/healthz"].get.security).toEqual([]);
+
+    // An upload is a multipart body: the Batch API's input file.
+    const upload = doc.paths["/v1/files"].post.requestBody.content["multipart/form-data"].schema;
+    expect(upload.required).toEqual(["purpose", "file"]);
+    expect(upload.properties.file).toMatchObject({ type: "string", format: "binary" });
+    expect(doc.paths["/v1/batches"].post.requestBody.content["application/json"].schema.properties.endpoint.enum).toEqual(["/v1/chat/completions", "/v1/embeddings"]);
   });
 
   it("names only routes that answer: none of them is an unknown URL", async () => {

@@ -65,7 +65,7 @@ describe("the usage log", () => {
     expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     const lines = (await csv.text()).trim().split("\n");
     expect(lines[0]).toBe(
-      "requestId,at,keyId,endpoint,scenario,origin,model,stream,promptTokens,cachedTokens,cacheWriteTokens,completionTokens,costMicros,reservedMicros,usageSource,status,outcome,latencyMs,user,metadata,tags",
+      "requestId,at,keyId,endpoint,scenario,origin,model,stream,promptTokens,cachedTokens,cacheWriteTokens,completionTokens,costMicros,reservedMicros,usageSource,status,outcome,latencyMs,user,metadata,tags,feedback,gates",
     );
     expect(lines).toHaveLength(5);
     const jsonl = await (await api("/usage?format=jsonl", key)).text();

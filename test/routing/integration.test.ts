@@ -137,7 +137,8 @@ describe("shadow and canary", () => {
     const origins = (await (await adminFetch("/origins")).json()) as { data: Array<{ origin: string; canaryStops: Record<string, { reason: string }> }> };
     expect(origins.data.find((o) => o.origin === "canaried")!.canaryStops["chat-canary"]!.reason).toMatch(/^error rate/);
     const resumed = await adminFetch("/scenarios/chat-canary/canary-stop", { method: "DELETE" });
-    expect(await resumed.json()).toEqual({ scenario: "chat-canary", origin: "canaried", resumed: true });
+    const answer = (await resumed.json()) as { effectiveBy: number };
+    expect(answer).toEqual({ scenario: "chat-canary", origin: "canaried", resumed: true, effectiveBy: answer.effectiveBy });
   });
 });
 

@@ -110,11 +110,14 @@ export async function settledAll(tenantId: string): Promise<void> {
     runInDurableObject(ledgerOf(tenantId), (_, state) =>
       state.storage.sql.exec<{ n: number }>("SELECT (SELECT COUNT(*) FROM reservations) + (SELECT COUNT(*) FROM leases) AS n").one().n,
     );
-  for (let i = 0; i < 500; i++) {
+  // A deadline, not a count of polls: on a loaded machine each poll itself takes longer.
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
     if ((await open()) === 0) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`reservations or leases still open for ${tenantId}`);
+  const dump = await runInDurableObject(ledgerOf(tenantId), (_, state) => JSON.stringify({ r: state.storage.sql.exec("SELECT * FROM reservations").toArray(), l: state.storage.sql.exec("SELECT * FROM leases").toArray(), now: Date.now() }));
+  throw new Error(`reservations or leases still open for ${tenantId}: ${dump}`);
 }
 
 /** A response's JSON body. */

@@ -57,8 +57,20 @@ export const simOptions = {
     // A scenario's migration (issue #19): from a MaaS API to a pool, their own so figures are exact.
     "mig-maas": { profile: "openai" },
     "mig-pool": { profile: "vllm" },
+    // Outcomes (issue #19 §1): their own, so monitor counts are exact.
+    "out-maas": { profile: "openai" },
+    "out-pool": { profile: "vllm" },
+    // The decision report's seeded trace (rows written straight into ledgers; nothing calls them).
+    "rep-maas": { profile: "openai" },
+    "rep-pool": { profile: "vllm" },
   },
 } satisfies SimOptions;
+
+/** The Batch API's limits in the suite (`batches`). */
+export const BATCH_MAX_FILE_BYTES = 512 * 1024;
+export const BATCH_MAX_LINES = 1000;
+export const BATCH_MAX_LINE_BYTES = 8 * 1024;
+export const BATCH_CONCURRENCY = 4;
 
 /** USD per million tokens: 1 µ$ per input token, 2 µ$ per output token. */
 export const ALPHA_PRICING = { input: 1, cachedInput: 0.5, output: 2 };
@@ -73,6 +85,10 @@ export const TIER_PRICING = { priority: { input: 2, output: 4 }, flex: { input: 
 export const MIG_POOL_PRICING = { input: 0.5, output: 1 };
 /** The migration's canary stops itself past this estimated cost: a prompt of ~8 KB trips it, a short one never. */
 export const MIG_CANARY_MAX_COST = 1_000;
+
+/** The decision report's pool: $2 a unit-hour, 100 requests an hour per unit. */
+export const REPORT_POOL_ECONOMICS = { fixedUsdPerHour: 2, requestsPerHour: 100 };
+export const REPORT_DECISION = { overheadUsdPerMonth: 100, minRequests: 10, minRated: 4 };
 
 /** The affinity tests' pools: cached input at a tenth of the price. */
 export const GPU_POOLS = ["gpu-a", "gpu-b", "gpu-c"] as const;
@@ -121,6 +137,10 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       router: { ...origin("router", "openrouter"), pricing: ALPHA_PRICING },
       "mig-maas": { ...origin("mig-maas", "openai"), pricing: ALPHA_PRICING },
       "mig-pool": { ...origin("mig-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
+      "out-maas": { ...origin("out-maas", "openai"), pricing: ALPHA_PRICING },
+      "out-pool": { ...origin("out-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
+      "rep-maas": { ...origin("rep-maas", "openai"), pricing: ALPHA_PRICING, region: "eu-west" },
+      "rep-pool": { ...origin("rep-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING, economics: REPORT_POOL_ECONOMICS },
       ...Object.fromEntries(
         GPU_POOLS.map((name) => [name, { ...origin(name, "vllm"), kind: "self-hosted" as const, capacity: 4, pricing: GPU_PRICING }]),
       ),
@@ -241,6 +261,15 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
           { origin: "pool", model: "qwen2.5-7b" },
         ],
       },
+      // The Batch API's tests (test/batch): DeepSeek-like `beta` (half price 16:30-00:30 UTC) and
+      // `alpha` as its fallback; scored, so a batch line goes to the cheaper.
+      "batch-offpeak": {
+        endpoint: "chat",
+        candidates: [
+          { origin: "beta", model: "deepseek-chat" },
+          { origin: "alpha", model: "alpha-large" },
+        ],
+      },
       "chat-tiered": { endpoint: "chat", candidates: [{ origin: "tiered", model: "tiered-model" }] },
       "chat-openrouter": { endpoint: "chat", candidates: [{ origin: "router", model: "vendor/model" }] },
       // Walked through every stage by test/routes/admin-migration.test.ts.
@@ -264,6 +293,20 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         candidates: [{ origin: "pool", model: "qwen2.5-7b" }],
         migration: { candidate: { origin: "nokey", model: "m" }, stage: "draft", owner: "ops", shadowShare: 0 },
       },
+      // Feedback and cost per accepted outcome (test/routes/feedback.test.ts).
+      "chat-rated": { endpoint: "chat", candidates: [{ origin: "out-maas", model: "rated-model" }] },
+      // Every quality gate on (test/routes/quality-gates.test.ts).
+      "chat-gated": { endpoint: "chat", candidates: [{ origin: "out-pool", model: "gated-model" }], qualityGates: { json: true, finishReason: true, toolArguments: true } },
+      // The decision report (test/routes/admin-report.test.ts).
+      "chat-decided": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [
+          { origin: "rep-maas", model: "maas-model" },
+          { origin: "rep-pool", model: "pool-model" },
+        ],
+        decision: REPORT_DECISION,
+      },
       "embed-main": {
         endpoint: "embeddings",
         routing: "ordered",
@@ -279,7 +322,10 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
     security: { authFailures: { burst: 1_000_000, perMinute: 1_000_000 } },
     // Short windows: a lease closes (and its rows land) soon after a test's last request.
     leases: { enabled: true, leaseMs: LEASE_MS },
+    // Small enough to test each limit with small files, large enough for a batch of 1,000 lines.
+    batches: { maxFileBytes: BATCH_MAX_FILE_BYTES, maxLines: BATCH_MAX_LINES, maxLineBytes: BATCH_MAX_LINE_BYTES, concurrency: BATCH_CONCURRENCY },
     // Fresh health quickly, so routing tests need not wait seconds for it.
     health: { snapshotTtlMs: 50, reportDelayMs: 20 },
+    outcomes: { feedbackWindowHours: 24 },
   };
 }

@@ -19,6 +19,7 @@ export function emptySnapshot(origin: string, overrides: Partial<OriginSnapshot>
     updatedAt: null,
     canaryStops: {},
     prefixCache: {},
+    outcomes: {},
     ...overrides,
   };
 }

@@ -1,0 +1,92 @@
+/**
+ * A scenario's traffic as one tenant's usage log holds it, in a form that adds up across tenants
+ * (sums, never rates or percentiles): per origin, and per clock hour. Read by the decision report
+ * (`GET /admin/scenarios/{s}/report`), which sums every tenant's. Pure SQL over the usage table.
+ */
+
+/** One origin's requests of a scenario. */
+export interface OriginTraffic {
+  origin: string;
+  requests: number;
+  /** Answered with status 200. */
+  answered: number;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  costMicros: number;
+  accepted: number;
+  rejected: number;
+  gatesPassed: number;
+  gatesFailed: number;
+  /** Over answered requests: the sum of latencies and of their squares (a mean and a spread add up; percentiles do not). */
+  latencySumMs: number;
+  latencySquaresMs: number;
+}
+
+export interface ScenarioTraffic {
+  origins: OriginTraffic[];
+  /** Requests by clock hour (epoch ms of the hour's start), every origin's and none's. */
+  hours: Array<{ hour: number; requests: number }>;
+}
+
+const HOUR_MS = 3_600_000;
+
+type Row = Record<string, SqlStorageValue>;
+
+/** The scenario's traffic in [from, to) in this usage log. */
+export function scenarioTraffic(sql: SqlStorage, scenario: string, from: number, to: number): ScenarioTraffic {
+  const origins = sql
+    .exec<Row>(
+      `SELECT COALESCE(origin, '') AS origin, COUNT(*) AS requests, SUM(status = 200) AS answered, SUM(prompt_tokens) AS prompt,
+         SUM(cached_tokens) AS cached, SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost,
+         SUM(feedback = 'accepted') AS accepted, SUM(feedback = 'rejected') AS rejected,
+         SUM(gate_passed = 1) AS passed, SUM(gate_passed = 0) AS failed,
+         SUM(CASE WHEN status = 200 THEN latency_ms ELSE 0 END) AS lat, SUM(CASE WHEN status = 200 THEN latency_ms * latency_ms ELSE 0 END) AS lat2
+       FROM usage WHERE scenario = ? AND at >= ? AND at < ? GROUP BY COALESCE(origin, '') ORDER BY 1`,
+      scenario,
+      from,
+      to,
+    )
+    .toArray()
+    .map((r) => {
+      const n = (v: SqlStorageValue | undefined) => (v as number | null | undefined) ?? 0;
+      return {
+        origin: r.origin as string,
+        requests: n(r.requests),
+        answered: n(r.answered),
+        promptTokens: n(r.prompt),
+        cachedTokens: n(r.cached),
+        completionTokens: n(r.completion),
+        costMicros: n(r.cost),
+        accepted: n(r.accepted),
+        rejected: n(r.rejected),
+        gatesPassed: n(r.passed),
+        gatesFailed: n(r.failed),
+        latencySumMs: n(r.lat),
+        latencySquaresMs: n(r.lat2),
+      };
+    });
+  const hours = sql
+    .exec<{ hour: number; requests: number }>(`SELECT (at / ${HOUR_MS}) * ${HOUR_MS} AS hour, COUNT(*) AS requests FROM usage WHERE scenario = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 1`, scenario, from, to)
+    .toArray()
+    .map((r) => ({ hour: r.hour, requests: r.requests }));
+  return { origins, hours };
+}
+
+/** Several tenants' traffic added up. */
+export function addTraffic(all: readonly ScenarioTraffic[]): ScenarioTraffic {
+  const origins = new Map<string, OriginTraffic>();
+  const hours = new Map<number, number>();
+  for (const t of all) {
+    for (const o of t.origins) {
+      const sum = origins.get(o.origin);
+      if (!sum) origins.set(o.origin, { ...o });
+      else for (const k of Object.keys(o) as Array<keyof OriginTraffic>) if (k !== "origin") (sum[k] as number) += o[k] as number;
+    }
+    for (const h of t.hours) hours.set(h.hour, (hours.get(h.hour) ?? 0) + h.requests);
+  }
+  return {
+    origins: [...origins.values()].sort((a, b) => a.origin.localeCompare(b.origin)),
+    hours: [...hours.entries()].sort(([a], [b]) => a - b).map(([hour, requests]) => ({ hour, requests })),
+  };
+}
