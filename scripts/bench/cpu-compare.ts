@@ -14,7 +14,8 @@
  * once for `--seconds`, so that what else the machine does weighs on all of them alike, and reads
  * each process's CPU time around it (work left in `waitUntil` included). Prints per target the
  * median over the rounds of CPU µs per request (× 10,000 = CPU ms per 10,000 requests) and req/s,
- * then the ratios: router ÷ pass-through, and each other checkout ÷ this one.
+ * then the ratios: router ÷ pass-through, and each other checkout ÷ this one, as a ratio of medians
+ * and round by round (the range, the geometric mean, in how many rounds the other was dearer).
  *
  * How far to trust a ratio: two identical builds side by side have differed by up to 5% over five
  * rounds on a shared 2-core machine; CPU per request itself rises with the machine's load (caches,
@@ -132,11 +133,21 @@ async function main(): Promise<void> {
     for (const t of targets) console.log(`  ${`${t.label} ${t.kind}`.padEnd(28)} ${median(cpu.get(t)!).toFixed(0).padStart(6)} µs/req  ${median(rps.get(t)!).toFixed(0).padStart(6)} req/s`);
     console.log("ratios:");
     for (const kind of opts.kinds) {
-      const of = (label: string) => median(cpu.get(targets.find((t) => t.kind === kind && t.label === label)!)!);
-      const passUs = of("pass-through");
-      const headUs = of("router");
+      const rounds = (label: string) => cpu.get(targets.find((t) => t.kind === kind && t.label === label)!)!;
+      const passUs = median(rounds("pass-through"));
+      const headUs = median(rounds("router"));
       console.log(`  ${kind}: router ÷ pass-through CPU ${(headUs / passUs).toFixed(2)}× (${(headUs - passUs).toFixed(0)} µs/req beyond it)`);
-      for (let i = 1; i < roots.length; i++) console.log(`  ${kind}: ${routerLabel(i)} ÷ router CPU ${(of(routerLabel(i)) / headUs).toFixed(2)}×`);
+      for (let i = 1; i < roots.length; i++) {
+        // Round by round as well: targets of one round shared its load, so their ratio is steadier
+        // than the ratio of medians taken from different rounds.
+        const paired = rounds(routerLabel(i)).map((us, r) => us / rounds("router")[r]!);
+        const geomean = Math.exp(paired.reduce((sum, x) => sum + Math.log(x), 0) / paired.length);
+        const dearer = paired.filter((x) => x > 1).length;
+        console.log(
+          `  ${kind}: ${routerLabel(i)} ÷ router CPU ${(median(rounds(routerLabel(i))) / headUs).toFixed(2)}× (medians); ` +
+            `per round ${Math.min(...paired).toFixed(2)}-${Math.max(...paired).toFixed(2)}×, geometric mean ${geomean.toFixed(2)}×, dearer in ${dearer} of ${paired.length}`,
+        );
+      }
     }
   } finally {
     await Promise.allSettled(servers.map((s) => s.stop()));
