@@ -25,6 +25,17 @@ export function forwardedTier(origin: OriginConfig, tier: unknown): ServiceTier 
 }
 
 /**
+ * Whether a `POST /v1/responses` is sent to `origin` as it is (a Responses request) rather than
+ * translated to chat: its `responsesApi`, else its provider's default.
+ * @example
+ * speaksResponses({ ...vllmPool, responsesApi: true }) // true
+ * speaksResponses(vllmPool)                             // false
+ */
+export function speaksResponses(origin: OriginConfig): boolean {
+  return origin.responsesApi ?? PROVIDER_PROFILES[origin.provider].responsesApi;
+}
+
+/**
  * The prices an origin charges at `at` (µ$ per million tokens), for a request that asked for
  * `tier`: the tier's own prices when the origin is sent it, else its `pricing`; free without.
  */

@@ -1,16 +1,16 @@
 /**
  * What differs between provider families, as data (DESIGN §6): how an origin is authenticated,
  * which usage fields it reports, which field takes the output cap, how it reports usage on a stream,
- * whether it prices `service_tier` and whether it serves the legacy completions endpoint. Handlers
- * read this table instead of branching on names.
+ * whether it prices `service_tier`, whether it serves the legacy completions endpoint and whether
+ * it speaks the Responses API. Handlers read this table instead of branching on names.
  *
- * | provider   | output cap (chat)       | stream usage                     | `service_tier` | `/completions` |
- * |------------|-------------------------|----------------------------------|----------------|----------------|
- * | openai     | `max_completion_tokens` | on request (`include_usage`)     | priced tiers   | yes            |
- * | deepseek   | `max_tokens`            | on request (`include_usage`)     | no             | no (beta URL)  |
- * | openrouter | `max_tokens`            | always, in the last chunk        | no             | yes            |
- * | vllm       | `max_completion_tokens` | on request (`include_usage`)     | no             | yes            |
- * | sglang     | `max_completion_tokens` | on request (`include_usage`)     | no             | yes            |
+ * | provider   | output cap (chat)       | stream usage                     | `service_tier` | `/completions` | `/responses`       |
+ * |------------|-------------------------|----------------------------------|----------------|----------------|--------------------|
+ * | openai     | `max_completion_tokens` | on request (`include_usage`)     | priced tiers   | yes            | yes                |
+ * | deepseek   | `max_tokens`            | on request (`include_usage`)     | no             | no (beta URL)  | no                 |
+ * | openrouter | `max_tokens`            | always, in the last chunk        | no             | yes            | no                 |
+ * | vllm       | `max_completion_tokens` | on request (`include_usage`)     | no             | yes            | when configured    |
+ * | sglang     | `max_completion_tokens` | on request (`include_usage`)     | no             | yes            | when configured    |
  */
 import type { Provider } from "./schema";
 
@@ -48,6 +48,13 @@ export interface ProviderProfile {
   serviceTier: boolean;
   /** Whether it serves the legacy `POST /completions` under its base URL. */
   completions: boolean;
+  /**
+   * Whether it serves the Responses API (`POST /responses`) under its base URL, unless an origin's
+   * `responsesApi` says otherwise: a `POST /v1/responses` is then sent to it as a Responses request
+   * rather than translated to chat (`request/responses-turn.ts`). vLLM and SGLang serve it in recent
+   * versions only, and not for every model, so their origins opt in.
+   */
+  responsesApi: boolean;
 }
 
 const BEARER = { header: "authorization", scheme: "bearer" } as const;
@@ -77,6 +84,7 @@ const POOL_SERVER: ProviderProfile = {
   streamUsage: "on_request",
   serviceTier: false,
   completions: true,
+  responsesApi: false,
 };
 
 export const PROVIDER_PROFILES: Readonly<Record<Provider, ProviderProfile>> = {
@@ -86,6 +94,7 @@ export const PROVIDER_PROFILES: Readonly<Record<Provider, ProviderProfile>> = {
   // processing tier, and `priority` and `flex` are billed at their own rates
   // (https://platform.openai.com/docs/api-reference/chat/create, /docs/guides/priority-processing,
   // /docs/guides/flex-processing). Legacy completions: https://platform.openai.com/docs/api-reference/completions.
+  // Responses: https://platform.openai.com/docs/api-reference/responses/create.
   openai: {
     auth: BEARER,
     cachedTokensField: "prompt_tokens_details.cached_tokens",
@@ -95,6 +104,7 @@ export const PROVIDER_PROFILES: Readonly<Record<Provider, ProviderProfile>> = {
     streamUsage: "on_request",
     serviceTier: true,
     completions: true,
+    responsesApi: true,
   },
   // The chat API documents `max_tokens` (no `max_completion_tokens`) and
   // `stream_options.include_usage` (https://api-docs.deepseek.com/api/create-chat-completion); FIM
@@ -108,6 +118,7 @@ export const PROVIDER_PROFILES: Readonly<Record<Provider, ProviderProfile>> = {
     streamUsage: "on_request",
     serviceTier: false,
     completions: false,
+    responsesApi: false,
   },
   // Its parameters page documents `max_tokens` (https://openrouter.ai/docs/api-reference/parameters).
   // Usage, with its own `cost` in credits, is "included in the last SSE message for streaming
@@ -123,6 +134,7 @@ export const PROVIDER_PROFILES: Readonly<Record<Provider, ProviderProfile>> = {
     streamUsage: "always",
     serviceTier: false,
     completions: true,
+    responsesApi: false,
   },
   // vLLM: `max_tokens` is "deprecated in favor of the max_completion_tokens field"; `StreamOptions`
   // has `include_usage` (and `continuous_usage_stats`, usage on every chunk)

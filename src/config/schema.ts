@@ -65,6 +65,13 @@ export const originSchema = z
      * not price. Only for providers that bill by tier (`providers.ts`).
      */
     serviceTiers: z.partialRecord(z.enum(SERVICE_TIERS), pricingSchema).optional(),
+    /**
+     * Whether the origin serves the Responses API (`POST /responses` under `baseUrl`): a
+     * `POST /v1/responses` it is chosen for is then sent to it as a Responses request instead of
+     * being translated to chat completions. Absent: its provider's default (`openai` yes, the others
+     * no); a vLLM or SGLang pool that serves it opts in with `true`.
+     */
+    responsesApi: z.boolean().optional(),
     /** Its prompt cache's behaviour; absent fields come from the provider's profile. */
     cache: originCacheSchema.prefault({}),
     /** A self-hosted pool's fixed cost and throughput, for the scenarios' decision reports. */

@@ -948,8 +948,8 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
   }
 
   /** This tenant's share of a scenario's traffic in [from, to) (the decision report adds every tenant's). */
-  async scenarioTraffic(scenario: string, from: number, to: number): Promise<ScenarioTraffic> {
-    return this.tenant ? scenarioTraffic(this.sql, scenario, from, to) : { origins: [], hours: [] };
+  async scenarioTraffic(scenario: string, from: number, to: number, ttlsSeconds: number[] = []): Promise<ScenarioTraffic> {
+    return this.tenant ? scenarioTraffic(this.sql, scenario, from, to, ttlsSeconds) : { origins: [], hours: [], withinTtl: {}, batch: { requests: 0, costMicros: 0 } };
   }
 
   /**

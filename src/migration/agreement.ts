@@ -1,7 +1,8 @@
 /**
  * How far a candidate's answer agrees with the answer the client got for the same request: the
- * same tool calls, JSON that parses on both sides, and a similarity of the texts. Only whole
- * (non-streamed) chat completions are compared: a relayed stream is not kept. Pure.
+ * same tool calls, JSON that parses on both sides, and a similarity of the texts. A whole chat
+ * completion is compared from its JSON; a streamed one from what the relay collected of its deltas
+ * (content and tool calls, as the quality gates see it), so streamed requests are compared too. Pure.
  *
  * The similarity is the Sørensen-Dice coefficient of the two texts' word multisets,
  * 2·|A ∩ B| / (|A| + |B|): 1 for the same words in any order, 0 for none in common. It is crude
@@ -22,12 +23,17 @@ interface Message {
   calls: Array<{ name: string; arguments: string }>;
 }
 
+/** An answer to compare: a chat completion's JSON text, or a stream's collected answer. */
+export type ComparableAnswer = string | { content: string; toolCalls: Array<{ name: string; arguments: string }> };
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** The first choice's message of a chat completion's JSON text, or null when it has none. */
-function messageOf(text: string): Message | null {
+/** The first choice's message of an answer, or null when a JSON text has none. */
+function messageOf(answer: ComparableAnswer): Message | null {
+  if (typeof answer !== "string") return { content: answer.content, calls: answer.toolCalls };
+  const text = answer;
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -93,12 +99,14 @@ export function textSimilarity(a: string, b: string): number {
 }
 
 /**
- * Compares two chat completions (JSON text) answering one request; null when either is not one.
+ * Compares two answers to one request (JSON text or a stream's collected answer, in any mix);
+ * null when a JSON text is not a chat completion.
  *
  * @example
  * compareAnswers(servedText, shadowText, false) // { similarity: 0.42, toolCalls: null, json: null }
+ * compareAnswers(servedText, { content: "streamed words", toolCalls: [] }, false)
  */
-export function compareAnswers(baseline: string, candidate: string, wantsJson: boolean): Agreement | null {
+export function compareAnswers(baseline: ComparableAnswer, candidate: ComparableAnswer, wantsJson: boolean): Agreement | null {
   const a = messageOf(baseline);
   const b = messageOf(candidate);
   if (!a || !b) return null;

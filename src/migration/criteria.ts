@@ -55,7 +55,7 @@ export function judge(criteria: EvalCriteria, summary: EvalSummary): Verdict {
       limit: criteria.agreement,
       value,
       pass,
-      detail: value === null ? "no comparable answers (streamed requests are not compared)" : `mean similarity ${value} ${pass ? "≥" : "<"} ${criteria.agreement} over ${summary.agreement.compared} answers`,
+      detail: value === null ? "no comparable answers (both sides must answer whole)" : `mean similarity ${value} ${pass ? "≥" : "<"} ${criteria.agreement} over ${summary.agreement.compared} answers`,
     });
   }
   const verdict = !checks[0]!.pass ? "insufficient" : checks.every((c) => c.pass) ? "pass" : "fail";

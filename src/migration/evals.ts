@@ -33,7 +33,7 @@ export interface EvalPair {
   stage: string | null;
   baseline: EvalSide;
   candidate: EvalSide;
-  /** Null when the answers cannot be compared (streamed, embeddings, or a side failed). */
+  /** Null when the answers cannot be compared (embeddings, a side failed or broke off, or not a chat completion). */
   agreement: Agreement | null;
 }
 

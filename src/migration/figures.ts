@@ -14,7 +14,7 @@ import type { RouterConfig } from "../config/schema";
 import type { CanaryStop, OriginSnapshot } from "../health/types";
 import { ownEntry } from "../lib/own";
 import { priceAt } from "../pricing/price-at";
-import { canaryTrip } from "../routing/canary";
+import { canaryOutcomes, canaryTrip } from "../routing/canary";
 import { judge, type Verdict } from "./criteria";
 import type { EvalSummary } from "./evals";
 import type { Migration, Stage } from "./schema";
@@ -143,7 +143,7 @@ export function migrationFigures(inputs: FigureInputs): MigrationFigures {
     baseline,
     evals,
     criteria: judge(migration.evals, evals),
-    canary: { stopped: candidateSnapshot ? (ownEntry(candidateSnapshot.canaryStops, scenario) ?? null) : null, trips: canaryTrip(canary, candidateSnapshot ?? null, null) },
+    canary: { stopped: candidateSnapshot ? (ownEntry(candidateSnapshot.canaryStops, scenario) ?? null) : null, trips: canaryTrip(canary, candidateSnapshot ?? null, null, canaryOutcomes(scenario, candidateOrigin, baselineNames, (o) => snapshots.get(o))) },
     cache: {
       baseline: { origins: cacheSemantics(config, baselineNames, at), ...measuredCache(baseline, evals.baseline.cacheHitRate, evals.baseline.requests) },
       candidate: { origins: cacheSemantics(config, [candidateOrigin], at), ...measuredCache([candidate], evals.candidate.cacheHitRate, evals.candidate.requests) },

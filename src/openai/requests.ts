@@ -6,8 +6,10 @@
  */
 import { z } from "zod";
 import { formatPath } from "../lib/zod-path";
+import { metadataSchema, userSchema } from "./attribution";
 import { chatFastPath } from "./chat-fast-path";
 import { RouterError } from "./errors";
+
 
 const contentPart = z.looseObject({ type: z.string().min(1) });
 
@@ -17,21 +19,6 @@ const message = z.looseObject({
 });
 
 const positiveInt = z.number().int().min(1);
-
-/** Most characters of `user` the usage log keeps (it is filtered and grouped by). */
-export const MAX_USER_CHARS = 256;
-
-/** OpenAI's `user`: a stable id of the end user, kept in the usage log. */
-export const userSchema = z.string().max(MAX_USER_CHARS, `at most ${MAX_USER_CHARS} characters`);
-
-/**
- * OpenAI's `metadata` (chat completions, Responses): at most 16 pairs, keys up to 64 characters,
- * values up to 512 (https://platform.openai.com/docs/api-reference/chat/create#chat-create-metadata).
- * The usage log keeps it, so the bounds are enforced on every endpoint that carries it.
- */
-export const metadataSchema = z
-  .record(z.string().min(1).max(64), z.string().max(512))
-  .refine((m) => Object.keys(m).length <= 16, "at most 16 key-value pairs");
 
 /** The fields every endpoint may carry for the usage log's attribution. */
 const attributionShape = { user: userSchema.nullish(), metadata: metadataSchema.nullish() };

@@ -6,7 +6,13 @@
  * anything reached the client. For a stream, "first byte" means the first body chunk, which is
  * read here before the response is committed, so an origin that sends headers and then fails
  * still falls back (see `readHead`). Other 4xx answers are the client's problem and are passed through.
+ *
+ * A Responses API request goes to each target in its own tongue (`ForwardRequest.responses`): a
+ * target that speaks it is sent the Responses body at `/responses`, and its answer (JSON, or the
+ * event stream) is read back as the chat answer it stands for before anything else looks at it, so
+ * the first-token rule, the relay, usage and what the caller does with the answer are chat's.
  */
+import { speaksResponses } from "../config/origins";
 import { PROVIDER_PROFILES } from "../config/providers";
 import type { OriginConfig } from "../config/schema";
 import { concatBytes } from "../lib/bytes";
@@ -14,7 +20,9 @@ import { originRejection, type RouterFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
 import type { Cooldowns } from "./cooldowns";
 import type { Scrub } from "./scrub";
-import { carriesText, relaySse, type StreamOutcome } from "./sse-relay";
+import { ChatChunksOfResponseEvents, chatCompletionOfResponse } from "../openai/responses/native";
+import { carriesText, dataOf, relaySse, type StreamOutcome } from "./sse-relay";
+import { rewriteSse } from "./sse-transform";
 import { StreamAnswer } from "../outcomes/gates";
 import { UPSTREAM_PATHS, upstreamBody, upstreamHeaders, type SecretReader, type UpstreamEndpoint } from "./upstream-request";
 
@@ -62,6 +70,13 @@ export interface ForwardRequest {
   /** The endpoint called under the origin's base URL (`UPSTREAM_PATHS`). */
   endpoint: UpstreamEndpoint;
   body: Record<string, unknown>;
+  /**
+   * A Responses API request's body for the targets that speak it (`speaksResponses`): they are sent
+   * it at `/responses` instead of `body`, and their answer is read back as the chat answer it
+   * stands for (`openai/responses/native.ts`), so that fallback, the relay, usage and what comes
+   * after are chat's. Absent: every target is sent `body`.
+   */
+  responses?: Record<string, unknown> | null;
   stream: boolean;
   /** Whether the client asked for `stream_options.include_usage` itself. */
   clientWantsUsage: boolean;
@@ -172,15 +187,17 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     return { retry: result, retryAfterSeconds };
   };
 
+  const native = request.responses != null && speaksResponses(origin);
+  const endpoint = native ? "responses" : request.endpoint;
   let response: Response;
   try {
-    response = await fetch(`${origin.baseUrl}${UPSTREAM_PATHS[request.endpoint]}`, {
+    response = await fetch(`${origin.baseUrl}${UPSTREAM_PATHS[endpoint]}`, {
       method: "POST",
       headers,
       // Never follow an origin's redirect: the prompt would go to a host the config does not name,
       // outside the request's data boundary (a 307 re-sends the body; a 302 turns it into a GET).
       redirect: "manual",
-      body: upstreamBody(request.body, request.endpoint, target, request.stream, request.promptCacheKey ?? null),
+      body: upstreamBody(native ? request.responses! : request.body, endpoint, target, request.stream, request.promptCacheKey ?? null),
       signal: controller.signal,
     });
   } catch {
@@ -203,7 +220,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
   const profile = PROVIDER_PROFILES[origin.provider];
   if (request.stream) {
     if (!response.body) return fail("invalid_response");
-    const reader = response.body.getReader();
+    const reader = (native ? chatStreamOf(response.body) : response.body).getReader();
     const head = await readHead(reader);
     if (head.kind !== "ok") {
       await reader.cancel().catch(() => {});
@@ -245,12 +262,32 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
   } catch {
     return fail("invalid_response");
   }
+  if (native) {
+    json = chatCompletionOfResponse(json);
+    text = JSON.stringify(json);
+  }
   if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("invalid_response");
   clearTimers();
   log(response.status);
   const answer = json as Record<string, unknown>;
   const usage = readUsage(answer.usage, profile);
   return { done: { kind: "json", target, text, answer, usage, attempts } };
+}
+
+/** A Responses origin's event stream as the chat stream it stands for (`ChatChunksOfResponseEvents`). */
+function chatStreamOf(events: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const chunks = new ChatChunksOfResponseEvents();
+  return rewriteSse(events, {
+    event(event) {
+      const data = dataOf(event);
+      if (data === null) return "";
+      try {
+        return chunks.event(JSON.parse(data));
+      } catch {
+        return "";
+      }
+    },
+  });
 }
 
 /** Past this much stream without a token, the origin is not answering in any useful way. */

@@ -35,7 +35,7 @@ export function upstreamHeaders(
 }
 
 /** Where each upstream endpoint lives under an origin's base URL. */
-export const UPSTREAM_PATHS = { chat: "/chat/completions", embeddings: "/embeddings", completions: "/completions" } as const;
+export const UPSTREAM_PATHS = { chat: "/chat/completions", embeddings: "/embeddings", completions: "/completions", responses: "/responses" } as const;
 
 /** An endpoint the router calls on origins. */
 export type UpstreamEndpoint = keyof typeof UPSTREAM_PATHS;
@@ -58,17 +58,19 @@ function positive(value: unknown): number | null {
  * - chat's output cap (`max_completion_tokens`, else `max_tokens`; the router's own when it set
  *   one) in the provider's field, and only there.
  * - `service_tier` only when the origin prices that tier (`serviceTiers`), else stripped.
- * - a stream asks for usage (`stream_options.include_usage`, the client's other options kept) from
- *   a provider that reports it only when asked; `stream_options` is dropped from a request that
- *   does not stream (OpenAI refuses it there).
- * - the router's `prompt_cache_key` on chat requests, for a provider that takes one, when the
- *   client set none (OpenAI documents it for chat and Responses, not for legacy completions).
+ * - a chat or legacy completions stream asks for usage (`stream_options.include_usage`, the
+ *   client's other options kept) from a provider that reports it only when asked (a Responses
+ *   stream always reports it, in `response.completed`); `stream_options` is dropped from a request
+ *   that does not stream (OpenAI refuses it there).
+ * - the router's `prompt_cache_key` on chat and Responses requests, for a provider that takes one,
+ *   when the client set none (OpenAI documents it for both, not for legacy completions).
+ * A Responses request comes with its cap in `max_output_tokens` already (`nativeRequest`).
  */
 export function upstreamBody(body: Record<string, unknown>, endpoint: UpstreamEndpoint, target: UpstreamTarget, stream: boolean, promptCacheKey: string | null = null): string {
   const { origin, model } = target;
   const profile = PROVIDER_PROFILES[origin.provider];
   const out: Record<string, unknown> = { ...body, model };
-  if (endpoint === "chat" && promptCacheKey !== null && profile.promptCacheKey && (body.prompt_cache_key === undefined || body.prompt_cache_key === null)) out.prompt_cache_key = promptCacheKey;
+  if ((endpoint === "chat" || endpoint === "responses") && promptCacheKey !== null && profile.promptCacheKey && (body.prompt_cache_key === undefined || body.prompt_cache_key === null)) out.prompt_cache_key = promptCacheKey;
   if (body.service_tier !== undefined && forwardedTier(origin, body.service_tier) === null) delete out.service_tier;
   if (endpoint === "chat") {
     const cap = positive(body.max_completion_tokens) ?? positive(body.max_tokens);
@@ -77,7 +79,7 @@ export function upstreamBody(body: Record<string, unknown>, endpoint: UpstreamEn
     if (cap !== null) out[profile.outputCapField] = cap;
   }
   if (!stream) delete out.stream_options;
-  else if (profile.streamUsage === "on_request") {
+  else if (profile.streamUsage === "on_request" && endpoint !== "responses") {
     const options = typeof body.stream_options === "object" && body.stream_options !== null ? body.stream_options : {};
     out.stream_options = { ...options, include_usage: true };
   }

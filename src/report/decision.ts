@@ -13,13 +13,21 @@
  *   staging, test and canary, at `fixedUsdPerHour` each, plus `overheadUsdPerMonth`, plus the pool's
  *   cost per request (measured when it served; else the measured tokens at its prices, nothing cached).
  * - Hybrid: one unit serves what fits in each hour, MaaS the rest (the share is from the hourly profile).
+ * - Batch/deferred: MaaS, with the work that is not urgent (the Batch API's share of the requests,
+ *   or the operator's `deferrableShare` if larger) at the cheapest deferred price of the scenario's
+ *   MaaS origins (an off-peak window's multiplier, or the `flex` tier's input price ratio).
  * The cheapest wins, per accepted outcome when both sides' acceptance is measured, unless the pool
  * accepts fewer answers than MaaS by more than `acceptanceTolerance`.
+ *
+ * The expected cache hit rate of each origin is re-estimated for it, never copied from another
+ * (`expectedCache`): the traffic's repeated prefix (the share of a prompt a warm cache reused, at
+ * best, on any origin that served it) rounded to what this origin reuses (its minimum and step),
+ * times the share of requests that came within its TTL of the tenant's previous one.
  */
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
 import type { OriginSnapshot } from "../health/types";
 import { ownEntry } from "../lib/own";
-import { cacheProfileOf } from "../affinity/reuse";
+import { cacheProfileOf, reusableTokens } from "../affinity/reuse";
 import { costMicros } from "../pricing/cost";
 import { priceAt } from "../pricing/price-at";
 import { decisionSettingsSchema, type DecisionSettings } from "./schema";
@@ -64,6 +72,22 @@ export interface OriginReport {
   source: "measured";
 }
 
+/** One origin's cache, as it would serve this scenario's traffic. */
+export interface ExpectedCache {
+  origin: string;
+  ttlSeconds: Figure;
+  minTokens: Figure;
+  stepTokens: Figure;
+  /** Cached input over input price at the window's end; null without prices or a free input. */
+  cachedInputPriceRatio: Figure<number | null>;
+  /** Requests that came within its TTL of the tenant's previous request of the scenario, over all requests. */
+  arrivalsWithinTtl: Figure<number | null>;
+  /** Cached over prompt tokens of the answers it served here; null when it served none. */
+  measuredHitRate: Figure<number | null>;
+  /** The repeated prefix rounded to what it reuses, times `arrivalsWithinTtl`; null when the prefix is unknown. */
+  expectedHitRate: Figure<number | null>;
+}
+
 export interface DecisionReport {
   object: "scenario.report";
   scenario: string;
@@ -80,6 +104,19 @@ export interface DecisionReport {
     monthlyRequests: Figure;
   };
   origins: OriginReport[];
+  /** The traffic's prefix structure, and each origin of the scenario's cache re-estimated for it. */
+  expectedCache: {
+    /** Prompt tokens per answered request. */
+    promptTokensPerRequest: Figure<number | null>;
+    /**
+     * The share of a prompt a warm cache reuses: the best over origins of (measured hit rate /
+     * arrivals within its TTL). A lower bound: an origin reports only what its cache reuses.
+     */
+    repeatedPrefixShare: Figure<number | null>;
+    /** The origin that measured it. */
+    repeatedPrefixFrom: string | null;
+    origins: ExpectedCache[];
+  };
   pool: null | {
     origin: string;
     fixedUsdPerHour: Figure;
@@ -94,9 +131,17 @@ export interface DecisionReport {
     selfHosted: Figure<number | null>;
     hybrid: Figure<{ share: number; monthlyMicros: number } | null>;
     breakEvenRequestsPerMonth: Figure<number | null>;
+    /** MaaS with its not-urgent share deferred; null when nothing is deferrable or no MaaS origin prices deferred work lower. */
+    deferred: Figure<{ share: number; shareSource: Source; priceRatio: number; via: string; monthlyMicros: number } | null>;
     settings: Figure<DecisionSettings>;
   };
-  recommendation: { choice: "maas" | "self-hosted" | "hybrid" | "insufficient-data"; poolShare: number | null; reasons: string[] };
+  recommendation: {
+    choice: "maas" | "self-hosted" | "hybrid" | "batch-deferred" | "insufficient-data";
+    poolShare: number | null;
+    /** With `batch-deferred`: the share of the work to send as batches or flex requests (the rest stays interactive on MaaS). */
+    deferredShare: number | null;
+    reasons: string[];
+  };
 }
 
 export interface ReportInputs {
@@ -115,6 +160,73 @@ function scenarioOrigins(s: ScenarioConfig): string[] {
   if (s.canary) names.push(s.canary.origin);
   if (s.migration) names.push(s.migration.candidate.origin);
   return [...new Set(names)];
+}
+
+/** The cache TTLs (seconds) of a scenario's origins: the gaps the report's traffic is measured against. */
+export function reportTtls(config: RouterConfig, scenario: string): number[] {
+  const s = ownEntry(config.scenarios, scenario);
+  if (!s) return [];
+  return [...new Set(scenarioOrigins(s).flatMap((o) => (ownEntry(config.origins, o) ? [cacheProfileOf(config.origins[o]!).ttlSeconds] : [])))];
+}
+
+/** The traffic's repeated prefix, and what each of the scenario's origins would reuse of it. */
+function expectedCache(config: RouterConfig, names: readonly string[], traffic: ScenarioTraffic, at: number): DecisionReport["expectedCache"] {
+  const requests = sum(traffic.origins, "requests");
+  const answered = sum(traffic.origins, "answered");
+  const prompt = sum(traffic.origins, "promptTokens");
+  const perRequest = answered > 0 ? prompt / answered : null;
+  const within = (ttl: number) => (requests > 0 ? (traffic.withinTtl[String(ttl)] ?? 0) / requests : null);
+  // What a warm cache reused: each serving origin's hit rate with its cold arrivals divided out.
+  let share: number | null = null;
+  let from: string | null = null;
+  for (const t of traffic.origins) {
+    const declared = ownEntry(config.origins, t.origin);
+    const w = declared ? within(cacheProfileOf(declared).ttlSeconds) : null;
+    if (!declared || t.promptTokens === 0 || !w) continue;
+    const warm = Math.min(1, t.cachedTokens / t.promptTokens / w);
+    if (share === null || warm > share) [share, from] = [warm, t.origin];
+  }
+  const origins = names.flatMap((origin): ExpectedCache[] => {
+    const declared = ownEntry(config.origins, origin);
+    if (!declared) return [];
+    const profile = cacheProfileOf(declared);
+    const prices = declared.pricing ? priceAt(declared.pricing, at) : null;
+    const served = traffic.origins.find((t) => t.origin === origin);
+    const w = within(profile.ttlSeconds);
+    const reused = share !== null && perRequest ? reusableTokens(Math.round(share * perRequest), profile) : null;
+    return [
+      {
+        origin,
+        ttlSeconds: configured(profile.ttlSeconds),
+        minTokens: configured(profile.minTokens),
+        stepTokens: configured(profile.stepTokens),
+        cachedInputPriceRatio: configured(prices && prices.input > 0 ? round(prices.cachedInput / prices.input) : null),
+        arrivalsWithinTtl: measured(w === null ? null : round(w)),
+        measuredHitRate: measured(served && served.promptTokens > 0 ? round(served.cachedTokens / served.promptTokens) : null),
+        expectedHitRate: estimated(reused === null || w === null ? null : round((reused / perRequest!) * w)),
+      },
+    ];
+  });
+  return { promptTokensPerRequest: measured(perRequest === null ? null : round(perRequest, 2)), repeatedPrefixShare: estimated(share === null ? null : round(share)), repeatedPrefixFrom: from, origins };
+}
+
+/**
+ * The cheapest deferred price over the list price on the scenario's MaaS origins: the lowest
+ * off-peak window multiplier, or the `flex` tier's input price ratio; null when none is below 1.
+ */
+function deferredPrice(config: RouterConfig, names: readonly string[]): { ratio: number; via: string } | null {
+  let best: { ratio: number; via: string } | null = null;
+  const consider = (ratio: number, via: string) => {
+    if (ratio < 1 && (best === null || ratio < best.ratio)) best = { ratio: round(ratio), via };
+  };
+  for (const name of names) {
+    const o = ownEntry(config.origins, name);
+    if (!o || o.kind !== "maas" || !o.pricing) continue;
+    for (const w of o.pricing.windows) consider(w.multiplierBp / 10_000, `${name} off-peak window ${w.from}-${w.to}`);
+    const flex = o.serviceTiers ? ownEntry(o.serviceTiers, "flex") : undefined;
+    if (flex && o.pricing.input > 0) consider(flex.input / o.pricing.input, `${name} flex tier`);
+  }
+  return best;
 }
 
 function originReport(config: RouterConfig, t: OriginTraffic, snapshot: OriginSnapshot | undefined): OriginReport {
@@ -165,6 +277,7 @@ export function decisionReport(inputs: ReportInputs): DecisionReport {
   for (const h of traffic.hours) hourOfDay[new Date(h.hour).getUTCHours()]! += h.requests;
   const monthlyRequests = Math.round(mean * HOURS_PER_MONTH);
   const origins = traffic.origins.map((t) => originReport(config, t, inputs.snapshots.get(t.origin)));
+  const cache = expectedCache(config, scenarioOrigins(s), traffic, to);
   const reasons: string[] = [];
 
   // MaaS: what its answers cost per request, measured.
@@ -186,9 +299,11 @@ export function decisionReport(inputs: ReportInputs): DecisionReport {
     let perRequest: Figure;
     if (poolTraffic && poolTraffic.requests > 0) perRequest = measured(round(poolTraffic.costMicros / poolTraffic.requests, 2));
     else {
-      // The measured tokens at the pool's prices, with nothing cached: its cache is re-estimated, not copied.
+      // The measured tokens at the pool's prices, cached at its own expected hit rate (re-estimated, not copied).
       const prices = poolConfig.pricing ? priceAt(poolConfig.pricing, to) : null;
-      const usage = { promptTokens: sum(traffic.origins, "promptTokens"), cachedTokens: 0, cacheWriteTokens: 0, completionTokens: sum(traffic.origins, "completionTokens"), cacheReported: false };
+      const promptTokens = sum(traffic.origins, "promptTokens");
+      const hitRate = cache.origins.find((o) => o.origin === poolName)?.expectedHitRate.value ?? 0;
+      const usage = { promptTokens, cachedTokens: Math.round(promptTokens * hitRate), cacheWriteTokens: 0, completionTokens: sum(traffic.origins, "completionTokens"), cacheReported: false };
       perRequest = estimated(requests > 0 && prices ? round(costMicros(prices, usage) / requests, 2) : 0);
     }
     poolPerRequest = perRequest.value;
@@ -218,6 +333,17 @@ export function decisionReport(inputs: ReportInputs): DecisionReport {
   const saving = maasPerRequest !== null && poolPerRequest !== null ? maasPerRequest - poolPerRequest : null;
   const breakEven = unitMonthMicros !== null && saving !== null && saving > 0 ? Math.ceil((unitMonthMicros * (1 + settings.stagingShare) + overheadMicros) / saving) : null;
 
+  // Batch/deferred: MaaS with the not-urgent share at the cheapest deferred price.
+  const batchShare = requests > 0 ? round(traffic.batch.requests / requests) : 0;
+  const deferShare = Math.max(batchShare, settings.deferrableShare);
+  const price = deferredPrice(config, scenarioOrigins(s));
+  const deferred =
+    maasMonthly !== null && price && deferShare > 0
+      ? { share: deferShare, shareSource: (batchShare >= settings.deferrableShare ? "measured" : "configured") as Source, priceRatio: price.ratio, via: price.via, monthlyMicros: Math.round(maasMonthly * (1 - deferShare * (1 - price.ratio))) }
+      : null;
+  const deferredReason = (d: NonNullable<typeof deferred>) =>
+    `${round(d.share * 100, 1)} % of the work is not urgent (${d.shareSource === "measured" ? "Batch API lines" : "decision.deferrableShare"}): deferred at ${round(d.priceRatio * 100, 1)} % of the price (${d.via}), the rest interactive on MaaS`;
+
   // The verdict.
   let choice: DecisionReport["recommendation"]["choice"];
   let poolShare: number | null = null;
@@ -228,8 +354,9 @@ export function decisionReport(inputs: ReportInputs): DecisionReport {
     choice = "insufficient-data";
     reasons.push("neither option can be priced: no MaaS traffic measured and no pool with declared economics");
   } else if (selfMonthly === null) {
-    choice = "maas";
+    choice = deferred ? "batch-deferred" : "maas";
     reasons.push(poolName === undefined ? "no self-hosted origin of this scenario declares its economics (fixedUsdPerHour, requestsPerHour): the pool cannot be priced" : "the pool cannot be priced");
+    if (deferred) reasons.push(deferredReason(deferred));
   } else if (maasMonthly === null) {
     choice = "self-hosted";
     poolShare = 1;
@@ -241,16 +368,18 @@ export function decisionReport(inputs: ReportInputs): DecisionReport {
       { choice: "maas" as const, cost: perAccepted(maasMonthly, maasAcceptance), share: 0 },
       { choice: "self-hosted" as const, cost: perAccepted(selfMonthly, poolAcceptance ?? maasAcceptance), share: 1 },
       ...(hybrid ? [{ choice: "hybrid" as const, cost: perAccepted(hybrid.monthlyMicros, maasAcceptance), share: hybrid.share }] : []),
+      ...(deferred ? [{ choice: "batch-deferred" as const, cost: perAccepted(deferred.monthlyMicros, maasAcceptance), share: 0 }] : []),
     ].sort((a, b) => a.cost - b.cost);
     const basis = maasAcceptance !== null ? "per accepted outcome" : "per request (acceptance not measured on enough rated answers)";
     if (qualityGap !== null && qualityGap > settings.acceptanceTolerance) {
-      choice = "maas";
+      choice = deferred ? "batch-deferred" : "maas";
       reasons.push(`the pool accepts ${round(poolAcceptance! * 100, 1)} % of rated answers, MaaS ${round(maasAcceptance! * 100, 1)} %: more than ${settings.acceptanceTolerance * 100} points worse`);
     } else {
       choice = options[0]!.choice;
-      poolShare = choice === "maas" ? 0 : options[0]!.share;
+      poolShare = options[0]!.share;
       reasons.push(`cheapest ${basis}: ${options.map((o) => `${o.choice} ${Math.round(o.cost)} µ$/month`).join(", ")}`);
     }
+    if (choice === "batch-deferred" && deferred) reasons.push(deferredReason(deferred));
     if (breakEven !== null) reasons.push(`break-even at ${breakEven} requests a month (one unit with its staging share and the overhead), demand is ${monthlyRequests}`);
     if (poolAcceptance === null) reasons.push("the pool's acceptance is not measured yet: its quality is assumed equal to MaaS's");
     if (peak > 0 && mean > 0 && peak / mean > 3) reasons.push(`spiky demand (peak to mean ${round(peak / mean, 2)}): a pool sized for the peak idles most hours`);
@@ -272,14 +401,16 @@ export function decisionReport(inputs: ReportInputs): DecisionReport {
       monthlyRequests: estimated(monthlyRequests),
     },
     origins,
+    expectedCache: cache,
     pool,
     options: {
       maas: estimated(maasMonthly),
       selfHosted: estimated(selfMonthly),
       hybrid: estimated(hybrid),
       breakEvenRequestsPerMonth: estimated(breakEven),
+      deferred: estimated(deferred),
       settings: configured(settings),
     },
-    recommendation: { choice, poolShare, reasons },
+    recommendation: { choice, poolShare, deferredShare: choice === "batch-deferred" && deferred ? deferred.share : null, reasons },
   };
 }

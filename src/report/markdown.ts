@@ -11,7 +11,9 @@ export function reportMarkdown(r: DecisionReport): string {
   lines.push(`# Decision report: ${r.scenario}`, "");
   lines.push(`Window: ${new Date(r.window.from).toISOString()} to ${new Date(r.window.to).toISOString()} (${r.window.hours} h); tenants scanned: ${r.tenants.scanned}${r.tenants.truncated ? " (truncated)" : ""}.`, "");
   lines.push("## Recommendation", "");
-  lines.push(`**${r.recommendation.choice}**${r.recommendation.poolShare !== null && r.recommendation.choice === "hybrid" ? ` (pool share ${pct(r.recommendation.poolShare)})` : ""}`, "");
+  const rec = r.recommendation;
+  const share = rec.choice === "hybrid" && rec.poolShare !== null ? ` (pool share ${pct(rec.poolShare)})` : rec.choice === "batch-deferred" && rec.deferredShare !== null ? ` (deferred share ${pct(rec.deferredShare)})` : "";
+  lines.push(`**${rec.choice}**${share}`, "");
   for (const reason of r.recommendation.reasons) lines.push(`- ${reason}`);
   lines.push("", "## Data boundary _(configured)_", "");
   for (const o of r.dataBoundary.origins) lines.push(`- ${o.origin}: ${o.kind}${o.region ? `, ${o.region}` : ""}`);
@@ -28,6 +30,14 @@ export function reportMarkdown(r: DecisionReport): string {
       `| ${cell(o.origin)} | ${o.kind} | ${o.requests} | ${pct(o.errorRate)} | ${usd(o.costPer1kRequestsMicros)} | ${o.accepted} | ${o.rejected} | ${o.unrated} | ${pct(o.acceptanceRate)} | ${pct(o.gatePassRate)} | ${usd(o.costPerAcceptedMicros)} | ${pct(o.cacheHitRate)} | ${o.cache?.ttlSeconds ?? "n/a"} | ${o.latencyMs ? `${o.latencyMs.mean} (${o.latencyMs.cv ?? "n/a"})` : "n/a"} |`,
     );
   }
+  const ec = r.expectedCache;
+  lines.push("", "## Expected cache, re-estimated per origin", "");
+  lines.push(`- prompt tokens per request: ${fig(ec.promptTokensPerRequest)}; repeated prefix share: ${fig(ec.repeatedPrefixShare, pct)}${ec.repeatedPrefixFrom ? ` (measured on ${ec.repeatedPrefixFrom})` : ""}`, "");
+  lines.push("| origin | TTL s _(configured)_ | min / step tokens _(configured)_ | cached-input price ratio _(configured)_ | arrivals within TTL _(measured)_ | hit rate _(measured)_ | expected hit rate _(estimated)_ |");
+  lines.push("|---|---|---|---|---|---|---|");
+  for (const o of ec.origins) {
+    lines.push(`| ${cell(o.origin)} | ${o.ttlSeconds.value} | ${o.minTokens.value} / ${o.stepTokens.value} | ${cell(o.cachedInputPriceRatio.value)} | ${pct(o.arrivalsWithinTtl.value)} | ${pct(o.measuredHitRate.value)} | ${pct(o.expectedHitRate.value)} |`);
+  }
   lines.push("", "## Pool", "");
   if (!r.pool) lines.push("No self-hosted origin of this scenario declares `economics` (fixedUsdPerHour, requestsPerHour).");
   else {
@@ -42,8 +52,10 @@ export function reportMarkdown(r: DecisionReport): string {
   const h = r.options.hybrid.value;
   lines.push(`- hybrid: ${h ? `${usd(h.monthlyMicros)}, pool share ${pct(h.share)}` : "n/a"} _(${r.options.hybrid.source})_`);
   lines.push(`- break-even: ${fig(r.options.breakEvenRequestsPerMonth)} requests a month`);
+  const d = r.options.deferred.value;
+  lines.push(`- batch/deferred: ${d ? `${usd(d.monthlyMicros)}, ${pct(d.share)} deferred _(${d.shareSource})_ at ${pct(d.priceRatio)} of the price (${d.via})` : "n/a"} _(${r.options.deferred.source})_`);
   const st = r.options.settings.value;
-  lines.push(`- settings _(configured)_: overhead $${st.overheadUsdPerMonth}/month, peak reserve ${pct(st.peakReserve)}, staging share ${pct(st.stagingShare)}, minimum ${st.minRequests} requests and ${st.minRated} rated answers`);
+  lines.push(`- settings _(configured)_: overhead $${st.overheadUsdPerMonth}/month, peak reserve ${pct(st.peakReserve)}, staging share ${pct(st.stagingShare)}, minimum ${st.minRequests} requests and ${st.minRated} rated answers, deferrable share ${pct(st.deferrableShare)}`);
   lines.push("");
   return lines.join("\n");
 }

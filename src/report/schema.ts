@@ -29,6 +29,12 @@ export const decisionSettingsSchema = z
     minRated: z.number().int().min(1).max(100_000_000).default(20),
     /** A pool whose acceptance rate is this much below the MaaS one is not recommended, whatever it saves. */
     acceptanceTolerance: z.number().min(0).max(1).default(0.05),
+    /**
+     * The share of the scenario's work that is not urgent (could wait for a batch or a cheaper
+     * window), as the operator knows it; the report takes the larger of this and the share that
+     * already came through the Batch API.
+     */
+    deferrableShare: z.number().min(0).max(1).default(0),
   })
   .strict();
 export type DecisionSettings = z.infer<typeof decisionSettingsSchema>;

@@ -27,14 +27,25 @@ export interface ScenarioTraffic {
   origins: OriginTraffic[];
   /** Requests by clock hour (epoch ms of the hour's start), every origin's and none's. */
   hours: Array<{ hour: number; requests: number }>;
+  /**
+   * By cache TTL in seconds: the requests that came at most that long after the tenant's previous
+   * request of the scenario (the first of each tenant's window never does). What a cache with that
+   * TTL would still hold of a prefix they share; per tenant, since tenants rarely share prompts.
+   */
+  withinTtl: Record<string, number>;
+  /** Lines of Batch API batches (work its senders said was not urgent): how many, and what they cost. */
+  batch: { requests: number; costMicros: number };
 }
+
+/** The most distinct TTLs one report asks about (one per origin of the scenario). */
+export const MAX_TTLS = 16;
 
 const HOUR_MS = 3_600_000;
 
 type Row = Record<string, SqlStorageValue>;
 
-/** The scenario's traffic in [from, to) in this usage log. */
-export function scenarioTraffic(sql: SqlStorage, scenario: string, from: number, to: number): ScenarioTraffic {
+/** The scenario's traffic in [from, to) in this usage log, with its inter-arrival gaps against each of `ttlsSeconds`. */
+export function scenarioTraffic(sql: SqlStorage, scenario: string, from: number, to: number, ttlsSeconds: readonly number[] = []): ScenarioTraffic {
   const origins = sql
     .exec<Row>(
       `SELECT COALESCE(origin, '') AS origin, COUNT(*) AS requests, SUM(status = 200) AS answered, SUM(prompt_tokens) AS prompt,
@@ -70,14 +81,36 @@ export function scenarioTraffic(sql: SqlStorage, scenario: string, from: number,
     .exec<{ hour: number; requests: number }>(`SELECT (at / ${HOUR_MS}) * ${HOUR_MS} AS hour, COUNT(*) AS requests FROM usage WHERE scenario = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 1`, scenario, from, to)
     .toArray()
     .map((r) => ({ hour: r.hour, requests: r.requests }));
-  return { origins, hours };
+  const ttls = [...new Set(ttlsSeconds.filter((t) => Number.isInteger(t) && t >= 0))].slice(0, MAX_TTLS);
+  const withinTtl: Record<string, number> = {};
+  if (ttls.length > 0) {
+    const row = sql
+      .exec<Row>(
+        `SELECT ${ttls.map((_, i) => `SUM(gap <= ?) AS t${i}`).join(", ")}
+         FROM (SELECT at - LAG(at) OVER (ORDER BY at) AS gap FROM usage WHERE scenario = ? AND at >= ? AND at < ?)`,
+        ...ttls.map((t) => t * 1000),
+        scenario,
+        from,
+        to,
+      )
+      .one();
+    ttls.forEach((t, i) => (withinTtl[String(t)] = (row[`t${i}`] as number | null) ?? 0));
+  }
+  // A batch line's request id is its batch's id (`batch_…`) and its index.
+  const batch = sql.exec<Row>(`SELECT COUNT(*) AS n, SUM(cost_micros) AS cost FROM usage WHERE scenario = ? AND at >= ? AND at < ? AND request_id LIKE 'batch\\_%' ESCAPE '\\'`, scenario, from, to).one();
+  return { origins, hours, withinTtl, batch: { requests: (batch.n as number | null) ?? 0, costMicros: (batch.cost as number | null) ?? 0 } };
 }
 
 /** Several tenants' traffic added up. */
 export function addTraffic(all: readonly ScenarioTraffic[]): ScenarioTraffic {
   const origins = new Map<string, OriginTraffic>();
   const hours = new Map<number, number>();
+  const withinTtl: Record<string, number> = {};
+  const batch = { requests: 0, costMicros: 0 };
   for (const t of all) {
+    batch.requests += t.batch.requests;
+    batch.costMicros += t.batch.costMicros;
+    for (const [ttl, n] of Object.entries(t.withinTtl)) withinTtl[ttl] = (withinTtl[ttl] ?? 0) + n;
     for (const o of t.origins) {
       const sum = origins.get(o.origin);
       if (!sum) origins.set(o.origin, { ...o });
@@ -88,5 +121,7 @@ export function addTraffic(all: readonly ScenarioTraffic[]): ScenarioTraffic {
   return {
     origins: [...origins.values()].sort((a, b) => a.origin.localeCompare(b.origin)),
     hours: [...hours.entries()].sort(([a], [b]) => a - b).map(([hour, requests]) => ({ hour, requests })),
+    withinTtl,
+    batch,
   };
 }

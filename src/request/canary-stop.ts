@@ -1,7 +1,7 @@
 /**
  * The canary of a request's scenario, in the request path: is it stopped (recorded in its
  * origin's monitor, or tripping its criteria now, in which case the stop is recorded, once per
- * isolate)? The criteria themselves are pure: `canaryTrip` in `routing/canary.ts`.
+ * isolate)? Its acceptance is compared with that of the scenario's candidates (the baseline). The criteria themselves are pure: `canaryTrip` in `routing/canary.ts`.
  */
 import { originPrices } from "../config/origins";
 import type { RouterConfig, ScenarioConfig } from "../config/schema";
@@ -9,7 +9,7 @@ import type { OriginMonitor } from "../health/origin-monitor";
 import type { OriginSnapshot } from "../health/types";
 import { estimateTokens } from "../openai/usage";
 import { costMicros } from "../pricing/cost";
-import { canaryTrip } from "../routing/canary";
+import { canaryOutcomes, canaryTrip } from "../routing/canary";
 
 /** What recording a stop needs: the monitors, the isolate's memory of stops sent, and `waitUntil`. */
 export interface CanaryStopDeps {
@@ -42,7 +42,9 @@ export function canaryStopped(
     cacheWriteTokens: 0,
     completionTokens: scenario.maxOutputTokens,
   });
-  const trip = canaryTrip(canary, snapshot, price);
+  // The baseline is the scenario's own route: its candidates (in a migration's canary stage, the former route).
+  const outcomes = canaryOutcomes(scenarioName, canary.origin, scenario.candidates.map((c) => c.origin), snapshotOf);
+  const trip = canaryTrip(canary, snapshot, price, outcomes);
   if (!trip) return false;
   deps.stopsSent.add(sentKey);
   console.warn(`canary of ${scenarioName} on ${canary.origin} stopped: ${trip}`);

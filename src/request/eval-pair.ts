@@ -5,15 +5,19 @@
  */
 import { originPrices } from "../config/origins";
 import type { RouterConfig } from "../config/schema";
+import type { ComparableAnswer } from "../migration/agreement";
 import type { EvalSide } from "../migration/evals";
 import type { Usage } from "../openai/usage";
 import { costMicros } from "../pricing/cost";
 import type { AttemptLog, Forwarded } from "../proxy/forward";
 
-/** A side as measured, with the answer's text when it was a whole JSON answer (what agreement compares). */
+/**
+ * A side as measured, with its answer when it arrived whole: the JSON text, or what the relay
+ * collected of a stream that completed (what agreement compares).
+ */
 export interface MeasuredAnswer {
   side: EvalSide;
-  text: string | null;
+  answer: ComparableAnswer | null;
 }
 
 const NO_USAGE: Usage = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, cacheReported: false };
@@ -48,15 +52,15 @@ export function measuredSide(config: RouterConfig, at: number, attempts: readonl
 export function servedAnswer(config: RouterConfig, at: number, result: Forwarded, tier: unknown = null): Promise<MeasuredAnswer | null> {
   switch (result.kind) {
     case "json":
-      return Promise.resolve({ side: measuredSide(config, at, result.attempts, true, result.usage, tier), text: result.text });
+      return Promise.resolve({ side: measuredSide(config, at, result.attempts, true, result.usage, tier), answer: result.text });
     case "stream":
       return result.outcome.then(
-        (o) => (o.end === "cancelled" ? null : { side: measuredSide(config, at, result.attempts, o.end === "completed", o.usage, tier), text: null }),
+        (o) => (o.end === "cancelled" ? null : { side: measuredSide(config, at, result.attempts, o.end === "completed", o.usage, tier), answer: o.end === "completed" ? (o.answer ?? null) : null }),
         () => null,
       );
     case "origin_error":
     case "failed":
-      return Promise.resolve({ side: measuredSide(config, at, result.attempts, false, null), text: null });
+      return Promise.resolve({ side: measuredSide(config, at, result.attempts, false, null), answer: null });
     case "cancelled":
       return Promise.resolve(null);
   }

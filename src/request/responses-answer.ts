@@ -22,6 +22,7 @@ import {
 import { addUsageCost } from "../openai/cost";
 import { utf8ByteLength } from "../lib/bytes";
 import { dataOf } from "../proxy/sse-relay";
+import { rewriteSse } from "../proxy/sse-transform";
 import type { Admission } from "./admit";
 import type { RequestContext } from "./context";
 import type { ResponsesTurn } from "./responses-turn";
@@ -64,8 +65,6 @@ export async function responsesJson(turn: ResponsesTurn, chat: unknown, costMicr
   return JSON.stringify(response);
 }
 
-const encoder = new TextEncoder();
-
 /**
  * The Responses event stream for a relayed chat stream (`proxy/sse-relay.ts`: usage already
  * priced, error events scrubbed, keep-alive comments while the origin is silent, which pass
@@ -73,9 +72,6 @@ const encoder = new TextEncoder();
  */
 export function responsesStream(chat: ReadableStream<Uint8Array>, turn: ResponsesTurn, now: () => number, keep: KeepResponse): ReadableStream<Uint8Array> {
   const translator = new ResponsesStreamTranslator(turn.request, turn.ids);
-  const reader = chat.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
   const encode = (events: ResponseStreamEvent[]) => events.map(encodeEvent).join("");
 
   /** Ends the response: its last events, once it is stored. */
@@ -84,61 +80,29 @@ export function responsesStream(chat: ReadableStream<Uint8Array>, turn: Response
     return encode(events);
   };
 
-  /** The client's text for one event of the chat stream. */
-  const translate = async (event: string): Promise<string> => {
-    const data = dataOf(event);
-    if (data === null) return event.trim() === "" ? "" : `${event}\n\n`;
-    if (data === "[DONE]") return end(translator.finish(Math.floor(now() / 1000)));
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      return "";
-    }
-    if (typeof json === "object" && json !== null && "error" in json) {
-      const error = (json as { error: { message?: unknown; code?: unknown } }).error;
-      const message = typeof error?.message === "string" ? error.message : "The origin's stream failed.";
-      return end(translator.fail({ message, code: typeof error?.code === "string" ? error.code : null }));
-    }
-    const chunk = chatCompletionChunkSchema.safeParse(json);
-    return chunk.success ? encode(translator.push(chunk.data)) : "";
-  };
-
-  return new ReadableStream<Uint8Array>(
-    {
-      async start(controller) {
-        controller.enqueue(encoder.encode(encode(translator.start())));
-      },
-      async pull(controller) {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) {
-            // The relay ends every stream with [DONE] or an error event; one that merely stopped
-            // after its finish chunk is over all the same.
-            let tail = buffer.trim() === "" ? "" : await translate(buffer);
-            if (!translator.response) tail += await end(translator.finish(Math.floor(now() / 1000)));
-            if (tail) controller.enqueue(encoder.encode(tail));
-            controller.close();
-            return;
-          }
-          buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
-          let out = "";
-          let boundary: number;
-          while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-            const event = buffer.slice(0, boundary);
-            buffer = buffer.slice(boundary + 2);
-            out += await translate(event);
-          }
-          if (out) {
-            controller.enqueue(encoder.encode(out));
-            return;
-          }
-        }
-      },
-      async cancel(reason) {
-        await reader.cancel(reason).catch(() => {});
-      },
+  return rewriteSse(chat, {
+    start: () => encode(translator.start()),
+    /** The client's text for one event of the chat stream. */
+    async event(event) {
+      const data = dataOf(event);
+      if (data === null) return event.trim() === "" ? "" : `${event}\n\n`;
+      if (data === "[DONE]") return end(translator.finish(Math.floor(now() / 1000)));
+      let json: unknown;
+      try {
+        json = JSON.parse(data);
+      } catch {
+        return "";
+      }
+      if (typeof json === "object" && json !== null && "error" in json) {
+        const error = (json as { error: { message?: unknown; code?: unknown } }).error;
+        const message = typeof error?.message === "string" ? error.message : "The origin's stream failed.";
+        return end(translator.fail({ message, code: typeof error?.code === "string" ? error.code : null }));
+      }
+      const chunk = chatCompletionChunkSchema.safeParse(json);
+      return chunk.success ? encode(translator.push(chunk.data)) : "";
     },
-    { highWaterMark: 0 },
-  );
+    // The relay ends every stream with [DONE] or an error event; one that merely stopped after its
+    // finish chunk is over all the same.
+    end: async () => (translator.response ? "" : end(translator.finish(Math.floor(now() / 1000)))),
+  });
 }

@@ -1,26 +1,36 @@
 /**
  * A `POST /v1/responses` request made ready for the request path (issue #17): validated, its
  * `previous_response_id` conversation rebuilt from the tenant's stored responses, and translated to
- * the chat completions request every origin is sent. From there it is admitted, placed and
- * forwarded like any chat request (budgets, limits, leases, routing, affinity: the chained
- * history is the start of the prompt it fingerprints), and its answer is translated back
- * (`responses-answer.ts`).
+ * the chat completions request it stands for. From there it is admitted, placed and forwarded like
+ * any chat request (budgets, limits, leases, routing, affinity: the chained history is the start of
+ * the prompt it fingerprints), and its answer is translated back (`responses-answer.ts`).
  *
- * Why every origin gets the translation, even those that speak the Responses API (OpenAI, vLLM):
- * a stored response must stay readable and chainable whichever origin served it, and fallback may
- * move a conversation between origins from one turn to the next; an origin's own store would hold
- * only the turns it served, under its own ids. Native pass-through would also need a second stream
- * reader (usage, the first token for fallback) for Responses events. What it would add (reasoning
- * items carried between turns, built-in tools) the router refuses or drops anyway.
+ * WHAT IS PASSED THROUGH. An origin that speaks the Responses API (`speaksResponses`: the `openai`
+ * provider by default, any origin with `responsesApi: true`, such as a vLLM pool) is sent the
+ * Responses request itself, at `/responses`, whenever an attempt goes to it (fallback included):
+ * what it adds over chat (its own handling of items, `text.format`, `include`, reasoning) is the
+ * client's. Every other origin is sent the chat translation. Either way the request was validated
+ * here first: what the router refuses (built-in tools, `background`, ...) is refused for both.
+ *
+ * WHY THE STATE STAYS THE ROUTER'S. A stored response must stay readable and chainable whichever
+ * origin served it, and fallback may move a conversation between origins from one turn to the
+ * next; an origin's own store would hold only the turns it served, under its own ids. So a native
+ * origin is sent `store: false` and the whole conversation in `input` (`previous_response_id`
+ * removed: its ids are the router's), with the output cap in `max_output_tokens`
+ * (`openai/responses/native.ts`); its answer is read back as chat (`proxy/forward.ts`) and becomes
+ * the client's `response` under the router's ids, priced, settled and stored exactly as a
+ * translated one.
  */
 import type { Caller } from "./authenticate";
 import type { RequestContext } from "./context";
 import { RouterError } from "../openai/errors";
 import { chatRequestSchema, validate, type ChatRequest } from "../openai/requests";
 import {
+  asOriginInput,
   conversationItems,
   parseResponsesRequest,
   toChatRequest,
+  type InputItem,
   type ResponseIds,
   type ResponsesRequest,
   type StoredResponse,
@@ -35,6 +45,8 @@ export interface ResponsesTurn {
   ids: ResponseIds;
   /** Whether its response is stored (`store`, true unless set to false). */
   store: boolean;
+  /** The stored conversation as a Responses origin is sent it (`nativeRequest`): empty without `previous_response_id`. */
+  originHistory: InputItem[];
 }
 
 /**
@@ -64,7 +76,7 @@ export async function responsesTurn(ctx: Pick<RequestContext, "requestId" | "sta
   const history = request.previous_response_id ? await storedConversation(ctx, caller, request.previous_response_id) : [];
   const chat = validate(chatRequestSchema, toChatRequest(request, conversationItems(history)));
   const ids = { responseId: responseIdOf(ctx.requestId), createdAt: Math.floor(ctx.startedAt / 1000) };
-  return { turn: { request, ids, store }, chat };
+  return { turn: { request, ids, store, originHistory: conversationItems(history, asOriginInput) }, chat };
 }
 
 /** The stored responses the conversation ending at `id` is made of, oldest first. */

@@ -9,9 +9,11 @@ import { PROVIDER_PROFILES } from "../config/providers";
 import type { RouterConfig } from "../config/schema";
 import { secretReader } from "../env";
 import { ownEntry } from "../lib/own";
+import { nativeRequest } from "../openai/responses";
 import { costMicros } from "../pricing/cost";
 import { forward, type Forwarded, type Target } from "../proxy/forward";
 import type { Decision } from "../routing/decide";
+import { requestedOutputCap } from "../usage/reservation";
 import type { Admission } from "./admit";
 import type { RequestContext } from "./context";
 import type { Placement } from "./place";
@@ -48,13 +50,16 @@ export async function send(ctx: RequestContext, admission: Admission, placement:
     ...forwardingOf(ctx),
     endpoint: upstream.endpoint,
     body: upstream.body,
+    // The cap is the chat request's, which admission may have lowered (or set) for a budget.
+    responses: admission.responses ? nativeRequest(admission.responses.request, admission.responses.originHistory, requestedOutputCap(upstream)) : null,
     stream: admission.stream,
     clientWantsUsage: admission.clientWantsUsage,
     targets: targetsOf(config, decision),
     requestId: ctx.requestId,
     clientSignal: ctx.request.signal,
     costOf: (target, usage) => costMicros(settlement.servedBy(target).prices, usage),
-    collectAnswer: gatesOn(scenario.qualityGates) && upstream.endpoint !== "embeddings",
+    // For the quality gates, and for a shadowed request's eval pair (its agreement with the copy).
+    collectAnswer: (gatesOn(scenario.qualityGates) || decision.shadow !== null) && upstream.endpoint !== "embeddings",
     onAttempt: (target) => {
       settlement.calls(target);
       const origin = target.originName;

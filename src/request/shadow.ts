@@ -6,7 +6,7 @@
 import type { RouterConfig } from "../config/schema";
 import type { DecisionLog } from "../decisions/decision-log";
 import type { HealthReporter } from "../health/reporter";
-import { compareAnswers, wantsJson } from "../migration/agreement";
+import { compareAnswers, wantsJson, type ComparableAnswer } from "../migration/agreement";
 import type { EvalPair, EvalSide } from "../migration/evals";
 import type { Usage } from "../openai/usage";
 import { forward, type ForwardRequest } from "../proxy/forward";
@@ -56,6 +56,8 @@ export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLog
       body: copy.body,
       stream: copy.stream,
       clientWantsUsage: false,
+      // A streamed copy's answer is collected as it is read, for its agreement with the served one.
+      collectAnswer: copy.endpoint !== "embeddings",
       targets: [{ originName: shadow.origin, origin: config.origins[shadow.origin]!, model: shadow.model }],
       requestId,
       onAttempt: (target) => reporter.begin(target.originName),
@@ -64,18 +66,23 @@ export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLog
     const attempt = result.attempts.at(-1);
     let usage: Usage | null = null;
     let answered = result.kind === "json";
-    if (result.kind === "json") usage = result.usage;
+    let answer: ComparableAnswer | null = null;
+    if (result.kind === "json") {
+      usage = result.usage;
+      answer = result.text;
+    }
     if (result.kind === "stream") {
       const reader = result.body.getReader();
       while (!(await reader.read()).done);
       const outcome = await result.outcome;
       usage = outcome.usage;
       answered = outcome.end === "completed";
+      answer = answered ? (outcome.answer ?? null) : null;
     }
     const latencyMs = Date.now() - started;
     const side = measuredSide(config, at, result.attempts, answered, usage, copy.body.service_tier);
     if (attempt && result.kind !== "failed") sends.push(reportServed(reporter, attempt, latencyMs, usage?.completionTokens) ?? Promise.resolve());
-    const pair = await evalPair(copy, at, side, result.kind === "json" ? result.text : null);
+    const pair = await evalPair(copy, at, side, answer);
     // A fast shadow can finish before its decision entry is written: annotate only after it is.
     await decisionLogged;
     sends.push(
@@ -105,11 +112,11 @@ export async function shadowCopy(deps: ShadowDeps, copy: ShadowCopy, decisionLog
 
 /**
  * The copy's pair: its own side beside the answer the client got (waited for: a stream ends after
- * its copy, often), with their agreement when both are whole JSON answers.
+ * its copy, often), with their agreement when both answers arrived whole, streamed or not.
  */
-async function evalPair(copy: ShadowCopy, at: number, candidate: EvalSide, text: string | null): Promise<EvalPair | null> {
+async function evalPair(copy: ShadowCopy, at: number, candidate: EvalSide, answer: ComparableAnswer | null): Promise<EvalPair | null> {
   const served = await copy.served;
   if (!served) return null;
-  const agreement = served.text !== null && text !== null && served.side.ok && candidate.ok ? compareAnswers(served.text, text, wantsJson(copy.body)) : null;
+  const agreement = served.answer !== null && answer !== null && served.side.ok && candidate.ok ? compareAnswers(served.answer, answer, wantsJson(copy.body)) : null;
   return { requestId: copy.requestId, at, stage: copy.stage, baseline: served.side, candidate, agreement };
 }

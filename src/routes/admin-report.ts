@@ -12,7 +12,7 @@ import { ownEntry } from "../lib/own";
 import { RouterError } from "../openai/errors";
 import { validate } from "../openai/requests";
 import { documented } from "../openapi/registry";
-import { decisionReport } from "../report/decision";
+import { decisionReport, reportTtls } from "../report/decision";
 import { reportMarkdown } from "../report/markdown";
 import { addTraffic, type ScenarioTraffic } from "../report/traffic";
 import { directoryOf, now } from "./admin-request";
@@ -55,12 +55,13 @@ export const reportRoutes = new Hono<AppEnv>().get("/scenarios/:scenario/report"
   const from = q.from ?? to - 7 * DAY_MS;
   if (from >= to) throw new RouterError({ kind: "invalid_body", message: "Invalid value for 'from': it must be before 'to'.", param: "from" });
 
+  const ttls = reportTtls(config, name);
   const parts: ScenarioTraffic[] = [];
   let scanned = 0;
   let after: string | null = null;
   do {
     const page = await directoryOf(c).list({ after, limit: PAGE });
-    const traffic = await Promise.all(page.data.map((t) => c.env.TENANT_LEDGER.getByName(t.id).scenarioTraffic(name, from, to)));
+    const traffic = await Promise.all(page.data.map((t) => c.env.TENANT_LEDGER.getByName(t.id).scenarioTraffic(name, from, to, ttls)));
     parts.push(...traffic);
     scanned += page.data.length;
     after = page.nextAfter;

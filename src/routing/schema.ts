@@ -41,6 +41,14 @@ export const canaryStopSchema = z
     ttftMs: z.number().int().min(1).optional(),
     costMicrosPerRequest: z.number().int().min(0).optional(),
     minSamples: z.number().int().min(1).max(100_000).default(20),
+    /**
+     * Stops the canary when its acceptance rate of this scenario's answers falls more than this
+     * below the baseline's (0.1: ten points): human feedback, and the quality gates' pass rate,
+     * each compared on its own once both sides have `minRated` judged answers.
+     */
+    acceptanceDrop: share.optional(),
+    /** Judged answers (rated, or gated) each side needs before `acceptanceDrop` is compared. */
+    minRated: z.number().int().min(1).max(100_000).default(20),
   })
   .strict();
 

@@ -59,6 +59,10 @@ export interface StreamShape {
   finish(index: number): Uint8Array;
   /** The usage chunk, when the client asked for it. */
   usage(): Uint8Array | null;
+  /** The stream's end; chat's `[DONE]` when absent. */
+  end?(): Uint8Array;
+  /** The error event of an `errorEventAfterChunks` fault; chat's `{"error": …}` when absent. */
+  error?(message: string): Uint8Array;
 }
 
 /**
@@ -88,7 +92,8 @@ export async function* pacedEvents(
     if (i === cutAt) throw new SimulatedCutError(`sim fault: stream cut after ${i} token chunks`);
     if (i === stallAt) await untilAborted(signal);
     if (i === errorAt) {
-      yield sseEvent(JSON.stringify({ error: { message: fault?.message ?? "The server had an error while streaming (sim fault).", type: "server_error", param: null, code: null } }));
+      const message = fault?.message ?? "The server had an error while streaming (sim fault).";
+      yield shape.error?.(message) ?? sseEvent(JSON.stringify({ error: { message, type: "server_error", param: null, code: null } }));
       return;
     }
     const step = steps[i];
@@ -100,7 +105,7 @@ export async function* pacedEvents(
   for (let index = 0; index < choices.length; index++) yield shape.finish(index);
   const usage = fault?.omitUsage ? null : shape.usage();
   if (usage) yield usage;
-  yield sseEvent("[DONE]");
+  yield shape.end?.() ?? sseEvent("[DONE]");
 }
 
 /**
@@ -132,11 +137,19 @@ function openingDelta(answer: ChoiceAnswer): Record<string, unknown> {
  * new Response(pullStream(streamEvents(plan, true, ctx), () => ctx.lifetime.abort()))
  */
 export function streamEvents(plan: ChatPlan, includeUsage: boolean, ctx: RequestContext): AsyncGenerator<Uint8Array, void, void> {
+  return pacedEvents(plan.choices, plan, chatChunks(plan, includeUsage, (chunk) => sseEvent(JSON.stringify(chunk))), ctx);
+}
+
+/**
+ * The chunks of a streamed chat completion (the order above), each made into bytes by `encode`:
+ * chat's own SSE, or the Responses events they translate to (`responses.ts`).
+ */
+export function chatChunks(plan: ChatPlan, includeUsage: boolean, encode: (chunk: Record<string, unknown>) => Uint8Array): StreamShape {
   const head = { id: plan.id, object: "chat.completion.chunk", created: plan.created, model: plan.model };
   const nullUsage = includeUsage ? { usage: null } : {};
   const chunk = (index: number, delta: Record<string, unknown>, logprobs: unknown, finishReason: string | null): Uint8Array =>
-    sseEvent(JSON.stringify({ ...head, choices: [{ index, delta, logprobs, finish_reason: finishReason }], ...nullUsage }));
-  return pacedEvents(plan.choices, plan, {
+    encode({ ...head, choices: [{ index, delta, logprobs, finish_reason: finishReason }], ...nullUsage });
+  return {
     opening: (index) => chunk(index, openingDelta(plan.choices[index]!), null, null),
     token: ({ choice, position }) => {
       const answer = plan.choices[choice]!;
@@ -146,6 +159,6 @@ export function streamEvents(plan: ChatPlan, includeUsage: boolean, ctx: Request
       return chunk(choice, { content: token }, entry ? { content: [entry], refusal: null } : null, null);
     },
     finish: (index) => chunk(index, {}, null, plan.choices[index]!.finishReason),
-    usage: () => (includeUsage ? sseEvent(JSON.stringify({ ...head, choices: [], usage: plan.usage })) : null),
-  }, ctx);
+    usage: () => (includeUsage ? encode({ ...head, choices: [], usage: plan.usage }) : null),
+  };
 }

@@ -77,26 +77,45 @@ export async function handleChat(body: unknown, ctx: RequestContext): Promise<Re
   const parsed = ChatRequestSchema.safeParse(body);
   if (!parsed.success) return invalidRequest("chat completion", parsed.error);
   const req = parsed.data;
-  const planned = planCompletion(req, ctx);
-  if (!planned.ok) return errorResponse({ status: 400, message: planned.message, param: planned.param });
-  const plan = planned.plan;
-  const signal = ctx.lifetime.signal;
-  // In flight until the body is over, whichever way it ends. A client that goes away ends it too:
-  // a body nobody reads or cancels would otherwise count as in flight forever.
-  const end = ctx.origin.stats.begin();
-  signal.addEventListener("abort", end, { once: true });
-  if (signal.aborted) end();
+  const started = startCompletion(req, ctx);
+  if (started instanceof Response) return started;
+  const { plan, end } = started;
 
   if (req.stream) {
     const includeUsage = req.stream_options?.include_usage === true || PROFILE_SPECS[ctx.origin.config.profile].streamUsage === "always";
-    // Headers go out at once; the TTFT wait happens inside the body, as with a real provider.
-    return new Response(pullStream(streamEvents(plan, includeUsage, ctx), () => ctx.lifetime.abort(), end), {
-      headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
-    });
+    return eventStream(streamEvents(plan, includeUsage, ctx), ctx, end);
   }
 
-  await untilLastToken(plan.choices, plan, signal, end);
-  const completion = {
+  await untilLastToken(plan.choices, plan, ctx.lifetime.signal, end);
+  return jsonResponse(JSON.stringify(completionOf(plan, ctx)), ctx.fault, ctx.lifetime, end);
+}
+
+/**
+ * Plans a completion and counts it in flight until its body is over (`end`), whichever way it
+ * ends; or the 400 of a request it cannot answer.
+ */
+export function startCompletion(req: ChatRequest, ctx: RequestContext): { plan: ChatPlan; end: () => void } | Response {
+  const planned = planCompletion(req, ctx);
+  if (!planned.ok) return errorResponse({ status: 400, message: planned.message, param: planned.param });
+  const signal = ctx.lifetime.signal;
+  // A client that goes away ends it too: a body nobody reads or cancels would otherwise count as
+  // in flight forever.
+  const end = ctx.origin.stats.begin();
+  signal.addEventListener("abort", end, { once: true });
+  if (signal.aborted) end();
+  return { plan: planned.plan, end };
+}
+
+/** A streamed answer: headers go out at once; the TTFT wait happens inside the body, as with a real provider. */
+export function eventStream(events: AsyncGenerator<Uint8Array, void, void>, ctx: RequestContext, end: () => void): Response {
+  return new Response(pullStream(events, () => ctx.lifetime.abort(), end), {
+    headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+  });
+}
+
+/** The non-streamed chat completion of a plan (without usage when the fault omits it). */
+export function completionOf(plan: ChatPlan, ctx: RequestContext): Record<string, unknown> {
+  return {
     id: plan.id,
     object: "chat.completion",
     created: plan.created,
@@ -109,7 +128,6 @@ export async function handleChat(body: unknown, ctx: RequestContext): Promise<Re
     })),
     ...(ctx.fault?.omitUsage ? {} : { usage: plan.usage }),
   };
-  return jsonResponse(JSON.stringify(completion), ctx.fault, ctx.lifetime, end);
 }
 
 /** The assistant message of a non-streamed choice. */

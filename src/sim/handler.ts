@@ -6,6 +6,7 @@
  * URL scheme:
  *   POST /<origin>/v1/chat/completions   GET /<origin>/v1/models
  *   POST /<origin>/v1/embeddings         POST /<origin>/v1/completions
+ *   POST /<origin>/v1/responses          (profiles that serve it: `PROFILE_SPECS`)
  *   GET /_sim/health   GET /_sim/requests/<x-request-id>   GET /_sim/stats   POST /_sim/reset
  */
 import { handleChat } from "./chat";
@@ -19,8 +20,10 @@ import { MAX_JSON_DEPTH, parseJsonBody } from "./json-body";
 import { handleModels } from "./models";
 import { SimOptionsSchema, type SimOptions } from "./options";
 import { PrefillQueue } from "./prefill-queue";
+import { PROFILE_SPECS } from "./profiles";
 import { PrefixCache } from "./prefix-cache";
 import { RequestRecorder } from "./recorder";
+import { handleResponses } from "./responses";
 import { OriginStats, type OriginStatsSnapshot } from "./stats";
 import { sleep } from "./timing";
 import { virtualNow } from "./virtual-clock";
@@ -56,7 +59,7 @@ interface SimState {
   day: Map<string, DayStats>;
 }
 
-type Endpoint = "chat" | "completions" | "embeddings" | "models";
+type Endpoint = "chat" | "completions" | "embeddings" | "models" | "responses";
 
 /** Endpoint paths under `/<origin>/v1/`, with the one method each accepts. */
 const ENDPOINTS: Readonly<Record<string, { endpoint: Endpoint; method: string }>> = {
@@ -64,6 +67,7 @@ const ENDPOINTS: Readonly<Record<string, { endpoint: Endpoint; method: string }>
   completions: { endpoint: "completions", method: "POST" },
   embeddings: { endpoint: "embeddings", method: "POST" },
   models: { endpoint: "models", method: "GET" },
+  responses: { endpoint: "responses", method: "POST" },
 };
 
 /**
@@ -116,7 +120,7 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
     const origin = origins.get(originName);
     if (!origin) return notFound(`Unknown origin '${originName}'.`);
     const route = segments[1] === "v1" ? ENDPOINTS[segments.slice(2).join("/")] : undefined;
-    if (!route) return notFound(`Unknown path '${url.pathname}'.`);
+    if (!route || (route.endpoint === "responses" && !PROFILE_SPECS[origin.config.profile].responses)) return notFound(`Unknown path '${url.pathname}'.`);
     if (request.method !== route.method) {
       return errorResponse({
         status: 405,
@@ -168,6 +172,7 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
       else if (fault?.garbage) response = garbageResponse(isStreamRequest(body));
       else if (route.endpoint === "chat") response = await handleChat(body, ctx);
       else if (route.endpoint === "completions") response = await handleCompletions(body, ctx);
+      else if (route.endpoint === "responses") response = await handleResponses(body, ctx);
       else response = await handleEmbeddings(body, ctx);
     } catch (err) {
       // Only an abort interrupts a wait before the headers; nobody is left to read the answer.

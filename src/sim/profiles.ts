@@ -50,6 +50,8 @@ export interface ProfileSpec {
   usage(counts: UsageCounts): ChatUsage;
   /** A stream carries the usage chunk only with `stream_options.include_usage`, or always. */
   streamUsage: "on_request" | "always";
+  /** Whether it serves the Responses API (`POST /v1/responses`); without it, that path is a 404. */
+  responses: boolean;
 }
 
 function openAIUsage(c: UsageCounts): OpenAIUsage {
@@ -65,7 +67,7 @@ function openAIUsage(c: UsageCounts): OpenAIUsage {
 export const PROFILE_SPECS: Readonly<Record<Profile, ProfileSpec>> = {
   // OpenAI prompt caching: hits only from 1024 prompt tokens on, then in 128-token increments
   // (https://platform.openai.com/docs/guides/prompt-caching).
-  openai: { blockTokens: 128, minCachedTokens: 1024, ownedBy: "openai", usage: openAIUsage, streamUsage: "on_request" },
+  openai: { blockTokens: 128, minCachedTokens: 1024, ownedBy: "openai", usage: openAIUsage, streamUsage: "on_request", responses: true },
   // DeepSeek context caching works on 64-token units and reports hits as
   // `prompt_cache_hit_tokens` / `prompt_cache_miss_tokens`, not OpenAI's
   // `prompt_tokens_details.cached_tokens`; its API sends the OpenAI field as well, so we do too
@@ -80,11 +82,13 @@ export const PROFILE_SPECS: Readonly<Record<Profile, ProfileSpec>> = {
       prompt_cache_miss_tokens: c.promptTokens - c.cachedTokens,
     }),
     streamUsage: "on_request",
+    responses: false,
   },
   // vLLM automatic prefix caching hashes KV blocks of 16 tokens by default
   // (`--block-size 16`); `prompt_tokens_details.cached_tokens` is what
-  // `--enable-prompt-tokens-details` adds to usage.
-  vllm: { blockTokens: 16, minCachedTokens: 16, ownedBy: "vllm", usage: openAIUsage, streamUsage: "on_request" },
+  // `--enable-prompt-tokens-details` adds to usage. vLLM serves `POST /v1/responses` too
+  // (vllm/entrypoints/openai/api_server.py, `create_responses`).
+  vllm: { blockTokens: 16, minCachedTokens: 16, ownedBy: "vllm", usage: openAIUsage, streamUsage: "on_request", responses: true },
   // OpenRouter puts usage, with its own `cost` in credits, in every response and in the last chunk
   // of every stream; `stream_options.include_usage` is deprecated and has no effect
   // (https://openrouter.ai/docs/use-cases/usage-accounting). Here a token costs a micro-credit.
@@ -94,5 +98,6 @@ export const PROFILE_SPECS: Readonly<Record<Profile, ProfileSpec>> = {
     ownedBy: "openrouter",
     usage: (c) => ({ ...openAIUsage(c), cost: (c.promptTokens + c.completionTokens) / 1_000_000 }),
     streamUsage: "always",
+    responses: false,
   },
 };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import demo from "../../src/config/demo.json";
 import { ConfigError, parseRouterConfig } from "../../src/config/load";
+import { speaksResponses } from "../../src/config/origins";
 
 const base = () => ({
   version: 1,
@@ -54,6 +55,7 @@ describe("router config", () => {
     ["a negative bounded-load epsilon", (c: any) => (c.scenarios.chat.affinity = { epsilon: -0.1 }), "scenarios.chat.affinity.epsilon"],
     ["a cache step of zero tokens", (c: any) => (c.origins.a.cache = { stepTokens: 0 }), "origins.a.cache.stepTokens"],
     ["a window reserved for an unknown class", (c: any) => (c.origins.a.windows = [{ from: "09:00", to: "18:00", reservedFor: ["vip"] }]), "origins.a.windows[0].reservedFor[0]"],
+    ["a Responses API flag that is not a boolean", (c: any) => (c.origins.a.responsesApi = "yes"), "origins.a.responsesApi"],
     ["a service tier OpenAI does not have", (c: any) => (c.origins.a.serviceTiers = { turbo: { input: 1, output: 2 } }), 'origins.a.serviceTiers: Unrecognized key: "turbo"'],
     [
       "service tiers on a provider that does not bill by tier",
@@ -65,6 +67,23 @@ describe("router config", () => {
     mutate(config);
     const found = problems(config);
     expect(found.some((p) => p.startsWith(expected))).toBe(true);
+  });
+
+  it("takes a Responses API origin from its provider's default unless its responsesApi says otherwise", () => {
+    const origins = (extra: Record<string, unknown>) => {
+      const c: any = base();
+      c.origins = {
+        openai: { baseUrl: "https://api.openai.com/v1", provider: "openai", ...extra },
+        vllm: { baseUrl: "https://pool.example.com/v1", provider: "vllm", ...extra },
+        deepseek: { baseUrl: "https://api.deepseek.com/v1", provider: "deepseek", ...extra },
+      };
+      c.scenarios.chat.candidates[0].origin = "openai";
+      const config = parseRouterConfig(c);
+      return Object.fromEntries(Object.entries(config.origins).map(([name, o]) => [name, speaksResponses(o)]));
+    };
+    expect(origins({})).toEqual({ openai: true, vllm: false, deepseek: false });
+    expect(origins({ responsesApi: true })).toEqual({ openai: true, vllm: true, deepseek: true });
+    expect(origins({ responsesApi: false })).toEqual({ openai: false, vllm: false, deepseek: false });
   });
 
   it("rejects text that is not JSON", () => {

@@ -13,6 +13,7 @@ import { distribution, summarizePairs, type EvalPair, type EvalSide } from "../.
 import { migrationFigures, promotionRefusals } from "../../src/migration/figures";
 import { STAGES, type Stage } from "../../src/migration/schema";
 import { checkMove, nextStages } from "../../src/migration/stages";
+import { acceptanceTrip, canaryOutcomes, canaryTrip } from "../../src/routing/canary";
 import { decide, type RoutingRequest } from "../../src/routing/decide";
 import { emptySnapshot } from "../support/snapshot";
 
@@ -65,7 +66,7 @@ describe("the routing each stage derives", () => {
 
   it("canary: its share serves first with the baseline as fallback, and it stops by its criteria", () => {
     const { config: c, scenario } = scenarioAt("canary");
-    expect(scenario.canary).toEqual({ origin: "pool", model: "qwen", share: 0.1, stop: { errorRate: 0.2, minSamples: 3 } });
+    expect(scenario.canary).toEqual({ origin: "pool", model: "qwen", share: 0.1, stop: { errorRate: 0.2, minSamples: 3, minRated: 20 } });
     expect(scenario.shadow).toBeUndefined();
     const view = { name: "chat", scenario, origins: c.origins, canaryStopped: false };
     const drawn = decide(request(0.05), view, () => null, NOON);
@@ -100,7 +101,7 @@ describe("the routing each stage derives", () => {
     const { shadowShare: _s, canary: _c, ...bare } = migration;
     input.scenarios.chat!.migration = bare;
     const parsed = parseRouterConfig(input).scenarios.chat!;
-    expect(parsed.migration).toEqual({ ...bare, shadowShare: 0.1, evals: { minSamples: 20 }, canary: { share: 0.05, stop: { minSamples: 20 } } });
+    expect(parsed.migration).toEqual({ ...bare, shadowShare: 0.1, evals: { minSamples: 20 }, canary: { share: 0.05, stop: { minSamples: 20, minRated: 20 } } });
     expect(parsed.shadow?.share).toBe(0.1);
   });
 });
@@ -170,6 +171,14 @@ describe("agreement of two answers", () => {
 
   it("JSON validity on each side, when the request asked for JSON", () => {
     expect(compareAnswers(completion({ content: '{"answer":"yes"}' }), completion({ content: '{"answer": "no' }), true)).toEqual({ similarity: 0.5, toolCalls: null, json: { baseline: true, candidate: false } });
+  });
+
+  it("a stream's collected answer compares like a whole one, in any mix", () => {
+    const whole = JSON.stringify({ choices: [{ message: { content: "the cat sat" } }] });
+    expect(compareAnswers(whole, { content: "The cat ran", toolCalls: [] }, false)).toEqual({ similarity: 0.6667, toolCalls: null, json: null });
+    const call = { name: "lookup", arguments: '{"b":2,"a":1}' };
+    const withCall = JSON.stringify({ choices: [{ message: { content: null, tool_calls: [{ function: { name: "lookup", arguments: '{"a":1,"b":2}' } }] } }] });
+    expect(compareAnswers({ content: "", toolCalls: [call] }, withCall, true)).toMatchObject({ toolCalls: true, json: { baseline: false, candidate: false } });
   });
 
   it("nothing to compare without a chat completion on both sides", () => {
@@ -284,5 +293,47 @@ describe("the criteria's verdict and a promotion's refusals", () => {
     });
     const unmeasured = migrationFigures({ config: c, scenario: "chat", migration: scenario.migration!, snapshots, evals: summarizePairs([]), since: 0, at: NOON });
     expect(unmeasured.cache.candidate).toMatchObject({ hitRate: null, source: null, requests: 0 });
+  });
+});
+
+describe("the canary's acceptance against the baseline's", () => {
+  const counts = (accepted: number, rejected: number, gatesPassed = 0, gatesFailed = 0) => ({ served: accepted + rejected, accepted, rejected, gatesPassed, gatesFailed });
+  const stop = { acceptanceDrop: 0.1, minRated: 4 };
+
+  it("trips when the canary accepts more than acceptanceDrop less, once both sides have minRated judged answers", () => {
+    // 3 of 4 (75 %) against 9 of 10 (90 %): 15 points down, more than 10.
+    expect(acceptanceTrip(stop, { canary: counts(3, 1), baseline: counts(9, 1) })).toBe("acceptance 75 % of 4 rated answers < baseline 90 % of 10 − 10 points");
+    // Exactly 10 points down (80 % against 90 %) holds: the limit is "more than".
+    expect(acceptanceTrip(stop, { canary: counts(4, 1), baseline: counts(9, 1) })).toBeNull();
+    // Too few rated on either side: no verdict.
+    expect(acceptanceTrip(stop, { canary: counts(0, 3), baseline: counts(9, 1) })).toBeNull();
+    expect(acceptanceTrip(stop, { canary: counts(0, 4), baseline: counts(3, 0) })).toBeNull();
+    // No monitor counted a side, or no drop configured.
+    expect(acceptanceTrip(stop, { canary: counts(0, 4), baseline: null })).toBeNull();
+    expect(acceptanceTrip({ minRated: 4 }, { canary: counts(0, 4), baseline: counts(4, 0) })).toBeNull();
+  });
+
+  it("compares the quality gates' pass rate on its own, beside feedback", () => {
+    const gated = { canary: counts(0, 0, 2, 3), baseline: counts(0, 0, 5, 0) };
+    expect(acceptanceTrip(stop, gated)).toBe("quality-gate pass rate 40 % of 5 gated answers < baseline 100 % of 5 − 10 points");
+    // Feedback is read first; the gates still trip when feedback holds.
+    expect(acceptanceTrip(stop, { canary: counts(4, 0, 2, 3), baseline: counts(4, 0, 5, 0) })).toBe("quality-gate pass rate 40 % of 5 gated answers < baseline 100 % of 5 − 10 points");
+  });
+
+  it("sums the baseline over the scenario's candidates, never counting the canary's origin, and trips the canary without minSamples", () => {
+    const outcomes = (c: ReturnType<typeof counts>) => ({ outcomes: { chat: { ...c, unrated: 0, acceptanceRate: null, gatePassRate: null } } });
+    const snapshots = new Map([
+      ["maas", emptySnapshot("maas", outcomes(counts(3, 1)))],
+      ["backup", emptySnapshot("backup", outcomes(counts(6, 0)))],
+      ["pool", emptySnapshot("pool", outcomes(counts(1, 3)))],
+    ]);
+    const summed = canaryOutcomes("chat", "pool", ["maas", "backup", "pool", "maas"], (o) => snapshots.get(o));
+    expect(summed.baseline).toEqual(counts(9, 1));
+    expect(summed.canary).toMatchObject(counts(1, 3));
+    expect(canaryOutcomes("other", "pool", ["maas"], (o) => snapshots.get(o))).toEqual({ canary: null, baseline: null });
+
+    const canary = { origin: "pool", model: "qwen", share: 0.1, stop: { minSamples: 50, minRated: 4, acceptanceDrop: 0.1 } };
+    expect(canaryTrip(canary, snapshots.get("pool")!, null, summed)).toBe("acceptance 25 % of 4 rated answers < baseline 90 % of 10 − 10 points");
+    expect(canaryTrip(canary, snapshots.get("pool")!, null)).toBeNull();
   });
 });

@@ -51,7 +51,12 @@ describe("CORS", () => {
     const { key } = await newTenant();
     const res = await chat(key, { model: "chat-pool" }, { origin: "https://app.example" });
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
-    expect(res.headers.get("access-control-expose-headers")).toContain("x-router-attempts");
+    const exposed = res.headers.get("access-control-expose-headers")!.split(/,\s*/);
+    // Every header of ours the answer carries can be read by the page's script.
+    const ours = [...res.headers.keys()].filter((name) => name.startsWith("x-"));
+    expect(ours).toEqual(expect.arrayContaining(["x-request-id", "x-router-origin", "x-router-priority", "x-router-affinity", "x-ratelimit-remaining-requests"]));
+    expect(ours.filter((name) => !exposed.includes(name))).toEqual([]);
+    expect(exposed).toContain("x-router-decision");
     const server = await chat(key, { model: "chat-pool" });
     expect(server.headers.get("access-control-allow-origin")).toBeNull();
   });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { textSimilarity } from "../../src/migration/agreement";
 import { costMicros } from "../../src/pricing/cost";
-import { adminFetch, chat, errorOf, jsonOf, newTenant, originSaw } from "../support/client";
+import { adminFetch, api, chat, errorOf, jsonOf, newTenant, originSaw, settledAll, sseData } from "../support/client";
 import { ADMIN_READ_TOKEN, MIG_CANARY_MAX_COST } from "../support/router-config";
 
 const S = "chat-migrating";
@@ -71,7 +71,10 @@ interface Served {
 }
 
 let key = "";
+let tenantId = "";
 let counter = 0;
+/** Every answer `ask` got, oldest first. */
+const answered: Served[] = [];
 
 /**
  * A system prompt every request shares: ~500 tokens, which the pool's 16-token blocks reuse and the
@@ -79,16 +82,57 @@ let counter = 0;
  */
 const SYSTEM = "You answer questions about moving a scenario between origins. ".repeat(33);
 
-/** A request of the scenario, with a question of its own after the shared system prompt. */
-async function ask(extra: Record<string, unknown> = {}): Promise<Served> {
-  const messages = [
+/** The messages of a new request: a question of its own after the shared system prompt. */
+function nextQuestion(): Array<{ role: string; content: string }> {
+  return [
     { role: "system", content: SYSTEM },
     { role: "user", content: `question ${counter++} about the migration` },
   ];
-  const res = await chat(key, { model: S, messages, ...extra });
+}
+
+/** The content a stream carried, from its deltas. */
+function streamedContent(text: string): string {
+  return sseData(text)
+    .flatMap((e) => (e === "[DONE]" || !Array.isArray(e.choices) ? [] : e.choices.map((c: any) => c.delta?.content ?? "")))
+    .join("");
+}
+
+/** A request of the scenario, with a question of its own after the shared system prompt. */
+async function ask(extra: Record<string, unknown> = {}): Promise<Served> {
+  const res = await chat(key, { model: S, messages: nextQuestion(), ...extra });
   const body = await res.json();
   expect(res.status, JSON.stringify(body)).toBe(200);
-  return { requestId: res.headers.get("x-request-id")!, origin: res.headers.get("x-router-origin"), attempts: attemptsOf(res), body };
+  const served = { requestId: res.headers.get("x-request-id")!, origin: res.headers.get("x-router-origin"), attempts: attemptsOf(res), body };
+  answered.push(served);
+  return served;
+}
+
+/** Feedback on an answer (its usage row is written within a second: retried until it is). */
+async function rate(requestId: string, accepted: boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const res = await api("/feedback", key, { request_id: requestId, accepted });
+    if (res.status === 200) return;
+    expect(res.status, await res.text()).toBe(404);
+    await sleep(25);
+  }
+  throw new Error(`feedback on ${requestId} never landed`);
+}
+
+/** The scenario's cost and outcomes per origin, as the tenant's usage summary says. */
+async function perOrigin(): Promise<Record<string, { requests: number; costMicros: number; accepted: number; rejected: number; costPerAcceptedMicros: number | null }>> {
+  const summary = await jsonOf<any>(adminFetch(`/tenants/${tenantId}/usage/summary?group_by=model,origin`));
+  const rows = summary.data.filter((g: any) => g.by.model === S);
+  return Object.fromEntries(rows.map((g: any) => [g.by.origin, { requests: g.requests, costMicros: g.costMicros, accepted: g.accepted, rejected: g.rejected, costPerAcceptedMicros: g.costPerAcceptedMicros }]));
+}
+
+/** Polls the migration until `ok` holds. */
+async function stateWhen(ok: (s: any) => boolean): Promise<any> {
+  let s = await state();
+  for (let i = 0; i < 200 && !ok(s); i++) {
+    await sleep(25);
+    s = await state();
+  }
+  return s;
 }
 
 const usageOf = (body: any) => ({
@@ -102,7 +146,7 @@ let seedVersion = 0;
 
 beforeAll(async () => {
   seedVersion = await liveVersion();
-  key = (await newTenant()).key;
+  ({ key, tenantId } = await newTenant());
 });
 
 afterAll(async () => {
@@ -230,12 +274,32 @@ describe("a scenario's migration, stage by stage", () => {
     expect(candidate.cacheHitRate).toBe(rate(candidate.tokens));
     expect(s.figures.cache.candidate).toMatchObject({ hitRate: rate(candidate.tokens), source: "shadow copies", requests: 4, origins: [{ origin: "mig-pool", ttlSeconds: 600, minTokens: 16, stepTokens: 16 }] });
     expect(s.figures.cache.baseline.origins).toEqual([{ origin: "mig-maas", ttlSeconds: 300, minTokens: 1024, stepTokens: 128, cachedInputPriceRatio: 0.5 }]);
+
+    // Streamed requests are compared too: each side from what its relay collected of the stream.
+    for (let i = 0; i < 2; i++) {
+      const res = await chat(key, { model: S, messages: nextQuestion(), stream: true });
+      expect(res.status).toBe(200);
+      const requestId = res.headers.get("x-request-id")!;
+      const content = streamedContent(await res.text());
+      expect(content.length).toBeGreaterThan(0);
+      const sent = (await originSaw(requestId)).find((rec) => rec.origin === "mig-pool")!;
+      expect((sent.body as { stream?: boolean }).stream).toBe(true);
+      const replay = await fetch(`${inject("simUrl")}/mig-pool/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(sent.body) });
+      similarities.push(textSimilarity(content, streamedContent(await replay.text())));
+    }
+    const withStreams = await pairs(6);
+    expect(withStreams.figures.evals.agreement).toEqual({
+      compared: 6,
+      similarity: Math.round((sum(similarities) / 6) * 10_000) / 10_000,
+      toolCalls: { compared: 0, same: 0 },
+      json: { compared: 0, baselineValid: 0, candidateValid: 0 },
+    });
   });
 
   it("evals: promotion waits until the candidate meets the criteria on the evals stage's own pairs", async () => {
     const evals = await moved("evals");
     // The move carries the figures that justified it: the baseline stage's.
-    expect(evals.figures).toMatchObject({ stage: "baseline", evals: { samples: 4 } });
+    expect(evals.figures).toMatchObject({ stage: "baseline", evals: { samples: 6 } });
     expect((await state()).figures.evals.samples).toBe(0);
 
     // The candidate fails two copies: too few pairs, and too many errors.
@@ -261,7 +325,7 @@ describe("a scenario's migration, stage by stage", () => {
     expect(canary.effective).toEqual({
       routing: "ordered",
       candidates: [{ origin: "mig-maas", model: "maas-model" }],
-      canary: { origin: "mig-pool", model: "pool-model", share: 1, stop: { costMicrosPerRequest: MIG_CANARY_MAX_COST, minSamples: 2 } },
+      canary: { origin: "mig-pool", model: "pool-model", share: 1, stop: { costMicrosPerRequest: MIG_CANARY_MAX_COST, minSamples: 2, acceptanceDrop: 0.2, minRated: 2 } },
       shadow: null,
     });
   });
@@ -271,15 +335,49 @@ describe("a scenario's migration, stage by stage", () => {
     expect([first.origin, first.attempts]).toEqual(["mig-pool", "mig-pool;result=200"]);
     const fallback = await ask({ sim: FAIL_CANDIDATE });
     expect([fallback.origin, fallback.attempts]).toEqual(["mig-maas", "mig-pool;result=500, mig-maas;result=200"]);
+    const second = await ask();
+    expect(second.origin).toBe("mig-pool");
+
+    // Feedback: the baseline's two answers accepted, the canary's two rejected.
+    await settledAll(tenantId);
+    const before = await perOrigin();
+    expect(before["mig-maas"]).toMatchObject({ accepted: 0, rejected: 0, costPerAcceptedMicros: null });
+    const lastEval = answered.filter((a) => a.origin === "mig-maas").at(-2)!;
+    await rate(lastEval.requestId, true);
+    await rate(fallback.requestId, true);
+    await rate(first.requestId, false);
+    await rate(second.requestId, false);
+    // Cost per accepted outcome moves by exactly what was sent: the same cost over two accepted answers.
+    const judged = await perOrigin();
+    expect(judged["mig-maas"]).toEqual({ ...before["mig-maas"], accepted: 2, costPerAcceptedMicros: Math.round(before["mig-maas"]!.costMicros / 2) });
+    expect(judged["mig-pool"]).toEqual({ ...before["mig-pool"], accepted: 0, rejected: 2, costPerAcceptedMicros: null });
+
+    // The canary's acceptance (0 of 2) falls more than 20 points below the baseline's (2 of 2): it stops itself.
+    const acceptanceStop = "acceptance 0 % of 2 rated answers < baseline 100 % of 2 − 20 points";
+    let s = await stateWhen((x) => x.figures.canary.trips !== null);
+    expect(s.figures.canary.trips).toBe(acceptanceStop);
+    expect(s.figures.candidate.outcomes).toMatchObject({ accepted: 0, rejected: 2, acceptanceRate: 0 });
+    expect(s.figures.baseline[0].outcomes).toMatchObject({ accepted: 2, rejected: 0, acceptanceRate: 1 });
+    let next = await ask();
+    for (let i = 0; i < 100 && next.origin === "mig-pool"; i++) next = await ask();
+    expect(next.attempts).toBe("mig-maas;result=200");
+    s = await stateWhen((x) => x.figures.canary.stopped !== null);
+    expect(s.figures.canary.stopped.reason).toBe(acceptanceStop);
+
+    // The raters change their minds: the canary's answers accepted after all, and the stop is resumed.
+    await rate(first.requestId, true);
+    await rate(second.requestId, true);
+    const changed = await perOrigin();
+    expect(changed["mig-pool"]).toMatchObject({ accepted: 2, rejected: 0, costPerAcceptedMicros: Math.round(changed["mig-pool"]!.costMicros / 2) });
+    s = await stateWhen((x) => x.figures.candidate.outcomes?.accepted === 2);
+    expect(s.figures.canary.trips).toBeNull();
+    expect(await jsonOf<any>(adminFetch(`/scenarios/${S}/canary-stop`, { method: "DELETE" }))).toMatchObject({ origin: "mig-pool", resumed: true });
+    expect((await ask()).origin).toBe("mig-pool");
 
     // An 8 KB prompt's estimated cost at the pool passes the canary's limit: it stops itself.
     const dear = await chat(key, { model: S, messages: [{ role: "user", content: "x".repeat(8_000) }] });
     expect(dear.headers.get("x-router-origin")).toBe("mig-maas");
-    let s = await state();
-    for (let i = 0; i < 100 && !s.figures.canary.stopped; i++) {
-      await sleep(25);
-      s = await state();
-    }
+    s = await stateWhen((x) => x.figures.canary.stopped !== null);
     expect(s.figures.canary.stopped.reason).toMatch(new RegExp(`^cost \\d+ µ\\$ per request > ${MIG_CANARY_MAX_COST}$`));
     expect((await ask()).origin).toBe("mig-maas");
 
@@ -327,7 +425,7 @@ describe("a scenario's migration, stage by stage", () => {
       "quality complaints",
     ]);
     expect(walk.slice(1).map((h: any) => h.figures.stage)).toEqual(["discovery", "draft", "baseline", "evals", "canary", "primary"]);
-    expect(walk.slice(1).map((h: any) => h.figures.evals.samples)).toEqual([0, 0, 4, 8, 0, 0]);
+    expect(walk.slice(1).map((h: any) => h.figures.evals.samples)).toEqual([0, 0, 6, 8, 0, 0]);
     expect(walk[1].author).toMatch(/^ana@example\.com \(admin:[0-9a-f]{8}\)$/);
     for (let i = 1; i < walk.length; i++) expect(walk[i].at).toBeGreaterThanOrEqual(walk[i - 1].at);
   });

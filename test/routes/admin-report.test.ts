@@ -26,7 +26,7 @@ interface Seed {
   rejected: number;
 }
 
-async function seed(tenantId: string, t0: number, rows: Seed[]): Promise<void> {
+async function seed(tenantId: string, t0: number, rows: Seed[], scenario = "chat-decided", idPrefix = `req_seed_${tenantId}_`): Promise<void> {
   await runInDurableObject(ledgerOf(tenantId), (_, state) => {
     let i = 0;
     for (const r of rows) {
@@ -35,10 +35,11 @@ async function seed(tenantId: string, t0: number, rows: Seed[]): Promise<void> {
         state.storage.sql.exec(
           `INSERT INTO usage (request_id, at, day, key_id, endpoint, scenario, origin, model, stream, prompt_tokens, cached_tokens, cache_write_tokens,
              completion_tokens, cost_micros, reserved_micros, usage_source, status, outcome, latency_ms, feedback, feedback_at)
-           VALUES (?, ?, ?, 'key_seed', 'chat', 'chat-decided', ?, 'm', 0, ?, ?, 0, ?, ?, ?, 'origin', 200, 'ok', ?, ?, ?)`,
-          `req_seed_${tenantId}_${i}`,
+           VALUES (?, ?, ?, 'key_seed', 'chat', ?, ?, 'm', 0, ?, ?, 0, ?, ?, ?, 'origin', 200, 'ok', ?, ?, ?)`,
+          `${idPrefix}${i}`,
           t0 + r.hour * HOUR + k * 1000,
           new Date(t0).toISOString().slice(0, 10),
+          scenario,
           r.origin,
           r.prompt,
           r.cached,
@@ -91,6 +92,38 @@ describe("GET /admin/scenarios/{scenario}/report", () => {
       { origin: "rep-maas", kind: "maas", region: "eu-west", requests: 40, errorRate: 0, costMicros: 40_000, costPer1kRequestsMicros: 1_000_000, accepted: 30, rejected: 10, unrated: 0, acceptanceRate: 0.75, gatePassRate: null, costPerAcceptedMicros: 1_333, cacheHitRate: 0.2, latencyMs: { mean: 400, cv: 0 }, source: "measured" },
       { origin: "rep-pool", kind: "self-hosted", region: null, requests: 20, errorRate: 0, costMicros: 6_000, costPer1kRequestsMicros: 300_000, accepted: 16, rejected: 4, unrated: 0, acceptanceRate: 0.8, gatePassRate: null, costPerAcceptedMicros: 375, cacheHitRate: 0.5, latencyMs: { mean: 600, cv: 0 }, source: "measured" },
     ]);
+    // The cache, re-estimated per origin. Within each hour requests come 1 s apart, between hours
+    // an hour apart: 56 of the 60 come within both TTLs (300 s, 600 s) of their tenant's previous one.
+    // A warm cache reused 0.2 / (56/60) of a prompt on rep-maas and 0.5 / (56/60) = 0.5357 on rep-pool: the
+    // repeated prefix is 268 of 500 tokens. rep-maas reuses nothing under 1,024 tokens; rep-pool reuses
+    // 256 (16-token steps): 256/500 × 56/60 = 0.4779.
+    expect(r.expectedCache).toEqual({
+      promptTokensPerRequest: { value: 500, source: "measured" },
+      repeatedPrefixShare: { value: 0.5357, source: "estimated" },
+      repeatedPrefixFrom: "rep-pool",
+      origins: [
+        {
+          origin: "rep-maas",
+          ttlSeconds: { value: 300, source: "configured" },
+          minTokens: { value: 1024, source: "configured" },
+          stepTokens: { value: 128, source: "configured" },
+          cachedInputPriceRatio: { value: 0.5, source: "configured" },
+          arrivalsWithinTtl: { value: 0.9333, source: "measured" },
+          measuredHitRate: { value: 0.2, source: "measured" },
+          expectedHitRate: { value: 0, source: "estimated" },
+        },
+        {
+          origin: "rep-pool",
+          ttlSeconds: { value: 600, source: "configured" },
+          minTokens: { value: 16, source: "configured" },
+          stepTokens: { value: 16, source: "configured" },
+          cachedInputPriceRatio: { value: 1, source: "configured" },
+          arrivalsWithinTtl: { value: 0.9333, source: "measured" },
+          measuredHitRate: { value: 0.5, source: "measured" },
+          expectedHitRate: { value: 0.4779, source: "estimated" },
+        },
+      ],
+    });
     // One unit covers the peak: 20 × 1.3 (reserve) × 1.2 (staging) = 31.2 requests an hour of 100.
     expect(r.pool).toEqual({
       origin: "rep-pool",
@@ -107,12 +140,15 @@ describe("GET /admin/scenarios/{scenario}/report", () => {
       selfHosted: { value: 1_563_285_000, source: "estimated" },
       hybrid: { value: { share: 1, monthlyMicros: 1_563_285_000 }, source: "estimated" },
       breakEvenRequestsPerMonth: { value: 2_645_715, source: "estimated" },
-      settings: { value: { overheadUsdPerMonth: 100, peakReserve: 0.3, stagingShare: 0.2, minRequests: 10, minRated: 4, acceptanceTolerance: 0.05 }, source: "configured" },
+      // rep-maas has no off-peak window nor flex tier, and nothing is deferrable.
+      deferred: { value: null, source: "estimated" },
+      settings: { value: { overheadUsdPerMonth: 100, peakReserve: 0.3, stagingShare: 0.2, minRequests: 10, minRated: 4, acceptanceTolerance: 0.05, deferrableShare: 0 }, source: "configured" },
     });
     // Per accepted outcome: MaaS 10,950,000 / 0.75; self-hosted 1,563,285,000 / 0.8; hybrid / 0.75.
     expect(r.recommendation).toEqual({
       choice: "maas",
       poolShare: 0,
+      deferredShare: null,
       reasons: [
         "cheapest per accepted outcome: maas 14600000 µ$/month, self-hosted 1954106250 µ$/month, hybrid 2084380000 µ$/month",
         "break-even at 2645715 requests a month (one unit with its staging share and the overhead), demand is 10950",
@@ -131,12 +167,49 @@ describe("GET /admin/scenarios/{scenario}/report", () => {
     expect(await byAccept.text()).toBe(text);
   });
 
+  it("recommends batch/deferred for the work that is not urgent, at the cheapest deferred price", async () => {
+    const t0 = nextUtc({ hour: 0 }) + 60 * 86_400_000;
+    const a = await newTenant();
+    const beta = (hour: number, n: number): Seed => ({ origin: "beta", hour, n, cost: 1000, prompt: 500, cached: 0, completion: 250, latency: 400, accepted: 0, rejected: 0 });
+    // 30 interactive requests in hour 0, 10 Batch API lines in hour 1.
+    await seed(a.tenantId, t0, [beta(0, 30)], "chat-deferrable");
+    await seed(a.tenantId, t0, [beta(1, 10)], "chat-deferrable", "batch_report-");
+    const r = await jsonOf<DecisionReport>(adminFetch(`/scenarios/chat-deferrable/report?from=${t0}&to=${t0 + 2 * HOUR}`));
+    // 20 requests an hour: 14,600 a month at 1,000 µ$; a quarter deferred (measured, above the configured 10 %) at half price.
+    expect(r.options.maas).toEqual({ value: 14_600_000, source: "estimated" });
+    expect(r.options.deferred).toEqual({
+      value: { share: 0.25, shareSource: "measured", priceRatio: 0.5, via: "beta off-peak window 16:30-00:30", monthlyMicros: 12_775_000 },
+      source: "estimated",
+    });
+    expect(r.recommendation).toEqual({
+      choice: "batch-deferred",
+      poolShare: null,
+      deferredShare: 0.25,
+      reasons: [
+        "no self-hosted origin of this scenario declares its economics (fixedUsdPerHour, requestsPerHour): the pool cannot be priced",
+        "25 % of the work is not urgent (Batch API lines): deferred at 50 % of the price (beta off-peak window 16:30-00:30), the rest interactive on MaaS",
+      ],
+    });
+    const md = await (await adminFetch(`/scenarios/chat-deferrable/report?from=${t0}&to=${t0 + 2 * HOUR}&format=md`)).text();
+    expect(md).toContain("**batch-deferred** (deferred share 25.0 %)");
+    expect(md).toContain("- batch/deferred: $12.78, 25.0 % deferred _(measured)_ at 50.0 % of the price (beta off-peak window 16:30-00:30) _(estimated)_");
+
+    // Fewer Batch API lines than the operator's 10 %: the configured share is used, and said so.
+    const later = t0 + 10 * HOUR;
+    await seed(a.tenantId, later, [beta(0, 38)], "chat-deferrable", "req_later_");
+    await seed(a.tenantId, later, [beta(0, 2)], "chat-deferrable", "batch_later-");
+    const configured = await jsonOf<DecisionReport>(adminFetch(`/scenarios/chat-deferrable/report?from=${later}&to=${later + HOUR}`));
+    // 40 an hour: 29,200 a month at 1,000 µ$, 10 % of it at half price.
+    expect(configured.options.deferred.value).toEqual({ share: 0.1, shareSource: "configured", priceRatio: 0.5, via: "beta off-peak window 16:30-00:30", monthlyMicros: 27_740_000 });
+    expect(configured.recommendation.reasons.at(-1)).toBe("10 % of the work is not urgent (decision.deferrableShare): deferred at 50 % of the price (beta off-peak window 16:30-00:30), the rest interactive on MaaS");
+  });
+
   it("says when the data is insufficient, and refuses unknown scenarios and bad windows", async () => {
     const t0 = nextUtc({ hour: 0 }) + 30 * 86_400_000;
     const a = await newTenant();
     await seed(a.tenantId, t0, [maas(0, 3, 1, 0)]);
     const r = await jsonOf<DecisionReport>(adminFetch(`/scenarios/chat-decided/report?from=${t0}&to=${t0 + HOUR}`));
-    expect(r.recommendation).toEqual({ choice: "insufficient-data", poolShare: null, reasons: ["3 requests in the window, 10 needed (decision.minRequests)"] });
+    expect(r.recommendation).toEqual({ choice: "insufficient-data", poolShare: null, deferredShare: null, reasons: ["3 requests in the window, 10 needed (decision.minRequests)"] });
     expect(r.demand.requests.value).toBe(3);
 
     expect(await errorOf(adminFetch("/scenarios/nope/report"))).toMatchObject({ status: 404 });

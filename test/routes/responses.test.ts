@@ -1,27 +1,19 @@
 /**
  * `POST /v1/responses`, `GET` and `DELETE /v1/responses/{id}` through the router (issue #17,
- * section 1), driven by the official SDK and by plain requests: translated to chat for every
- * origin, with budgets, fallback, affinity, usage and cost applying unchanged; stored per tenant
+ * section 1), driven by the official SDK and by plain requests: translated to chat for the origins
+ * that do not speak the Responses API (the pools here; passed through to those that do:
+ * responses-native.test.ts), with budgets, fallback, affinity, usage and cost applying unchanged; stored per tenant
  * before the client is told the response is over; refused with a 400 naming the field when it
  * asks for what the router cannot do.
  */
 import { SELF } from "cloudflare:test";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { generateCompletion, promptSeed, renderChatPrompt } from "../../src/sim";
+import { renderChatPrompt } from "../../src/sim";
 import { addBudget, api, ledgerOf, newTenant, originSaw, settledAll, usageOf } from "../support/client";
+import { eventsOf, readStream, responseIdOf, sdk, simText, textStreamTypes, tokens } from "../support/responses";
 
 const BASE = "http://router.test/v1";
-
-/** The official SDK, pointed at the router. */
-function sdk(key: string): OpenAI {
-  return new OpenAI({ apiKey: key, baseURL: BASE, maxRetries: 0, fetch: (input, init) => SELF.fetch(new Request(input, init)) });
-}
-
-/** What the simulator writes for a chat prompt: its seeded words. */
-const simText = (prompt: Parameters<typeof renderChatPrompt>[0]) => generateCompletion(promptSeed(new TextEncoder().encode(renderChatPrompt(prompt)))).tokens.join("");
-const tokens = (text: string) => Math.ceil(new TextEncoder().encode(text).byteLength / 4);
-const responseIdOf = (res: Response) => `resp_${res.headers.get("x-request-id")!.slice(4)}`;
 
 const WEATHER_TOOL = {
   type: "function" as const,
@@ -64,31 +56,13 @@ describe("POST /v1/responses", () => {
     const { key } = await newTenant();
     const client = sdk(key);
     const stream = await client.responses.create({ model: "chat-pool", input: "hi", stream: true });
-    const types: string[] = [];
-    let completed: OpenAI.Responses.Response | undefined;
-    let text = "";
-    for await (const event of stream) {
-      types.push(event.type);
-      if (event.type === "response.output_text.delta") text += event.delta;
-      if (event.type === "response.completed") {
-        completed = event.response;
-        // Read the moment the event arrives: the write it waited for has landed.
-        expect(await client.responses.retrieve(event.response.id)).toMatchObject({ id: event.response.id, status: "completed" });
-      }
-    }
+    const { types, text, completed } = await readStream(stream, async (response) => {
+      // Read the moment the event arrives: the write it waited for has landed.
+      expect(await client.responses.retrieve(response.id)).toMatchObject({ id: response.id, status: "completed" });
+    });
     const chat = { model: "qwen2.5-7b", messages: [{ role: "user", content: "hi" }] };
     const words = simText(chat).trim().split(" ").length;
-    expect(types).toEqual([
-      "response.created",
-      "response.in_progress",
-      "response.output_item.added",
-      "response.content_part.added",
-      ...Array<string>(words).fill("response.output_text.delta"),
-      "response.output_text.done",
-      "response.content_part.done",
-      "response.output_item.done",
-      "response.completed",
-    ]);
+    expect(types).toEqual(textStreamTypes(words));
     expect(text).toBe(simText(chat));
     expect(completed!.usage).toMatchObject({ output_tokens: words, cost: (2 * words) / 1e6 });
   });
@@ -142,7 +116,7 @@ describe("POST /v1/responses", () => {
   it("a stream the origin breaks ends with error and response.failed, and the failed response is stored", async () => {
     const { tenantId, key } = await newTenant();
     const res = await api("/responses", key, { model: "chat-pool", input: "hi", stream: true, sim: { pool: { cutAfterChunks: 2 } } });
-    const events = (await res.text()).split("\n\n").filter((e) => e.startsWith("event: ")).map((e) => JSON.parse(e.slice(e.indexOf("data: ") + 6)) as { type: string; response?: { status: string; output: unknown[] }; code?: string });
+    const events = eventsOf(await res.text());
     expect(events.slice(-2).map((e) => e.type)).toEqual(["error", "response.failed"]);
     expect(events.at(-2)!.code).toBe("upstream_stream_broken");
     expect(events.at(-1)!.response!.output).toHaveLength(1);

@@ -40,9 +40,16 @@ describe("health moves traffic", () => {
     for (const res of await Promise.all([chat(key, long), chat(other.key, long)])) {
       expect(attemptsOf(res)).toBe("flaky;result=timeout, pool;result=200");
     }
-    // The breaker opened after two failures: soon every isolate skips flaky without trying it.
-    const skipped = await until(() => chat(key, { model: "chat-health" }, { "x-router-explain": "1" }), (r) => attemptsOf(r) === "pool;result=200", "the circuit to open");
-    const decision = JSON.parse(skipped.headers.get("x-router-decision")!) as { candidates: Array<{ origin: string; excluded: { rule: string } | null }> };
+    // The breaker opened after two failures: soon every isolate skips flaky without trying it. (Its
+    // slow answers may demote it by score first, a moment before the circuit opens: wait for both.)
+    type Decision = { candidates: Array<{ origin: string; excluded: { rule: string } | null }> };
+    const decisionOf = (r: Response) => JSON.parse(r.headers.get("x-router-decision")!) as Decision;
+    const skipped = await until(
+      () => chat(key, { model: "chat-health" }, { "x-router-explain": "1" }),
+      (r) => attemptsOf(r) === "pool;result=200" && decisionOf(r).candidates[0]!.excluded !== null,
+      "the circuit to open",
+    );
+    const decision = decisionOf(skipped);
     expect(decision.candidates[0]).toMatchObject({ origin: "flaky", excluded: { rule: "circuit_open" } });
     const origins = (await (await adminFetch("/origins")).json()) as { data: Array<{ origin: string; circuit: { state: string } }> };
     expect(origins.data.find((o) => o.origin === "flaky")!.circuit.state).toBe("open");

@@ -57,6 +57,8 @@ export const simOptions = {
     // A scenario's migration (issue #19): from a MaaS API to a pool, their own so figures are exact.
     "mig-maas": { profile: "openai" },
     "mig-pool": { profile: "vllm" },
+    // A pool that serves the Responses API itself (issue #17): sent Responses requests, not chat.
+    "pool-native": { profile: "vllm" },
     // Outcomes (issue #19 §1): their own, so monitor counts are exact.
     "out-maas": { profile: "openai" },
     "out-pool": { profile: "vllm" },
@@ -137,6 +139,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       router: { ...origin("router", "openrouter"), pricing: ALPHA_PRICING },
       "mig-maas": { ...origin("mig-maas", "openai"), pricing: ALPHA_PRICING },
       "mig-pool": { ...origin("mig-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
+      "pool-native": { ...origin("pool-native", "vllm"), kind: "self-hosted", pricing: POOL_PRICING, responsesApi: true },
       "out-maas": { ...origin("out-maas", "openai"), pricing: ALPHA_PRICING },
       "out-pool": { ...origin("out-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
       "rep-maas": { ...origin("rep-maas", "openai"), pricing: ALPHA_PRICING, region: "eu-west" },
@@ -270,6 +273,17 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
           { origin: "alpha", model: "alpha-large" },
         ],
       },
+      // The Responses API passed through (test/routes/responses-native.test.ts): a native pool alone,
+      // and first with the translating pool behind it.
+      "chat-native": { endpoint: "chat", candidates: [{ origin: "pool-native", model: "qwen2.5-7b" }] },
+      "chat-native-first": {
+        endpoint: "chat",
+        routing: "ordered",
+        candidates: [
+          { origin: "pool-native", model: "qwen2.5-7b" },
+          { origin: "pool", model: "qwen2.5-7b" },
+        ],
+      },
       "chat-tiered": { endpoint: "chat", candidates: [{ origin: "tiered", model: "tiered-model" }] },
       "chat-openrouter": { endpoint: "chat", candidates: [{ origin: "router", model: "vendor/model" }] },
       // Walked through every stage by test/routes/admin-migration.test.ts.
@@ -284,7 +298,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
           owner: "ml-platform@example.com",
           shadowShare: 1,
           evals: { minSamples: 4, errorRate: 0.25 },
-          canary: { share: 1, stop: { costMicrosPerRequest: MIG_CANARY_MAX_COST, minSamples: 2 } },
+          canary: { share: 1, stop: { costMicrosPerRequest: MIG_CANARY_MAX_COST, minSamples: 2, acceptanceDrop: 0.2, minRated: 2 } },
         },
       },
       // A migration to an origin whose API key secret is not set: its moves are refused.
@@ -307,6 +321,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
         ],
         decision: REPORT_DECISION,
       },
+      // The report's batch/deferred option: `beta` is half price off-peak (test/routes/admin-report.test.ts).
+      "chat-deferrable": { endpoint: "chat", candidates: [{ origin: "beta", model: "deepseek-chat" }], decision: { ...REPORT_DECISION, deferrableShare: 0.1 } },
       "embed-main": {
         endpoint: "embeddings",
         routing: "ordered",

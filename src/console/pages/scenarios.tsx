@@ -146,6 +146,11 @@ function CanarySection({ p, name, s, snapshot }: { p: Page; name: string; s: Sce
             <td class="muted">per request, at admission</td>
           </tr>
           <tr>
+            <th>acceptance below the baseline's</th>
+            <td>{criteria.acceptanceDrop === undefined ? "—" : `by ${pct(criteria.acceptanceDrop)}, after ${int(criteria.minRated ?? 20)} judged answers`}</td>
+            <td>{snapshot?.outcomes?.[name]?.acceptanceRate != null ? pct(snapshot.outcomes[name]!.acceptanceRate!) : "—"}</td>
+          </tr>
+          <tr>
             <th>judged after</th>
             <td>{int(criteria.minSamples ?? 20)} samples</td>
             <td>{snapshot ? <Num value={snapshot.samples} format="int" api={ORIGINS} field={`${at}.samples`} /> : "—"}</td>

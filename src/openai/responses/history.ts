@@ -26,8 +26,16 @@ export interface StoredResponse {
  * storedResponse({ model: "m", input: "hi" }, response) // { response, input: [{ role: "user", content: "hi" }] }
  */
 export function storedResponse(request: ResponsesRequest, response: ResponseObject): StoredResponse {
-  const input: InputItem[] = typeof request.input === "string" ? [{ role: "user", content: request.input }] : request.input;
-  return { response, input };
+  return { response, input: inputItems(request) };
+}
+
+/**
+ * A request's `input` as items: a string is one user message.
+ * @example
+ * inputItems({ model: "m", input: "hi" }) // [{ role: "user", content: "hi" }]
+ */
+export function inputItems(request: ResponsesRequest): InputItem[] {
+  return typeof request.input === "string" ? [{ role: "user", content: request.input }] : request.input;
 }
 
 /** An output item as the input item it becomes on the next turn (only what the translation reads). */
@@ -40,11 +48,22 @@ function asInput(item: OutputItem): InputItem {
 }
 
 /**
+ * An output item as a Responses origin is sent it on the next turn (`native.ts`): a function call
+ * without the router's item id, an assistant message as its text, the form every server that
+ * speaks the Responses API takes (the router's ids mean nothing to the origin).
+ */
+export function asOriginInput(item: OutputItem): InputItem {
+  if (item.type === "function_call") return { type: "function_call", call_id: item.call_id, name: item.name, arguments: item.arguments };
+  return { role: "assistant", content: item.content.map((p) => (p.type === "refusal" ? p.refusal : p.text)).join("") };
+}
+
+/**
  * The conversation a chain of stored responses holds, oldest first: each one's input, then its
- * output. Pass it as `history` to `toChatRequest`.
+ * output (as `asOutput` makes it an input item). Pass it as `history` to `toChatRequest`, or (with
+ * `asOriginInput`) to `nativeRequest`.
  * @example
  * conversationItems([first, second]) // [...first.input, ...first.response.output, ...second.input, ...second.response.output]
  */
-export function conversationItems(chain: readonly StoredResponse[]): InputItem[] {
-  return chain.flatMap((stored) => [...stored.input, ...stored.response.output.map(asInput)]);
+export function conversationItems(chain: readonly StoredResponse[], asOutput: (item: OutputItem) => InputItem = asInput): InputItem[] {
+  return chain.flatMap((stored) => [...stored.input, ...stored.response.output.map(asOutput)]);
 }

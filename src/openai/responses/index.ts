@@ -3,7 +3,9 @@
  * pure code, no I/O. The request path validates (`parseResponsesRequest`), translates
  * (`toChatRequest`), forwards the chat body like any chat request, and translates the answer back
  * (`fromChatCompletion`, or `ResponsesStreamTranslator` for a stream); stored responses make
- * `previous_response_id` work (`storedResponse`, `conversationItems`).
+ * `previous_response_id` work (`storedResponse`, `conversationItems`). An origin that speaks the
+ * Responses API is sent `nativeRequest` instead, and its answer read as chat
+ * (`chatCompletionOfResponse`, `ChatChunksOfResponseEvents`: `native.ts`).
  */
 export {
   parseResponsesRequest,
@@ -34,4 +36,5 @@ export {
   type ResponseObject,
   type ResponseUsage,
 } from "./response-object";
-export { conversationItems, storedResponse, type StoredResponse } from "./history";
+export { asOriginInput, conversationItems, inputItems, storedResponse, type StoredResponse } from "./history";
+export { ChatChunksOfResponseEvents, chatCompletionOfResponse, nativeRequest } from "./native";

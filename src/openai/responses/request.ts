@@ -13,8 +13,7 @@
  */
 import { z } from "zod";
 import { formatPath } from "../../lib/zod-path";
-import type { RouterFailure } from "../errors";
-import { metadataSchema, userSchema } from "../requests";
+import { metadataSchema, userSchema } from "../attribution";
 import { inputItemSchema, typeNamed } from "./items";
 
 /** A field that may only be absent, null (or `allowed`): anything else is refused with `reason`. */
@@ -132,8 +131,12 @@ function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   return best ? innermost({ ...best, path: [...issue.path, ...best.path] }) : issue;
 }
 
-/** A refusal, ready for `RouterError` (rendered as a 400 `invalid_value` naming `param`). */
-export type InvalidResponsesRequest = Extract<RouterFailure, { kind: "invalid_body" }>;
+/** A refusal, ready for `RouterError` (rendered as a 400 `invalid_value` naming `param`): its `invalid_body` failure. */
+export interface InvalidResponsesRequest {
+  kind: "invalid_body";
+  message: string;
+  param: string | null;
+}
 
 /** The outcome of validating a body. */
 export type ResponsesRequestParse = { ok: true; request: ResponsesRequest } | { ok: false; failure: InvalidResponsesRequest };

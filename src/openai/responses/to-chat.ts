@@ -26,6 +26,7 @@
  *   sets, such as `messages`, is not overwritten).
  * Nulls are left out.
  */
+import { inputItems } from "./history";
 import { itemsToMessages, type ChatMessage } from "./messages";
 import type { InputItem } from "./items";
 import { RESPONSES_FIELDS, type ResponsesRequest } from "./request";
@@ -75,8 +76,7 @@ export interface ChatRequestBody {
  * // { model: "m", messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }] }
  */
 export function toChatRequest(request: ResponsesRequest, history: readonly InputItem[] = []): ChatRequestBody {
-  const input: InputItem[] = typeof request.input === "string" ? [{ role: "user", content: request.input }] : request.input;
-  const messages = itemsToMessages([...history, ...input]);
+  const messages = itemsToMessages([...history, ...inputItems(request)]);
   if (request.instructions != null) messages.unshift({ role: "system", content: request.instructions });
   const body: ChatRequestBody = { model: request.model, messages };
 
