@@ -146,7 +146,7 @@ export class Isolate {
 
   /** A tenant's ledger as the request path calls it (counted; see lease/ledger-client.ts). */
   ledger(tenantId: string): LedgerClient {
-    return new LedgerClient(this.env.TENANT_LEDGER.getByName(tenantId), this.ledgerCalls, this.ledgerRttMs);
+    return new LedgerClient(() => this.env.TENANT_LEDGER.getByName(tenantId), this.ledgerCalls, this.ledgerRttMs);
   }
 
   /** This isolate's copy of a tenant's prefix index (memory only). */

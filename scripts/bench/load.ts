@@ -20,6 +20,8 @@ export interface LoadOptions {
   durationSeconds: number;
   /** Stop after this many requests instead (smoke runs). */
   amount?: number;
+  /** A response slower than this counts as an error (default 10 s). */
+  timeoutSeconds?: number;
 }
 
 export interface LoadResult {
@@ -59,7 +61,7 @@ export function runLoad(request: LoadRequest, options: LoadOptions): Promise<Loa
         body: request.body,
         connections: options.connections,
         pipelining: 1,
-        timeout: 10,
+        timeout: options.timeoutSeconds ?? 10,
         // How often it checks whether to stop; its default, 1 s, would pad every short run.
         sampleInt: 100,
         ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.durationSeconds }),

@@ -30,14 +30,11 @@ import { workerdBinary } from "../lib/workerd-process";
 import { PROJECT_ROOT } from "../lib/workerd-router";
 import { processCpuSeconds } from "./cpu";
 import { runLoad, type LoadRequest } from "./load";
+import { chatBody, provisionTenant, SCENARIO } from "./requests";
 import { goals, summarize, toMarkdown, type BenchResults, type Cell, type RunRecord } from "./report";
 import { startOrigin, startPassthrough, startPortkey, startRouter, type Server } from "./servers";
 
-/** The scenario the router is asked for, and whose first candidate the others call directly. */
-const SCENARIO = "chat-default";
 const CONNECTIONS = [1, 32] as const;
-/** The tenant the demo key `tr-demo-local` names (keys are `tr-<tenant>-<secret>`). */
-const DEMO_TENANT = "demo";
 const ALL_TARGETS = ["origin", "passthrough", "router", "router-stream", "router-rtt", "portkey", "passthrough-stream"] as const;
 type TargetId = (typeof ALL_TARGETS)[number];
 
@@ -47,19 +44,6 @@ interface Target {
   server: Server;
   request: LoadRequest;
   stream: boolean;
-}
-
-/** A small chat request: what a chat UI's short turn looks like. */
-function chatBody(model: string, stream: boolean): string {
-  return JSON.stringify({
-    model,
-    max_tokens: 16,
-    ...(stream ? { stream: true } : {}),
-    messages: [
-      { role: "system", content: "You are a concise assistant." },
-      { role: "user", content: "In one sentence: why route LLM traffic at the edge?" },
-    ],
-  });
 }
 
 function options() {
@@ -115,22 +99,6 @@ async function check(target: Target): Promise<void> {
   if (target.id.startsWith("router") && res.headers.get("x-router-origin") !== "pool-local") {
     throw fail(`expected x-router-origin: pool-local, got ${res.headers.get("x-router-origin")}`);
   }
-}
-
-/**
- * Lifts the demo tenant's rate limits to their maxima and gives it a daily cost budget it cannot
- * spend: every admission still counts the windows and reserves the worst case, as in production,
- * but nothing is refused. (A new tenant starts at 1,000 rpm, which a benchmark passes in a second.)
- */
-async function provisionTenant(routerUrl: string): Promise<void> {
-  const admin = { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, "content-type": "application/json" };
-  const call = async (method: string, path: string, body: unknown) => {
-    const res = await fetch(`${routerUrl}${path}`, { method, headers: admin, body: JSON.stringify(body) });
-    if (!res.ok) throw new Error(`router admin API: ${method} ${path} answered ${res.status} ${await res.text()}`);
-  };
-  const tenant = DEMO_TENANT;
-  await call("PUT", `/admin/tenants/${tenant}/limits`, { rpm: 10_000_000, tpm: 10_000_000_000, concurrency: 100_000 });
-  await call("POST", `/admin/tenants/${tenant}/budgets`, { metric: "cost", period: "day", limit: Number.MAX_SAFE_INTEGER });
 }
 
 function git(...args: string[]): string {

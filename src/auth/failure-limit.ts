@@ -27,12 +27,20 @@ export class FailureLimiter {
   private level(address: string, now: number): number {
     const b = this.buckets.get(address);
     if (!b) return this.options.burst;
-    return Math.min(this.options.burst, b.tokens + ((now - b.at) * this.options.perMinute) / 60_000);
+    const level = b.tokens + ((now - b.at) * this.options.perMinute) / 60_000;
+    if (level < this.options.burst) return level;
+    // Refilled: as if it had never failed, so an idle limiter holds no bucket at all.
+    this.buckets.delete(address);
+    return this.options.burst;
   }
 
-  /** Seconds until the address may try again, or 0 when it may now. */
-  retryAfterSeconds(address: string, now: number): number {
-    const level = this.level(address, now);
+  /**
+   * Seconds until the address may try again, or 0 when it may now. A function for `address` is
+   * called only when some address is being slowed: reading a client's address (`request.cf`) is
+   * not free, and most requests meet a limiter with nobody in it.
+   */
+  retryAfterSeconds(address: string | (() => string), now: number): number {
+    const level = this.buckets.size === 0 ? this.options.burst : this.level(typeof address === "string" ? address : address(), now);
     return level >= 1 ? 0 : Math.ceil(((1 - level) * 60) / this.options.perMinute);
   }
 

@@ -31,11 +31,18 @@ export class LedgerCallCount {
 
 /** A counting (and, in benchmarks, delaying) client of one tenant's ledger stub. */
 export class LedgerClient implements LedgerCalls {
+  private made: DurableObjectStub<TenantLedger> | null = null;
+
+  /** `makeStub` makes the ledger's stub, on the first call: most requests under a lease make none. */
   constructor(
-    private readonly stub: DurableObjectStub<TenantLedger>,
+    private readonly makeStub: () => DurableObjectStub<TenantLedger>,
     private readonly count: LedgerCallCount,
     private readonly rttMs = 0,
   ) {}
+
+  private get stub(): DurableObjectStub<TenantLedger> {
+    return (this.made ??= this.makeStub());
+  }
 
   private async call<T>(kind: string, send: () => Promise<T>): Promise<T> {
     this.count.add(kind);

@@ -42,11 +42,14 @@ export function endpointOf(path: string): string {
 
 class Counter {
   readonly series = new Map<string, { labels: Labels; value: number }>();
-  add(labels: Labels, value: number): void {
-    const key = JSON.stringify(labels);
+  /**
+   * Adds to the series of `labels`, found by `key` (which names that label set and no other);
+   * `labels` is called only when the series is new.
+   */
+  add(key: string, value: number, labels: () => Labels): void {
     const entry = this.series.get(key);
     if (entry) entry.value += value;
-    else if (this.series.size < MAX_SERIES) this.series.set(key, { labels, value });
+    else if (this.series.size < MAX_SERIES) this.series.set(key, { labels: labels(), value });
   }
 }
 
@@ -58,19 +61,24 @@ export class RequestMetrics {
   readonly costMicros = new Counter();
   readonly durations = new Map<string, Histogram>();
 
+  /**
+   * Counts a request's line. Every series' key extends the JSON of its endpoint, scenario and
+   * origin, made once per line: a request touches up to seven series, and the label objects are
+   * made only for a series' first request.
+   */
   record(line: RequestLine): void {
     const where = { endpoint: line.endpoint ?? endpointOf(line.path), scenario: line.scenario ?? "", origin: line.origin ?? "" };
-    const status = String(line.status);
-    this.requests.add({ ...where, status }, 1);
-    if (line.status >= 400) this.errors.add({ ...where, status }, 1);
-    if (line.scenario !== undefined) {
-      const at = { scenario: where.scenario, origin: where.origin };
-      if (line.promptTokens) this.tokens.add({ ...at, kind: "prompt" }, line.promptTokens);
-      if (line.cachedTokens) this.tokens.add({ ...at, kind: "cached" }, line.cachedTokens);
-      if (line.completionTokens) this.tokens.add({ ...at, kind: "completion" }, line.completionTokens);
-      if (line.costMicros) this.costMicros.add(at, line.costMicros);
-    }
     const key = JSON.stringify(where);
+    const status = String(line.status);
+    this.requests.add(`${key}${status}`, 1, () => ({ ...where, status }));
+    if (line.status >= 400) this.errors.add(`${key}${status}`, 1, () => ({ ...where, status }));
+    if (line.scenario !== undefined) {
+      const at = () => ({ scenario: where.scenario, origin: where.origin });
+      if (line.promptTokens) this.tokens.add(`${key}prompt`, line.promptTokens, () => ({ ...at(), kind: "prompt" }));
+      if (line.cachedTokens) this.tokens.add(`${key}cached`, line.cachedTokens, () => ({ ...at(), kind: "cached" }));
+      if (line.completionTokens) this.tokens.add(`${key}completion`, line.completionTokens, () => ({ ...at(), kind: "completion" }));
+      if (line.costMicros) this.costMicros.add(key, line.costMicros, at);
+    }
     let h = this.durations.get(key);
     if (!h) {
       if (this.durations.size >= MAX_SERIES) return;
@@ -78,9 +86,7 @@ export class RequestMetrics {
       this.durations.set(key, h);
     }
     const seconds = line.latencyMs / 1000;
-    DURATION_BUCKETS.forEach((le, i) => {
-      if (seconds <= le) h.counts[i]!++;
-    });
+    for (let i = 0; i < DURATION_BUCKETS.length; i++) if (seconds <= DURATION_BUCKETS[i]!) h.counts[i]!++;
     h.sum += seconds;
     h.count++;
   }

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { formatPath } from "../lib/zod-path";
 import { metadataSchema, userSchema } from "./attribution";
+import { chatFastPath } from "./chat-fast-path";
 import { RouterError } from "./errors";
 
 
@@ -90,11 +91,15 @@ export type ProxyRequest =
 /** The endpoints a client calls: the upstream ones, and the Responses API (served as chat). */
 export type ApiEndpoint = ProxyRequest["endpoint"] | "responses";
 
-/** Validates a parsed body for its endpoint, or throws the 400 that names the offending `param`. */
+/**
+ * Validates a parsed body for its endpoint, or throws the 400 that names the offending `param`. A
+ * chat body of the common shape skips zod (`chat-fast-path.ts`: the same result, without zod's
+ * generic walk).
+ */
 export function parseProxyRequest(endpoint: ProxyRequest["endpoint"], value: unknown): ProxyRequest {
   switch (endpoint) {
     case "chat":
-      return { endpoint, body: validate(chatRequestSchema, value) };
+      return { endpoint, body: chatFastPath(value) ?? validate(chatRequestSchema, value) };
     case "embeddings":
       return { endpoint, body: validate(embeddingsRequestSchema, value) };
     case "completions":

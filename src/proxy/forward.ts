@@ -163,12 +163,20 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     controller.abort();
   };
   request.clientSignal?.addEventListener("abort", clientGone);
-  const firstByteTimer = setTimeout(abort, origin.timeouts.firstByteMs);
-  const totalTimer = setTimeout(abort, origin.timeouts.totalMs);
+  // One timer for both timeouts (a timer is a call into the runtime to set and another to clear):
+  // it fires at the first-byte deadline, and when the first byte came by then, is set again for
+  // what is left of the total.
+  const { firstByteMs, totalMs } = origin.timeouts;
+  let firstByte = false;
+  const deadline = () => {
+    const left = totalMs - (Date.now() - started);
+    if (!firstByte || left <= 0) abort();
+    else timer = setTimeout(deadline, left);
+  };
+  let timer = setTimeout(deadline, Math.min(firstByteMs, totalMs));
   /** The attempt is over: nothing may abort it any more. */
   const clearTimers = () => {
-    clearTimeout(firstByteTimer);
-    clearTimeout(totalTimer);
+    clearTimeout(timer);
     request.clientSignal?.removeEventListener("abort", clientGone);
   };
   /** Why a fetch or a read failed: the client left, a timeout fired, or the origin's own doing. */
@@ -218,7 +226,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
       await reader.cancel().catch(() => {});
       return fail(head.kind === "read_error" ? cause("broken") : head.kind);
     }
-    clearTimeout(firstByteTimer);
+    firstByte = true;
     log(response.status);
     let resolveOutcome!: (o: StreamOutcome) => void;
     const outcome = new Promise<StreamOutcome>((resolve) => (resolveOutcome = resolve));
@@ -241,7 +249,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     return { done: { kind: "stream", target, body, outcome, attempts } };
   }
 
-  clearTimeout(firstByteTimer);
+  firstByte = true;
   let text: string;
   try {
     text = await response.text();

@@ -74,9 +74,12 @@ async function drainReader(reader: ReadableStreamDefaultReader<Uint8Array>, boun
   }
 }
 
+/** Whole bodies only (no `stream` option), so one decoder serves every request. */
+const decoder = new TextDecoder();
+
 function parse(bytes: Uint8Array): { value: unknown; bytes: number } {
   try {
-    return { value: JSON.parse(new TextDecoder().decode(bytes)), bytes: bytes.byteLength };
+    return { value: JSON.parse(decoder.decode(bytes)), bytes: bytes.byteLength };
   } catch {
     throw new RouterError({ kind: "invalid_json" });
   }

@@ -34,8 +34,9 @@ export async function authenticate(ctx: Pick<RequestContext, "request" | "env" |
   if (!key) throw new RouterError({ kind: "missing_api_key" });
   const { keys, keyFailures } = ctx.isolate;
   const now = Date.now();
-  const address = clientAddress(ctx.request, ctx.config.security.clientAddressHeader);
-  const wait = keyFailures.retryAfterSeconds(address, now);
+  let address: string | undefined;
+  const addressOf = () => (address ??= clientAddress(ctx.request, ctx.config.security.clientAddressHeader));
+  const wait = keyFailures.retryAfterSeconds(addressOf, now);
   // A blocked address still gets a signed key checked (an HMAC, no object reached), not a legacy
   // one: that would ask the directory on every guess.
   if (wait > 0 && parseKey(key)?.kind !== "signed") throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
@@ -45,12 +46,15 @@ export async function authenticate(ctx: Pick<RequestContext, "request" | "env" |
       key,
       tenantId: check.tenantId,
       ledger: ctx.isolate.ledger(check.tenantId),
-      stub: ctx.env.TENANT_LEDGER.getByName(check.tenantId),
-      refused: () => keyFailures.fail(address, Date.now()),
+      // Made when read (the tenant's own reads): a proxied request never needs it.
+      get stub() {
+        return ctx.env.TENANT_LEDGER.getByName(check.tenantId);
+      },
+      refused: () => keyFailures.fail(addressOf(), Date.now()),
     };
   }
   if (wait > 0) throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
-  keyFailures.fail(address, now);
+  keyFailures.fail(addressOf(), now);
   throw new RouterError({ kind: "invalid_api_key" });
 }
 

@@ -70,8 +70,11 @@ function recordDecision(f: Finishing, result: Forwarded): void {
   const { ctx, admission, placement, serving } = f;
   const { decision } = placement;
   let decisionLogged: Promise<void> = Promise.resolve();
+  const logged = ctx.isolate.shouldLogDecision(admission.model, explained(ctx, admission) || decision.shadow !== null, ctx.startedAt);
+  // Most decisions are neither sampled nor shadowed: their log's stub (a hash of its name) is never made.
+  if (!logged && !decision.shadow) return;
   const log = ctx.env.DECISION_LOG.getByName(admission.model);
-  if (ctx.isolate.shouldLogDecision(admission.model, explained(ctx, admission) || decision.shadow !== null, ctx.startedAt)) {
+  if (logged) {
     const entry = { requestId: ctx.requestId, at: ctx.startedAt, attempts: decision.attempts, shadow: decision.shadow, servedBy: serving?.origin ?? null, explanation: decision.explanation };
     decisionLogged = log.record(entry).catch((e: unknown) => console.error("decision log failed", e));
     ctx.waitUntil(decisionLogged);
@@ -107,11 +110,15 @@ function reportAnswer(f: Finishing, usage?: Usage | null, outputTokens = usage?.
   if (send) ctx.waitUntil(send);
 }
 
-/** The scenario's quality gates' verdict on an answer (null: none on, or none applied). */
-function gatesOf(admission: Admission, answer: GateAnswer | null | undefined): GateResult | null {
+/**
+ * The scenario's quality gates' verdict on an answer (null: none on, or none applied). The answer
+ * is read only when some gate is on: most scenarios have none, and their answers are never walked.
+ */
+function gatesOf(admission: Admission, answerOf: () => GateAnswer | null | undefined): GateResult | null {
   const gates = admission.scenario.qualityGates;
-  if (!answer || !gatesOn(gates) || admission.upstream.endpoint === "embeddings") return null;
-  return judge(gates, admission.upstream.body, answer);
+  if (!gatesOn(gates) || admission.upstream.endpoint === "embeddings") return null;
+  const answer = answerOf();
+  return answer ? judge(gates, admission.upstream.body, answer) : null;
 }
 
 /**
@@ -120,7 +127,7 @@ function gatesOf(admission: Admission, answer: GateAnswer | null | undefined): G
  */
 async function finishJson(f: Finishing, result: Extract<Forwarded, { kind: "json" }>): Promise<Response> {
   const { ctx, admission, settlement, headers } = f;
-  const gates = gatesOf(admission, answerOfJson(result.answer));
+  const gates = gatesOf(admission, () => answerOfJson(result.answer));
   reportAnswer(f, result.usage, undefined, gates);
   const served = { ...settlement.servedBy(result.target), status: 200, outcome: "ok" };
   const settled = { ...jsonSettlement(settlement.facts, served, result.usage, result.text.length, Date.now()), gates };
@@ -150,7 +157,7 @@ function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" 
         return settlement.settle(streamSettlement(settlement.facts, served, o, Date.now()), o.usage ?? null);
       }
       // A stream's gates judge what the relay saw, when it ran to its end.
-      const gates = o.end === "completed" ? gatesOf(f.admission, o.answer) : null;
+      const gates = o.end === "completed" ? gatesOf(f.admission, () => o.answer) : null;
       reportAnswer(f, o.usage, o.usage?.completionTokens ?? o.contentEvents, gates);
       return settlement.settle({ ...streamSettlement(settlement.facts, served, o, Date.now()), gates }, o.usage ?? null);
     }),

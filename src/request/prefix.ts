@@ -63,12 +63,17 @@ export function affinityView(
   return { cachedTokens, promptTokens: fp.promptTokens, anchor: fp.conversation, sessionKey: prefix.sessionKey, rotation };
 }
 
-/** The index update after `origin` answered with `usage` (null: it reported none). */
+/**
+ * The index update after `origin` answered with `usage`; null when there is nothing to learn (no
+ * lookup, or an update that records, drops and marks nothing: a prompt shorter than a block). A
+ * null update is neither applied nor sent to the ledger, which then writes nothing for it.
+ */
 export function learnedFrom(config: RouterConfig, prefix: RequestPrefix, matches: Readonly<Record<string, PrefixMatch>>, origin: string, usage: Usage | null): PrefixUpdate | null {
   const o = ownEntry(config.origins, origin);
   if (!o || prefix.lookup === null) return null;
   const reported = usage?.cacheReported ? { promptTokens: usage.promptTokens, cachedTokens: usage.cachedTokens } : null;
-  return prefixUpdate(prefix.fp, origin, ownEntry(matches, origin) ?? null, reported, cacheProfileOf(o));
+  const update = prefixUpdate(prefix.fp, origin, ownEntry(matches, origin) ?? null, reported, cacheProfileOf(o));
+  return update.record.length === 0 && update.drop.length === 0 && update.staleBefore === null ? null : update;
 }
 
 /** The monitor's sample of what was predicted at the serving origin and what it reported. */

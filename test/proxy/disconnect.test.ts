@@ -95,6 +95,23 @@ describe("a client that goes away", () => {
     await until("the origin call to end", inFlightAtHangup, (n) => n === before);
   });
 
+  it("notices a client that cancels a silent stream without leaving, and cancels the origin call", async () => {
+    const { tenantId, key } = await newTenant();
+    const before = await inFlightAtHangup();
+    // The request's own signal never fires: the client only cancels the body it was reading.
+    const res = await send(key, { stream: true, max_tokens: 8, sim: { hangup: { stallAfterChunks: 2 } } }, new AbortController().signal);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes(": keep-alive")) text += decoder.decode((await reader.read()).value!);
+    await reader.cancel();
+    const row = await usageOf(tenantId, res.headers.get("x-request-id")!);
+    expect(row).toMatchObject({ origin: "hangup", status: 200, outcome: "stream_cancelled", usageSource: "estimated", completionTokens: 2 });
+    expect(row.latencyMs).toBeLessThan(TOTAL_MS);
+    await until("the origin call to end", inFlightAtHangup, (n) => n === before);
+  });
+
   it("keeps a silent stream alive with SSE comments that clients ignore", async () => {
     const { key } = await newTenant();
     const res = await send(key, { stream: true, max_tokens: 4, sim: { hangup: { ttftMs: 0, decodeTokensPerSec: 1000 / (HEARTBEAT_MS * 1.5) } } }, new AbortController().signal);
