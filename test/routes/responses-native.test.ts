@@ -6,6 +6,7 @@
  * price and its stored responses, whichever origin served each turn; fallback, settlement and
  * broken streams behave as on the translated path.
  */
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { renderChatPrompt } from "../../src/sim";
 import { addBudget, api, newTenant, originSaw, settledAll, usageOf } from "../support/client";
@@ -190,6 +191,53 @@ describe("POST /v1/responses to an origin that speaks it", () => {
     const stored = (await (await api(`/responses/${responseIdOf(res)}`, key)).json()) as ResponseBody;
     expect(stored.status).toBe("failed");
     expect(await usageOf(tenantId, requestIdOf(res))).toMatchObject({ endpoint: "responses", origin: "pool-native", outcome: "stream_broken" });
+  });
+
+  it.each([
+    ["chat-native", "pool-native"],
+    ["chat-pool", "pool"],
+  ])("a stream its client leaves (%s) is stored as failed with what it generated, never as completed; a chain continues from what the client saw", async (model, origin) => {
+    const { tenantId, key } = await newTenant();
+    const client = new AbortController();
+    const res = await SELF.fetch("http://router.test/v1/responses", {
+      method: "POST",
+      signal: client.signal,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model, input: "hi", stream: true, sim: { [origin]: { stallAfterChunks: 2 } } }),
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes(": keep-alive")) text += decoder.decode((await reader.read()).value!);
+    await reader.cancel();
+    client.abort();
+    const seen = eventsOf(text);
+    expect(seen.map((e) => e.type).filter((t) => t.startsWith("response.") && !t.includes(".delta"))).not.toContain("response.completed");
+    const partial = seen.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta).join("");
+    expect(partial).not.toBe("");
+    expect(await usageOf(tenantId, requestIdOf(res))).toMatchObject({ origin, outcome: "stream_cancelled" });
+
+    const id = responseIdOf(res);
+    let stored = await api(`/responses/${id}`, key);
+    for (let i = 0; i < 100 && stored.status === 404; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      stored = await api(`/responses/${id}`, key);
+    }
+    const body = (await stored.json()) as ResponseBody & { error: unknown };
+    expect(body).toMatchObject({ id, status: "failed", incomplete_details: null, error: { code: "server_error", message: "The client closed the stream before the response was complete." } });
+    expect(body.output).toEqual([{ id: `msg_${id.slice(5)}_0`, type: "message", status: "incomplete", role: "assistant", content: [{ type: "output_text", text: partial, annotations: [] }] }]);
+
+    // The next turn continues from the text the client saw, as after a stream the origin broke.
+    const next = await api("/responses", key, { model, previous_response_id: id, input: "go on" });
+    expect(next.status).toBe(200);
+    const [sent] = await originSaw(requestIdOf(next));
+    const history = (sent!.body as { input?: unknown; messages?: unknown }).input ?? (sent!.body as { messages: unknown }).messages;
+    expect(history).toEqual([
+      { role: "user", content: "hi" },
+      { role: "assistant", content: partial },
+      { role: "user", content: "go on" },
+    ]);
   });
 
   it.each([
