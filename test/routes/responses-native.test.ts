@@ -193,6 +193,31 @@ describe("POST /v1/responses to an origin that speaks it", () => {
     expect(await usageOf(tenantId, requestIdOf(res))).toMatchObject({ endpoint: "responses", origin: "pool-native", outcome: "stream_broken" });
   });
 
+  it("an openai origin without a Responses API (404) is sent chat at once, and straight away from then on", async () => {
+    const { tenantId, key } = await newTenant();
+    const first = await api("/responses", key, { model: "chat-compat", input: "hi", max_output_tokens: 64 });
+    expect(first.status).toBe(200);
+    expect(attemptsOf(first)).toBe("compat;result=404, compat;result=200");
+    const seen = await originSaw(requestIdOf(first));
+    expect(seen.map((r) => r.path)).toEqual(["/compat/v1/responses", "/compat/v1/chat/completions"]);
+    // Its provider takes `prompt_cache_key`: both calls carry the same one.
+    const cacheKey = (seen[0]!.body as { prompt_cache_key: string }).prompt_cache_key;
+    expect(seen[0]!.body).toEqual({ model: "compat-model", input: "hi", store: false, max_output_tokens: 64, prompt_cache_key: cacheKey });
+    expect(seen[1]!.body).toEqual({ model: "compat-model", messages: [{ role: "user", content: "hi" }], max_completion_tokens: 64, prompt_cache_key: cacheKey });
+    const chat = { model: "compat-model", messages: [{ role: "user", content: "hi" }] };
+    const words = simText(chat).trim().split(" ").length;
+    expect(await first.json()).toMatchObject({ status: "completed", output: [{ type: "message", content: [{ type: "output_text", text: simText(chat) }] }] });
+    // One request, charged once, for what the chat call used (the 404 cost nothing).
+    expect(await usageOf(tenantId, requestIdOf(first))).toMatchObject({ endpoint: "responses", origin: "compat", status: 200, outcome: "ok", completionTokens: words, costMicros: 2 * words, usageSource: "origin" });
+
+    const next = await api("/responses", key, { model: "chat-compat", input: "hi", stream: true });
+    expect(attemptsOf(next)).toBe("compat;result=200");
+    expect(eventsOf(await next.text()).at(-1)!.type).toBe("response.completed");
+    const [only, ...none] = await originSaw(requestIdOf(next));
+    expect(only!.path).toBe("/compat/v1/chat/completions");
+    expect(none).toEqual([]);
+  });
+
   it.each([
     ["chat-native", "pool-native"],
     ["chat-pool", "pool"],
