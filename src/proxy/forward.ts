@@ -11,7 +11,8 @@
  * target that speaks it is sent the Responses body at `/responses`, and its answer (JSON, or the
  * event stream) is read back as the chat answer it stands for before anything else looks at it, so
  * the first-token rule, the relay, usage and what the caller does with the answer are chat's. It
- * is sent chat instead when this isolate saw it answer a Responses request with 404 or 405 lately
+ * is sent chat instead when its provider refuses the request's cap (`responsesMinOutputTokens`),
+ * or when this isolate saw it answer a Responses request with 404 or 405 lately
  * (`ResponsesRefusals`): such an answer is no failure of the origin's, and the same target is
  * sent the chat request at once (one attempt for the health and settlement accounts, both calls
  * in `x-router-attempts`).
@@ -147,6 +148,8 @@ function failureOf(attempts: AttemptLog[], retryAfter: number | null): RouterFai
 /** Whether `target` is sent the request's Responses body rather than its chat body (module comment). */
 function sendsResponses(request: ForwardRequest, target: Target, now: number): boolean {
   if (request.responses == null || !speaksResponses(target.origin)) return false;
+  const cap = request.responses.max_output_tokens;
+  if (typeof cap === "number" && cap < PROVIDER_PROFILES[target.origin.provider].responsesMinOutputTokens) return false;
   return !request.responsesRefusals?.refuses(target.originName, now);
 }
 

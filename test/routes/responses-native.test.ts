@@ -85,6 +85,23 @@ describe("POST /v1/responses to an origin that speaks it", () => {
     await settledAll(tenantId);
   });
 
+  it("a cap under OpenAI's floor of 16 output tokens is sent to an openai origin as chat; 16 goes native", async () => {
+    const { key } = await newTenant();
+    const small = await api("/responses", key, { model: "chat-alpha-only", input: "hi", max_output_tokens: 10 });
+    expect(small.status).toBe(200);
+    expect(attemptsOf(small)).toBe("alpha;result=200");
+    const [chat] = await originSaw(requestIdOf(small));
+    expect(chat!.path).toBe("/alpha/v1/chat/completions");
+    expect(chat!.body).toMatchObject({ model: "alpha-large", messages: [{ role: "user", content: "hi" }], max_completion_tokens: 10 });
+    expect(chat!.body).not.toHaveProperty("max_output_tokens");
+    expect(await small.json()).toMatchObject({ status: "incomplete", incomplete_details: { reason: "max_output_tokens" }, max_output_tokens: 10, usage: { output_tokens: 10 } });
+
+    const floor = await api("/responses", key, { model: "chat-alpha-only", input: "hi", max_output_tokens: 16 });
+    const [native] = await originSaw(requestIdOf(floor));
+    expect(native!.path).toBe("/alpha/v1/responses");
+    expect(native!.body).toMatchObject({ max_output_tokens: 16 });
+  });
+
   it("a conversation whose turns alternate between a native and a translating origin keeps one chain of the router's ids", async () => {
     const { tenantId, key } = await newTenant();
     // Long enough that the native pool's prefix cache (16-token blocks) holds some of it on the third turn.
