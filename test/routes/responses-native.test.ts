@@ -149,6 +149,26 @@ describe("POST /v1/responses to an origin that speaks it", () => {
     expect(stored).toEqual(three);
   });
 
+  it("an answer without input_tokens_details leaves the cache unreported, not a reported miss: the prefix index keeps what it predicted", async () => {
+    const { tenantId, key } = await newTenant();
+    // One message of several full blocks; each later turn extends it, so only the first turn's block is shared.
+    const opening = `${crypto.randomUUID()} ${"A prompt long enough to fill several cache blocks. ".repeat(40)}`;
+    const predictedOf = (res: Response) => Number(/predicted-cached-tokens=(\d+)/.exec(res.headers.get("x-router-affinity")!)![1]);
+    const ask = async (input: string, sim?: unknown) => {
+      const res = await api("/responses", key, { model: "chat-native", input, ...(sim ? { sim } : {}) });
+      expect(res.status).toBe(200);
+      await res.json();
+      await settledAll(tenantId);
+      return res;
+    };
+    await ask(opening);
+    const silent = await ask(`${opening} ${"Then B. ".repeat(100)}`, { "pool-native": { omitCacheDetails: true } });
+    expect(predictedOf(silent)).toBeGreaterThan(0);
+    // Had the silent answer counted as "nothing cached", the index would have dropped the opening's block.
+    const again = await ask(`${opening} ${"Then C. ".repeat(100)}`);
+    expect(predictedOf(again)).toBe(predictedOf(silent));
+  });
+
   it.each([false, true])("a tool-call round trip (stream: %s)", async (streamed) => {
     const { key } = await newTenant();
     const client = sdk(key);
