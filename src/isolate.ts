@@ -1,10 +1,10 @@
 /**
  * What one isolate keeps between requests, in one place (DESIGN §1: per-isolate state has one
  * home): the active config, the router's clock, origins' health snapshots and the reporter, the
- * cool-downs origins asked for, the settlement batcher, what placement remembers (cache models,
- * recent load, rotations), the sampling of the decision log, the canary stops already sent, and
- * what guards authentication. Created on first use from the env; everything below it receives the
- * pieces it needs, never the whole.
+ * cool-downs origins asked for, the origins that refused the Responses API lately, the settlement
+ * batcher, what placement remembers (cache models, recent load, rotations), the sampling of the
+ * decision log, the canary stops already sent, and what guards authentication. Created on first
+ * use from the env; everything below it receives the pieces it needs, never the whole.
  */
 import { CacheModel } from "./affinity/cache-model";
 import { PromptCacheKeys } from "./affinity/prompt-cache-key";
@@ -28,6 +28,7 @@ import { PrefixIndex } from "./affinity/prefix-index";
 import { RequestMetrics } from "./observe/metrics";
 import { Readiness } from "./observe/readiness";
 import { Cooldowns } from "./proxy/cooldowns";
+import { ResponsesRefusals } from "./proxy/responses-refusals";
 import { configuredScrubber, type Scrub } from "./proxy/scrub";
 import { longestHoldMs } from "./usage/reservation";
 import { SettleBatcher } from "./usage/settle-batcher";
@@ -43,6 +44,8 @@ export class Isolate {
   readonly snapshots: SnapshotCache;
   readonly reporter: HealthReporter;
   readonly cooldowns = new Cooldowns();
+  /** Origins that answered a Responses request with 404 or 405 lately: sent chat for a while. */
+  readonly responsesRefusals = new ResponsesRefusals();
   /** Settlements gathered per tenant and sent together. */
   readonly settlements = new SettleBatcher();
   readonly promptCacheKeys = new PromptCacheKeys();

@@ -55,6 +55,12 @@ export interface ProviderProfile {
    * versions only, and not for every model, so their origins opt in.
    */
   responsesApi: boolean;
+  /**
+   * The smallest `max_output_tokens` its Responses API takes (0: any). OpenAI refuses less than 16
+   * (400 `integer_below_min_value`); a Responses request with a smaller cap (the client's, or a
+   * budget's) is sent to it as chat, where `max_completion_tokens` has no such floor.
+   */
+  responsesMinOutputTokens: number;
 }
 
 const BEARER = { header: "authorization", scheme: "bearer" } as const;
@@ -85,6 +91,7 @@ const POOL_SERVER: ProviderProfile = {
   serviceTier: false,
   completions: true,
   responsesApi: false,
+  responsesMinOutputTokens: 0,
 };
 
 export const PROVIDER_PROFILES: Readonly<Record<Provider, ProviderProfile>> = {
@@ -105,6 +112,7 @@ export const PROVIDER_PROFILES: Readonly<Record<Provider, ProviderProfile>> = {
     serviceTier: true,
     completions: true,
     responsesApi: true,
+    responsesMinOutputTokens: 16,
   },
   // The chat API documents `max_tokens` (no `max_completion_tokens`) and
   // `stream_options.include_usage` (https://api-docs.deepseek.com/api/create-chat-completion); FIM
@@ -119,6 +127,7 @@ export const PROVIDER_PROFILES: Readonly<Record<Provider, ProviderProfile>> = {
     serviceTier: false,
     completions: false,
     responsesApi: false,
+    responsesMinOutputTokens: 0,
   },
   // Its parameters page documents `max_tokens` (https://openrouter.ai/docs/api-reference/parameters).
   // Usage, with its own `cost` in credits, is "included in the last SSE message for streaming
@@ -135,6 +144,7 @@ export const PROVIDER_PROFILES: Readonly<Record<Provider, ProviderProfile>> = {
     serviceTier: false,
     completions: true,
     responsesApi: false,
+    responsesMinOutputTokens: 0,
   },
   // vLLM: `max_tokens` is "deprecated in favor of the max_completion_tokens field"; `StreamOptions`
   // has `include_usage` (and `continuous_usage_stats`, usage on every chunk)

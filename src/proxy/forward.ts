@@ -10,7 +10,12 @@
  * A Responses API request goes to each target in its own tongue (`ForwardRequest.responses`): a
  * target that speaks it is sent the Responses body at `/responses`, and its answer (JSON, or the
  * event stream) is read back as the chat answer it stands for before anything else looks at it, so
- * the first-token rule, the relay, usage and what the caller does with the answer are chat's.
+ * the first-token rule, the relay, usage and what the caller does with the answer are chat's. It
+ * is sent chat instead when its provider refuses the request's cap (`responsesMinOutputTokens`),
+ * or when this isolate saw it answer a Responses request with 404 or 405 lately
+ * (`ResponsesRefusals`): such an answer is no failure of the origin's, and the same target is
+ * sent the chat request at once (one attempt for the health and settlement accounts, both calls
+ * in `x-router-attempts`).
  */
 import { speaksResponses } from "../config/origins";
 import { PROVIDER_PROFILES } from "../config/providers";
@@ -19,6 +24,7 @@ import { concatBytes } from "../lib/bytes";
 import { originRejection, type RouterFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
 import type { Cooldowns } from "./cooldowns";
+import type { ResponsesRefusals } from "./responses-refusals";
 import type { Scrub } from "./scrub";
 import { ChatChunksOfResponseEvents, chatCompletionOfResponse } from "../openai/responses/native";
 import { carriesText, dataOf, relaySse, type StreamOutcome } from "./sse-relay";
@@ -96,6 +102,8 @@ export interface ForwardRequest {
   heartbeatMs: number;
   /** This isolate's origins in a `Retry-After` cool-down. */
   cooldowns: Cooldowns;
+  /** This isolate's origins that refused a Responses request lately (sent chat instead); absent: none remembered. */
+  responsesRefusals?: ResponsesRefusals;
   /** The router's clock: when each attempt started (durations are measured on the real clock). */
   now?: () => number;
   /** Called as each attempt starts (health accounting of requests in flight). */
@@ -137,7 +145,22 @@ function failureOf(attempts: AttemptLog[], retryAfter: number | null): RouterFai
   return { kind: "upstream_error" };
 }
 
-async function attempt(request: ForwardRequest, target: Target, attempts: AttemptLog[], now: () => number): Promise<AttemptOutcome> {
+/** Whether `target` is sent the request's Responses body rather than its chat body (module comment). */
+function sendsResponses(request: ForwardRequest, target: Target, now: number): boolean {
+  if (request.responses == null || !speaksResponses(target.origin)) return false;
+  const cap = request.responses.max_output_tokens;
+  if (typeof cap === "number" && cap < PROVIDER_PROFILES[target.origin.provider].responsesMinOutputTokens) return false;
+  return !request.responsesRefusals?.refuses(target.originName, now);
+}
+
+/** A Responses request's answer that says the origin has no Responses API (a 404 with a model it knows, a 405). */
+const refusesResponses = (status: number) => status === 404 || status === 405;
+
+/**
+ * One call to `target`. `asChat`: the retry, as chat, of a Responses request the origin answered
+ * 404 or 405 (the same attempt, already counted by `onAttempt`).
+ */
+async function attempt(request: ForwardRequest, target: Target, attempts: AttemptLog[], now: () => number, asChat = false): Promise<AttemptOutcome> {
   const { origin } = target;
   const startedAt = now();
   const started = Date.now();
@@ -149,7 +172,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     log("no_credentials");
     return { retry: "no_credentials", retryAfterSeconds: null };
   }
-  request.onAttempt?.(target);
+  if (!asChat) request.onAttempt?.(target);
 
   const controller = new AbortController();
   let timedOut = false;
@@ -187,7 +210,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     return { retry: result, retryAfterSeconds };
   };
 
-  const native = request.responses != null && speaksResponses(origin);
+  const native = !asChat && sendsResponses(request, target, startedAt);
   const endpoint = native ? "responses" : request.endpoint;
   let response: Response;
   try {
@@ -205,6 +228,17 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
   }
 
   if (!response.ok) {
+    if (native && refusesResponses(response.status)) {
+      await response.body?.cancel().catch(() => {});
+      clearTimers();
+      log(response.status);
+      if (request.clientSignal?.aborted) return { retry: "cancelled", retryAfterSeconds: null };
+      const outcome = await attempt(request, target, attempts, now, true);
+      // The chat call refused too: the model, not the endpoint, is what the origin does not know.
+      const alsoRefused = "done" in outcome && outcome.done.kind === "origin_error" && refusesResponses(outcome.done.status);
+      if (!alsoRefused) request.responsesRefusals?.refused(target.originName, now());
+      return outcome;
+    }
     if (isRetryableStatus(response.status)) {
       const retryAfter = parseRetryAfter(response.headers.get("retry-after"), Date.now());
       if (retryAfter !== null && (response.status === 429 || response.status === 503)) request.cooldowns.coolDown(target.originName, retryAfter, Date.now());

@@ -13,18 +13,23 @@ export interface SseRewrite {
   start?(): string;
   /** The text for one complete event (its lines, without the blank line that ends it); "" drops it. */
   event(event: string): string | Promise<string>;
-  /** Text sent once the source has ended (after its last event). */
+  /** Text sent once the source has ended (after its last event); never called once the reader cancelled. */
   end?(): string | Promise<string>;
+  /** The reader cancelled the stream (the client left): no `end`, nothing more is sent. */
+  cancel?(): void;
 }
 
 /**
  * A readable stream of `source`'s events as `rewrite` makes them. A source that fails makes it
- * fail (the reader sees the read error); cancelling it cancels the source.
+ * fail (the reader sees the read error); cancelling it cancels the source and tells `rewrite`
+ * (`cancel`), and a read then pending ends with nothing more rewritten: the source's end that
+ * the cancel caused is no end of its events.
  */
 export function rewriteSse(source: ReadableStream<Uint8Array>, rewrite: SseRewrite): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
+  let cancelled = false;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -34,10 +39,12 @@ export function rewriteSse(source: ReadableStream<Uint8Array>, rewrite: SseRewri
       async pull(controller) {
         for (;;) {
           const { done, value } = await reader.read();
+          if (cancelled) return;
           if (done) {
             buffer += decoder.decode();
             let tail = buffer.trim() === "" ? "" : await rewrite.event(buffer.replace(/\r\n?/g, "\n").replace(/\n+$/, ""));
             tail += (await rewrite.end?.()) ?? "";
+            if (cancelled) return;
             if (tail) controller.enqueue(encoder.encode(tail));
             controller.close();
             return;
@@ -50,6 +57,7 @@ export function rewriteSse(source: ReadableStream<Uint8Array>, rewrite: SseRewri
             buffer = buffer.slice(boundary + 2);
             out += await rewrite.event(event);
           }
+          if (cancelled) return;
           if (out) {
             controller.enqueue(encoder.encode(out));
             return;
@@ -57,6 +65,8 @@ export function rewriteSse(source: ReadableStream<Uint8Array>, rewrite: SseRewri
         }
       },
       async cancel(reason) {
+        cancelled = true;
+        rewrite.cancel?.();
         await reader.cancel(reason).catch(() => {});
       },
     },

@@ -165,7 +165,7 @@ function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" 
   headers.set("content-type", "text/event-stream; charset=utf-8");
   headers.set("cache-control", "no-cache");
   const turn = f.admission.responses;
-  const body = turn ? responsesStream(result.body, turn, ctx.isolate.clock.now, keeper(ctx, f.admission, turn)) : result.body;
+  const body = turn ? responsesStream(result.body, { outcome: result.outcome, waitUntil: (w) => ctx.waitUntil(w) }, turn, ctx.isolate.clock.now, keeper(ctx, f.admission, turn)) : result.body;
   return new Response(body, { status: 200, headers });
 }
 

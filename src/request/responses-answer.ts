@@ -21,7 +21,7 @@ import {
 } from "../openai/responses";
 import { addUsageCost } from "../openai/cost";
 import { utf8ByteLength } from "../lib/bytes";
-import { dataOf } from "../proxy/sse-relay";
+import { dataOf, type StreamOutcome } from "../proxy/sse-relay";
 import { rewriteSse } from "../proxy/sse-transform";
 import type { Admission } from "./admit";
 import type { RequestContext } from "./context";
@@ -65,12 +65,27 @@ export async function responsesJson(turn: ResponsesTurn, chat: unknown, costMicr
   return JSON.stringify(response);
 }
 
+/** The stored `error.message` of a response whose client left before it was complete. */
+export const CUT_MESSAGE = "The client closed the stream before the response was complete.";
+
+/** How the relayed chat stream ends (`Forwarded`'s stream `outcome`), and where work that outlives the client goes. */
+export interface RelayEnd {
+  outcome: Promise<StreamOutcome>;
+  waitUntil: (work: Promise<unknown>) => void;
+}
+
 /**
  * The Responses event stream for a relayed chat stream (`proxy/sse-relay.ts`: usage already
  * priced, error events scrubbed, keep-alive comments while the origin is silent, which pass
  * through). Cancelling it cancels the relay, and with it the origin call.
+ *
+ * A stream its client left (the body cancelled, or the relay ended quietly because the request's
+ * signal aborted: `relay.outcome` says `cancelled`) is stored as `failed`, with what it had
+ * generated and `CUT_MESSAGE`: never as `completed`. Not `incomplete`: OpenAI's
+ * `incomplete_details.reason` names only `max_output_tokens` and `content_filter`, reasons of the
+ * output; a client leaving is none, and is the same cut as a broken stream, which is `failed`.
  */
-export function responsesStream(chat: ReadableStream<Uint8Array>, turn: ResponsesTurn, now: () => number, keep: KeepResponse): ReadableStream<Uint8Array> {
+export function responsesStream(chat: ReadableStream<Uint8Array>, relay: RelayEnd, turn: ResponsesTurn, now: () => number, keep: KeepResponse): ReadableStream<Uint8Array> {
   const translator = new ResponsesStreamTranslator(turn.request, turn.ids);
   const encode = (events: ResponseStreamEvent[]) => events.map(encodeEvent).join("");
 
@@ -78,6 +93,15 @@ export function responsesStream(chat: ReadableStream<Uint8Array>, turn: Response
   const end = async (events: ResponseStreamEvent[]): Promise<string> => {
     if (events.length > 0 && translator.response) await keep(translator.response);
     return encode(events);
+  };
+
+  /** The client left: the response as it stands is stored as failed (nobody reads its events). */
+  const cut = (): Promise<void> => {
+    if (translator.response) return Promise.resolve();
+    translator.fail({ message: CUT_MESSAGE, code: "client_closed" });
+    const kept = keep(translator.response!);
+    relay.waitUntil(kept);
+    return kept;
   };
 
   return rewriteSse(chat, {
@@ -101,8 +125,16 @@ export function responsesStream(chat: ReadableStream<Uint8Array>, turn: Response
       const chunk = chatCompletionChunkSchema.safeParse(json);
       return chunk.success ? encode(translator.push(chunk.data)) : "";
     },
-    // The relay ends every stream with [DONE] or an error event; one that merely stopped after its
-    // finish chunk is over all the same.
-    end: async () => (translator.response ? "" : end(translator.finish(Math.floor(now() / 1000)))),
+    // The relay ends every stream with [DONE] or an error event, but for one its client left; one
+    // that merely stopped after its finish chunk is over all the same.
+    async end() {
+      if (translator.response) return "";
+      if ((await relay.outcome).end === "cancelled") {
+        await cut();
+        return "";
+      }
+      return end(translator.finish(Math.floor(now() / 1000)));
+    },
+    cancel: () => void cut(),
   });
 }

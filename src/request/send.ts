@@ -32,6 +32,7 @@ export function forwardingOf(ctx: RequestContext) {
     scrub: isolate.scrub,
     heartbeatMs: config.limits.streamHeartbeatMs,
     cooldowns: isolate.cooldowns,
+    responsesRefusals: isolate.responsesRefusals,
     now: isolate.clock.now,
   };
 }

@@ -26,6 +26,12 @@ export const FaultSchema = z.strictObject({
   stallAfterChunks: z.number().int().nonnegative().optional(),
   /** Never report usage (no usage chunk when streaming; no `usage` field otherwise). */
   omitUsage: z.boolean().optional(),
+  /**
+   * Non-streamed Responses answers: usage without `input_tokens_details` (the cache not reported at
+   * all, as by a server that does not count cached tokens; vLLM adds them only with
+   * `--enable-prompt-tokens-details`).
+   */
+  omitCacheDetails: z.boolean().optional(),
   /** Answer 200 with a body that is neither valid JSON nor valid SSE data. */
   garbage: z.boolean().optional(),
   /** Stream: after N token chunks, send an SSE error event (`message` as its text) and end. */

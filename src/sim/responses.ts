@@ -55,5 +55,9 @@ export async function handleResponses(body: unknown, ctx: RequestContext): Promi
   await untilLastToken(plan.choices, plan, ctx.lifetime.signal, end);
   const completion = chatCompletionSchema.parse(completionOf(plan, ctx));
   const response = fromChatCompletion(completion, request, { ...ids, completedAt: Math.floor(ctx.now() / 1000) });
+  if (ctx.fault?.omitCacheDetails && response.usage) {
+    const { input_tokens_details: _, ...usage } = response.usage;
+    return jsonResponse(JSON.stringify({ ...response, usage }), ctx.fault, ctx.lifetime, end);
+  }
   return jsonResponse(JSON.stringify(response), ctx.fault, ctx.lifetime, end);
 }

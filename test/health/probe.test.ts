@@ -121,6 +121,7 @@ describe("runProbes", () => {
       "rep-pool": "ok",
       "defer-b": "ok",
       "pool-native": "ok",
+      compat: "ok",
     });
     const snapshotOf = (name: string) => env.ORIGIN_MONITOR.getByName(`${name}-${suffix}`).snapshot(8_000);
     expect(await snapshotOf("pool")).toMatchObject({ samples: 1, errorRate: 0, latencyMs: null, ttftMs: null, updatedAt: 7_000 });

@@ -7,7 +7,7 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, inject } from "vitest";
 import { estimateTokens } from "../../src/openai/usage";
-import { ledgerOf, newTenant, originSaw, usageOf } from "../support/client";
+import { ledgerOf, newTenant, originSaw, readUntilKeepAlive, usageOf } from "../support/client";
 import { HEARTBEAT_MS, TOTAL_MS } from "../support/router-config";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,11 +83,7 @@ describe("a client that goes away", () => {
     const client = new AbortController();
     const res = await send(key, { stream: true, max_tokens: 8, sim: { hangup: { stallAfterChunks: 2 } } }, client.signal);
     expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    while (!text.includes(": keep-alive")) text += decoder.decode((await reader.read()).value!);
-    await reader.cancel();
+    await readUntilKeepAlive(res);
     client.abort();
     const row = await usageOf(tenantId, res.headers.get("x-request-id")!);
     expect(row).toMatchObject({ origin: "hangup", status: 200, outcome: "stream_cancelled", usageSource: "estimated", completionTokens: 2 });

@@ -6,9 +6,10 @@
  * price and its stored responses, whichever origin served each turn; fallback, settlement and
  * broken streams behave as on the translated path.
  */
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { renderChatPrompt } from "../../src/sim";
-import { addBudget, api, newTenant, originSaw, settledAll, usageOf } from "../support/client";
+import { addBudget, api, newTenant, originSaw, readUntilKeepAlive, settledAll, usageOf } from "../support/client";
 import { eventsOf, readStream, responseIdOf, sdk, simText, textStreamTypes, tokens } from "../support/responses";
 
 const requestIdOf = (res: Response) => res.headers.get("x-request-id")!;
@@ -84,6 +85,23 @@ describe("POST /v1/responses to an origin that speaks it", () => {
     await settledAll(tenantId);
   });
 
+  it("a cap under OpenAI's floor of 16 output tokens is sent to an openai origin as chat; 16 goes native", async () => {
+    const { key } = await newTenant();
+    const small = await api("/responses", key, { model: "chat-alpha-only", input: "hi", max_output_tokens: 10 });
+    expect(small.status).toBe(200);
+    expect(attemptsOf(small)).toBe("alpha;result=200");
+    const [chat] = await originSaw(requestIdOf(small));
+    expect(chat!.path).toBe("/alpha/v1/chat/completions");
+    expect(chat!.body).toMatchObject({ model: "alpha-large", messages: [{ role: "user", content: "hi" }], max_completion_tokens: 10 });
+    expect(chat!.body).not.toHaveProperty("max_output_tokens");
+    expect(await small.json()).toMatchObject({ status: "incomplete", incomplete_details: { reason: "max_output_tokens" }, max_output_tokens: 10, usage: { output_tokens: 10 } });
+
+    const floor = await api("/responses", key, { model: "chat-alpha-only", input: "hi", max_output_tokens: 16 });
+    const [native] = await originSaw(requestIdOf(floor));
+    expect(native!.path).toBe("/alpha/v1/responses");
+    expect(native!.body).toMatchObject({ max_output_tokens: 16 });
+  });
+
   it("a conversation whose turns alternate between a native and a translating origin keeps one chain of the router's ids", async () => {
     const { tenantId, key } = await newTenant();
     // Long enough that the native pool's prefix cache (16-token blocks) holds some of it on the third turn.
@@ -129,6 +147,26 @@ describe("POST /v1/responses to an origin that speaks it", () => {
     expect(three.id).toBe(responseIdOf(third));
     const stored = (await (await api(`/responses/${three.id}`, key)).json()) as ResponseBody;
     expect(stored).toEqual(three);
+  });
+
+  it("an answer without input_tokens_details leaves the cache unreported, not a reported miss: the prefix index keeps what it predicted", async () => {
+    const { tenantId, key } = await newTenant();
+    // One message of several full blocks; each later turn extends it, so only the first turn's block is shared.
+    const opening = `${crypto.randomUUID()} ${"A prompt long enough to fill several cache blocks. ".repeat(40)}`;
+    const predictedOf = (res: Response) => Number(/predicted-cached-tokens=(\d+)/.exec(res.headers.get("x-router-affinity")!)![1]);
+    const ask = async (input: string, sim?: unknown) => {
+      const res = await api("/responses", key, { model: "chat-native", input, ...(sim ? { sim } : {}) });
+      expect(res.status).toBe(200);
+      await res.json();
+      await settledAll(tenantId);
+      return res;
+    };
+    await ask(opening);
+    const silent = await ask(`${opening} ${"Then B. ".repeat(100)}`, { "pool-native": { omitCacheDetails: true } });
+    expect(predictedOf(silent)).toBeGreaterThan(0);
+    // Had the silent answer counted as "nothing cached", the index would have dropped the opening's block.
+    const again = await ask(`${opening} ${"Then C. ".repeat(100)}`);
+    expect(predictedOf(again)).toBe(predictedOf(silent));
   });
 
   it.each([false, true])("a tool-call round trip (stream: %s)", async (streamed) => {
@@ -190,6 +228,73 @@ describe("POST /v1/responses to an origin that speaks it", () => {
     const stored = (await (await api(`/responses/${responseIdOf(res)}`, key)).json()) as ResponseBody;
     expect(stored.status).toBe("failed");
     expect(await usageOf(tenantId, requestIdOf(res))).toMatchObject({ endpoint: "responses", origin: "pool-native", outcome: "stream_broken" });
+  });
+
+  it("an openai origin without a Responses API (404) is sent chat at once, and straight away from then on", async () => {
+    const { tenantId, key } = await newTenant();
+    const first = await api("/responses", key, { model: "chat-compat", input: "hi", max_output_tokens: 64 });
+    expect(first.status).toBe(200);
+    expect(attemptsOf(first)).toBe("compat;result=404, compat;result=200");
+    const seen = await originSaw(requestIdOf(first));
+    expect(seen.map((r) => r.path)).toEqual(["/compat/v1/responses", "/compat/v1/chat/completions"]);
+    // Its provider takes `prompt_cache_key`: both calls carry the same one.
+    const cacheKey = (seen[0]!.body as { prompt_cache_key: string }).prompt_cache_key;
+    expect(seen[0]!.body).toEqual({ model: "compat-model", input: "hi", store: false, max_output_tokens: 64, prompt_cache_key: cacheKey });
+    expect(seen[1]!.body).toEqual({ model: "compat-model", messages: [{ role: "user", content: "hi" }], max_completion_tokens: 64, prompt_cache_key: cacheKey });
+    const chat = { model: "compat-model", messages: [{ role: "user", content: "hi" }] };
+    const words = simText(chat).trim().split(" ").length;
+    expect(await first.json()).toMatchObject({ status: "completed", output: [{ type: "message", content: [{ type: "output_text", text: simText(chat) }] }] });
+    // One request, charged once, for what the chat call used (the 404 cost nothing).
+    expect(await usageOf(tenantId, requestIdOf(first))).toMatchObject({ endpoint: "responses", origin: "compat", status: 200, outcome: "ok", completionTokens: words, costMicros: 2 * words, usageSource: "origin" });
+
+    const next = await api("/responses", key, { model: "chat-compat", input: "hi", stream: true });
+    expect(attemptsOf(next)).toBe("compat;result=200");
+    expect(eventsOf(await next.text()).at(-1)!.type).toBe("response.completed");
+    const [only, ...none] = await originSaw(requestIdOf(next));
+    expect(only!.path).toBe("/compat/v1/chat/completions");
+    expect(none).toEqual([]);
+  });
+
+  it.each([
+    ["chat-native", "pool-native"],
+    ["chat-pool", "pool"],
+  ])("a stream its client leaves (%s) is stored as failed with what it generated, never as completed; a chain continues from what the client saw", async (model, origin) => {
+    const { tenantId, key } = await newTenant();
+    const client = new AbortController();
+    const res = await SELF.fetch("http://router.test/v1/responses", {
+      method: "POST",
+      signal: client.signal,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model, input: "hi", stream: true, sim: { [origin]: { stallAfterChunks: 2 } } }),
+    });
+    expect(res.status).toBe(200);
+    const seen = eventsOf(await readUntilKeepAlive(res));
+    client.abort();
+    expect(seen.map((e) => e.type)).not.toContain("response.completed");
+    const partial = seen.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta).join("");
+    expect(partial).not.toBe("");
+    expect(await usageOf(tenantId, requestIdOf(res))).toMatchObject({ origin, outcome: "stream_cancelled" });
+
+    const id = responseIdOf(res);
+    let stored = await api(`/responses/${id}`, key);
+    for (let i = 0; i < 100 && stored.status === 404; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      stored = await api(`/responses/${id}`, key);
+    }
+    const body = (await stored.json()) as ResponseBody & { error: unknown };
+    expect(body).toMatchObject({ id, status: "failed", incomplete_details: null, error: { code: "server_error", message: "The client closed the stream before the response was complete." } });
+    expect(body.output).toEqual([{ id: `msg_${id.slice(5)}_0`, type: "message", status: "incomplete", role: "assistant", content: [{ type: "output_text", text: partial, annotations: [] }] }]);
+
+    // The next turn continues from the text the client saw, as after a stream the origin broke.
+    const next = await api("/responses", key, { model, previous_response_id: id, input: "go on" });
+    expect(next.status).toBe(200);
+    const [sent] = await originSaw(requestIdOf(next));
+    const history = (sent!.body as { input?: unknown; messages?: unknown }).input ?? (sent!.body as { messages: unknown }).messages;
+    expect(history).toEqual([
+      { role: "user", content: "hi" },
+      { role: "assistant", content: partial },
+      { role: "user", content: "go on" },
+    ]);
   });
 
   it.each([

@@ -51,6 +51,16 @@ export async function originSaw(requestId: string): Promise<SimRecord[]> {
   return (await res.json()) as SimRecord[];
 }
 
+/** Reads a stream's body until its first keep-alive comment (the origin has stalled), then cancels it: the text read. */
+export async function readUntilKeepAlive(res: Response): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes(": keep-alive")) text += decoder.decode((await reader.read()).value!);
+  await reader.cancel();
+  return text;
+}
+
 /** The parsed `data:` payloads of an SSE body, `[DONE]` included as a string. */
 export function sseData(text: string): Array<Record<string, unknown> | "[DONE]"> {
   return text

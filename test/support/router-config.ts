@@ -59,6 +59,8 @@ export const simOptions = {
     "mig-pool": { profile: "vllm" },
     // A pool that serves the Responses API itself (issue #17): sent Responses requests, not chat.
     "pool-native": { profile: "vllm" },
+    // Configured as `openai` but no OpenAI (issue #17): an OpenAI-compatible server without `/v1/responses` (a 404).
+    compat: { profile: "deepseek" },
     // Outcomes (issue #19 §1): their own, so monitor counts are exact.
     "out-maas": { profile: "openai" },
     "out-pool": { profile: "vllm" },
@@ -144,6 +146,7 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
       "mig-maas": { ...origin("mig-maas", "openai"), pricing: ALPHA_PRICING },
       "mig-pool": { ...origin("mig-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
       "pool-native": { ...origin("pool-native", "vllm"), kind: "self-hosted", pricing: POOL_PRICING, responsesApi: true },
+      compat: { ...origin("compat", "openai"), pricing: POOL_PRICING },
       "out-maas": { ...origin("out-maas", "openai"), pricing: ALPHA_PRICING },
       "out-pool": { ...origin("out-pool", "vllm"), kind: "self-hosted", pricing: MIG_POOL_PRICING },
       "rep-maas": { ...origin("rep-maas", "openai"), pricing: ALPHA_PRICING, region: "eu-west" },
@@ -289,6 +292,8 @@ export function testRouterConfig(simUrl: string): RouterConfigInput {
           { origin: "pool", model: "qwen2.5-7b" },
         ],
       },
+      // An `openai` origin that has no Responses API: answered through the chat translation.
+      "chat-compat": { endpoint: "chat", candidates: [{ origin: "compat", model: "compat-model" }] },
       "chat-tiered": { endpoint: "chat", candidates: [{ origin: "tiered", model: "tiered-model" }] },
       "chat-openrouter": { endpoint: "chat", candidates: [{ origin: "router", model: "vendor/model" }] },
       // Walked through every stage by test/routes/admin-migration.test.ts.

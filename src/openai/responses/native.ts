@@ -19,7 +19,8 @@
  * refusal, `function_call` items its tool calls (`id` is the `call_id`), in order; other items
  * (reasoning) are dropped, as on the translated path. Usage: `input_tokens` → `prompt_tokens`,
  * `output_tokens` → `completion_tokens`, `input_tokens_details.cached_tokens` →
- * `prompt_tokens_details.cached_tokens`. Status `completed` finishes with `stop` (`tool_calls` when
+ * `prompt_tokens_details.cached_tokens` (only when the origin gave it: an unreported cache stays
+ * unreported, never a reported miss). Status `completed` finishes with `stop` (`tool_calls` when
  * there are calls), `incomplete` with `length` (`content_filter` when that was the reason); a
  * streamed `response.failed` or `error` becomes the error event an origin's chat stream sends.
  */
@@ -66,12 +67,15 @@ type ResponsesUsage = z.infer<typeof responsesUsageSchema>;
 
 /** A Responses usage as chat reports it (what `readUsage` and `responseUsage` read). */
 function chatUsageOf(usage: ResponsesUsage): Record<string, unknown> {
+  const cached = usage.input_tokens_details?.cached_tokens;
+  const reasoning = usage.output_tokens_details?.reasoning_tokens;
   return {
     prompt_tokens: usage.input_tokens,
     completion_tokens: usage.output_tokens,
     total_tokens: usage.total_tokens ?? usage.input_tokens + usage.output_tokens,
-    prompt_tokens_details: { cached_tokens: usage.input_tokens_details?.cached_tokens ?? 0 },
-    completion_tokens_details: { reasoning_tokens: usage.output_tokens_details?.reasoning_tokens ?? 0 },
+    // Only the numbers the origin gave: a cache it did not report is unknown, not a miss (`Usage.cacheReported`).
+    ...(typeof cached === "number" ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+    ...(typeof reasoning === "number" ? { completion_tokens_details: { reasoning_tokens: reasoning } } : {}),
   };
 }
 
