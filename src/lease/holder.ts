@@ -8,11 +8,6 @@
  * - A lease admits for a window (`admitUntil`, at most `leaseMs`); a quarter before its end, the
  *   next one is asked for in the background. Revocation and policy changes therefore reach this
  *   isolate within one window.
- * - The next lease is also asked for early, when what the lease has left would run out within two
- *   round trips to the ledger at the key's recent rate (the round trip is measured: an average of
- *   this isolate's lease and admission calls), and it asks for enough to cover its window and the
- *   round trip. Requests arriving while it is on its way are then still admitted here; those that
- *   do not fit take the exact path, as ever. The ledger alone sizes what it grants.
  * - A request admitted here is settled here: its unused worst case goes back to the lease, and its
  *   usage row joins the lease's next report, sent in a batch off the critical path.
  * - A lease past its window (or replaced) closes once its last request has settled: the final
@@ -66,10 +61,6 @@ export class HeldLease {
   retired = false;
   /** A request did not fit what is left: a new lease is worth asking for before the window ends. */
   exhausted = false;
-  /** When the isolate took it (the router's clock): its own rate of admissions is measured from then. */
-  readonly installedAt: number;
-  /** The worst case of the last request it admitted or turned away: how many more it can take. */
-  perRequest: { costMicros: number; tokens: number } = { costMicros: 0, tokens: 0 };
   closed = false;
   /** Settled, not yet reported. */
   readonly pending: LeaseItem[] = [];
@@ -85,9 +76,7 @@ export class HeldLease {
     readonly key: string,
     readonly grant: LeaseGrant,
     readonly ledger: () => LedgerCalls,
-    installedAt: number,
   ) {
-    this.installedAt = installedAt;
     this.free = { costMicros: grant.costMicros, tokens: grant.tokens, requests: grant.requests, rateTokens: grant.rateTokens, slots: grant.slots };
   }
 }
@@ -117,12 +106,6 @@ interface KeyState {
 const MIN_WANT = 4;
 const MAX_WANT = 2_000;
 const MAX_BATCH = 64;
-/** The weight of the latest call in the round-trip average. */
-const RTT_WEIGHT = 0.2;
-/** A lease is renewed early when what it has left would last fewer than this many round trips. */
-const EARLY_RENEWAL_ROUND_TRIPS = 2;
-/** A lease's own rate is measured over at least this long (ms), and a round trip. */
-const MIN_RATE_SPAN_MS = 20;
 /** Keys remembered per isolate; past it the least recently used goes (its lease closes as usual). */
 const MAX_KEYS = 10_000;
 
@@ -135,8 +118,6 @@ export class LeaseHolder {
   /** Admissions per key lately (decayed, 1 s half-life): the rate a lease is sized by. */
   private readonly rates = new RecentLoad(1_000);
   private readonly sleep: (ms: number) => Promise<void>;
-  /** The ledger's round trip from this isolate (ms): an average of its lease and admission calls; 0 before the first. */
-  private rttMs = 0;
 
   constructor(private readonly options: LeaseHolderOptions) {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -167,7 +148,6 @@ export class LeaseHolder {
       (free.slots === null || free.slots >= 1);
     if (!fits || decision.kind !== "admit") {
       lease.exhausted = true;
-      lease.perRequest = worstCase(reserve);
       return { kind: "exact" };
     }
     if (free.costMicros !== null) free.costMicros -= decision.costMicros;
@@ -178,7 +158,6 @@ export class LeaseHolder {
     lease.admitted++;
     lease.tokensTaken += decision.tokens;
     lease.inFlight++;
-    lease.perRequest = { costMicros: decision.costMicros, tokens: decision.tokens };
     state.perRequest = { costMicros: decision.costMicros, tokens: decision.tokens };
     const admission: Admitted = {
       ok: true,
@@ -220,33 +199,13 @@ export class LeaseHolder {
     if (state) state.renewing = false;
   }
 
-  /** Notes how long a call to the ledger took (lease or admission, by the router's clock). */
-  roundTrip(ms: number): void {
-    if (!(ms >= 0)) return;
-    this.rttMs = this.rttMs === 0 ? ms : this.rttMs + RTT_WEIGHT * (ms - this.rttMs);
-  }
-
-  /** The ledger's round trip as measured so far (ms). */
-  get roundTripMs(): number {
-    return this.rttMs;
-  }
-
-  /**
-   * The key's recent requests per ms: the decayed count (1 s half-life: a steady rate r sums to
-   * r / ln 2), or the current lease's own rate when higher (the decayed count lags a rise by seconds).
-   */
-  private rate(key: string, at: number): number {
-    const decayed = (this.rates.of(key, at) * Math.LN2) / 1000;
-    const lease = this.keys.get(key)?.current;
-    if (!lease || lease.retired) return decayed;
-    return Math.max(decayed, lease.admitted / Math.max(at - lease.installedAt, this.rttMs, MIN_RATE_SPAN_MS));
-  }
-
-  /** What to ask of the ledger for the key's next lease: twice its window and the round trip, at the recent rate. */
+  /** What to ask of the ledger for the key's next lease. */
   want(key: string, reserve: ReservationRequest | null, at: number): LeaseWant {
     const state = this.keys.get(key);
     const perRequest = state?.perRequest ?? (reserve ? worstCase(reserve) : { costMicros: 0, tokens: 0 });
-    const requests = Math.min(MAX_WANT, Math.max(MIN_WANT, Math.ceil(this.rate(key, at) * (this.options.leaseMs + this.rttMs) * 2)));
+    // Decayed admissions with a 1 s half-life: a steady rate r per second sums to r / ln 2.
+    const rate = this.rates.of(key, at) * Math.LN2;
+    const requests = Math.min(MAX_WANT, Math.max(MIN_WANT, Math.ceil((rate * this.options.leaseMs * 2) / 1000)));
     return { holder: this.options.holder, requests, perRequest, slots: Math.max(MIN_WANT, Math.ceil(requests / 4)), leaseMs: this.options.leaseMs, holdMs: this.options.holdMs };
   }
 
@@ -275,7 +234,7 @@ export class LeaseHolder {
       this.keys.set(key, state);
       this.forgetOldKeys();
     }
-    const lease = new HeldLease(key, grant, ledger, this.options.now());
+    const lease = new HeldLease(key, grant, ledger);
     this.live.add(lease);
     const previous = state.current;
     state.current = lease;
@@ -294,27 +253,19 @@ export class LeaseHolder {
 
   /**
    * Asks for the key's next lease when its current one nears the end of its window (the last
-   * quarter), ran short, or would run short within two round trips at the key's recent rate, and
-   * has been used; the asking is queued work. Returns whether it asked.
+   * quarter) or ran short, and has been used; the asking is queued work. Returns whether it asked.
    */
   renew(key: string, at: number): boolean {
     const state = this.keys.get(key);
     const lease = state?.current;
     if (!state || !lease || state.renewing || lease.admitted === 0) return false;
-    const due = lease.exhausted || at >= lease.grant.admitUntil - this.options.leaseMs / 4 || this.runsShort(lease, key, at);
-    if (!due) return false;
+    if (!lease.exhausted && at < lease.grant.admitUntil - this.options.leaseMs / 4) return false;
     state.renewing = true;
     const want = this.want(key, null, at);
-    const sent = this.options.now();
     this.background.push(
       lease
         .ledger()
         .acquireLease({ key, at, want })
-        .finally(() => {
-          // Answered: the next renewal may be asked for (not only once this lease's window closes).
-          state.renewing = false;
-          this.roundTrip(this.options.now() - sent);
-        })
         .then((result) => {
           // The renewed lease's closing is part of this work: queued after the request that asked
           // had drained its work, it would wait for another request to keep it alive, and with
@@ -323,16 +274,12 @@ export class LeaseHolder {
           if (result.ok) return this.install(key, lease.ledger, result.lease);
           // Refused (revoked, strict, near a limit): the current lease runs out; the exact path follows.
         })
-        .catch((e: unknown) => console.error("lease renewal failed", e)),
+        .catch((e: unknown) => console.error("lease renewal failed", e))
+        .finally(() => {
+          state.renewing = false;
+        }),
     );
     return true;
-  }
-
-  /** Whether what the lease has left would run out within a few round trips at the key's recent rate. */
-  private runsShort(lease: HeldLease, key: string, at: number): boolean {
-    if (this.rttMs === 0) return false;
-    const coming = this.rate(key, at) * this.rttMs * EARLY_RENEWAL_ROUND_TRIPS;
-    return requestsLeft(lease) < coming;
   }
 
   /**
@@ -410,17 +357,6 @@ export class LeaseHolder {
 /** A slice as a budget the ledger's decision can read: its limit, and what is taken of it. */
 function sliceState(metric: "cost" | "tokens", granted: number, free: number): BudgetState {
   return { budget: { id: `lease-${metric}`, keyId: null, metric, period: "total", limit: granted, softLimit: null }, settled: 0, reserved: granted - free };
-}
-
-/** How many more requests like the last one the lease can admit (slots come back as requests settle: not counted). */
-function requestsLeft(lease: HeldLease): number {
-  const { free, perRequest } = lease;
-  let left = Infinity;
-  if (free.requests !== null) left = Math.min(left, free.requests);
-  if (free.costMicros !== null && perRequest.costMicros > 0) left = Math.min(left, free.costMicros / perRequest.costMicros);
-  if (free.tokens !== null && perRequest.tokens > 0) left = Math.min(left, free.tokens / perRequest.tokens);
-  if (free.rateTokens !== null && perRequest.tokens > 0) left = Math.min(left, free.rateTokens / perRequest.tokens);
-  return left;
 }
 
 /** One request's worst case (admission's arithmetic with no budget). */

@@ -139,10 +139,8 @@ export async function admit(ctx: RequestContext, endpoint: ApiEndpoint): Promise
   } else {
     const want = leases && reserve ? leases.wantWithAdmission(caller.key, reserve, startedAt) : undefined;
     let result: AdmitResult;
-    const sent = isolate.clock.now();
     try {
       result = await caller.ledger.admit({ key: caller.key, requestId: ctx.requestId, at: startedAt, model, reserve, prefix: prefix?.lookup ?? null, ...(want ? { lease: want } : {}) });
-      leases?.roundTrip(isolate.clock.now() - sent);
     } finally {
       if (want) leases!.answered(caller.key);
     }

@@ -91,7 +91,6 @@ export class Isolate {
     }
     const want = this.holder.wantWithAdmission(key, reserve, at);
     const result = await this.ledger.admit({ key, requestId: id, at, model: "s", reserve, ...(want ? { lease: want } : {}) });
-    this.holder.roundTrip(this.clock.now() - at);
     if (want) this.holder.answered(key);
     if (!result.ok) return { refused: result.reason };
     this.holder.noteExact(key, reserve);
@@ -166,47 +165,5 @@ export async function runAlarmsUntil(tenantId: string, now: number): Promise<voi
     const next = await runInDurableObject(ledger, (_, state) => state.storage.getAlarm());
     if (next === null || next > now) return;
     await runDurableObjectAlarm(ledger);
-  }
-}
-
-/**
- * A tenant's ledger `rttMs` away (a ledger in another region): each admission and lease request is
- * answered one round trip of the test's clock after it was sent. Every call is counted.
- */
-export class DistantLedger implements LedgerCalls {
-  readonly calls = { admit: 0, acquireLease: 0, reportLease: 0, settleMany: 0 };
-  /** Calls the real ledger has not answered yet (whatever the clock says). */
-  private readonly unanswered = new Set<Promise<unknown>>();
-
-  constructor(
-    private readonly near: LedgerCalls,
-    private readonly clock: TestClock,
-    private readonly rttMs: number,
-  ) {}
-
-  private send<T>(answer: Promise<T>): Promise<T> {
-    this.unanswered.add(answer);
-    void answer.finally(() => this.unanswered.delete(answer)).catch(() => {});
-    return answer;
-  }
-
-  /** Answered once both the ledger has answered and a round trip has passed on the clock. */
-  private away<T>(answer: Promise<T>): Promise<T> {
-    return Promise.all([this.send(answer), this.clock.sleep(this.rttMs)]).then(([a]) => a);
-  }
-
-  admit: LedgerCalls["admit"] = (r) => (this.calls.admit++, this.away(this.near.admit(r)));
-  acquireLease: LedgerCalls["acquireLease"] = (r) => (this.calls.acquireLease++, this.away(this.near.acquireLease(r)));
-  reportLease: LedgerCalls["reportLease"] = (r) => (this.calls.reportLease++, this.send(this.near.reportLease(r)));
-  settleMany: LedgerCalls["settleMany"] = (items) => (this.calls.settleMany++, this.send(this.near.settleMany(items)));
-  lookupPrefix: LedgerCalls["lookupPrefix"] = (l, at) => this.send(this.near.lookupPrefix(l, at));
-
-  /** Waits until the real ledger has answered every call made so far, and what followed the answers ran. */
-  async idle(): Promise<void> {
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 0));
-      if (this.unanswered.size === 0) return;
-      await Promise.allSettled([...this.unanswered]);
-    }
   }
 }
