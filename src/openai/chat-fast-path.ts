@@ -59,6 +59,17 @@ function contentPart(v: unknown): Loose | undefined {
   return copyRest(v, TYPE_KEY, { type: v.type });
 }
 
+/** Every item rebuilt by `rebuild`; undefined when zod must judge one of them. */
+function rebuiltAll(items: readonly unknown[], rebuild: (v: unknown) => Loose | undefined): Loose[] | undefined {
+  const out: Loose[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = rebuild(items[i]);
+    if (!item) return undefined;
+    out.push(item);
+  }
+  return out;
+}
+
 /** A message, rebuilt; undefined when zod must judge it. */
 function message(v: unknown): Loose | undefined {
   if (!isObject(v) || typeof v.role !== "string" || !ROLES.has(v.role)) return undefined;
@@ -66,12 +77,8 @@ function message(v: unknown): Loose | undefined {
   if ("content" in v) {
     const content = v.content;
     if (Array.isArray(content)) {
-      const parts: Loose[] = [];
-      for (let i = 0; i < content.length; i++) {
-        const part = contentPart(content[i]);
-        if (!part) return undefined;
-        parts.push(part);
-      }
+      const parts = rebuiltAll(content, contentPart);
+      if (!parts) return undefined;
       out.content = parts;
     } else if (content === undefined || content === null || typeof content === "string") {
       out.content = content;
@@ -105,12 +112,8 @@ export function chatFastPath(value: unknown): ChatRequest | undefined {
     if (!valid(v)) return undefined;
     if (key === "messages") {
       if (!Array.isArray(v) || v.length === 0) return undefined;
-      const messages: Loose[] = [];
-      for (let i = 0; i < v.length; i++) {
-        const m = message(v[i]);
-        if (!m) return undefined;
-        messages.push(m);
-      }
+      const messages = rebuiltAll(v, message);
+      if (!messages) return undefined;
       out.messages = messages;
     } else if (key === "stream_options" && !nullish(v)) {
       if (!isObject(v)) return undefined;

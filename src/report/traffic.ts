@@ -62,37 +62,39 @@ type Row = Record<string, SqlStorageValue>;
 
 /** The scenario's traffic in [from, to) in this usage log, with its inter-arrival gaps against each of `ttlsSeconds`. */
 export function scenarioTraffic(sql: SqlStorage, scenario: string, from: number, to: number, ttlsSeconds: readonly number[] = []): ScenarioTraffic {
-  const origins = sql
+  // A batch line's request id is its batch's id (`batch_…`) and its index: its row counts in `b_*` too.
+  const rows = sql
     .exec<Row>(
-      `SELECT COALESCE(origin, '') AS origin, COUNT(*) AS requests, SUM(status = 200) AS answered, SUM(prompt_tokens) AS prompt,
+      `WITH u AS (SELECT *, request_id LIKE 'batch\\_%' ESCAPE '\\' AS b FROM usage WHERE scenario = ? AND at >= ? AND at < ?)
+       SELECT COALESCE(origin, '') AS origin, COUNT(*) AS requests, SUM(status = 200) AS answered, SUM(prompt_tokens) AS prompt,
          SUM(cached_tokens) AS cached, SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost,
          SUM(feedback = 'accepted') AS accepted, SUM(feedback = 'rejected') AS rejected,
          SUM(gate_passed = 1) AS passed, SUM(gate_passed = 0) AS failed,
-         SUM(CASE WHEN status = 200 THEN latency_ms ELSE 0 END) AS lat, SUM(CASE WHEN status = 200 THEN latency_ms * latency_ms ELSE 0 END) AS lat2
-       FROM usage WHERE scenario = ? AND at >= ? AND at < ? GROUP BY COALESCE(origin, '') ORDER BY 1`,
+         SUM(CASE WHEN status = 200 THEN latency_ms ELSE 0 END) AS lat, SUM(CASE WHEN status = 200 THEN latency_ms * latency_ms ELSE 0 END) AS lat2,
+         SUM(b) AS b_n, SUM(b * prompt_tokens) AS b_prompt, SUM(b * cached_tokens) AS b_cached, SUM(b * completion_tokens) AS b_completion,
+         SUM(b * cost_micros) AS b_cost
+       FROM u GROUP BY COALESCE(origin, '') ORDER BY 1`,
       scenario,
       from,
       to,
     )
-    .toArray()
-    .map((r) => {
-      const n = (v: SqlStorageValue | undefined) => (v as number | null | undefined) ?? 0;
-      return {
-        origin: r.origin as string,
-        requests: n(r.requests),
-        answered: n(r.answered),
-        promptTokens: n(r.prompt),
-        cachedTokens: n(r.cached),
-        completionTokens: n(r.completion),
-        costMicros: n(r.cost),
-        accepted: n(r.accepted),
-        rejected: n(r.rejected),
-        gatesPassed: n(r.passed),
-        gatesFailed: n(r.failed),
-        latencySumMs: n(r.lat),
-        latencySquaresMs: n(r.lat2),
-      };
-    });
+    .toArray();
+  const n = (v: SqlStorageValue | undefined) => (v as number | null | undefined) ?? 0;
+  const origins = rows.map((r) => ({
+    origin: r.origin as string,
+    requests: n(r.requests),
+    answered: n(r.answered),
+    promptTokens: n(r.prompt),
+    cachedTokens: n(r.cached),
+    completionTokens: n(r.completion),
+    costMicros: n(r.cost),
+    accepted: n(r.accepted),
+    rejected: n(r.rejected),
+    gatesPassed: n(r.passed),
+    gatesFailed: n(r.failed),
+    latencySumMs: n(r.lat),
+    latencySquaresMs: n(r.lat2),
+  }));
   const hours = sql
     .exec<{ hour: number; requests: number }>(`SELECT (at / ${HOUR_MS}) * ${HOUR_MS} AS hour, COUNT(*) AS requests FROM usage WHERE scenario = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 1`, scenario, from, to)
     .toArray()
@@ -112,20 +114,9 @@ export function scenarioTraffic(sql: SqlStorage, scenario: string, from: number,
       .one();
     ttls.forEach((t, i) => (withinTtl[String(t)] = (row[`t${i}`] as number | null) ?? 0));
   }
-  // A batch line's request id is its batch's id (`batch_…`) and its index.
-  const batchOrigins = sql
-    .exec<Row>(
-      `SELECT COALESCE(origin, '') AS origin, COUNT(*) AS n, SUM(prompt_tokens) AS prompt, SUM(cached_tokens) AS cached, SUM(completion_tokens) AS completion, SUM(cost_micros) AS cost
-       FROM usage WHERE scenario = ? AND at >= ? AND at < ? AND request_id LIKE 'batch\\_%' ESCAPE '\\' GROUP BY COALESCE(origin, '') ORDER BY 1`,
-      scenario,
-      from,
-      to,
-    )
-    .toArray()
-    .map((r) => {
-      const n = (v: SqlStorageValue | undefined) => (v as number | null | undefined) ?? 0;
-      return { origin: r.origin as string, requests: n(r.n), promptTokens: n(r.prompt), cachedTokens: n(r.cached), completionTokens: n(r.completion), costMicros: n(r.cost) };
-    });
+  const batchOrigins = rows
+    .filter((r) => n(r.b_n) > 0)
+    .map((r) => ({ origin: r.origin as string, requests: n(r.b_n), promptTokens: n(r.b_prompt), cachedTokens: n(r.b_cached), completionTokens: n(r.b_completion), costMicros: n(r.b_cost) }));
   const batch = { requests: batchOrigins.reduce((n, b) => n + b.requests, 0), costMicros: batchOrigins.reduce((n, b) => n + b.costMicros, 0), origins: batchOrigins };
   return { origins, hours, withinTtl, batch };
 }

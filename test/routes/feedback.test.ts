@@ -9,25 +9,14 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { OutcomeStats } from "../../src/health/types";
-import type { UsageRecord } from "../../src/ledger/types";
+import type { UsageRecord, UsageTotals } from "../../src/ledger/types";
 import { adminFetch, api, chat, errorOf, jsonOf, ledgerOf, newTenant, settledAll } from "../support/client";
 
 const HOUR_MS = 3_600_000;
 /** The suite's `outcomes.feedbackWindowHours`. */
 const WINDOW_HOURS = 24;
 
-interface Totals {
-  group: string;
-  by?: Record<string, string>;
-  requests: number;
-  costMicros: number;
-  accepted: number;
-  rejected: number;
-  unrated: number;
-  gatesPassed: number;
-  gatesFailed: number;
-  costPerAcceptedMicros: number | null;
-}
+type Totals = UsageTotals;
 
 async function rated(key: string, n: number, tenantId: string): Promise<string[]> {
   const ids: string[] = [];
