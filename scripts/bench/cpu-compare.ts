@@ -7,7 +7,8 @@
  *   npm run bench:cpu -- [--seconds 10] [--rounds 5] [--connections 8] [--kinds json,stream]
  *                        [--against <dir>[,<dir>...]] [--ledger tmpfs|disk]
  *
- * Starts the zero-latency simulated origin, the pass-through Worker and Token Router on workerd
+ * Starts the zero-latency simulated origin, the pass-through Worker, the metering Worker (the least
+ * a router that bills by tokens does: `metering-worker.js`) and Token Router on workerd
  * (the demo tenant's limits lifted, as `npm run bench` does), and one more router for each
  * `--against` directory: another checkout (`git worktree add /tmp/base main`, or a `git archive`
  * with node_modules linked), built by its own scripts. Each round loads every target of a kind at
@@ -86,13 +87,18 @@ async function main(): Promise<void> {
     const apiRoot = routed.origins[first.origin]!.baseUrl;
     const config = JSON.stringify(routed);
     const roots = [null, ...opts.against];
-    const [pass, ...routers] = await Promise.all([startPassthrough(apiRoot).then(started), ...roots.map((root) => routerOf(root, config, opts.ledger).then(started))]);
+    const [pass, metering, ...routers] = await Promise.all([
+      startPassthrough(apiRoot).then(started),
+      startPassthrough(apiRoot, "metering", first.model).then(started),
+      ...roots.map((root) => routerOf(root, config, opts.ledger).then(started)),
+    ]);
     const routerLabel = (i: number) => (i === 0 ? "router" : `router@${roots[i]}`);
 
     const targets: Target[] = [];
     for (const kind of opts.kinds) {
       const stream = kind === "stream";
       targets.push({ label: "pass-through", kind, server: pass!, request: { url: `${pass!.url}/v1/chat/completions`, headers: {}, body: chatBody(first.model, stream) } });
+      targets.push({ label: "metering", kind, server: metering!, request: { url: `${metering!.url}/v1/chat/completions`, headers: {}, body: chatBody(first.model, stream) } });
       routers.forEach((server, i) =>
         targets.push({ label: routerLabel(i), kind, server, request: { url: `${server.url}/v1/chat/completions`, headers: { authorization: `Bearer ${LOCAL_DEMO_KEY}` }, body: chatBody(SCENARIO, stream) } }),
       );
@@ -135,8 +141,10 @@ async function main(): Promise<void> {
     for (const kind of opts.kinds) {
       const rounds = (label: string) => cpu.get(targets.find((t) => t.kind === kind && t.label === label)!)!;
       const passUs = median(rounds("pass-through"));
+      const meteringUs = median(rounds("metering"));
       const headUs = median(rounds("router"));
       console.log(`  ${kind}: router ÷ pass-through CPU ${(headUs / passUs).toFixed(2)}× (${(headUs - passUs).toFixed(0)} µs/req beyond it)`);
+      console.log(`  ${kind}: router ÷ metering Worker CPU ${(headUs / meteringUs).toFixed(2)}× (${(headUs - meteringUs).toFixed(0)} µs/req beyond it); metering ÷ pass-through ${(meteringUs / passUs).toFixed(2)}×`);
       for (let i = 1; i < roots.length; i++) {
         // Round by round as well: targets of one round shared its load, so their ratio is steadier
         // than the ratio of medians taken from different rounds.

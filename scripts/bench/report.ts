@@ -50,10 +50,18 @@ export interface Goal {
   pass: boolean | null;
 }
 
+/** A ratio that places the router between its floors, with no target. */
+export interface Floor {
+  name: string;
+  measured: number | null;
+}
+
 export interface BenchResults {
   meta: Record<string, string | number | boolean | string[] | number[]>;
   cells: Cell[];
   goals: Goal[];
+  /** The router against the metering Worker, and that Worker against the pass-through. */
+  floors: Floor[];
   runs: RunRecord[];
 }
 
@@ -154,6 +162,28 @@ export function goals(cells: Cell[], low: number, high: number): Goal[] {
   ];
 }
 
+/**
+ * Where the router stands between its two floors, at `high` connections: the pass-through
+ * Worker (forwarding only) and the metering Worker (the least a router that bills by tokens does).
+ */
+export function floors(cells: Cell[], high: number): Floor[] {
+  const at = (target: string) => cellOf(cells, target, high);
+  const ratio = (a?: Cell, b?: Cell, of: (c: Cell) => number | null = (c) => c.rps) => {
+    const x = a && of(a);
+    const y = b && of(b);
+    return x != null && y != null && y > 0 ? x / y : null;
+  };
+  const cpu = (c: Cell) => c.cpuMsPerRequest;
+  return [
+    { name: `metering Worker req/s ÷ pass-through req/s, ${high} connections`, measured: ratio(at("metering"), at("passthrough")) },
+    { name: `router req/s ÷ metering Worker req/s, ${high} connections`, measured: ratio(at("router"), at("metering")) },
+    { name: "router CPU per request ÷ metering Worker's", measured: ratio(at("router"), at("metering"), cpu) },
+    { name: `streamed: metering Worker req/s ÷ pass-through req/s, ${high} connections`, measured: ratio(at("metering-stream"), at("passthrough-stream")) },
+    { name: `streamed: router req/s ÷ metering Worker req/s, ${high} connections`, measured: ratio(at("router-stream"), at("metering-stream")) },
+    { name: "streamed: router CPU per request ÷ metering Worker's", measured: ratio(at("router-stream"), at("metering-stream"), cpu) },
+  ].filter((f) => f.measured !== null);
+}
+
 const fmt = (n: number | null, digits: number) =>
   n === null || Number.isNaN(n) ? "—" : n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
@@ -184,5 +214,15 @@ export function toMarkdown(results: BenchResults): string {
     ),
     "",
   ];
+  if (results.floors.length > 0) {
+    lines.push(
+      "The floors: the pass-through Worker forwards; the metering Worker also parses, prices and relays (the least a router that bills by tokens does).",
+      "",
+      "| between the floors | measured |",
+      "|---|---:|",
+      ...results.floors.map((f) => `| ${f.name} | ${fmt(f.measured, 2)} × |`),
+      "",
+    );
+  }
   return lines.join("\n");
 }

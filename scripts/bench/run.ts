@@ -2,12 +2,13 @@
  * `npm run bench`: Token Router against the floor and a competitor, on this machine.
  *
  * Starts on 127.0.0.1 the simulated origin with zero latency, Token Router on bare workerd, a
- * pass-through Worker on the same workerd binary (the floor for any Worker router) and the
+ * pass-through Worker on the same workerd binary (the floor for any Worker router), the metering
+ * Worker (the floor for one that bills by tokens: it parses, prices and relays, and no more) and the
  * Portkey gateway on Node; then loads each with autocannon at 1 and at 32 connections, in short
  * rounds interleaved round-robin so that drift (thermal, noisy neighbours) hits every target alike.
  *
  *   npm run bench -- [--duration 5] [--rounds 3] [--out <dir>] [--smoke]
- *                    [--targets origin,passthrough,router,router-stream,portkey,passthrough-stream]
+ *                    [--targets origin,passthrough,metering,router,router-stream,portkey,passthrough-stream,metering-stream]
  *                    [--ledger disk|tmpfs] [--ledger-rtt <ms>]
  *
  * `--ledger-rtt 50` adds a second router whose every call to a tenant's ledger waits 50 ms first
@@ -31,11 +32,11 @@ import { PROJECT_ROOT } from "../lib/workerd-router";
 import { processCpuSeconds } from "./cpu";
 import { runLoad, type LoadRequest } from "./load";
 import { chatBody, provisionTenant, SCENARIO } from "./requests";
-import { goals, summarize, toMarkdown, type BenchResults, type Cell, type RunRecord } from "./report";
+import { floors, goals, summarize, toMarkdown, type BenchResults, type Cell, type RunRecord } from "./report";
 import { startOrigin, startPassthrough, startPortkey, startRouter, type Server } from "./servers";
 
 const CONNECTIONS = [1, 32] as const;
-const ALL_TARGETS = ["origin", "passthrough", "router", "router-stream", "router-rtt", "portkey", "passthrough-stream"] as const;
+const ALL_TARGETS = ["origin", "passthrough", "metering", "router", "router-stream", "router-rtt", "portkey", "passthrough-stream", "metering-stream"] as const;
 type TargetId = (typeof ALL_TARGETS)[number];
 
 interface Target {
@@ -96,6 +97,7 @@ async function check(target: Target): Promise<void> {
   if (target.stream ? !text.includes("data: [DONE]") : !(JSON.parse(text) as { choices?: unknown[] }).choices?.length) {
     throw fail(target.stream ? "expected an SSE stream ending in [DONE]" : "expected a chat completion");
   }
+  if (target.id === "metering" && typeof (JSON.parse(text) as { usage?: { cost?: unknown } }).usage?.cost !== "number") throw fail("expected a priced usage");
   if (target.id.startsWith("router") && res.headers.get("x-router-origin") !== "pool-local") {
     throw fail(`expected x-router-origin: pool-local, got ${res.headers.get("x-router-origin")}`);
   }
@@ -146,13 +148,14 @@ async function main(): Promise<number> {
     };
     const starts = await Promise.allSettled([
       wantAny("passthrough", "passthrough-stream") ? startPassthrough(apiRoot).then(started) : undefined,
+      wantAny("metering", "metering-stream") ? startPassthrough(apiRoot, "metering", first.model).then(started) : undefined,
       wantAny("router", "router-stream") ? startRouter(JSON.stringify(routed), { ...DEMO_SECRETS }, opts.ledger).then(started) : undefined,
       want.has("portkey") ? startPortkey().then(started) : undefined,
       want.has("router-rtt") ? startRouter(JSON.stringify(routed), { ...DEMO_SECRETS }, opts.ledger, { BENCH_LEDGER_RTT_MS: String(opts.ledgerRttMs) }).then(started) : undefined,
     ]);
     const notStarted = starts.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (notStarted) throw notStarted.reason;
-    const [pass, router, portkey, routerRtt] = starts.map((s) => (s.status === "fulfilled" ? s.value : undefined));
+    const [pass, metering, router, portkey, routerRtt] = starts.map((s) => (s.status === "fulfilled" ? s.value : undefined));
 
     const chat = (server: Server, path: string, headers: Record<string, string>, model: string, stream: boolean) => ({
       server,
@@ -166,11 +169,13 @@ async function main(): Promise<number> {
     const all: (Target | false | undefined)[] = [
       { id: "origin", label: "origin direct", ...chat(origin, `${apiPath}/chat/completions`, {}, first.model, false) },
       pass && { id: "passthrough", label: "pass-through Worker", ...chat(pass, "/v1/chat/completions", {}, first.model, false) },
+      metering && { id: "metering", label: "metering Worker", ...chat(metering, "/v1/chat/completions", {}, first.model, false) },
       router && { id: "router", label: "Token Router", ...chat(router, "/v1/chat/completions", asRouter, SCENARIO, false) },
       router && { id: "router-stream", label: "Token Router, stream", ...chat(router, "/v1/chat/completions", asRouter, SCENARIO, true) },
       routerRtt && { id: "router-rtt", label: `Token Router, ledger ${opts.ledgerRttMs} ms away`, ...chat(routerRtt, "/v1/chat/completions", asRouter, SCENARIO, false) },
       portkey && { id: "portkey", label: "Portkey gateway", ...chat(portkey, "/v1/chat/completions", asPortkey, first.model, false) },
       pass && { id: "passthrough-stream", label: "pass-through Worker, stream", ...chat(pass, "/v1/chat/completions", {}, first.model, true) },
+      metering && { id: "metering-stream", label: "metering Worker, stream", ...chat(metering, "/v1/chat/completions", {}, first.model, true) },
     ];
     const targets = all.filter((t): t is Target => !!t && want.has(t.id));
 
@@ -246,6 +251,7 @@ async function main(): Promise<number> {
       },
       cells,
       goals: goals(cells, CONNECTIONS[0], CONNECTIONS[1]),
+      floors: floors(cells, CONNECTIONS[1]),
       runs,
     };
     const markdown = toMarkdown(results);

@@ -94,29 +94,34 @@ async function ownsDir(dir: string, start: () => Promise<{ url: string; pid: num
 
 /**
  * The pass-through Worker (`passthrough-worker.js`) on workerd, with the router's compatibility
- * date and flags so both run the same runtime behaviour.
+ * date and flags so both run the same runtime behaviour; `worker: "metering"` starts the metering
+ * Worker (`metering-worker.js`, which names `originModel` to the origin) instead.
  */
-export async function startPassthrough(originApiRoot: string): Promise<Server> {
-  const worker = await readWranglerWorker();
-  const dir = mkdtempSync(join(tmpdir(), "token-router-bench-passthrough-"));
-  const module = join(dir, "passthrough-worker.js");
-  copyFileSync(join(PROJECT_ROOT, "scripts/bench/passthrough-worker.js"), module);
+export async function startPassthrough(originApiRoot: string, worker: "passthrough" | "metering" = "passthrough", originModel = ""): Promise<Server> {
+  const wrangler = await readWranglerWorker();
+  const dir = mkdtempSync(join(tmpdir(), `token-router-bench-${worker}-`));
+  const name = `${worker}-worker.js`;
+  const module = join(dir, name);
+  copyFileSync(join(PROJECT_ROOT, "scripts/bench", name), module);
   const config: WorkerdConfig = {
     services: [
       {
         kind: "worker",
-        name: "passthrough",
+        name: worker,
         worker: {
-          modules: [{ name: "passthrough-worker.js", type: "esModule", path: module }],
-          compatibilityDate: worker.compatibilityDate,
-          compatibilityFlags: worker.compatibilityFlags,
-          bindings: [{ kind: "text", name: "ORIGIN_URL", value: originApiRoot }],
+          modules: [{ name, type: "esModule", path: module }],
+          compatibilityDate: wrangler.compatibilityDate,
+          compatibilityFlags: wrangler.compatibilityFlags,
+          bindings: [
+            { kind: "text", name: "ORIGIN_URL", value: originApiRoot },
+            { kind: "text", name: "ORIGIN_MODEL", value: originModel },
+          ],
           globalOutbound: "loopback",
         },
       },
       { kind: "network", name: "loopback", allow: ["local"] },
     ],
-    sockets: [{ name: "http", address: "127.0.0.1:0", service: "passthrough" }],
+    sockets: [{ name: "http", address: "127.0.0.1:0", service: worker }],
   };
   const configPath = join(dir, "config.capnp");
   writeFileSync(configPath, renderWorkerdConfig(config, dir));
