@@ -43,6 +43,27 @@ export interface Charge {
   amount: number;
 }
 
+/**
+ * Releases of several requests summed per budget period, for one write each ({@link BudgetBook.releaseAll}).
+ * The same as releasing each in turn: a release never lowers settled + reserved (it releases at
+ * most what it settles), so the peak after them all is their sum's.
+ */
+export class Releases {
+  readonly moves = new Map<string, { budgetId: string; periodKey: string; released: number; settled: number }>();
+
+  /** Adds a release of `charges`, at `actual` per metric. */
+  add(charges: readonly Charge[], actual: Record<BudgetMetric, number>): void {
+    for (const c of charges) {
+      const key = `${c.budgetId}|${c.periodKey}`;
+      const move = this.moves.get(key);
+      if (move) {
+        move.released += c.amount;
+        move.settled += actual[c.metric];
+      } else this.moves.set(key, { budgetId: c.budgetId, periodKey: c.periodKey, released: c.amount, settled: actual[c.metric] });
+    }
+  }
+}
+
 function budgetOf(row: BudgetRow): Budget {
   return {
     id: row.id,
@@ -155,23 +176,31 @@ export class BudgetBook {
 
   /** Moves a reservation's charges from reserved to settled, at `actual` per metric. */
   release(charges: readonly Charge[], actual: Record<BudgetMetric, number>): void {
-    for (const c of charges) {
-      const cached = this.budgetUsageCache.get(`${c.budgetId}|${c.periodKey}`);
-      if (cached) {
-        cached.reserved -= c.amount;
-        cached.settled += actual[c.metric];
-      }
-      this.sql.exec(
-        `UPDATE budget_usage SET reserved = reserved - ?, settled = settled + ?, peak = MAX(peak, settled + ? + reserved - ?)
-         WHERE budget_id = ? AND period_key = ?`,
-        c.amount,
-        actual[c.metric],
-        actual[c.metric],
-        c.amount,
-        c.budgetId,
-        c.periodKey,
-      );
+    for (const c of charges) this.move(c.budgetId, c.periodKey, c.amount, actual[c.metric]);
+  }
+
+  /** Applies the moves a {@link Releases} summed, one write per budget period. */
+  releaseAll(releases: Releases): void {
+    for (const m of releases.moves.values()) this.move(m.budgetId, m.periodKey, m.released, m.settled);
+  }
+
+  /** Takes `released` off a budget period's reserved amount and adds `settled` to its settled one. */
+  private move(budgetId: string, periodKey: string, released: number, settled: number): void {
+    const cached = this.budgetUsageCache.get(`${budgetId}|${periodKey}`);
+    if (cached) {
+      cached.reserved -= released;
+      cached.settled += settled;
     }
+    this.sql.exec(
+      `UPDATE budget_usage SET reserved = reserved - ?, settled = settled + ?, peak = MAX(peak, settled + ? + reserved - ?)
+       WHERE budget_id = ? AND period_key = ?`,
+      released,
+      settled,
+      settled,
+      released,
+      budgetId,
+      periodKey,
+    );
   }
 
   /** Every budget (or those that apply to one key) with its current period's state. */

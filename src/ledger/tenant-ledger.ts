@@ -14,7 +14,7 @@ import type { Boundary } from "../routing/boundary";
 import { PRIORITY_CLASSES, type PriorityClass } from "../routing/priority";
 import { decideBudgets, type BudgetState } from "./admission";
 import { leaseSlices } from "./lease-slices";
-import { BudgetBook, type BudgetInit, type Charge } from "./budget-book";
+import { BudgetBook, Releases, type BudgetInit, type Charge } from "./budget-book";
 import { KeyRing, type CachedKey, type KeyPatch } from "./key-ring";
 import { bucketsFor, RateBuckets } from "./rate-limits";
 import { migrate } from "./schema";
@@ -664,6 +664,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       const charges = JSON.parse(lease.charges) as Charge[];
       let usedRequests = lease.used_requests;
       let usedTokens = lease.used_tokens;
+      const releases = new Releases();
       for (const item of report.items) {
         const r = item.request;
         if (!insertUsage(this.sql, { ...r, reservedMicros: item.reservedMicros }, this.budgets.periodOf("day", r.at))) continue;
@@ -673,7 +674,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
         // From what the lease holds, at most what it holds (an origin may report more than the
         // worst case: the truth is settled all the same, as for a reservation).
         const held = charges.map((c) => ({ ...c, amount: Math.min(c.amount, actual[c.metric]) }));
-        this.budgets.release(held, actual);
+        releases.add(held, actual);
         for (let i = 0; i < charges.length; i++) charges[i]!.amount -= held[i]!.amount;
         // A budget made after the lease was granted holds nothing for it, but counts what it served.
         const heldIds = new Set(charges.map((c) => `${c.budgetId}|${c.periodKey}`));
@@ -681,8 +682,9 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
           .list(lease.key_id)
           .map((b) => ({ budgetId: b.id, periodKey: this.budgets.periodOf(b.period, r.at), metric: b.metric, amount: 0 }))
           .filter((c) => !heldIds.has(`${c.budgetId}|${c.periodKey}`));
-        this.budgets.release(others, actual);
+        releases.add(others, actual);
       }
+      this.budgets.releaseAll(releases);
       if (report.close) {
         this.releaseLease(lease, charges, usedRequests, usedTokens, report.at);
         return true;

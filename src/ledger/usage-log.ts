@@ -10,14 +10,33 @@ type Row = Record<string, SqlStorageValue>;
 
 const MAX_PAGE = 1000;
 
+/** The columns every row binds, in order, then the optional ones (each bound only when it has a value). */
+const ALWAYS = `request_id, at, day, key_id, endpoint, scenario, origin, model, stream, prompt_tokens, cached_tokens,
+  cache_write_tokens, completion_tokens, cost_micros, reserved_micros, usage_source, status, outcome, latency_ms`;
+const OPTIONAL = [["end_user"], ["metadata"], ["tags"], ["gate_passed", "gates"]] as const;
+
+/**
+ * The INSERT of each combination of optional columns present (bit i: `OPTIONAL[i]`), made when
+ * first used. An absent column is left to its default (NULL) instead of bound as one: workerd's
+ * bind costs far more than SQLite's default, and most rows carry none of them.
+ */
+const INSERTS = new Map<number, string>();
+
+function insertOf(mask: number): string {
+  let sql = INSERTS.get(mask);
+  if (sql === undefined) {
+    const optional = OPTIONAL.filter((_, i) => mask & (1 << i)).flat();
+    const columns = optional.length ? `${ALWAYS}, ${optional.join(", ")}` : ALWAYS;
+    const params = new Array(19 + optional.length).fill("?").join(", ");
+    sql = `INSERT INTO usage (${columns}) VALUES (${params}) ON CONFLICT (request_id) DO NOTHING`;
+    INSERTS.set(mask, sql);
+  }
+  return sql;
+}
+
 /** Inserts a record; false when the request id already has one (nothing changes then). */
 export function insertUsage(sql: SqlStorage, record: UsageRow, day: string): boolean {
-  const cursor = sql.exec(
-    `INSERT INTO usage (request_id, at, day, key_id, endpoint, scenario, origin, model, stream, prompt_tokens,
-       cached_tokens, cache_write_tokens, completion_tokens, cost_micros, reserved_micros, usage_source, status,
-       outcome, latency_ms, end_user, metadata, tags, gate_passed, gates)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (request_id) DO NOTHING`,
+  const args: SqlStorageValue[] = [
     record.requestId,
     record.at,
     day,
@@ -37,13 +56,13 @@ export function insertUsage(sql: SqlStorage, record: UsageRow, day: string): boo
     record.status,
     record.outcome,
     record.latencyMs,
-    record.user ?? null,
-    record.metadata ? JSON.stringify(record.metadata) : null,
-    record.tags && record.tags.length > 0 ? JSON.stringify(record.tags) : null,
-    record.gates ? (record.gates.passed ? 1 : 0) : null,
-    record.gates ? JSON.stringify(record.gates.checks) : null,
-  );
-  return cursor.rowsWritten > 0;
+  ];
+  let mask = 0;
+  if (record.user !== undefined && record.user !== null) (mask |= 1), args.push(record.user);
+  if (record.metadata) (mask |= 2), args.push(JSON.stringify(record.metadata));
+  if (record.tags && record.tags.length > 0) (mask |= 4), args.push(JSON.stringify(record.tags));
+  if (record.gates) (mask |= 8), args.push(record.gates.passed ? 1 : 0, JSON.stringify(record.gates.checks));
+  return sql.exec(insertOf(mask), ...args).rowsWritten > 0;
 }
 
 function toRecord(row: Row): UsageRecord {

@@ -58,4 +58,36 @@ describe("attribution in the usage log", () => {
     expect(ids(await ledger.queryUsage({ metadata: { "c.d": "y" } }))).toEqual(["q"]);
     expect((await ledger.usageTotals({}, "metadata.c.d")).map((g) => g.group)).toEqual(["y"]);
   });
+
+  it("each combination of optional columns reads back exactly (every field)", async () => {
+    const { tenantId } = await newTenant();
+    const ledger = ledgerOf(tenantId);
+    const at = Date.now();
+    const gates = { passed: false, checks: { json: true, schema: false } };
+    for (let mask = 0; mask < 16; mask++) {
+      const row: SettleRequest = {
+        ...base,
+        requestId: `m${mask}`,
+        at: at + mask,
+        costMicros: mask,
+        origin: mask % 2 ? null : "pool",
+        model: mask % 3 ? null : "m",
+        ...(mask & 1 ? { user: "" } : {}),
+        ...(mask & 2 ? { metadata: { team: "search" } } : {}),
+        ...(mask & 4 ? { tags: ["eu", "batch"] } : {}),
+        ...(mask & 8 ? { gates } : {}),
+      };
+      expect(await ledger.settle(row)).toBe(true);
+      expect(await ledger.settle(row)).toBe(false);
+      expect(await ledger.usageOf(row.requestId)).toEqual({
+        ...row,
+        reservedMicros: 0,
+        user: mask & 1 ? "" : null,
+        metadata: mask & 2 ? { team: "search" } : null,
+        tags: mask & 4 ? ["eu", "batch"] : [],
+        feedback: null,
+        gates: mask & 8 ? gates : null,
+      });
+    }
+  });
 });
