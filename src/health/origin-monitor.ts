@@ -12,6 +12,7 @@ import { DurableObject } from "cloudflare:workers";
 import { formatPath } from "../lib/zod-path";
 import { advanceCircuit, HISTORY_LIMIT, type CircuitTransition } from "./circuit";
 import { addOutcome, afterBatch, applySample, countsOf, initialMonitorState, inTimeOrder, NO_OUTCOMES, snapshotOf, type MonitorState } from "./monitor-state";
+import { reportFastPath, type ParsedHealthReport } from "./report-fast-path";
 import { migrate } from "./schema";
 import { healthReportSchema, type CanaryStop, type HealthReport, type OriginSnapshot, type OutcomeCounts, type ReportResult } from "./types";
 
@@ -24,6 +25,14 @@ const BATCH_ID_TTL_MS = 3_600_000;
 
 /** The monitor reads nothing from the env: settings arrive with the reports. */
 type MonitorEnv = object;
+
+/** A report zod accepts, as zod returns it; throws, saying what is wrong, on one it refuses. */
+function parsedReport(input: unknown): ParsedHealthReport {
+  const parsed = healthReportSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${formatPath(i.path) || "(root)"}: ${i.message}`);
+  throw new TypeError(`invalid health report: ${problems.join("; ")}`);
+}
 
 export class OriginMonitor extends DurableObject<MonitorEnv> {
   private readonly sql: SqlStorage;
@@ -54,12 +63,7 @@ export class OriginMonitor extends DurableObject<MonitorEnv> {
    * Throws on a malformed batch or one addressed to another origin.
    */
   async report(input: HealthReport): Promise<ReportResult> {
-    const parsed = healthReportSchema.safeParse(input);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${formatPath(i.path) || "(root)"}: ${i.message}`);
-      throw new TypeError(`invalid health report: ${problems.join("; ")}`);
-    }
-    const batch = parsed.data;
+    const batch = reportFastPath(input) ?? parsedReport(input);
     const name = this.ctx.id.name;
     if (name !== undefined && name !== batch.origin) throw new Error(`monitor of ${name} cannot take samples of ${batch.origin}`);
     return this.ctx.storage.transactionSync(() => {
