@@ -41,12 +41,17 @@ const EXPOSED_HEADERS = [
   "retry-after",
 ];
 
+/** `req_` and the UUID's 32 hex digits (a regex replace of its dashes costs more than this). */
+export function requestIdOf(uuid: string): string {
+  return `req_${uuid.slice(0, 8)}${uuid.slice(9, 13)}${uuid.slice(14, 18)}${uuid.slice(19, 23)}${uuid.slice(24)}`;
+}
+
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(async function requestId(c, next) {
     // Always our own id: it keys usage records, so a client must not be able to choose it.
-    const id = `req_${crypto.randomUUID().replace(/-/g, "")}`;
+    const id = requestIdOf(crypto.randomUUID());
     c.set("requestId", id);
     const isolate = isolateOf(c.env);
     const log = new RequestLog({ requestId: id, method: c.req.method, path: c.req.path, arrivedAt: Date.now() }, { metrics: isolate.metrics, analytics: c.env.REQUEST_ANALYTICS });
