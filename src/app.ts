@@ -5,6 +5,10 @@
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { RegExpRouter } from "hono/router/reg-exp-router";
+import { SmartRouter } from "hono/router/smart-router";
+import { TrieRouter } from "hono/router/trie-router";
+import { MemoRouter } from "./lib/memo-router";
 import { consoleRoutes } from "./console/routes";
 import type { AppEnv } from "./env";
 import { RouterError, toErrorResponse } from "./openai/errors";
@@ -46,8 +50,14 @@ export function requestIdOf(uuid: string): string {
   return `req_${uuid.slice(0, 8)}${uuid.slice(9, 13)}${uuid.slice(14, 18)}${uuid.slice(19, 23)}${uuid.slice(24)}`;
 }
 
+/** The proxied endpoints: their routes' match is kept (lib/memo-router.ts). */
+const PROXIED_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"];
+
 export function createApp(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  // Hono's default router (SmartRouter over its RegExpRouter and TrieRouter), the proxied routes' matches kept.
+  const app = new Hono<AppEnv>({
+    router: new MemoRouter(new SmartRouter({ routers: [new RegExpRouter(), new TrieRouter()] }), new Set(PROXIED_PATHS.map((path) => `POST ${path}`))),
+  });
 
   app.use(async function requestId(c, next) {
     // Always our own id: it keys usage records, so a client must not be able to choose it.
@@ -92,7 +102,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/console", consoleRoutes);
   app.get("/", (c) => c.json({ service: "token-router", api: "/v1", openapi: "/openapi.json" }));
 
-  for (const path of ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"]) {
+  for (const path of PROXIED_PATHS) {
     app.all(path, (c) => {
       throw new RouterError({ kind: "method_not_allowed", method: c.req.method, path: c.req.path });
     });
