@@ -70,6 +70,17 @@ const encoder = new TextEncoder();
 const MAX_BYTES = MAX_BLOCKS * BLOCK_BYTES;
 const LEADING_ROLES = new Set(["system", "developer"]);
 
+/** A request rendered: its first `length` bytes (at most `MAX_BYTES`), all its bytes counted, where each message ends. */
+export interface Rendered {
+  /** Its length is a multiple of 4 (read as 32-bit words) and at least `length`. */
+  bytes: Uint8Array;
+  length: number;
+  /** Bytes rendered in all, the capped-off tail included. */
+  total: number;
+  /** `length` after each message. */
+  ends: number[];
+}
+
 /**
  * A growing byte buffer that keeps UTF-8 as it is encoded, to the cap, and counts every byte
  * beyond it. Its backing store is a multiple of 4 bytes, so it can be read as 32-bit words.
@@ -77,7 +88,6 @@ const LEADING_ROLES = new Set(["system", "developer"]);
 class Rendering {
   bytes = new Uint8Array(4096);
   length = 0;
-  /** Bytes rendered in all, the capped-off tail included. */
   total = 0;
 
   append(text: string): void {
@@ -105,7 +115,7 @@ function roleOf(message: unknown): string {
 }
 
 /** What a message contributes: its role, its content (text as is, parts as JSON), tool calls and ids. */
-function renderMessage(out: Rendering, message: unknown): void {
+function renderMessage(out: { append(text: string): void }, message: unknown): void {
   if (typeof message !== "object" || message === null) return;
   const m = message as Record<string, unknown>;
   out.append(`<|${roleOf(m)}|>`);
@@ -114,6 +124,50 @@ function renderMessage(out: Rendering, message: unknown): void {
   else if (m.content != null) out.append(JSON.stringify(m.content));
   if (m.tool_calls != null) out.append(JSON.stringify(m.tool_calls));
   if (typeof m.tool_call_id === "string") out.append(m.tool_call_id);
+}
+
+/** Renders piece by piece, each encoded as it comes: right for any text. */
+export function renderEach(request: FingerprintInput): Rendered {
+  const out = new Rendering();
+  out.append(request.model);
+  if (request.tools != null) out.append(JSON.stringify(request.tools));
+  const ends: number[] = [];
+  for (const message of request.messages) {
+    renderMessage(out, message);
+    ends.push(out.length);
+  }
+  return { bytes: out.bytes, length: out.length, total: out.total, ends };
+}
+
+/** Collects the pieces as one string, and where each message ends in it. */
+class Joined {
+  text = "";
+  append(text: string): void {
+    this.text += text;
+  }
+}
+
+/**
+ * Renders the request as one string encoded at once (one call into the runtime instead of one per
+ * piece); null when that would differ from {@link renderEach}, which is then used: unless the
+ * bytes kept are ASCII (a UTF-16 unit each, so positions in the string are positions in the bytes)
+ * and end with the text or at the cap exactly.
+ */
+export function renderJoined(request: FingerprintInput): Rendered | null {
+  const out = new Joined();
+  out.append(request.model);
+  if (request.tools != null) out.append(JSON.stringify(request.tools));
+  const ends: number[] = [];
+  for (const message of request.messages) {
+    renderMessage(out, message);
+    ends.push(out.text.length);
+  }
+  const { text } = out;
+  const bytes = new Uint8Array((Math.min(text.length, MAX_BYTES) + 3) & ~3);
+  const { read, written } = encoder.encodeInto(text, bytes.subarray(0, MAX_BYTES));
+  if (written !== read || (read < text.length && written !== MAX_BYTES)) return null;
+  for (let i = 0; i < ends.length; i++) if (ends[i]! > written) ends[i] = written;
+  return { bytes, length: written, total: written + (read < text.length ? utf8ByteLength(text.slice(read)) : 0), ends };
 }
 
 const C1 = 0xcc9e2d51;
@@ -146,14 +200,18 @@ function prefixName(bytes: Uint8Array, blocks: readonly number[], end: number): 
   const from = Math.floor(end / BLOCK_BYTES) * BLOCK_BYTES;
   const previous = from > 0 ? blocks[from / BLOCK_BYTES - 1]! : null;
   if (previous !== null && from === end) return previous;
-  const tail = new Uint8Array((end - from + 3) & ~3);
-  tail.set(bytes.subarray(from, end));
-  const words = new Uint32Array(tail.buffer);
+  // The tail's bytes as little-endian words, zero-padded (less than a block: at most 64 words).
+  const count = (end - from + 3) >> 2;
+  const words = TAIL_WORDS.fill(0, 0, count);
+  for (let i = 0; i < end - from; i++) words[i >> 2]! |= bytes[from + i]! << ((i & 3) * 8);
   const hi = previous === null ? 0x5bd1e995 : Math.floor(previous / 0x1_0000_0000);
   const lo = previous === null ? 0x27d4eb2f : previous >>> 0;
   // The length is mixed in: zero padding must not make "a" and "a\0" one name.
-  return join53(murmur(words, 0, words.length, hi ^ (end - from)), murmur(words, 0, words.length, lo ^ 0x85ebca6b ^ (end - from)));
+  return join53(murmur(words, 0, count, hi ^ (end - from)), murmur(words, 0, count, lo ^ 0x85ebca6b ^ (end - from)));
 }
+
+/** Scratch words for {@link prefixName}: filled and read within one call. */
+const TAIL_WORDS = new Uint32Array(BLOCK_BYTES / 4);
 
 /**
  * Fingerprints a chat request.
@@ -164,14 +222,8 @@ function prefixName(bytes: Uint8Array, blocks: readonly number[], end: number): 
  * a.blocks.every((h, i) => h === b.blocks[i]); // true: b extends a's prefix
  */
 export function fingerprint(request: FingerprintInput): Fingerprint {
-  const out = new Rendering();
-  out.append(request.model);
-  if (request.tools != null) out.append(JSON.stringify(request.tools));
-  const ends: number[] = [];
-  for (const message of request.messages) {
-    renderMessage(out, message);
-    ends.push(out.length);
-  }
+  const out = renderJoined(request) ?? renderEach(request);
+  const { ends } = out;
   // The preamble: the leading system/developer messages, or the first message when none leads.
   let leading = 0;
   while (leading < request.messages.length && LEADING_ROLES.has(roleOf(request.messages[leading]))) leading++;
@@ -181,7 +233,8 @@ export function fingerprint(request: FingerprintInput): Fingerprint {
   const conversationEnd = endOf(leading > 0 ? leading + 1 : preambleMessages);
 
   const full = Math.floor(out.length / BLOCK_BYTES);
-  const words = new Uint32Array(out.bytes.buffer, 0, full * (BLOCK_BYTES / 4));
+  // Only with a block to hash: the buffer of a small array may have to be made first.
+  const words = full > 0 ? new Uint32Array(out.bytes.buffer, out.bytes.byteOffset, full * (BLOCK_BYTES / 4)) : new Uint32Array(0);
   const blocks = new Array<number>(full);
   let hi = 0x9747b28c;
   let lo = 0x3c6ef372;

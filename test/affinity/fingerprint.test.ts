@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BLOCK_BYTES, fingerprint, MAX_BLOCKS } from "../../src/affinity/fingerprint";
+import { BLOCK_BYTES, fingerprint, MAX_BLOCKS, renderEach, renderJoined, type FingerprintInput } from "../../src/affinity/fingerprint";
 
 /** `n` bytes of deterministic ASCII text. */
 function text(n: number, seed = "lorem"): string {
@@ -96,4 +97,43 @@ describe("prefix fingerprints", () => {
     const multibyte = fingerprint({ model: "m", messages: [{ role: "user", content: "é".repeat(1000) }] });
     expect(multibyte.promptTokens).toBe(Math.ceil(("m<|user|>".length + 2000) / 4));
   });
+
+  it("render the same at once as piece by piece, whenever the one-string rendering answers", () => {
+    const same = (r: FingerprintInput) => {
+      const joined = renderJoined(r);
+      const each = renderEach(r);
+      if (joined === null) return false;
+      expect(joined.length).toBe(each.length);
+      expect(joined.total).toBe(each.total);
+      expect(joined.ends).toEqual(each.ends);
+      expect(joined.bytes.subarray(0, joined.length)).toEqual(each.bytes.subarray(0, each.length));
+      return true;
+    };
+    const content = fc.oneof(fc.string({ maxLength: 600 }), fc.string({ unit: "grapheme", maxLength: 200 }), fc.constant(null), fc.array(fc.record({ type: fc.constant("text"), text: fc.string({ maxLength: 200 }) }), { maxLength: 2 }));
+    const message = fc.record({ role: fc.constantFrom("system", "developer", "user", "assistant"), content }, { requiredKeys: ["role"] });
+    fc.assert(fc.property(fc.record({ model: fc.string({ maxLength: 5 }), messages: fc.array(message, { maxLength: 6 }) }), (r) => void same(r)), { numRuns: 2000 });
+    // ASCII answers at once, to the cap and past it; a multi-byte character is left to the pieces.
+    const cap = MAX_BLOCKS * BLOCK_BYTES;
+    expect(same({ model: "m", messages: [{ role: "user", content: text(3000) }] })).toBe(true);
+    expect(same({ model: "m", messages: [{ role: "system", content: text(cap) }, { role: "user", content: "past the cap é" }] })).toBe(true);
+    expect(same({ model: "m", messages: [{ role: "user", content: "é" }] })).toBe(false);
+    expect(same({ model: "m", messages: [{ role: "system", content: `${text(cap - 12)}é` }, { role: "user", content: "after" }] })).toBe(false);
+  });
+
+  it("name prefixes as they always have (the index keeps these names)", async () => {
+    const t = (n: number, seed: string) => `${seed} `.repeat(Math.ceil(n / (seed.length + 1))).slice(0, n);
+    const requests: FingerprintInput[] = [
+      { model: "chat-default", messages: [{ role: "system", content: "You are a concise assistant." }, { role: "user", content: "In one sentence: why route LLM traffic at the edge?" }] },
+      { model: "m", tools: [{ type: "function", function: { name: "f" } }], messages: [{ role: "system", content: t(700, "sys") }, { role: "user", content: [{ type: "text", text: "héllo wörld ✓ 日本語" }] }, { role: "assistant", content: null, tool_calls: [{ id: "c1" }] }, { role: "tool", tool_call_id: "c1", content: t(300, "x") }] },
+      { model: "m", messages: [{ role: "user", content: t(1000, "a") + "é" + t(200, "b") }] },
+      { model: "m", messages: [{ role: "system", content: t(131000, "long") }, { role: "user", content: t(5000, "tail") }] },
+      { model: "m", messages: [{ role: "system", content: t(131071 - 1 - 10, "edge") + "é" }, { role: "user", content: "after the cap" }] },
+      { model: "m", messages: [] },
+      { model: "m", messages: [{ role: "user", content: "x".repeat(511) }, { role: "user", content: "y".repeat(513) }] },
+    ];
+    expect(fingerprint(requests[0]!)).toMatchObject({ anchor: 2735622372932422, conversation: 8056444949512641, promptTokens: 28, preambleTokens: 13 });
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(requests.map(fingerprint))));
+    expect([...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")).toBe("2209ab281448afc4758c44ff16ef6c41cb18dc9c5d8c48196cd128a092d34604");
+  });
 });
+
