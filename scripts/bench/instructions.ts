@@ -15,7 +15,9 @@
  * dumps: the count covers those requests and whatever the router did meanwhile in the background
  * (settlement, lease reports). Work the router paces by the wall clock weighs more than at full
  * speed, and by how slow the machine is: compare builds from one run, not across runs. Prints
- * instructions per request and each checkout ÷ this tree, and leaves the callgrind files for
+ * instructions per request and each checkout ÷ this tree, also without garbage collection and
+ * optimizing compilation (lumps two runs of one build place differently) and in the Durable
+ * Objects' calls alone (see `partsOf`), and leaves the callgrind files for
  * `callgrind_annotate --inclusive=yes` (workerd's own functions are named; JavaScript shows as JIT
  * code). About 10-15 minutes per kind. Linux with valgrind only; not in `npm test`.
  */
@@ -34,6 +36,29 @@ import { startOrigin } from "./servers";
 
 type Kind = "json" | "stream";
 
+/** A count's parts, per request: all of it, without the collector and the optimizing compiler, and the Durable Object calls served. */
+interface Parts {
+  perRequest: number;
+  steady: number;
+  objects: number;
+}
+
+/**
+ * The parts of a callgrind file's total (`callgrind_annotate --inclusive=yes`, functions named by
+ * workerd's symbols): garbage collection and optimizing compilation come in lumps that two runs
+ * of one build place differently (their share moved by ±5% between runs); the Durable Objects'
+ * RPC methods (ledger, monitors) run in the same process and are paced partly by the clock.
+ */
+function partsOf(file: string, total: number, requests: number): Parts {
+  const annotated = execFileSync("callgrind_annotate", ["--inclusive=yes", file], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const inclusive = (name: string): number => {
+    const line = annotated.split("\n").find((l) => l.includes(name));
+    return line ? Number(line.trim().split(" ")[0]!.replace(/,/g, "")) : 0;
+  };
+  const lumps = inclusive("v8::internal::Heap::CollectGarbage(") + inclusive("???:v8::internal::Compiler::CompileOptimized(");
+  return { perRequest: total / requests, steady: (total - lumps) / requests, objects: inclusive("???:workerd::api::JsRpcTargetBase::callImpl(") / requests };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `work`, tried up to five times: under valgrind a kept-alive connection can close under a call. */
@@ -49,7 +74,7 @@ async function again(work: () => Promise<void>): Promise<void> {
 }
 
 /** Instructions per request of the router built from `root`, for `kind` requests. */
-async function count(root: string, kind: Kind, requests: number, warmup: number): Promise<{ perRequest: number; file: string }> {
+async function count(root: string, kind: Kind, requests: number, warmup: number): Promise<Parts & { file: string }> {
   const { prepareRouterOnWorkerd: prepare } = (await import(join(root, "scripts/lib/workerd-router.ts"))) as { prepareRouterOnWorkerd: typeof prepareRouterOnWorkerd };
   const origin = await startOrigin();
   const port = await freePort();
@@ -100,7 +125,7 @@ async function count(root: string, kind: Kind, requests: number, warmup: number)
     const file = join(outDir, readdirSync(outDir).filter((f) => f.startsWith("callgrind.out.")).sort().at(-1)!);
     const totals = /^(?:totals|summary): (\d+)/m.exec(readFileSync(file, "utf8"));
     if (!totals) throw new Error(`${file}: no totals`);
-    return { perRequest: Number(totals[1]) / r.ok, file };
+    return { ...partsOf(file, Number(totals[1]), r.ok), file };
   } finally {
     if (child && child.exitCode === null) {
       child.kill("SIGTERM");
@@ -126,20 +151,25 @@ async function main(): Promise<void> {
   const [requests, warmup] = [Number(values.requests), Number(values.warmup)];
   if (!Number.isInteger(requests) || requests < 1 || !Number.isInteger(warmup) || warmup < 0) throw new Error("--requests: a positive integer; --warmup: 0 or more");
   const roots = [PROJECT_ROOT, ...values.against.split(",").filter((d) => d !== "").map((d) => resolve(d))];
-  const counts = new Map<string, number>();
+  const counts = new Map<string, Parts>();
+  const k = (n: number) => `${(n / 1e3).toFixed(0)} k`;
   for (const kind of kinds as Kind[]) {
     // The builds side by side: work the router paces by the wall clock (lease reports, health
     // batches) then weighs on each alike, and their counts compare.
     const results = await Promise.all(roots.map((root) => count(root, kind, requests, warmup)));
     roots.forEach((root, i) => {
-      const { perRequest, file } = results[i]!;
-      counts.set(`${root} ${kind}`, perRequest);
-      console.log(`${kind.padEnd(6)} ${root}: ${(perRequest / 1e3).toFixed(0)} k instructions per request (${file})`);
+      const { file, ...parts } = results[i]!;
+      counts.set(`${root} ${kind}`, parts);
+      console.log(`${kind.padEnd(6)} ${root}: ${k(parts.perRequest)} instructions per request; ${k(parts.steady)} without GC and JIT; ${k(parts.objects)} in Durable Object calls (${file})`);
     });
   }
-  console.log("\nratios to this tree:");
+  console.log("\nratios to this tree (all; without GC and JIT; Durable Object calls):");
   for (const kind of kinds) {
-    for (const root of roots.slice(1)) console.log(`  ${kind}: ${root} ÷ ${PROJECT_ROOT} ${(counts.get(`${root} ${kind}`)! / counts.get(`${PROJECT_ROOT} ${kind}`)!).toFixed(3)}×`);
+    for (const root of roots.slice(1)) {
+      const [a, b] = [counts.get(`${root} ${kind}`)!, counts.get(`${PROJECT_ROOT} ${kind}`)!];
+      const ratio = (key: keyof Parts) => `${(a[key] / b[key]).toFixed(3)}×`;
+      console.log(`  ${kind}: ${root} ÷ ${PROJECT_ROOT} ${ratio("perRequest")}; ${ratio("steady")}; ${ratio("objects")}`);
+    }
   }
 }
 
