@@ -8,6 +8,15 @@
  * - A lease admits for a window (`admitUntil`, at most `leaseMs`); a quarter before its end, the
  *   next one is asked for in the background. Revocation and policy changes therefore reach this
  *   isolate within one window.
+ * - With the ledger far away, the next lease is asked for early: when what the lease has left
+ *   would run out within two round trips at the key's recent rate (the round trip is measured,
+ *   round-trip.ts), or its window ends within two. It asks for enough to cover its window and the
+ *   round trip, so requests arriving while it travels are still admitted here.
+ * - One lease request per key is in flight at a time (a renewal, or one riding an exact
+ *   admission); the next may go as soon as the ledger answers. A lease asks for its successor
+ *   once: granted, it is replaced; refused (revoked, strict, near a limit), it asks no more and
+ *   runs out, and the exact path asks again with each admission, on the call it makes anyway; a
+ *   failed call is retried after a round trip. So renewal never costs a call per request.
  * - A request admitted here is settled here: its unused worst case goes back to the lease, and its
  *   usage row joins the lease's next report, sent in a batch off the critical path.
  * - A lease past its window (or replaced) closes once its last request has settled: the final
@@ -23,6 +32,7 @@ import { decideBudgets, type BudgetState } from "../ledger/admission";
 import type { AdmitResult, LeaseGrant, LeaseItem, LeaseWant, RateLimitState, ReservationRequest } from "../ledger/types";
 import { RecentLoad } from "../affinity/recent-load";
 import type { LedgerCalls } from "./ledger-client";
+import { RoundTrip } from "./round-trip";
 
 type Admitted = Extract<AdmitResult, { ok: true }>;
 
@@ -61,6 +71,13 @@ export class HeldLease {
   retired = false;
   /** A request did not fit what is left: a new lease is worth asking for before the window ends. */
   exhausted = false;
+  /**
+   * No renewal is asked from this lease before this instant: never again once the ledger refused
+   * one (the exact path asks with its admissions), a round trip later after a failed call.
+   */
+  renewAfter = 0;
+  /** The worst case of the last request it admitted or turned away: how many more it can take. */
+  perRequest: { costMicros: number; tokens: number } = { costMicros: 0, tokens: 0 };
   closed = false;
   /** Settled, not yet reported. */
   readonly pending: LeaseItem[] = [];
@@ -76,6 +93,8 @@ export class HeldLease {
     readonly key: string,
     readonly grant: LeaseGrant,
     readonly ledger: () => LedgerCalls,
+    /** When this isolate took it (the router's clock): its own rate of admissions is measured from then. */
+    readonly installedAt: number,
   ) {
     this.free = { costMicros: grant.costMicros, tokens: grant.tokens, requests: grant.requests, rateTokens: grant.rateTokens, slots: grant.slots };
   }
@@ -96,8 +115,8 @@ export type LocalAdmission =
 
 interface KeyState {
   current: HeldLease | null;
-  /** A lease is being asked for (by renewal, or with an exact admission): one at a time per key. */
-  renewing: boolean;
+  /** A lease is being asked for (by renewal, or with an exact admission): one at a time per key, until the ledger answers. */
+  asking: boolean;
   /** One request's worst case, as last admitted: sizes the next lease. */
   perRequest: { costMicros: number; tokens: number };
 }
@@ -106,6 +125,12 @@ interface KeyState {
 const MIN_WANT = 4;
 const MAX_WANT = 2_000;
 const MAX_BATCH = 64;
+/** A lease is renewed early when what it has left, or its window, would last fewer than this many round trips. */
+const EARLY_RENEWAL_ROUND_TRIPS = 2;
+/** A lease's own rate is measured over at least this long (ms), and a round trip. */
+const MIN_RATE_SPAN_MS = 20;
+/** After a failed lease call, the next waits a round trip, and at least this long (ms). */
+const MIN_RETRY_MS = 10;
 /** Keys remembered per isolate; past it the least recently used goes (its lease closes as usual). */
 const MAX_KEYS = 10_000;
 
@@ -118,9 +143,14 @@ export class LeaseHolder {
   /** Admissions per key lately (decayed, 1 s half-life): the rate a lease is sized by. */
   private readonly rates = new RecentLoad(1_000);
   private readonly sleep: (ms: number) => Promise<void>;
+  /** The ledger's round trip from this isolate, from its lease and exact-admission calls. */
+  private readonly roundTrip: RoundTrip;
+  /** Renewals sent and not yet answered (`flush` waits for them). */
+  private readonly renewals = new Set<Promise<void>>();
 
   constructor(private readonly options: LeaseHolderOptions) {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.roundTrip = new RoundTrip(() => options.leaseMs);
   }
 
   /** Admits a request under the key's lease, or says it must take the exact path. */
@@ -148,6 +178,7 @@ export class LeaseHolder {
       (free.slots === null || free.slots >= 1);
     if (!fits || decision.kind !== "admit") {
       lease.exhausted = true;
+      lease.perRequest = worstCase(reserve);
       return { kind: "exact" };
     }
     if (free.costMicros !== null) free.costMicros -= decision.costMicros;
@@ -158,7 +189,7 @@ export class LeaseHolder {
     lease.admitted++;
     lease.tokensTaken += decision.tokens;
     lease.inFlight++;
-    state.perRequest = { costMicros: decision.costMicros, tokens: decision.tokens };
+    lease.perRequest = state.perRequest = { costMicros: decision.costMicros, tokens: decision.tokens };
     const admission: Admitted = {
       ok: true,
       tenantId: grant.tenantId,
@@ -184,28 +215,47 @@ export class LeaseHolder {
   wantWithAdmission(key: string, reserve: ReservationRequest, at: number): LeaseWant | undefined {
     let state = this.keys.get(key);
     if (!state) {
-      state = { current: null, renewing: false, perRequest: worstCase(reserve) };
+      state = { current: null, asking: false, perRequest: worstCase(reserve) };
       this.keys.set(key, state);
       this.forgetOldKeys();
     }
-    if (state.renewing) return undefined;
-    state.renewing = true;
+    if (state.asking) return undefined;
+    state.asking = true;
     return this.want(key, reserve, at);
   }
 
   /** The exact admission that carried a lease request was answered (with a lease or not). */
   answered(key: string): void {
     const state = this.keys.get(key);
-    if (state) state.renewing = false;
+    if (state) state.asking = false;
   }
 
-  /** What to ask of the ledger for the key's next lease. */
+  /** Notes how long a call to the ledger took (an exact admission; renewals are timed here), by the router's clock. */
+  noteRoundTrip(ms: number): void {
+    this.roundTrip.note(ms);
+  }
+
+  /** The ledger's round trip as measured so far (ms; 0 before the first call). */
+  get roundTripMs(): number {
+    return this.roundTrip.ms;
+  }
+
+  /**
+   * The key's recent requests per ms: the decayed count (1 s half-life: a steady rate r sums to
+   * r / ln 2), or the current lease's own rate when higher (the decayed count lags a rise by seconds).
+   */
+  private rate(key: string, at: number): number {
+    const decayed = (this.rates.of(key, at) * Math.LN2) / 1000;
+    const lease = this.keys.get(key)?.current;
+    if (!lease || lease.retired) return decayed;
+    return Math.max(decayed, lease.admitted / Math.max(at - lease.installedAt, this.roundTrip.ms, MIN_RATE_SPAN_MS));
+  }
+
+  /** What to ask of the ledger for the key's next lease: twice its window and a round trip, at the recent rate. */
   want(key: string, reserve: ReservationRequest | null, at: number): LeaseWant {
     const state = this.keys.get(key);
     const perRequest = state?.perRequest ?? (reserve ? worstCase(reserve) : { costMicros: 0, tokens: 0 });
-    // Decayed admissions with a 1 s half-life: a steady rate r per second sums to r / ln 2.
-    const rate = this.rates.of(key, at) * Math.LN2;
-    const requests = Math.min(MAX_WANT, Math.max(MIN_WANT, Math.ceil((rate * this.options.leaseMs * 2) / 1000)));
+    const requests = Math.min(MAX_WANT, Math.max(MIN_WANT, Math.ceil(this.rate(key, at) * (this.options.leaseMs + this.roundTrip.ms) * 2)));
     return { holder: this.options.holder, requests, perRequest, slots: Math.max(MIN_WANT, Math.ceil(requests / 4)), leaseMs: this.options.leaseMs, holdMs: this.options.holdMs };
   }
 
@@ -230,11 +280,11 @@ export class LeaseHolder {
   install(key: string, ledger: () => LedgerCalls, grant: LeaseGrant): Promise<void> {
     let state = this.keys.get(key);
     if (!state) {
-      state = { current: null, renewing: false, perRequest: { costMicros: 0, tokens: 0 } };
+      state = { current: null, asking: false, perRequest: { costMicros: 0, tokens: 0 } };
       this.keys.set(key, state);
       this.forgetOldKeys();
     }
-    const lease = new HeldLease(key, grant, ledger);
+    const lease = new HeldLease(key, grant, ledger, this.options.now());
     this.live.add(lease);
     const previous = state.current;
     state.current = lease;
@@ -252,34 +302,57 @@ export class LeaseHolder {
   }
 
   /**
-   * Asks for the key's next lease when its current one nears the end of its window (the last
-   * quarter) or ran short, and has been used; the asking is queued work. Returns whether it asked.
+   * Asks for the key's next lease when its current one, used and still admitting, ran short, would
+   * run short within two round trips at the key's recent rate, or nears the end of its window (the
+   * last quarter, or two round trips); the asking is queued work. Returns whether it asked.
    */
   renew(key: string, at: number): boolean {
     const state = this.keys.get(key);
     const lease = state?.current;
-    if (!state || !lease || state.renewing || lease.admitted === 0) return false;
-    if (!lease.exhausted && at < lease.grant.admitUntil - this.options.leaseMs / 4) return false;
-    state.renewing = true;
+    if (!state || !lease || state.asking || lease.retired || lease.admitted === 0) return false;
+    // Past its window the lease admits nothing: the exact path asks, with its admissions.
+    if (at >= lease.grant.admitUntil || at < lease.renewAfter) return false;
+    const early = EARLY_RENEWAL_ROUND_TRIPS * this.roundTrip.ms;
+    const due = lease.exhausted || at >= lease.grant.admitUntil - Math.max(this.options.leaseMs / 4, early) || this.runsShort(lease, key, at);
+    if (!due) return false;
+    state.asking = true;
     const want = this.want(key, null, at);
-    this.background.push(
-      lease
-        .ledger()
-        .acquireLease({ key, at, want })
-        .then((result) => {
-          // The renewed lease's closing is part of this work: queued after the request that asked
-          // had drained its work, it would wait for another request to keep it alive, and with
-          // none (the key's last request) its window's end would never close it: the ledger
-          // would charge it in full at its deadline.
-          if (result.ok) return this.install(key, lease.ledger, result.lease);
-          // Refused (revoked, strict, near a limit): the current lease runs out; the exact path follows.
-        })
-        .catch((e: unknown) => console.error("lease renewal failed", e))
-        .finally(() => {
-          state.renewing = false;
-        }),
-    );
+    const sent = this.options.now();
+    let closing: Promise<void> | undefined;
+    const answer = lease
+      .ledger()
+      .acquireLease({ key, at, want })
+      .then(
+        (result) => {
+          // Answered: the next lease request may go (not only once some window closes).
+          state.asking = false;
+          this.roundTrip.note(this.options.now() - sent);
+          if (result.ok) closing = this.install(key, lease.ledger, result.lease);
+          // Refused (revoked, strict, near a limit): asked again, this lease would be refused again
+          // on every request; it runs out, and the exact path follows.
+          else lease.renewAfter = Infinity;
+        },
+        (e: unknown) => {
+          state.asking = false;
+          lease.renewAfter = this.options.now() + Math.max(this.roundTrip.ms, MIN_RETRY_MS);
+          console.error("lease renewal failed", e);
+        },
+      )
+      .finally(() => this.renewals.delete(answer));
+    this.renewals.add(answer);
+    // The renewed lease's closing is part of this work: queued after the request that asked had
+    // drained its work, it would wait for another request to keep it alive, and with none (the
+    // key's last request) its window's end would never close it: the ledger would charge it in
+    // full at its deadline.
+    this.background.push(answer.then(() => closing));
     return true;
+  }
+
+  /** Whether what the lease has left would run out within a few round trips at the key's recent rate. */
+  private runsShort(lease: HeldLease, key: string, at: number): boolean {
+    const rtt = this.roundTrip.ms;
+    if (rtt === 0) return false;
+    return requestsLeft(lease) < this.rate(key, at) * rtt * EARLY_RENEWAL_ROUND_TRIPS;
   }
 
   /**
@@ -321,9 +394,16 @@ export class LeaseHolder {
     return true;
   }
 
-  /** Resolves once every report started so far has been answered (tests; the Worker never waits). */
+  /**
+   * Resolves once every renewal and report started so far has been answered, and what their
+   * answers started too (tests; the Worker never waits).
+   */
   async flush(): Promise<void> {
-    await Promise.all([...this.live].map((l) => l.chain));
+    for (;;) {
+      const chains = new Map([...this.live].map((l) => [l, l.chain]));
+      await Promise.all([...this.renewals, ...chains.values()]);
+      if (this.renewals.size === 0 && [...this.live].every((l) => chains.get(l) === l.chain)) return;
+    }
   }
 
   /** Sends what the lease has pending (and, with `close`, ends it), after any report before it. */
@@ -357,6 +437,16 @@ export class LeaseHolder {
 /** A slice as a budget the ledger's decision can read: its limit, and what is taken of it. */
 function sliceState(metric: "cost" | "tokens", granted: number, free: number): BudgetState {
   return { budget: { id: `lease-${metric}`, keyId: null, metric, period: "total", limit: granted, softLimit: null }, settled: 0, reserved: granted - free };
+}
+
+/** How many more requests like the last one the lease can admit (slots come back as requests settle: not counted). */
+function requestsLeft(lease: HeldLease): number {
+  const { free, perRequest } = lease;
+  let left = free.requests ?? Infinity;
+  if (free.costMicros !== null && perRequest.costMicros > 0) left = Math.min(left, free.costMicros / perRequest.costMicros);
+  if (free.tokens !== null && perRequest.tokens > 0) left = Math.min(left, free.tokens / perRequest.tokens);
+  if (free.rateTokens !== null && perRequest.tokens > 0) left = Math.min(left, free.rateTokens / perRequest.tokens);
+  return left;
 }
 
 /** One request's worst case (admission's arithmetic with no budget). */

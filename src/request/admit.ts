@@ -139,8 +139,11 @@ export async function admit(ctx: RequestContext, endpoint: ApiEndpoint): Promise
   } else {
     const want = leases && reserve ? leases.wantWithAdmission(caller.key, reserve, startedAt) : undefined;
     let result: AdmitResult;
+    const sent = isolate.clock.now();
     try {
       result = await caller.ledger.admit({ key: caller.key, requestId: ctx.requestId, at: startedAt, model, reserve, prefix: prefix?.lookup ?? null, ...(want ? { lease: want } : {}) });
+      // The ledger's round trip tells the lease holder how early to renew.
+      leases?.noteRoundTrip(isolate.clock.now() - sent);
     } finally {
       if (want) leases!.answered(caller.key);
     }

@@ -65,17 +65,54 @@ export function reservation(promptTokensUpper: number, cap: number, outputPriceM
 /** A request admitted by a simulated isolate: under its lease, or by the ledger itself. */
 export type Admitted = { id: string; keyId: string; reserve: ReservationRequest; costMicros: number; tokens: number } & ({ via: "lease"; ticket: LeaseTicket } | { via: "ledger" });
 
-/** One isolate: a lease holder admitting as the Worker does (its lease first, else the ledger, which grants the next lease). */
+/**
+ * One isolate: a lease holder admitting as the Worker does (its lease first, else the ledger, which
+ * grants the next lease). It can crash: from then on it sends nothing and wakes for nothing (its
+ * timers and the answers it was waiting for are lost with it), as a dead isolate would.
+ */
 export class Isolate {
   readonly holder: LeaseHolder;
+  /** Its ledger, as it calls it: cut when it crashes. */
+  readonly ledger: LedgerCalls;
   private n = 0;
+  private dead = false;
+  /** Its calls to the ledger not yet answered. */
+  private readonly sent = new Set<Promise<unknown>>();
 
+  /**
+   * `roundTripMs`: the ledger's round trip this isolate notes for each exact admission, in place of
+   * what the test's clock shows (the clock stands still while the ledger answers): a distant ledger,
+   * for which leases are renewed early.
+   */
   constructor(
     readonly name: string,
     readonly clock: TestClock,
-    readonly ledger: LedgerCalls,
+    ledger: LedgerCalls,
+    private readonly roundTripMs?: number,
   ) {
-    this.holder = new LeaseHolder({ holder: name, now: clock.now, sleep: clock.sleep, leaseMs: LEASE_MS, holdMs: HOLD_MS, reportDelayMs: 0 });
+    const call = <T>(send: () => Promise<T>): Promise<T> => {
+      if (this.dead) return new Promise<T>(() => {});
+      const answer = send();
+      this.sent.add(answer);
+      const forget = () => this.sent.delete(answer);
+      answer.then(forget, forget);
+      // An answer arriving after the crash finds nobody to take it.
+      return answer.then((a) => (this.dead ? new Promise<T>(() => {}) : a));
+    };
+    this.ledger = {
+      admit: (r) => call(() => ledger.admit(r)),
+      acquireLease: (r) => call(() => ledger.acquireLease(r)),
+      reportLease: (r) => call(() => ledger.reportLease(r)),
+      settleMany: (items) => call(() => ledger.settleMany(items)),
+      lookupPrefix: (l, at) => call(() => ledger.lookupPrefix(l, at)),
+    };
+    const sleep = (ms: number) => clock.sleep(ms).then(() => (this.dead ? new Promise<void>(() => {}) : undefined));
+    this.holder = new LeaseHolder({ holder: name, now: clock.now, sleep, leaseMs: LEASE_MS, holdMs: HOLD_MS, reportDelayMs: 0 });
+  }
+
+  /** The isolate dies: what it sent before still reaches the ledger; nothing after, and no answer reaches it. */
+  crash(): void {
+    this.dead = true;
   }
 
   /** Admits a request as `admit.ts` does; a refusal's reason, or what it took. */
@@ -91,6 +128,7 @@ export class Isolate {
     }
     const want = this.holder.wantWithAdmission(key, reserve, at);
     const result = await this.ledger.admit({ key, requestId: id, at, model: "s", reserve, ...(want ? { lease: want } : {}) });
+    this.holder.noteRoundTrip(this.roundTripMs ?? this.clock.now() - at);
     if (want) this.holder.answered(key);
     if (!result.ok) return { refused: result.reason };
     this.holder.noteExact(key, reserve);
@@ -130,10 +168,16 @@ export class Isolate {
     } else await this.ledger.settleMany([{ request }]);
   }
 
-  /** Lets reports and closings that are due run to their answers. */
+  /**
+   * Lets renewals, reports and closings that are due run to their answers; for a crashed isolate,
+   * lets what it sent before it died reach the ledger.
+   */
   async settleDown(): Promise<void> {
-    this.holder.drain();
-    await this.holder.flush();
+    if (!this.dead) {
+      this.holder.drain();
+      await this.holder.flush();
+    }
+    while (this.sent.size > 0) await Promise.allSettled([...this.sent]);
   }
 }
 
@@ -165,5 +209,48 @@ export async function runAlarmsUntil(tenantId: string, now: number): Promise<voi
     const next = await runInDurableObject(ledger, (_, state) => state.storage.getAlarm());
     if (next === null || next > now) return;
     await runDurableObjectAlarm(ledger);
+  }
+}
+
+/**
+ * A tenant's ledger `rttMs` away (a ledger in another region): each admission and lease request is
+ * answered one round trip of the test's clock after it was sent. Every call is counted.
+ */
+export class DistantLedger implements LedgerCalls {
+  readonly calls = { admit: 0, acquireLease: 0, reportLease: 0, settleMany: 0 };
+  /** Calls the real ledger has not answered yet (whatever the clock says). */
+  private readonly unanswered = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly near: LedgerCalls,
+    private readonly clock: TestClock,
+    private readonly rttMs: number,
+  ) {}
+
+  private send<T>(answer: Promise<T>): Promise<T> {
+    this.unanswered.add(answer);
+    const forget = () => this.unanswered.delete(answer);
+    answer.then(forget, forget);
+    return answer;
+  }
+
+  /** Answered once both the ledger has answered and a round trip has passed on the clock. */
+  private away<T>(answer: Promise<T>): Promise<T> {
+    return Promise.all([this.send(answer), this.clock.sleep(this.rttMs)]).then(([a]) => a);
+  }
+
+  admit: LedgerCalls["admit"] = (r) => (this.calls.admit++, this.away(this.near.admit(r)));
+  acquireLease: LedgerCalls["acquireLease"] = (r) => (this.calls.acquireLease++, this.away(this.near.acquireLease(r)));
+  reportLease: LedgerCalls["reportLease"] = (r) => (this.calls.reportLease++, this.send(this.near.reportLease(r)));
+  settleMany: LedgerCalls["settleMany"] = (items) => (this.calls.settleMany++, this.send(this.near.settleMany(items)));
+  lookupPrefix: LedgerCalls["lookupPrefix"] = (l, at) => this.send(this.near.lookupPrefix(l, at));
+
+  /** Waits until the real ledger has answered every call made so far, and what followed the answers ran. */
+  async idle(): Promise<void> {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 0));
+      if (this.unanswered.size === 0) return;
+      await Promise.allSettled([...this.unanswered]);
+    }
   }
 }
