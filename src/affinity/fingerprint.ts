@@ -139,6 +139,8 @@ export function renderEach(request: FingerprintInput): Rendered {
   return { bytes: out.bytes, length: out.length, total: out.total, ends };
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Collects the pieces as one string, and where each message ends in it. */
 class Joined {
   text = "";
@@ -150,8 +152,9 @@ class Joined {
 /**
  * Renders the request as one string encoded at once (one call into the runtime instead of one per
  * piece); null when that would differ from {@link renderEach}, which is then used: unless the
- * bytes kept are ASCII (a UTF-16 unit each, so positions in the string are positions in the bytes)
- * and end with the text or at the cap exactly.
+ * whole text is ASCII (a UTF-16 unit each, so positions in the string are positions in the bytes,
+ * and the size past the cap is the tail's length), or all but its part past the cap when that is
+ * encoded alone (see {@link renderEach}).
  */
 export function renderJoined(request: FingerprintInput): Rendered | null {
   const out = new Joined();
@@ -166,8 +169,13 @@ export function renderJoined(request: FingerprintInput): Rendered | null {
   const bytes = new Uint8Array((Math.min(text.length, MAX_BYTES) + 3) & ~3);
   const { read, written } = encoder.encodeInto(text, bytes.subarray(0, MAX_BYTES));
   if (written !== read || (read < text.length && written !== MAX_BYTES)) return null;
+  // Past the cap only the size counts, and it is the joined text's only when that text is ASCII:
+  // lone surrogates ending one piece and starting the next join into one character (4 bytes,
+  // where each piece encoded alone gives 3 + 3).
+  const tail = read < text.length ? text.slice(read) : "";
+  if (NON_ASCII.test(tail)) return null;
   for (let i = 0; i < ends.length; i++) if (ends[i]! > written) ends[i] = written;
-  return { bytes, length: written, total: written + (read < text.length ? utf8ByteLength(text.slice(read)) : 0), ends };
+  return { bytes, length: written, total: written + tail.length, ends };
 }
 
 const C1 = 0xcc9e2d51;

@@ -115,8 +115,12 @@ export type LocalAdmission =
 
 interface KeyState {
   current: HeldLease | null;
-  /** A lease is being asked for (by renewal, or with an exact admission): one at a time per key, until the ledger answers. */
-  asking: boolean;
+  /**
+   * When a lease was last asked for (by renewal, or with an exact admission), by the router's
+   * clock; null once the ledger answered. One ask at a time per key, until the answer or, should
+   * none ever come (a request cancelled before its `finally`), `asking` gives it up.
+   */
+  askedAt: number | null;
   /** One request's worst case, as last admitted: sizes the next lease. */
   perRequest: { costMicros: number; tokens: number };
 }
@@ -215,19 +219,27 @@ export class LeaseHolder {
   wantWithAdmission(key: string, reserve: ReservationRequest, at: number): LeaseWant | undefined {
     let state = this.keys.get(key);
     if (!state) {
-      state = { current: null, asking: false, perRequest: worstCase(reserve) };
+      state = { current: null, askedAt: null, perRequest: worstCase(reserve) };
       this.keys.set(key, state);
       this.forgetOldKeys();
     }
-    if (state.asking) return undefined;
-    state.asking = true;
+    if (this.asking(state, at)) return undefined;
+    state.askedAt = at;
     return this.want(key, reserve, at);
   }
 
   /** The exact admission that carried a lease request was answered (with a lease or not). */
   answered(key: string): void {
     const state = this.keys.get(key);
-    if (state) state.asking = false;
+    if (state) state.askedAt = null;
+  }
+
+  /**
+   * Whether a lease is being asked for. An ask unanswered for a window or four round trips,
+   * whichever is longer, is given up: its answer may never come back to this isolate.
+   */
+  private asking(state: KeyState, at: number): boolean {
+    return state.askedAt !== null && at - state.askedAt < Math.max(this.options.leaseMs, 4 * this.roundTrip.ms);
   }
 
   /** Notes how long a call to the ledger took (an exact admission; renewals are timed here), by the router's clock. */
@@ -280,7 +292,7 @@ export class LeaseHolder {
   install(key: string, ledger: () => LedgerCalls, grant: LeaseGrant): Promise<void> {
     let state = this.keys.get(key);
     if (!state) {
-      state = { current: null, asking: false, perRequest: { costMicros: 0, tokens: 0 } };
+      state = { current: null, askedAt: null, perRequest: { costMicros: 0, tokens: 0 } };
       this.keys.set(key, state);
       this.forgetOldKeys();
     }
@@ -309,13 +321,13 @@ export class LeaseHolder {
   renew(key: string, at: number): boolean {
     const state = this.keys.get(key);
     const lease = state?.current;
-    if (!state || !lease || state.asking || lease.retired || lease.admitted === 0) return false;
+    if (!state || !lease || this.asking(state, at) || lease.retired || lease.admitted === 0) return false;
     // Past its window the lease admits nothing: the exact path asks, with its admissions.
     if (at >= lease.grant.admitUntil || at < lease.renewAfter) return false;
     const early = EARLY_RENEWAL_ROUND_TRIPS * this.roundTrip.ms;
     const due = lease.exhausted || at >= lease.grant.admitUntil - Math.max(this.options.leaseMs / 4, early) || this.runsShort(lease, key, at);
     if (!due) return false;
-    state.asking = true;
+    state.askedAt = at;
     const want = this.want(key, null, at);
     const sent = this.options.now();
     let closing: Promise<void> | undefined;
@@ -325,7 +337,7 @@ export class LeaseHolder {
       .then(
         (result) => {
           // Answered: the next lease request may go (not only once some window closes).
-          state.asking = false;
+          state.askedAt = null;
           this.roundTrip.note(this.options.now() - sent);
           if (result.ok) closing = this.install(key, lease.ledger, result.lease);
           // Refused (revoked, strict, near a limit): asked again, this lease would be refused again
@@ -333,7 +345,7 @@ export class LeaseHolder {
           else lease.renewAfter = Infinity;
         },
         (e: unknown) => {
-          state.asking = false;
+          state.askedAt = null;
           lease.renewAfter = this.options.now() + Math.max(this.roundTrip.ms, MIN_RETRY_MS);
           console.error("lease renewal failed", e);
         },

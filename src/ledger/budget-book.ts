@@ -184,22 +184,27 @@ export class BudgetBook {
     for (const m of releases.moves.values()) this.move(m.budgetId, m.periodKey, m.released, m.settled);
   }
 
-  /** Takes `released` off a budget period's reserved amount and adds `settled` to its settled one. */
+  /**
+   * Takes `released` off a budget period's reserved amount and adds `settled` to its settled one.
+   * The period may have no row yet: a budget made while a lease was out holds nothing for it, and
+   * what the lease served is settled into a row made here (an UPDATE alone would lose it). A
+   * budget deleted since its charge was made is left alone (its rows went with it).
+   */
   private move(budgetId: string, periodKey: string, released: number, settled: number): void {
+    if (!this.list().some((b) => b.id === budgetId)) return;
     const cached = this.budgetUsageCache.get(`${budgetId}|${periodKey}`);
     if (cached) {
       cached.reserved -= released;
       cached.settled += settled;
     }
     this.sql.exec(
-      `UPDATE budget_usage SET reserved = reserved - ?, settled = settled + ?, peak = MAX(peak, settled + ? + reserved - ?)
-       WHERE budget_id = ? AND period_key = ?`,
-      released,
-      settled,
-      settled,
-      released,
+      `INSERT INTO budget_usage (budget_id, period_key, settled, reserved, peak) VALUES (?1, ?2, ?3, ?4, MAX(0, ?3 + ?4))
+       ON CONFLICT (budget_id, period_key) DO UPDATE SET reserved = reserved + excluded.reserved, settled = settled + excluded.settled,
+         peak = MAX(peak, settled + excluded.settled + reserved + excluded.reserved)`,
       budgetId,
       periodKey,
+      settled,
+      -released,
     );
   }
 

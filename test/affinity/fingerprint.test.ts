@@ -115,7 +115,13 @@ describe("prefix fingerprints", () => {
     // ASCII answers at once, to the cap and past it; a multi-byte character is left to the pieces.
     const cap = MAX_BLOCKS * BLOCK_BYTES;
     expect(same({ model: "m", messages: [{ role: "user", content: text(3000) }] })).toBe(true);
-    expect(same({ model: "m", messages: [{ role: "system", content: text(cap) }, { role: "user", content: "past the cap é" }] })).toBe(true);
+    expect(same({ model: "m", messages: [{ role: "system", content: text(cap) }, { role: "user", content: "past the cap" }] })).toBe(true);
+    expect(same({ model: "m", messages: [{ role: "system", content: text(cap) }, { role: "user", content: "past the cap é" }] })).toBe(false);
+    // Lone surrogates at two pieces' ends, past the cap: one character joined, two apart.
+    expect(same({ model: "m", messages: [{ role: "system", content: text(cap) }, { role: "user", name: "n\uD83D", content: "\uDE00 hi" }] })).toBe(false);
+    // Past the cap, any text (lone surrogates included): when the one string answers, it answers alike.
+    const past = fc.record({ role: fc.constant("user"), name: fc.string({ unit: "binary", maxLength: 4 }), content: fc.string({ unit: "binary", maxLength: 8 }) });
+    fc.assert(fc.property(fc.array(past, { maxLength: 4 }), (tail) => void same({ model: "m", messages: [{ role: "system", content: text(cap) }, ...tail] })), { numRuns: 25 });
     expect(same({ model: "m", messages: [{ role: "user", content: "é" }] })).toBe(false);
     expect(same({ model: "m", messages: [{ role: "system", content: `${text(cap - 12)}é` }, { role: "user", content: "after" }] })).toBe(false);
   });

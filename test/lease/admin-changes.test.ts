@@ -1,11 +1,12 @@
 /**
  * Admin changes against isolates holding leases (issue #16), on one injected clock: a disabled
  * tenant's keys are refused by every holder within one lease window, and no lease outlives a key's
- * expiry or a rotated secret's grace (a lease granted just before either ends at it).
+ * expiry or a rotated secret's grace (a lease granted just before either ends at it); a budget made
+ * or deleted while a lease is out.
  */
 import { describe, expect, it } from "vitest";
-import { adminFetch, newTenant } from "../support/client";
-import { Isolate, ledgerCalls, LEASE_MS, reservation, TestClock } from "./support";
+import { addBudget, adminFetch, newTenant } from "../support/client";
+import { books, Isolate, ledgerCalls, LEASE_MS, reservation, TestClock, type Admitted } from "./support";
 
 describe("admin changes under leases", () => {
   it("a disabled tenant is refused by every holder once its lease window ends", async () => {
@@ -56,5 +57,26 @@ describe("admin changes under leases", () => {
     await clock.advance(1);
     expect(await h.admit(old, reserve)).toEqual({ refused: "invalid_key" });
     expect(await h.admit(rotated.key, reserve)).toMatchObject({ keyId });
+  });
+
+  it("a budget made while a lease is out counts what the lease served; one deleted meanwhile gets no rows back", async () => {
+    const { tenantId, key } = await newTenant();
+    const clock = new TestClock();
+    const h = new Isolate("n", clock, ledgerCalls(tenantId));
+    const reserve = reservation(20, 20);
+    expect(await h.admit(key, reserve)).toMatchObject({ via: "ledger" });
+    const made = await addBudget(tenantId, { metric: "cost", period: "day", limit: 1_000_000 });
+    const gone = await addBudget(tenantId, { metric: "tokens", period: "total", limit: 1_000_000 });
+    const a = (await h.admit(key, reserve)) as Admitted;
+    expect(a.via).toBe("lease");
+    expect((await adminFetch(`/tenants/${tenantId}/budgets/${gone.id}`, { method: "DELETE" })).status).toBe(200);
+    await h.settle(a, 1);
+    await h.settleDown();
+    const b = await books(tenantId);
+    const row = b.rows.find((r) => r.request_id === a.id)!;
+    expect(row.cost_micros).toBe(60);
+    // Nothing was reserved against it (the lease predates it), and what was served is settled.
+    expect(b.usage.filter((u) => u.budget_id === made.id)).toEqual([{ budget_id: made.id, period_key: expect.any(String), settled: 60, reserved: 0 }]);
+    expect(b.usage.filter((u) => u.budget_id === gone.id)).toEqual([]);
   });
 });

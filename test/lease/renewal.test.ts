@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { addBudget, adminFetch, newTenant } from "../support/client";
+import { LeaseHolder } from "../../src/lease/holder";
 import { books, DistantLedger, LEASE_MS, Isolate, ledgerCalls, reservation, TestClock, type Admitted } from "./support";
 
 const RTT_MS = 50;
@@ -144,5 +145,20 @@ describe("a refused renewal", () => {
     await isolate.settleDown();
     // The first lease was replaced and closed; the second is open.
     expect((await books(tenantId)).leases).toHaveLength(1);
+  });
+
+  it("an ask whose answer never comes back (its request cancelled before it heard) is given up after a window", () => {
+    const clock = new TestClock();
+    const holder = new LeaseHolder({ holder: "x", now: clock.now, leaseMs: LEASE_MS, holdMs: 60_000 });
+    const reserve = reservation(5, 5);
+    const at = clock.now();
+    expect(holder.wantWithAdmission("k", reserve, at)).toBeDefined();
+    // No answer: a burst of exact admissions asks once, not once each...
+    expect(holder.wantWithAdmission("k", reserve, at + 1)).toBeUndefined();
+    expect(holder.wantWithAdmission("k", reserve, at + LEASE_MS - 1)).toBeUndefined();
+    // ...and a window later the key may ask again, rather than never.
+    expect(holder.wantWithAdmission("k", reserve, at + LEASE_MS)).toBeDefined();
+    holder.answered("k");
+    expect(holder.wantWithAdmission("k", reserve, at + LEASE_MS + 1)).toBeDefined();
   });
 });
