@@ -39,6 +39,8 @@ export interface PolicySummary {
   wallSeconds: number;
   /** `GET /_sim/stats` after the replay, when the simulator has it. */
   simStats: unknown;
+  /** The router's calls to tenants' ledgers during the replay, per request (its own count); null when unread. */
+  ledgerCallsPerRequest: number | null;
 }
 
 /** Nearest-rank quantile of sorted values. */
@@ -54,7 +56,7 @@ export function summarize(
   results: readonly RequestResult[],
   origins: readonly string[],
   prices: ReadonlyMap<string, PriceRates>,
-  extra: { wallMs: number; maxInFlight: number; simStats: unknown },
+  extra: { wallMs: number; maxInFlight: number; simStats: unknown; ledgerCalls?: number | null },
 ): PolicySummary {
   const ok = results.filter((r) => r.error === null);
   let prompt = 0;
@@ -111,6 +113,7 @@ export function summarize(
     maxInFlight: extra.maxInFlight,
     wallSeconds: Math.round(extra.wallMs / 100) / 10,
     simStats: extra.simStats,
+    ledgerCallsPerRequest: extra.ledgerCalls == null || results.length === 0 ? null : extra.ledgerCalls / results.length,
   };
 }
 
@@ -149,17 +152,17 @@ export const usd = (micros: number) => `$${(micros / 1_000_000).toFixed(2)}`;
 
 export function markdownTable(summaries: readonly PolicySummary[], idealRate: number): string {
   const lines = [
-    "| policy | cache hit | of ideal | TTFT p50 | TTFT p90 | TTFT p99 | cost / 1k req | load max/mean | requests per origin | errors |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    "| policy | cache hit | of ideal | TTFT p50 | TTFT p90 | TTFT p99 | cost / 1k req | load max/mean | requests per origin | ledger calls / req | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
   ];
   for (const s of summaries) {
     lines.push(
       `| ${s.policy} | ${(s.hitRate * 100).toFixed(1)} % | ${idealRate > 0 ? ((s.hitRate / idealRate) * 100).toFixed(0) : "–"} % | ` +
         `${s.ttftP50.toFixed(0)} ms | ${s.ttftP90.toFixed(0)} ms | ${s.ttftP99.toFixed(0)} ms | ${usd(s.costMicrosPer1k)} | ` +
-        `${s.imbalance.toFixed(2)} | ${Object.values(s.perOrigin).join(" / ")} | ${s.errors} |`,
+        `${s.imbalance.toFixed(2)} | ${Object.values(s.perOrigin).join(" / ")} | ${s.ledgerCallsPerRequest === null ? "–" : s.ledgerCallsPerRequest.toFixed(3)} | ${s.errors} |`,
     );
   }
-  lines.push(`| ideal (one unbounded cache) | ${(idealRate * 100).toFixed(1)} % | 100 % | | | | | | | |`);
+  lines.push(`| ideal (one unbounded cache) | ${(idealRate * 100).toFixed(1)} % | 100 % | | | | | | | | |`);
   return lines.join("\n");
 }
 

@@ -17,7 +17,9 @@
  * Reports per policy: token-weighted cache hit rate (Σ cached / Σ prompt tokens from the usage
  * chunks), client TTFT p50/p90/p99, cost per 1,000 requests (usage × the configured prices, in
  * integer µ$ as the router computes it), load imbalance (max/mean requests per origin, from
- * `x-router-origin`) and errors; plus the trace's ideal hit rate and, for reference, what an
+ * `x-router-origin`), the router's calls to tenants' ledgers per request (its own count, from
+ * `GET /admin/isolate`: with leased admission, the calls a prompt the isolate knows nothing of makes
+ * to the ledger's prefix index are among them) and errors; plus the trace's ideal hit rate and, for reference, what an
  * offline model of the same origins predicts for each policy (model.ts). Writes results.md,
  * results.json and results.png to --out (default node_modules/.cache/token-router/bench-affinity)
  * and prints the table and the target checks (PASS/MISS; they never fail the run). Errors do.
@@ -291,6 +293,25 @@ async function warmUp(routerUrl: string, keys: ReadonlyMap<string, string>, mode
 
 // ---------------------------------------------------------------------------------------------
 
+type LedgerCalls = { total: number; byKind: Record<string, number> };
+
+/** The router's calls to tenants' ledgers so far, in all and by kind (its `GET /admin/isolate`); null when it does not say. */
+async function ledgerCalls(routerUrl: string): Promise<LedgerCalls | null> {
+  const res = await fetch(`${routerUrl}/admin/isolate`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } }).catch(() => null);
+  if (!res?.ok) return null;
+  const calls = ((await res.json()) as { ledgerCalls?: Partial<LedgerCalls> }).ledgerCalls;
+  return typeof calls?.total === "number" ? { total: calls.total, byKind: calls.byKind ?? {} } : null;
+}
+
+/** The calls made between two counts, by kind (`admit 12, reportLease 40`). */
+function callsBetween(before: LedgerCalls, after: LedgerCalls): string {
+  return Object.entries(after.byKind)
+    .map(([kind, n]) => [kind, n - (before.byKind[kind] ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(", ");
+}
+
 async function main(): Promise<number> {
   const opts = options();
   const startedAt = Date.now();
@@ -379,13 +400,16 @@ async function main(): Promise<number> {
       await warmUp(router.url, keys, w.model);
       if (canReset) await resetSim(sim.url);
       console.log(`[${label}] router up and tenants provisioned in ${((Date.now() - t0) / 1000).toFixed(1)} s; replaying ${trace.entries.length} requests`);
+      const callsBefore = await ledgerCalls(router.url);
       const run = await replay(trace.entries, { baseUrl: router.url, keys, maxInFlight: opts.maxInFlight, label, timeoutMs: 120_000 });
       // Let the router settle (waitUntil work) before it stops; the simulator's counters are final.
       const stats = canReset ? await simStats(sim.url) : null;
       await sleep(200);
+      const callsAfter = callsBefore === null ? null : await ledgerCalls(router.url);
+      const calls = callsBefore && callsAfter ? callsAfter.total - callsBefore.total : null;
       await router.stop();
       router = undefined;
-      const s = summarize(policy, run.results, [...priceOf.keys()], priceOf, { wallMs: run.wallMs, maxInFlight: run.maxInFlight, simStats: stats });
+      const s = summarize(policy, run.results, [...priceOf.keys()], priceOf, { wallMs: run.wallMs, maxInFlight: run.maxInFlight, simStats: stats, ledgerCalls: calls });
       // Every request's outcome, for looking into where a policy loses (not part of the report).
       mkdirSync(opts.out, { recursive: true });
       writeFileSync(join(opts.out, `requests-${policy}.json`), JSON.stringify(run.results));
@@ -393,6 +417,7 @@ async function main(): Promise<number> {
       console.log(
         `[${label}] hit ${(s.hitRate * 100).toFixed(1)} %  TTFT p50 ${s.ttftP50.toFixed(0)} p90 ${s.ttftP90.toFixed(0)} p99 ${s.ttftP99.toFixed(0)} ms  ` +
           `${usd(s.costMicrosPer1k)}/1k req  load ${s.imbalance.toFixed(2)} (${Object.values(s.perOrigin).join("/")})  errors ${s.errors}` +
+          (s.ledgerCallsPerRequest === null ? "" : `  ledger calls ${s.ledgerCallsPerRequest.toFixed(3)}/req (${callsBetween(callsBefore!, callsAfter!)})`) +
           (Object.keys(s.affinityHeader).length ? `  x-router-affinity ${JSON.stringify(s.affinityHeader)}` : "") +
           (s.lagMaxMs > 50 ? `  send lag p99 ${s.lagP99Ms} max ${s.lagMaxMs} ms` : ""),
       );
