@@ -126,16 +126,25 @@ function renderMessage(out: { append(text: string): void }, message: unknown): v
   if (typeof m.tool_call_id === "string") out.append(m.tool_call_id);
 }
 
-/** Renders piece by piece, each encoded as it comes: right for any text. */
-export function renderEach(request: FingerprintInput): Rendered {
-  const out = new Rendering();
+/**
+ * Renders the request's pieces into `out` in their order (the model, the tools, each message), and
+ * returns `position()` after each message: the one rendering both encodings below share.
+ */
+function renderPieces(out: { append(text: string): void }, request: FingerprintInput, position: () => number): number[] {
   out.append(request.model);
   if (request.tools != null) out.append(JSON.stringify(request.tools));
   const ends: number[] = [];
   for (const message of request.messages) {
     renderMessage(out, message);
-    ends.push(out.length);
+    ends.push(position());
   }
+  return ends;
+}
+
+/** Renders piece by piece, each encoded as it comes: right for any text. */
+export function renderEach(request: FingerprintInput): Rendered {
+  const out = new Rendering();
+  const ends = renderPieces(out, request, () => out.length);
   return { bytes: out.bytes, length: out.length, total: out.total, ends };
 }
 
@@ -158,13 +167,7 @@ class Joined {
  */
 export function renderJoined(request: FingerprintInput): Rendered | null {
   const out = new Joined();
-  out.append(request.model);
-  if (request.tools != null) out.append(JSON.stringify(request.tools));
-  const ends: number[] = [];
-  for (const message of request.messages) {
-    renderMessage(out, message);
-    ends.push(out.text.length);
-  }
+  const ends = renderPieces(out, request, () => out.text.length);
   const { text } = out;
   const bytes = new Uint8Array((Math.min(text.length, MAX_BYTES) + 3) & ~3);
   const { read, written } = encoder.encodeInto(text, bytes.subarray(0, MAX_BYTES));
