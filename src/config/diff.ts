@@ -4,16 +4,13 @@
  * as every later one changed: the order of candidates is itself routing).
  */
 import { formatPath } from "../lib/zod-path";
+import { isRecord } from "../lib/checks";
 
 export interface ConfigChange {
   path: string;
   op: "added" | "removed" | "changed";
   from?: unknown;
   to?: unknown;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -28,7 +25,7 @@ export function diffConfigs(from: unknown, to: unknown): ConfigChange[] {
 }
 
 function walk(a: unknown, b: unknown, path: PropertyKey[], out: ConfigChange[]): void {
-  if (isObject(a) && isObject(b)) {
+  if (isRecord(a) && isRecord(b)) {
     for (const key of Object.keys(a)) {
       if (!Object.hasOwn(b, key)) out.push({ path: formatPath([...path, key]), op: "removed", from: a[key] });
       else walk(a[key], b[key], [...path, key], out);

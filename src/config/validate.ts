@@ -17,6 +17,7 @@ import { formatPath } from "../lib/zod-path";
 import { WEEKDAYS } from "../time/local-time";
 import { windowEndsDiffer, windowShape } from "../time/window";
 import { routerConfigSchema, type RouterConfig } from "./schema";
+import { isRecord } from "../lib/checks";
 
 /** One problem, at its JSON path (`origins.a.baseUrl`, `(root)` for the whole config). */
 export interface ConfigProblem {
@@ -64,10 +65,6 @@ export function validateRouterConfig(input: unknown, options: ValidateOptions): 
     if (!options.allowLoopback) problems.push(...loopbackOrigins(raw));
   }
   return problems.length === 0 && parsed.success ? { ok: true, config: parsed.data } : { ok: false, problems };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** `[name, value]` of each entry of `record[key]` that is itself an object. */

@@ -11,17 +11,13 @@
  * generated reports.
  */
 import type { z } from "zod";
+import { intIn, isRecord, numberIn } from "../lib/checks";
+import { ownEntry } from "../lib/own";
 import { healthOptionsSchema, MAX_BATCH_SAMPLES, PLACEMENTS, SAMPLE_KINDS, type healthReportSchema, type HealthSample } from "./types";
 
 type Loose = Record<string, unknown>;
 export type ParsedHealthReport = z.output<typeof healthReportSchema>;
 
-function isObject(v: unknown): v is Loose {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-const intIn = (v: unknown, min: number, max: number) => typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max;
-const numberIn = (v: unknown, min: number, max: number) => typeof v === "number" && Number.isFinite(v) && v >= min && v <= max;
 const stringIn = (v: unknown, min: number, max: number) => typeof v === "string" && v.length >= min && v.length <= max;
 const name = (v: unknown) => stringIn(v, 1, 64);
 const millis = (v: unknown) => numberIn(v, 0, 86_400_000);
@@ -41,10 +37,10 @@ interface Shape {
 
 /** An object of `shape`: its keys all known and passing their check, none `undefined`, each required one present. */
 function strictObject(v: unknown, shape: Shape): boolean {
-  if (!isObject(v)) return false;
+  if (!isRecord(v)) return false;
   let present = 0;
   for (const key in v) {
-    const check = Object.hasOwn(shape.fields, key) ? shape.fields[key] : undefined;
+    const check = ownEntry(shape.fields, key);
     const value = v[key];
     if (!check || value === undefined || !check(value)) return false;
     if (shape.required.has(key)) present++;
@@ -92,7 +88,7 @@ const REPORT_KEYS = new Set(["batchId", "origin", "isolateId", "at", "inFlight",
 
 /** The report as zod returns it, or undefined when zod must judge it. */
 export function reportFastPath(input: unknown): ParsedHealthReport | undefined {
-  if (!isObject(input)) return undefined;
+  if (!isRecord(input)) return undefined;
   for (const key in input) if (!REPORT_KEYS.has(key) || input[key] === undefined) return undefined;
   const { batchId, origin, isolateId, at, inFlight, samples, options } = input;
   if (!stringIn(batchId, 1, 200) || !name(origin) || !stringIn(isolateId, 1, 200)) return undefined;

@@ -8,6 +8,7 @@
  * 2·|A ∩ B| / (|A| + |B|): 1 for the same words in any order, 0 for none in common. It is crude
  * (no synonyms, no meaning), cheap, and says plainly when two models answer differently.
  */
+import { isRecord } from "../lib/checks";
 
 export interface Agreement {
   /** 0..1 (4 decimals): of the contents, or of the tool calls' arguments when either calls one. */
@@ -25,10 +26,6 @@ interface Message {
 
 /** An answer to compare: a chat completion's JSON text, or a stream's collected answer. */
 export type ComparableAnswer = string | { content: string; toolCalls: Array<{ name: string; arguments: string }> };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** The first choice's message of an answer, or null when a JSON text has none. */
 function messageOf(answer: ComparableAnswer): Message | null {

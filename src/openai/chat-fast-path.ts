@@ -11,17 +11,12 @@
  * numbers past the safe integers), is left to zod (`undefined`), which says what is wrong.
  * test/openai/chat-fast-path.test.ts holds it to zod's output on generated bodies.
  */
+import { intIn, isRecord, numberIn } from "../lib/checks";
 import type { ChatRequest } from "./requests";
 
 type Loose = Record<string, unknown>;
 
-function isObject(v: unknown): v is Loose {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 const nullish = (v: unknown) => v === undefined || v === null;
-const intIn = (v: unknown, min: number, max: number) => typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max;
-const numberIn = (v: unknown, min: number, max: number) => typeof v === "number" && Number.isFinite(v) && v >= min && v <= max;
 
 /** The top-level keys of `chatRequestSchema`, in its order, and what each accepts (`metadata`: only its absence). */
 const CHAT_FIELDS: ReadonlyArray<readonly [string, (v: unknown) => boolean]> = [
@@ -55,7 +50,7 @@ function copyRest(input: Loose, known: ReadonlySet<string>, out: Loose): Loose {
 
 /** A content part (`{type, ...}`), rebuilt; undefined when zod must judge it. */
 function contentPart(v: unknown): Loose | undefined {
-  if (!isObject(v) || typeof v.type !== "string" || v.type.length === 0) return undefined;
+  if (!isRecord(v) || typeof v.type !== "string" || v.type.length === 0) return undefined;
   return copyRest(v, TYPE_KEY, { type: v.type });
 }
 
@@ -72,7 +67,7 @@ function rebuiltAll(items: readonly unknown[], rebuild: (v: unknown) => Loose | 
 
 /** A message, rebuilt; undefined when zod must judge it. */
 function message(v: unknown): Loose | undefined {
-  if (!isObject(v) || typeof v.role !== "string" || !ROLES.has(v.role)) return undefined;
+  if (!isRecord(v) || typeof v.role !== "string" || !ROLES.has(v.role)) return undefined;
   const out: Loose = { role: v.role };
   if ("content" in v) {
     const content = v.content;
@@ -101,7 +96,7 @@ function streamOptions(v: Loose): Loose | undefined {
 
 /** What `chatRequestSchema.parse(value)` returns, when `value` is a valid body of the common shape; else undefined. */
 export function chatFastPath(value: unknown): ChatRequest | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isRecord(value)) return undefined;
   const out: Loose = {};
   for (const [key, valid] of CHAT_FIELDS) {
     if (!(key in value)) {
@@ -116,7 +111,7 @@ export function chatFastPath(value: unknown): ChatRequest | undefined {
       if (!messages) return undefined;
       out.messages = messages;
     } else if (key === "stream_options" && !nullish(v)) {
-      if (!isObject(v)) return undefined;
+      if (!isRecord(v)) return undefined;
       const options = streamOptions(v);
       if (!options) return undefined;
       out.stream_options = options;

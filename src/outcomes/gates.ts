@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import type { QualityGates } from "./schema";
+import { isRecord } from "../lib/checks";
 
 /** What the gates look at: the first choice's text and tool calls, and every choice's finish reason. */
 export interface GateAnswer {
@@ -25,10 +26,6 @@ export type GateName = "json" | "schema" | "finishReason" | "toolArguments";
 export interface GateResult {
   passed: boolean;
   checks: Partial<Record<GateName, boolean>>;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function parsed(text: string): { ok: true; value: unknown } | { ok: false } {

@@ -12,6 +12,7 @@
  * code units, never by encoding. Structured fields (tools, tool calls) are measured as JSON.
  */
 import { utf8ByteLength } from "../lib/bytes";
+import { isRecord } from "../lib/checks";
 
 /** The fixed costs the bound assumes; each can be overridden per call (e.g. per origin). */
 export interface PromptAssumptions {
@@ -63,10 +64,6 @@ const JSON_FIELDS = ["tools", "functions", "response_format"] as const;
 function jsonBytes(value: unknown): number {
   const json = JSON.stringify(value);
   return json === undefined ? 0 : utf8ByteLength(json);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function partTokens(part: unknown, a: PromptAssumptions): number {
