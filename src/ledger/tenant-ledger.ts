@@ -665,6 +665,10 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
       let usedRequests = lease.used_requests;
       let usedTokens = lease.used_tokens;
       const releases = new Releases();
+      // The budget periods the lease holds (its charges change in amount only, never in period),
+      // and the key's budgets: the same for every row of the report.
+      const heldIds = new Set(charges.map((c) => `${c.budgetId}|${c.periodKey}`));
+      const budgets = this.budgets.list(lease.key_id);
       for (const item of report.items) {
         const r = item.request;
         if (!insertUsage(this.sql, { ...r, reservedMicros: item.reservedMicros }, this.budgets.periodOf("day", r.at))) continue;
@@ -677,9 +681,7 @@ export class TenantLedger extends DurableObject<LedgerEnv> {
         releases.add(held, actual);
         for (let i = 0; i < charges.length; i++) charges[i]!.amount -= held[i]!.amount;
         // A budget made after the lease was granted holds nothing for it, but counts what it served.
-        const heldIds = new Set(charges.map((c) => `${c.budgetId}|${c.periodKey}`));
-        const others = this.budgets
-          .list(lease.key_id)
+        const others = budgets
           .map((b) => ({ budgetId: b.id, periodKey: this.budgets.periodOf(b.period, r.at), metric: b.metric, amount: 0 }))
           .filter((c) => !heldIds.has(`${c.budgetId}|${c.periodKey}`));
         releases.add(others, actual);

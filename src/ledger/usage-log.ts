@@ -11,8 +11,10 @@ type Row = Record<string, SqlStorageValue>;
 const MAX_PAGE = 1000;
 
 /** The columns every row binds, in order, then the optional ones (each bound only when it has a value). */
-const ALWAYS = `request_id, at, day, key_id, endpoint, scenario, origin, model, stream, prompt_tokens, cached_tokens,
-  cache_write_tokens, completion_tokens, cost_micros, reserved_micros, usage_source, status, outcome, latency_ms`;
+const ALWAYS = [
+  "request_id", "at", "day", "key_id", "endpoint", "scenario", "origin", "model", "stream", "prompt_tokens", "cached_tokens",
+  "cache_write_tokens", "completion_tokens", "cost_micros", "reserved_micros", "usage_source", "status", "outcome", "latency_ms",
+] as const;
 const OPTIONAL = [["end_user"], ["metadata"], ["tags"], ["gate_passed", "gates"]] as const;
 
 /**
@@ -25,10 +27,8 @@ const INSERTS = new Map<number, string>();
 function insertOf(mask: number): string {
   let sql = INSERTS.get(mask);
   if (sql === undefined) {
-    const optional = OPTIONAL.filter((_, i) => mask & (1 << i)).flat();
-    const columns = optional.length ? `${ALWAYS}, ${optional.join(", ")}` : ALWAYS;
-    const params = new Array(19 + optional.length).fill("?").join(", ");
-    sql = `INSERT INTO usage (${columns}) VALUES (${params}) ON CONFLICT (request_id) DO NOTHING`;
+    const columns = [...ALWAYS, ...OPTIONAL.filter((_, i) => mask & (1 << i)).flat()];
+    sql = `INSERT INTO usage (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")}) ON CONFLICT (request_id) DO NOTHING`;
     INSERTS.set(mask, sql);
   }
   return sql;
