@@ -20,6 +20,7 @@ import { batchRoutes } from "./routes/batches";
 import { metricsRoutes, probeRoutes } from "./routes/ops";
 import { modelRoutes } from "./routes/models";
 import { proxyHandler } from "./routes/proxy";
+import { newRequestId } from "./lib/request-id";
 import { responseRoutes } from "./routes/responses";
 import { tenantSelfRoutes } from "./routes/tenant-self";
 
@@ -45,11 +46,6 @@ const EXPOSED_HEADERS = [
   "retry-after",
 ];
 
-/** `req_` and the UUID's 32 hex digits (a regex replace of its dashes costs more than this). */
-export function requestIdOf(uuid: string): string {
-  return `req_${uuid.slice(0, 8)}${uuid.slice(9, 13)}${uuid.slice(14, 18)}${uuid.slice(19, 23)}${uuid.slice(24)}`;
-}
-
 /** The proxied endpoints: their routes' match is kept (lib/memo-router.ts). */
 const PROXIED_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"];
 
@@ -61,10 +57,11 @@ export function createApp(): Hono<AppEnv> {
 
   app.use(async function requestId(c, next) {
     // Always our own id: it keys usage records, so a client must not be able to choose it.
-    const id = requestIdOf(crypto.randomUUID());
+    const arrivedAt = Date.now();
+    const id = newRequestId(arrivedAt);
     c.set("requestId", id);
     const isolate = isolateOf(c.env);
-    const log = new RequestLog({ requestId: id, method: c.req.method, path: c.req.path, arrivedAt: Date.now() }, { metrics: isolate.metrics, analytics: c.env.REQUEST_ANALYTICS });
+    const log = new RequestLog({ requestId: id, method: c.req.method, path: c.req.path, arrivedAt }, { metrics: isolate.metrics, analytics: c.env.REQUEST_ANALYTICS });
     c.set("log", log);
     await next();
     c.res.headers.set("x-request-id", id);

@@ -22,6 +22,7 @@ import { RequestLog } from "../observe/request-log";
 import type { Admission } from "../request/admit";
 import { admitted, type Admitted, type Caller } from "../request/authenticate";
 import type { RequestContext } from "../request/context";
+import { Departure } from "../request/departure";
 import { finish } from "../request/finish";
 import { placer } from "../request/place";
 import { requestPrefix, type RequestPrefix } from "../request/prefix";
@@ -120,17 +121,21 @@ export function lineRequest(
   const { isolate, tenantId } = deps;
   const { request, scenario } = read;
   const arrivedAt = Date.now();
+  // What the request path reads of a client's request: its class (a batch line is always of the
+  // batch class) and a signal that never fires (no client waits on a connection).
+  const client = new Request(`https://batch.invalid${line.url}`, { method: "POST", headers: { "x-priority": "batch" } });
   const ctx: RequestContext = {
     requestId: line.requestId,
     startedAt: now,
     arrivedAt,
-    // What the request path reads of a client's request: its class (a batch line is always of
-    // the batch class) and a signal that never fires (no client waits on a connection).
-    request: new Request(`https://batch.invalid${line.url}`, { method: "POST", headers: { "x-priority": "batch" } }),
+    request: client,
+    client: new Departure(client.signal),
     env: deps.env,
     isolate,
     config: deps.config,
-    waitUntil: deps.waitUntil,
+    waitUntil: (promise) => {
+      if (promise) deps.waitUntil(promise);
+    },
     log: new RequestLog({ requestId: line.requestId, method: "POST", path: line.url, arrivedAt }, { metrics: isolate.metrics, analytics: deps.env.REQUEST_ANALYTICS }),
   };
   const caller: Caller = { key: "", tenantId, ledger: isolate.ledger(tenantId), stub: deps.ledger, refused: () => {} };

@@ -72,6 +72,17 @@ export type Forwarded =
   /** The client went away before an answer: `target` is the origin that was being called, if any. */
   | { kind: "cancelled"; target: Target | null; attempts: AttemptLog[] };
 
+/**
+ * The client's going away, as a request's path listens to it (`request/departure.ts`): in
+ * JavaScript, with one listener on the runtime's signal per request.
+ */
+export interface ClientDeparture {
+  readonly aborted: boolean;
+  /** Calls `listener` once, when the client goes away. */
+  on(listener: () => void): void;
+  off(listener: () => void): void;
+}
+
 export interface ForwardRequest {
   /** The endpoint called under the origin's base URL (`UPSTREAM_PATHS`). */
   endpoint: UpstreamEndpoint;
@@ -90,11 +101,12 @@ export interface ForwardRequest {
   requestId: string;
   clientHeaders: Headers;
   /**
-   * The client's request signal (`enable_request_signal`): when the client disconnects, the origin
-   * call in progress is cancelled (its fetch, or its stream being relayed) and no other origin is
-   * tried, so neither the origin nor the tenant's reservation is held until a timeout.
+   * The client's going away (its request signal, `enable_request_signal`): when the client
+   * disconnects, the origin call in progress is cancelled (its fetch, or its stream being relayed)
+   * and no other origin is tried, so neither the origin nor the tenant's reservation is held until
+   * a timeout.
    */
-  clientSignal?: AbortSignal;
+  client?: ClientDeparture;
   readSecret: SecretReader;
   /** Applied to every origin text passed on to the client (error messages): see scrub.ts. */
   scrub: Scrub;
@@ -185,7 +197,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
     cancelled = true;
     controller.abort();
   };
-  request.clientSignal?.addEventListener("abort", clientGone);
+  request.client?.on(clientGone);
   // One timer for both timeouts (a timer is a call into the runtime to set and another to clear):
   // it fires at the first-byte deadline, and when the first byte came by then, is set again for
   // what is left of the total.
@@ -200,7 +212,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
   /** The attempt is over: nothing may abort it any more. */
   const clearTimers = () => {
     clearTimeout(timer);
-    request.clientSignal?.removeEventListener("abort", clientGone);
+    request.client?.off(clientGone);
   };
   /** Why a fetch or a read failed: the client left, a timeout fired, or the origin's own doing. */
   const cause = (otherwise: AttemptResult): AttemptResult => (cancelled ? "cancelled" : timedOut ? "timeout" : otherwise);
@@ -232,7 +244,7 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
       await response.body?.cancel().catch(() => {});
       clearTimers();
       log(response.status);
-      if (request.clientSignal?.aborted) return { retry: "cancelled", retryAfterSeconds: null };
+      if (request.client?.aborted) return { retry: "cancelled", retryAfterSeconds: null };
       const outcome = await attempt(request, target, attempts, now, true);
       // The chat call refused too: the model, not the endpoint, is what the origin does not know.
       const alsoRefused = "done" in outcome && outcome.done.kind === "origin_error" && refusesResponses(outcome.done.status);
@@ -367,7 +379,7 @@ export async function forward(request: ForwardRequest): Promise<Forwarded> {
     if (seconds !== null) retryAfter = retryAfter === null ? seconds : Math.min(retryAfter, seconds);
   };
   for (const target of request.targets) {
-    if (request.clientSignal?.aborted) return { kind: "cancelled", target: null, attempts };
+    if (request.client?.aborted) return { kind: "cancelled", target: null, attempts };
     const until = request.cooldowns.skippedUntil(target.originName, Date.now());
     if (until !== null) {
       attempts.push({ origin: target.originName, result: "cooling_down", startedAt: now(), began: Date.now(), ms: 0 });

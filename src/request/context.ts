@@ -8,6 +8,7 @@ import type { RouterConfig } from "../config/schema";
 import type { AppEnv, RouterEnv } from "../env";
 import { isolateOf, type Isolate } from "../isolate";
 import type { RequestLog } from "../observe/request-log";
+import { Departure } from "./departure";
 
 export interface RequestContext {
   requestId: string;
@@ -15,13 +16,15 @@ export interface RequestContext {
   startedAt: number;
   /** When it arrived, by the real clock: what latencies are measured from. */
   arrivedAt: number;
-  /** The client's request: headers, body, and the signal that fires when the client goes away. */
+  /** The client's request: headers and body. */
   request: Request;
+  /** The client's going away (its request's signal), for whoever on the path must know. */
+  client: Departure;
   env: RouterEnv;
   isolate: Isolate;
   config: RouterConfig;
-  /** Keeps work alive after the response (settlements, reports, shadows). */
-  waitUntil(promise: Promise<unknown>): void;
+  /** Keeps work alive after the response (settlements, reports, shadows); null: nothing to keep (no call into the runtime). */
+  waitUntil(promise: Promise<unknown> | null): void;
   /** The request's log line, written once it is settled (see observe/request-log.ts). */
   log: RequestLog;
 }
@@ -34,10 +37,13 @@ export function requestContext(c: Context<AppEnv>): RequestContext {
     startedAt: isolate.clock.now(),
     arrivedAt: Date.now(),
     request: c.req.raw,
+    client: new Departure(c.req.raw.signal),
     env: c.env,
     isolate,
     config: isolate.config,
-    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    waitUntil: (promise) => {
+      if (promise) c.executionCtx.waitUntil(promise);
+    },
     log: c.get("log"),
   };
 }

@@ -57,7 +57,7 @@ export async function send(ctx: RequestContext, admission: Admission, placement:
     clientWantsUsage: admission.clientWantsUsage,
     targets: targetsOf(config, decision),
     requestId: ctx.requestId,
-    clientSignal: ctx.request.signal,
+    client: ctx.client,
     costOf: (target, usage) => costMicros(settlement.servedBy(target).prices, usage),
     // For the quality gates, and for a shadowed request's eval pair (its agreement with the copy).
     collectAnswer: (gatesOn(scenario.qualityGates) || decision.shadow !== null) && upstream.endpoint !== "embeddings",

@@ -52,7 +52,7 @@ export class Settlement {
       reservedMicros: admission.grant.reservedMicros,
       attribution: admission.attribution,
     };
-    ctx.request.signal.addEventListener("abort", this.clientLeft, { once: true });
+    ctx.client.on(this.clientLeft);
     ctx.log.admitted(admission.grant.tenantId, admission.grant.keyId, admission.ticket !== null);
   }
 
@@ -63,7 +63,7 @@ export class Settlement {
 
   /** An answer is in hand: from here on its own path settles the request. */
   answered(): void {
-    this.ctx.request.signal.removeEventListener("abort", this.clientLeft);
+    this.ctx.client.off(this.clientLeft);
   }
 
   /** The served origin's fields of a settlement: its name, model and prices at the request's start (at its `service_tier`'s when sent). */
@@ -85,9 +85,13 @@ export class Settlement {
     this.ctx.waitUntil(this.settle(failedSettlement(this.facts, served, Date.now())));
   }
 
-  /** Settles the request (once): later calls change nothing. The promise never rejects. */
-  settle(settlement: SettleRequest, usage: Usage | null = null): Promise<void> {
-    if (this.settled) return Promise.resolve();
+  /**
+   * Settles the request (once): later calls change nothing. The promise, for `waitUntil`, never
+   * rejects; null when nothing is left to wait for (most requests under a lease: their row waits
+   * in the lease's next report).
+   */
+  settle(settlement: SettleRequest, usage: Usage | null = null): Promise<void> | null {
+    if (this.settled) return null;
     this.settled = true;
     this.ctx.log.settled(settlement);
     const { config, isolate } = this.ctx;
@@ -98,8 +102,9 @@ export class Settlement {
     if (this.deliver) return this.deliver(item);
     if (ticket) {
       isolate.leases.settle(ticket, item);
-      return Promise.all(isolate.leases.drain()).then(() => undefined);
+      const work = isolate.leases.drain();
+      return work.length === 0 ? null : Promise.all(work).then(() => undefined);
     }
-    return isolate.settlements.add(grant.tenantId, caller.ledger, item) ?? Promise.resolve();
+    return isolate.settlements.add(grant.tenantId, caller.ledger, item);
   }
 }

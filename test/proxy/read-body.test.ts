@@ -39,6 +39,15 @@ describe("readJsonBody", () => {
     expect(await readJsonBody(post(chunked), LIMIT)).toEqual({ value: { b: [2] }, bytes: 9 });
   });
 
+  it("counts a body's bytes, not its characters, declared or chunked", async () => {
+    const text = '{"a":"é→😀"}';
+    const bytes = new TextEncoder().encode(text);
+    expect(bytes.byteLength).toBe(17);
+    expect(await readJsonBody(post(text, { "content-length": "17" }), LIMIT)).toEqual({ value: { a: "é→😀" }, bytes: 17 });
+    const chunked = new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(bytes.slice(0, 7)), c.enqueue(bytes.slice(7)), c.close()) });
+    expect(await readJsonBody(post(chunked), LIMIT)).toEqual({ value: { a: "é→😀" }, bytes: 17 });
+  });
+
   it("reads an oversized upload to its end before the 413, so the client is still listening for it", async () => {
     const body = countedBody(LIMIT * 3);
     expect(await failure(readJsonBody(post(body.stream, { "content-length": String(LIMIT * 3) }), LIMIT))).toBe("body_too_large");
@@ -66,6 +75,15 @@ describe("readJsonBody", () => {
       },
     });
     expect(await failure(readJsonBody(post(broken), LIMIT))).toBe("body_unreadable");
+    let declaredSent = false;
+    const brokenDeclared = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (declaredSent) return c.error(new TypeError("connection reset"));
+        declaredSent = true;
+        c.enqueue(new TextEncoder().encode('{"model":'));
+      },
+    });
+    expect(await failure(readJsonBody(post(brokenDeclared, { "content-length": "40" }), LIMIT))).toBe("body_unreadable");
     expect(await failure(readJsonBody(post("not json"), LIMIT))).toBe("invalid_json");
   });
 });

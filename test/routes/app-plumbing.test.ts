@@ -1,16 +1,27 @@
 /** The app's plumbing: the request id, and the router that keeps the proxied routes' matches. */
 import { TrieRouter } from "hono/router/trie-router";
 import { describe, expect, it } from "vitest";
-import { requestIdOf } from "../../src/app";
 import { MemoRouter } from "../../src/lib/memo-router";
+import { newRequestId } from "../../src/lib/request-id";
 
 describe("the request id", () => {
-  it("is `req_` and the UUID without its dashes", () => {
-    for (let i = 0; i < 1000; i++) {
-      const uuid = crypto.randomUUID();
-      expect(requestIdOf(uuid)).toBe(`req_${uuid.replace(/-/g, "")}`);
-    }
-    expect(requestIdOf("01234567-89ab-cdef-0123-456789abcdef")).toBe("req_0123456789abcdef0123456789abcdef");
+  it("is `req_`, the arrival's millisecond in 12 hex digits, and 20 random hex digits", () => {
+    const at = Date.now();
+    const id = newRequestId(at);
+    expect(id).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(id.slice(4, 16)).toBe(at.toString(16).padStart(12, "0"));
+    expect(newRequestId(0).slice(0, 16)).toBe("req_000000000000");
+  });
+
+  it("never repeats, across refills of its random pool, and sorts by arrival", () => {
+    const base = Date.now();
+    const ids = Array.from({ length: 2_000 }, (_, i) => newRequestId(base + Math.floor(i / 500)));
+    expect(new Set(ids).size).toBe(ids.length);
+    // Ids of later milliseconds sort after earlier ones (the usage table's key grows with time).
+    for (let i = 500; i < ids.length; i += 500) expect(ids[i - 1]! < ids[i]!).toBe(true);
+    // The random part is not a counter: consecutive ids differ in more than their last digits.
+    const tails = new Set(ids.slice(0, 500).map((id) => id.slice(16, 20)));
+    expect(tails.size).toBeGreaterThan(400);
   });
 });
 
