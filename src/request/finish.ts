@@ -32,15 +32,17 @@ interface Finishing {
   requester: Requester;
   /** The attempt that answered, when one did. */
   serving: AttemptLog | undefined;
-  /** The response's headers so far. */
-  headers: Headers;
+  /** Writes the headers every answer carries onto `headers`, and returns them. */
+  writeHeaders(headers: Headers): Headers;
 }
 
-/** Headers that say how the request was admitted, placed and served. */
-function responseHeaders(ctx: RequestContext, admission: Admission, placement: Placement, result: Forwarded, serving: AttemptLog | undefined): Headers {
+/**
+ * Writes the headers that say how the request was admitted, placed and served. With set() calls
+ * (a plain-object init goes through workerd's generic conversion, which costs more), onto the
+ * answer's own headers: a `Headers` given to `new Response` is copied, header by header.
+ */
+function writeResponseHeaders(headers: Headers, ctx: RequestContext, admission: Admission, placement: Placement, result: Forwarded, serving: AttemptLog | undefined): Headers {
   const { grant } = admission;
-  // set() calls: a plain-object init goes through workerd's generic conversion, which costs more.
-  const headers = new Headers();
   headers.set("x-router-scenario", admission.model);
   headers.set("x-router-attempts", formatAttempts(result.attempts));
   const target = result.kind === "failed" ? null : result.target;
@@ -128,28 +130,35 @@ function gatesOf(admission: Admission, answerOf: () => GateAnswer | null | undef
  * A non-streamed answer, with what it cost: `x-router-cost-usd` and `usage.cost` (when it has a
  * usage), or translated into a Responses `response` (stored before it is returned).
  */
+/** A 200 with `body`, the answer's headers written onto its own, then `more`. */
+function ok(f: Finishing, body: BodyInit, more: Record<string, string>): Response {
+  const response = new Response(body);
+  const headers = f.writeHeaders(response.headers);
+  for (const name in more) headers.set(name, more[name]!);
+  return response;
+}
+
 async function finishJson(f: Finishing, result: Extract<Forwarded, { kind: "json" }>): Promise<Response> {
-  const { ctx, admission, settlement, headers } = f;
+  const { ctx, admission, settlement } = f;
   const gates = gatesOf(admission, () => answerOfJson(result.answer));
   reportAnswer(f, result.usage, undefined, gates);
   const served = { ...settlement.servedBy(result.target), status: 200, outcome: "ok" };
   const settled = { ...jsonSettlement(settlement.facts, served, result.usage, result.text.length, Date.now()), gates };
   ctx.waitUntil(settlement.settle(settled, result.usage));
-  headers.set("content-type", "application/json");
-  headers.set("x-router-cost-usd", usdText(settled.costMicros));
+  const more = { "content-type": "application/json", "x-router-cost-usd": usdText(settled.costMicros) };
   const turn = admission.responses;
   if (turn) {
     const completedAt = Math.floor(ctx.isolate.clock.now() / 1000);
-    return new Response(await responsesJson(turn, result.answer, settled.costMicros, completedAt, keeper(ctx, admission, turn)), { status: 200, headers });
+    return ok(f, await responsesJson(turn, result.answer, settled.costMicros, completedAt, keeper(ctx, admission, turn)), more);
   }
   // The origin's own text unless there is a usage to price (an answer without one is passed as it came).
-  if (typeof result.answer.usage !== "object" || result.answer.usage === null) return new Response(result.text, { status: 200, headers });
+  if (typeof result.answer.usage !== "object" || result.answer.usage === null) return ok(f, result.text, more);
   addUsageCost(result.answer, settled.costMicros);
-  return new Response(JSON.stringify(result.answer), { status: 200, headers });
+  return ok(f, JSON.stringify(result.answer), more);
 }
 
 function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" }>): Response {
-  const { ctx, settlement, headers, serving } = f;
+  const { ctx, settlement, serving } = f;
   const served = { ...settlement.servedBy(result.target), status: 200 };
   ctx.waitUntil(
     result.outcome.then((o) => {
@@ -165,24 +174,22 @@ function finishStream(f: Finishing, result: Extract<Forwarded, { kind: "stream" 
       return settlement.settle({ ...streamSettlement(settlement.facts, served, o, Date.now()), gates }, o.usage ?? null);
     }),
   );
-  headers.set("content-type", "text/event-stream; charset=utf-8");
-  headers.set("cache-control", "no-cache");
   const turn = f.admission.responses;
   const body = turn ? responsesStream(result.body, { outcome: result.outcome, waitUntil: (w) => ctx.waitUntil(w) }, turn, ctx.isolate.clock.now, keeper(ctx, f.admission, turn)) : result.body;
-  return new Response(body, { status: 200, headers });
+  return ok(f, body, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
 }
 
 function finishOriginError(f: Finishing, result: Extract<Forwarded, { kind: "origin_error" }>): Response {
-  const { ctx, settlement, headers } = f;
+  const { ctx, settlement } = f;
   reportAnswer(f);
   const served = { ...settlement.servedBy(result.target), status: result.status, outcome: "origin_rejected" };
   ctx.waitUntil(settlement.settle(failedSettlement(settlement.facts, served, Date.now())));
-  return toErrorResponse(result.failure, headers);
+  return toErrorResponse(result.failure, f.writeHeaders(new Headers()));
 }
 
 function finishFailed(f: Finishing, result: Extract<Forwarded, { kind: "failed" }>): Response {
-  const { ctx, settlement, headers } = f;
-  const response = toErrorResponse(result.failure, headers);
+  const { ctx, settlement } = f;
+  const response = toErrorResponse(result.failure, f.writeHeaders(new Headers()));
   const served = { origin: null, model: null, prices: FREE, status: response.status, outcome: result.failure.kind };
   ctx.waitUntil(settlement.settle(failedSettlement(settlement.facts, served, Date.now())));
   console.warn(`request ${ctx.requestId}: every origin failed (${formatAttempts(result.attempts)})`);
@@ -191,7 +198,7 @@ function finishFailed(f: Finishing, result: Extract<Forwarded, { kind: "failed" 
 
 function finishCancelled(f: Finishing, result: Extract<Forwarded, { kind: "cancelled" }>): Response {
   f.settlement.cancelled(result.target);
-  return toErrorResponse({ kind: "client_closed" }, f.headers);
+  return toErrorResponse({ kind: "client_closed" }, f.writeHeaders(new Headers()));
 }
 
 /** The response to a forwarded request, with everything it leaves behind handed to `waitUntil`. */
@@ -200,8 +207,8 @@ export async function finish(ctx: RequestContext, admission: Admission, placemen
   const requester = requesterOf(admission.grant.tenantId, admission.request.body);
   for (const send of reportFailedAttempts(ctx.isolate.reporter, result.attempts, requester)) ctx.waitUntil(send);
   const serving = result.kind === "failed" || result.kind === "cancelled" ? undefined : result.attempts.at(-1);
-  const headers = responseHeaders(ctx, admission, placement, result, serving);
-  const f: Finishing = { ctx, admission, placement, settlement, requester, serving, headers };
+  const writeHeaders = (headers: Headers) => writeResponseHeaders(headers, ctx, admission, placement, result, serving);
+  const f: Finishing = { ctx, admission, placement, settlement, requester, serving, writeHeaders };
   recordDecision(f, result);
   switch (result.kind) {
     case "json":
