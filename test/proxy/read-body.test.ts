@@ -66,24 +66,19 @@ describe("readJsonBody", () => {
   });
 
   it("answers 400, not 500, for a body that cannot be read (malformed framing, a cut connection)", async () => {
-    let sent = false;
-    const broken = new ReadableStream<Uint8Array>({
-      pull(c) {
-        if (sent) return c.error(new TypeError("malformed chunk"));
-        sent = true;
-        c.enqueue(new TextEncoder().encode('{"model":'));
-      },
-    });
-    expect(await failure(readJsonBody(post(broken), LIMIT))).toBe("body_unreadable");
-    let declaredSent = false;
-    const brokenDeclared = new ReadableStream<Uint8Array>({
-      pull(c) {
-        if (declaredSent) return c.error(new TypeError("connection reset"));
-        declaredSent = true;
-        c.enqueue(new TextEncoder().encode('{"model":'));
-      },
-    });
-    expect(await failure(readJsonBody(post(brokenDeclared, { "content-length": "40" }), LIMIT))).toBe("body_unreadable");
+    /** A body that sends its first bytes, then breaks. */
+    const breaking = (error: string) => {
+      let sent = false;
+      return new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (sent) return c.error(new TypeError(error));
+          sent = true;
+          c.enqueue(new TextEncoder().encode('{"model":'));
+        },
+      });
+    };
+    expect(await failure(readJsonBody(post(breaking("malformed chunk")), LIMIT))).toBe("body_unreadable");
+    expect(await failure(readJsonBody(post(breaking("connection reset"), { "content-length": "40" }), LIMIT))).toBe("body_unreadable");
     expect(await failure(readJsonBody(post("not json"), LIMIT))).toBe("invalid_json");
   });
 });
