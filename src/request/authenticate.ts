@@ -41,21 +41,29 @@ export async function authenticate(ctx: Pick<RequestContext, "request" | "env" |
   // one: that would ask the directory on every guess.
   if (wait > 0 && parseKey(key)?.kind !== "signed") throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
   const check = await keys.check(key);
-  if (check.ok) {
-    return {
-      key,
-      tenantId: check.tenantId,
-      ledger: ctx.isolate.ledger(check.tenantId),
-      // Made when read (the tenant's own reads): a proxied request never needs it.
-      get stub() {
-        return ctx.env.TENANT_LEDGER.getByName(check.tenantId);
-      },
-      refused: () => keyFailures.fail(addressOf(), Date.now()),
-    };
-  }
+  if (check.ok) return new KeyCaller(key, check.tenantId, ctx, () => keyFailures.fail(addressOf(), Date.now()));
   if (wait > 0) throw new RouterError({ kind: "too_many_auth_failures", retryAfterSeconds: wait });
   keyFailures.fail(addressOf(), now);
   throw new RouterError({ kind: "invalid_api_key" });
+}
+
+/** A caller whose key passed the check. A class: an object literal with a getter is built on V8's slow path, every request. */
+class KeyCaller implements Caller {
+  readonly ledger: LedgerClient;
+
+  constructor(
+    readonly key: string,
+    readonly tenantId: string,
+    private readonly ctx: Pick<RequestContext, "env" | "isolate">,
+    readonly refused: () => void,
+  ) {
+    this.ledger = ctx.isolate.ledger(tenantId);
+  }
+
+  /** Made when read (the tenant's own reads): a proxied request never needs it (making it hashes the name). */
+  get stub(): DurableObjectStub<TenantLedger> {
+    return this.ctx.env.TENANT_LEDGER.getByName(this.tenantId);
+  }
 }
 
 export type Admitted = Extract<AdmitResult, { ok: true }>;

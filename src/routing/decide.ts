@@ -203,7 +203,9 @@ function predictTtft(origin: OriginConfig, snapshot: OriginSnapshot | null, now:
   const cold = snapshot?.coldTtftMs;
   if (byAffinity && cold && cold.samples >= MIN_SAMPLES) return { ms: cold.mean, source: "cold", cv: cold.cv ?? 0 };
   const cv = snapshot?.ttftMs?.cv ?? 0;
-  const hourly = snapshot?.hourlyTtftMs[new Date(now).getUTCHours()];
+  // The UTC hour, without a Date per candidate.
+  const hour = ((Math.floor(now / 3_600_000) % 24) + 24) % 24;
+  const hourly = snapshot?.hourlyTtftMs[hour];
   if (hourly && hourly.samples >= MIN_SAMPLES) return { ms: hourly.mean, source: "hourly", cv };
   if (snapshot?.ttftMs && snapshot.samples >= MIN_SAMPLES) return { ms: snapshot.ttftMs.mean, source: "ewma", cv };
   return { ms: origin.expectedTtftMs, source: "prior", cv };
