@@ -11,7 +11,7 @@
  * A body that cannot be read at all (malformed chunked framing, a connection cut mid-body) is the
  * client's fault: a 400, not a 500.
  */
-import { concatBytes } from "../lib/bytes";
+import { concatBytes, utf8ByteLength } from "../lib/bytes";
 import { RouterError } from "../openai/errors";
 
 /** How much of an oversized body is read and discarded before answering 413, as a multiple of the limit. */
@@ -30,7 +30,9 @@ export async function readJsonBody(request: Request, limit: number): Promise<{ v
     } catch {
       throw new RouterError({ kind: "body_unreadable" });
     }
-    return { value: parseText(text), bytes: declared };
+    // A string never has more UTF-16 units than its UTF-8 bytes: more means the header lied (a
+    // Request built in JavaScript, which nothing checks), and the bytes are counted instead.
+    return { value: parseText(text), bytes: text.length > declared ? utf8ByteLength(text) : declared };
   }
   const bytes = await readBodyBytes(request, limit);
   if (bytes === null) throw new RouterError({ kind: "invalid_json" });

@@ -30,9 +30,18 @@ export class Departure implements ClientDeparture {
     this.listeners.delete(listener);
   }
 
+  /**
+   * As the DOM dispatches: in the order they came, each once, none that an earlier one removed,
+   * and a listener that throws stops none after it (an attempt's must still cancel its origin call).
+   */
   private readonly fire = (): void => {
-    const waiting = [...this.listeners];
-    this.listeners.clear();
-    for (const listener of waiting) listener();
+    for (const listener of [...this.listeners]) {
+      if (!this.listeners.delete(listener)) continue;
+      try {
+        listener();
+      } catch (e) {
+        console.error("a listener for the client's going away failed", e);
+      }
+    }
   };
 }

@@ -54,4 +54,30 @@ describe("Departure", () => {
     departure.on(() => heard.push("late"));
     expect(heard).toEqual(["a", "b"]);
   });
+
+  it("does not call a listener that an earlier one removed, as the DOM does", () => {
+    const { controller, signal } = countingSignal();
+    const departure = new Departure(signal);
+    const heard: string[] = [];
+    const second = () => heard.push("second");
+    departure.on(() => {
+      heard.push("first");
+      departure.off(second);
+    });
+    departure.on(second);
+    controller.abort();
+    expect(heard).toEqual(["first"]);
+  });
+
+  it("calls the listeners after one that throws", () => {
+    const { controller, signal } = countingSignal();
+    const departure = new Departure(signal);
+    const heard: string[] = [];
+    departure.on(() => {
+      throw new Error("a settlement bug");
+    });
+    departure.on(() => heard.push("the attempt cancels its origin call"));
+    controller.abort();
+    expect(heard).toEqual(["the attempt cancels its origin call"]);
+  });
 });

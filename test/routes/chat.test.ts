@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chat, newTenant, originSaw, sseData, usageOf } from "../support/client";
+import { adminFetch, chat, newTenant, originSaw, sseData, usageOf } from "../support/client";
 import { ALPHA_API_KEY } from "../support/router-config";
 
 /** `alpha;result=200;ms=3` → `alpha;result=200`: timings vary, results must not. */
@@ -86,6 +86,21 @@ describe("POST /v1/chat/completions, non-streaming", () => {
     const usage = await usageOf(tenantId, second.headers.get("x-request-id")!);
     expect(usage.cachedTokens).toBe(body.usage.prompt_tokens_details.cached_tokens);
   });
+
+  it("admits a key's next request under the isolate's lease, with no ledger call, and its usage row still reaches the ledger", async () => {
+    const { tenantId, key } = await newTenant();
+    // The ledger admits a key's first request, and grants this isolate a lease on the same call.
+    await (await chat(key, { model: "chat-main" })).text();
+    const admissions = async () => ((await (await adminFetch("/isolate")).json()) as { ledgerCalls: { byKind: Record<string, number> } }).ledgerCalls.byKind.admit ?? 0;
+    const before = await admissions();
+    const res = await chat(key, { model: "chat-main" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+    expect(await admissions()).toBe(before);
+    // Its row travels in the lease's next report, not on the request's own call.
+    const row = await usageOf(tenantId, res.headers.get("x-request-id")!);
+    expect(row).toMatchObject({ promptTokens: body.usage.prompt_tokens, completionTokens: body.usage.completion_tokens, costMicros: Math.round(Number(res.headers.get("x-router-cost-usd")) * 1e6) });
+  });
 });
 
 describe("POST /v1/chat/completions, streaming", () => {
@@ -94,6 +109,7 @@ describe("POST /v1/chat/completions, streaming", () => {
     const res = await chat(key, { model: "chat-main", stream: true });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    expect(res.headers.get("cache-control")).toBe("no-cache");
     const requestId = res.headers.get("x-request-id")!;
     const events = sseData(await res.text());
     expect(events.at(-1)).toBe("[DONE]");

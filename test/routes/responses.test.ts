@@ -43,6 +43,7 @@ describe("POST /v1/responses", () => {
     expect(data).toMatchObject({ object: "response", status: "completed", model: "chat-pool", instructions: "Be brief.", metadata: { team: "search" }, user: "alice", store: true });
     expect(data.output_text).toBe(text);
     expect(data.usage).toEqual({ input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output, cost: cost / 1e6 });
+    expect(res.headers.get("content-type")).toBe("application/json");
     expect(res.headers.get("x-router-cost-usd")).toBe(`0.${String(cost).padStart(6, "0")}`);
     expect(res.headers.get("x-router-origin")).toBe("pool");
     expect(await usageOf(tenantId, requestId)).toMatchObject({ endpoint: "responses", scenario: "chat-pool", completionTokens: output, costMicros: cost, user: "alice", metadata: { team: "search" } });
@@ -55,7 +56,10 @@ describe("POST /v1/responses", () => {
   it("streams the Responses events, usage and cost in response.completed, stored before it is sent", async () => {
     const { key } = await newTenant();
     const client = sdk(key);
-    const stream = await client.responses.create({ model: "chat-pool", input: "hi", stream: true });
+    const { data: stream, response: res } = await client.responses.create({ model: "chat-pool", input: "hi", stream: true }).withResponse();
+    expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    expect(res.headers.get("cache-control")).toBe("no-cache");
+    expect(res.headers.get("x-router-origin")).toBe("pool");
     const { types, text, completed } = await readStream(stream, async (response) => {
       // Read the moment the event arrives: the write it waited for has landed.
       expect(await client.responses.retrieve(response.id)).toMatchObject({ id: response.id, status: "completed" });
