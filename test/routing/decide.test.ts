@@ -130,7 +130,9 @@ describe("decide: time windows", () => {
     const snaps = (o: string) => (o === "pool" ? snapshot(o, { inFlight: 2 }) : null);
     const d = decide(request(), v, snaps, NOON);
     expect(order(d).at(-1)).toBe("pool");
-    expect(d.explanation.candidates[0]).toMatchObject({ demoted: "over_capacity", terms: { load: 1 } });
+    expect(d.explanation.candidates[0]).toMatchObject({ demoted: "over_capacity", terms: { load: 1, inFlight: 2, capacity: 2 } });
+    // The terms an explanation carries, every one of them (the decision log and `x-router-decision` show them).
+    expect(Object.keys(d.explanation.candidates[0]!.terms!)).toEqual(["ttftMs", "ttftSource", "cv", "errorRate", "load", "inFlight", "capacity", "cachedTokens", "priceMicros", "latency", "price", "weight", "score"]);
     expect(order(decide(request(), v, snaps, Date.UTC(2026, 10, 23, 20, 0)))[0]).toBe("pool"); // evening: capacity 10
   });
 
