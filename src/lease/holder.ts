@@ -407,6 +407,18 @@ export class LeaseHolder {
   }
 
   /**
+   * Sends the settled rows of a tenant's leases now instead of after the report delay, and resolves
+   * once the ledger has answered (a closing lease's last report included). Never rejects: a report
+   * that fails keeps its rows for the next one. For a reader that needs a row this isolate may hold
+   * (feedback on a request just answered).
+   */
+  reportNow(tenantId: string): Promise<void> {
+    const leases = [...this.live].filter((lease) => lease.grant.tenantId === tenantId);
+    const sent = leases.map((lease) => (lease.pending.length > 0 && !lease.closed ? this.report(lease, false) : lease.chain));
+    return Promise.all(sent).then(() => undefined);
+  }
+
+  /**
    * Resolves once every renewal and report started so far has been answered, and what their
    * answers started too (tests; the Worker never waits).
    */

@@ -17,6 +17,15 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
 let pool: Uint8Array | null = null;
 let used = IDS_PER_FILL;
 
+/** An id as `newRequestId` makes them: its first 12 hex digits are the arrival's millisecond. */
+const ID_SHAPE = /^req_([0-9a-f]{12})[0-9a-f]{20}$/;
+
+/** The arrival (Unix milliseconds) an id of this router carries, or null for any other string. */
+export function requestIdTime(id: string): number | null {
+  const match = ID_SHAPE.exec(id);
+  return match ? parseInt(match[1]!, 16) : null;
+}
+
 /** A new request id for a request that arrived at `nowMs` (Unix milliseconds). */
 export function newRequestId(nowMs: number): string {
   if (used === IDS_PER_FILL) {

@@ -7,6 +7,13 @@
  * Last write wins: each feedback replaces the one before on the same request (a rater may change
  * their mind); sending the same feedback again leaves the same row. The counts an origin's monitor
  * keeps move by the change (the ledger says what was replaced), so they follow the same rule.
+ *
+ * A request's usage row reaches the ledger a moment after its answer ends: a request admitted
+ * under a lease waits for the lease's next report (200 ms), batched with others. Feedback sent at
+ * once must not get a 404 for that: when the id is not found but is one of this router's from the
+ * last hour (ids carry their arrival's millisecond), this isolate first sends the rows it holds (the
+ * client's next call often lands on the isolate that answered it), then looks again a few times
+ * over 1.75 s for a row another isolate is still reporting. Only then is it a 404.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
@@ -16,10 +23,38 @@ import { validate } from "../openai/requests";
 import { documented } from "../openapi/registry";
 import { readJsonBody } from "../proxy/read-body";
 import { verifiedCaller } from "../request/authenticate";
-import { requestContext } from "../request/context";
+import { requestContext, type RequestContext } from "../request/context";
+import { requestIdTime } from "../lib/request-id";
+import type { Feedback, FeedbackResult } from "../ledger/types";
 
 const FEEDBACK_BODY_LIMIT = 16 * 1024;
 const HOUR_MS = 3_600_000;
+
+/** How long after its arrival a request's row may still be on its way (a long stream's ends late). */
+const SETTLING_MS = HOUR_MS;
+/** How far ahead of this isolate's clock another isolate's may be. */
+const CLOCK_SKEW_MS = 5_000;
+/** The waits before each further look for a row still on its way. */
+const LOOK_AGAIN_MS = [250, 500, 1_000];
+
+/** Whether a request with this id may have been answered without its row reaching the ledger yet. */
+function maySettleSoon(requestId: string, now: number): boolean {
+  const arrived = requestIdTime(requestId);
+  return arrived !== null && arrived <= now + CLOCK_SKEW_MS && now - arrived <= SETTLING_MS;
+}
+
+/** Records the feedback, waiting (briefly) for a row that may be on its way: see the module comment. */
+async function recordWhenSettled(ctx: RequestContext, tenantId: string, stub: { recordFeedback(id: string, f: Feedback, windowMs: number): Promise<FeedbackResult> }, requestId: string, feedback: Feedback, windowMs: number): Promise<FeedbackResult> {
+  let result = await stub.recordFeedback(requestId, feedback, windowMs);
+  if (result.ok || result.reason !== "not_found" || !maySettleSoon(requestId, feedback.at)) return result;
+  await ctx.isolate.leases.reportNow(tenantId);
+  for (const wait of [0, ...LOOK_AGAIN_MS]) {
+    if (wait > 0) await ctx.isolate.clock.sleep(wait);
+    result = await stub.recordFeedback(requestId, feedback, windowMs);
+    if (result.ok || result.reason !== "not_found") return result;
+  }
+  return result;
+}
 
 documented({
   method: "post",
@@ -35,11 +70,11 @@ documented({
 
 export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
   const ctx = requestContext(c);
-  const { caller } = await verifiedCaller(ctx);
+  const { caller, admission } = await verifiedCaller(ctx);
   const body = validate(feedbackSchema, (await readJsonBody(c.req.raw, FEEDBACK_BODY_LIMIT)).value);
   const at = ctx.isolate.clock.now();
   const feedback = { accepted: body.accepted, score: body.score ?? null, reason: body.reason ?? null, at };
-  const result = await caller.stub.recordFeedback(body.request_id, feedback, ctx.config.outcomes.feedbackWindowHours * HOUR_MS);
+  const result = await recordWhenSettled(ctx, admission.tenantId, caller.stub, body.request_id, feedback, ctx.config.outcomes.feedbackWindowHours * HOUR_MS);
   if (!result.ok) {
     switch (result.reason) {
       case "not_found":

@@ -277,4 +277,33 @@ describe("a renewed lease closes with the work of the request that renewed it", 
     await isolate.holder.flush();
     expect((await books(tenantId)).leases).toEqual([]);
   });
+
+  it("sends what a lease holds at once when a reader needs a row (feedback), without waiting for the report delay", async () => {
+    const { tenantId, key } = await newTenant();
+    const clock = new TestClock();
+    // Rows wait 200 ms of the test's clock to be reported together, as in the Worker; the clock stands still.
+    const isolate = new Isolate("reader", clock, ledgerCalls(tenantId), undefined, 200);
+    const reserve = reservation(5, 5);
+    const first = await isolate.admit(key, reserve);
+    expect(first).toMatchObject({ via: "ledger" });
+    await isolate.settle(first as Admitted, 1);
+    const leased = (await isolate.admit(key, reserve)) as Admitted;
+    expect(leased).toMatchObject({ via: "lease" });
+    const request = isolate.settlement(leased, 0.5);
+    if (leased.via === "lease") isolate.holder.settle(leased.ticket, { request });
+    isolate.holder.drain();
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await books(tenantId)).rows.map((r) => r.request_id)).toEqual([(first as Admitted).id]);
+
+    // Another tenant's rows are not sent; this tenant's are.
+    await isolate.holder.reportNow("some-other-tenant");
+    expect((await books(tenantId)).rows).toHaveLength(1);
+    await isolate.holder.reportNow(tenantId);
+    const rows = (await books(tenantId)).rows;
+    expect(rows.find((r) => r.request_id === leased.id)).toEqual({ request_id: leased.id, cost_micros: request.costMicros, outcome: "ok" });
+    // Nothing is left to report when the delay ends, and nothing is reported twice.
+    await clock.advance(200);
+    await isolate.holder.flush();
+    expect((await books(tenantId)).rows).toHaveLength(2);
+  });
 });

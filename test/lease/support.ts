@@ -89,6 +89,8 @@ export class Isolate {
     readonly clock: TestClock,
     ledger: LedgerCalls,
     private readonly roundTripMs?: number,
+    /** How long its settled rows wait to be reported together (the Worker's is 200 ms; 0 here unless a test needs them to wait). */
+    reportDelayMs = 0,
   ) {
     const call = <T>(send: () => Promise<T>): Promise<T> => {
       if (this.dead) return new Promise<T>(() => {});
@@ -107,7 +109,7 @@ export class Isolate {
       lookupPrefix: (l, at) => call(() => ledger.lookupPrefix(l, at)),
     };
     const sleep = (ms: number) => clock.sleep(ms).then(() => (this.dead ? new Promise<void>(() => {}) : undefined));
-    this.holder = new LeaseHolder({ holder: name, now: clock.now, sleep, leaseMs: LEASE_MS, holdMs: HOLD_MS, reportDelayMs: 0 });
+    this.holder = new LeaseHolder({ holder: name, now: clock.now, sleep, leaseMs: LEASE_MS, holdMs: HOLD_MS, reportDelayMs });
   }
 
   /** The isolate dies: what it sent before still reaches the ledger; nothing after, and no answer reaches it. */
@@ -139,6 +141,16 @@ export class Isolate {
 
   /** Settles an admitted request at `share` of its worst case (what the origin really used). */
   async settle(a: Admitted, share: number): Promise<void> {
+    const request = this.settlement(a, share);
+    if (a.via === "lease") {
+      this.holder.settle(a.ticket, { request });
+      this.holder.drain();
+      await this.holder.flush();
+    } else await this.ledger.settleMany([{ request }]);
+  }
+
+  /** The settlement of an admitted request that used `share` of its worst case. */
+  settlement(a: Admitted, share: number): SettleRequest {
     const prompt = Math.floor(a.reserve.promptTokensUpper * share);
     const completion = Math.floor((a.tokens - a.reserve.promptTokensUpper) * share);
     const cost = Math.ceil((prompt * a.reserve.prices.input + completion * a.reserve.prices.output) / 1_000_000);
@@ -161,11 +173,7 @@ export class Isolate {
       outcome: "ok",
       latencyMs: 1,
     };
-    if (a.via === "lease") {
-      this.holder.settle(a.ticket, { request });
-      this.holder.drain();
-      await this.holder.flush();
-    } else await this.ledger.settleMany([{ request }]);
+    return request;
   }
 
   /**

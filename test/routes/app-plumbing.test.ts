@@ -2,7 +2,7 @@
 import { TrieRouter } from "hono/router/trie-router";
 import { describe, expect, it } from "vitest";
 import { MemoRouter } from "../../src/lib/memo-router";
-import { newRequestId } from "../../src/lib/request-id";
+import { newRequestId, requestIdTime } from "../../src/lib/request-id";
 
 describe("the request id", () => {
   it("is `req_`, the arrival's millisecond in 12 hex digits, and 20 random hex digits", () => {
@@ -11,6 +11,15 @@ describe("the request id", () => {
     expect(id).toMatch(/^req_[0-9a-f]{32}$/);
     expect(id.slice(4, 16)).toBe(at.toString(16).padStart(12, "0"));
     expect(newRequestId(0).slice(0, 16)).toBe("req_000000000000");
+  });
+
+  it("gives back the arrival it carries, and nothing for a string that is not one of its ids", () => {
+    const at = Date.now();
+    expect(requestIdTime(newRequestId(at))).toBe(at);
+    expect(requestIdTime(newRequestId(0))).toBe(0);
+    for (const other of ["", "req_", "not-an-id", `req_${"0".repeat(31)}`, `req_${"0".repeat(33)}`, `req_${"A".repeat(32)}`, `REQ_${"0".repeat(32)}`, `chatcmpl-${"0".repeat(32)}`]) {
+      expect(requestIdTime(other)).toBeNull();
+    }
   });
 
   it("never repeats, across refills of its random pool, and sorts by arrival", () => {

@@ -10,6 +10,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { OutcomeStats } from "../../src/health/types";
 import type { UsageRecord, UsageTotals } from "../../src/ledger/types";
+import { newRequestId } from "../../src/lib/request-id";
 import { adminFetch, api, chat, errorOf, jsonOf, ledgerOf, newTenant, settledAll } from "../support/client";
 
 const HOUR_MS = 3_600_000;
@@ -156,6 +157,38 @@ describe("POST /v1/feedback", () => {
     expect(message(await theirs.json(), id!)).toBe(message(await none.json(), unknown));
     expect(await errorOf(feedback(a.key, { request_id: "not-an-id", accepted: true }))).toMatchObject({ status: 404, param: "request_id" });
     expect((await ledgerOf(a.tenantId).usageOf(id!))!.feedback).toBeNull();
+  });
+
+  it("finds the row of an answer rated at once, however its lease stands: this isolate sends the rows it holds before looking", async () => {
+    const { tenantId, key } = await newTenant();
+    // The key's first request is admitted by the ledger, which grants this isolate a lease; the
+    // requests after it are admitted under a lease, and a row waits for its lease's next report
+    // (200 ms), unless a renewal closes the lease first and its last report carries the row.
+    await rated(key, 1, tenantId);
+    for (let i = 0; i < 6; i++) {
+      const answer = await chat(key, { model: "chat-rated", max_tokens: 8 });
+      expect(answer.status).toBe(200);
+      const id = answer.headers.get("x-request-id")!;
+      const res = await feedback(key, { request_id: id, accepted: i % 2 === 0, score: i / 10 });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ request_id: id, accepted: i % 2 === 0, replaced: false, scenario: "chat-rated" });
+      expect((await ledgerOf(tenantId).usageOf(id))!.feedback).toMatchObject({ accepted: i % 2 === 0, score: i / 10 });
+    }
+  });
+
+  it("waits a moment for a row another isolate is still reporting, then records the feedback on it", async () => {
+    const { tenantId, key } = await newTenant();
+    const id = newRequestId(Date.now());
+    const sent = feedback(key, { request_id: id, accepted: false, reason: "too slow" });
+    // The row arrives 300 ms later, as another isolate's lease report would bring it.
+    await new Promise((r) => setTimeout(r, 300));
+    const at = Date.now();
+    const row = { requestId: id, at, keyId: "key_elsewhere", endpoint: "chat" as const, scenario: "chat-rated", origin: "out-maas", model: "m", stream: false, promptTokens: 3, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 2, costMicros: 7, usageSource: "origin" as const, status: 200, outcome: "ok", latencyMs: 5 };
+    expect(await ledgerOf(tenantId).settle(row)).toBe(true);
+    const res = await sent;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ request_id: id, accepted: false, reason: "too slow", replaced: false });
+    expect((await ledgerOf(tenantId).usageOf(id))!.feedback).toMatchObject({ accepted: false, reason: "too slow" });
   });
 
   it("closes the window the operator set: 409 feedback_window_closed, and the earlier verdict stands", async () => {
