@@ -4,7 +4,10 @@
  * waits for the process to be gone.
  */
 import { spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 
@@ -35,7 +38,11 @@ export interface StartWorkerdOptions {
   env?: Record<string, string>;
   /** `host:port` for the V8 inspector (Chrome DevTools' CPU profiler). */
   inspectorAddr?: string;
-  /** Keep workerd's output (shown only if it fails to start) instead of inheriting stdio. */
+  /**
+   * Keep workerd's output (shown only if it fails to start) instead of inheriting stdio. It goes to
+   * a file, not a pipe: under load a router logs a line per request, and a pipe would make this
+   * process (often the load generator itself) read every one of them.
+   */
   quiet?: boolean;
   /** Default 30 s. */
   startTimeoutMs?: number;
@@ -48,7 +55,7 @@ export interface WorkerdProcess {
   pid: number;
   /** Resolves with the exit code when the process ends, on its own or by `stop()`. */
   exited: Promise<number | null>;
-  /** What it printed, when `quiet`. */
+  /** What it printed, when `quiet` (its last 64 KB). */
   output(): string;
   /** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone. */
   stop(): Promise<void>;
@@ -76,20 +83,31 @@ export async function startWorkerd(options: StartWorkerdOptions): Promise<Worker
   const binary = workerdBinary();
   const args = ["serve", options.configPath, "config", "--control-fd=3"];
   if (options.inspectorAddr) args.push(`--inspector-addr=${options.inspectorAddr}`);
-  const child = spawn(binary.path, args, {
-    stdio: [options.quiet ? "ignore" : "inherit", options.quiet ? "pipe" : "inherit", options.quiet ? "pipe" : "inherit", "pipe"],
-    env: { ...process.env, ...options.env },
-    // Its own process group: a terminal's Ctrl-C reaches only us, and we stop it in order.
-    detached: true,
-  });
-  if (child.pid === undefined) throw new Error(`could not start ${binary.path}`);
+  const log = options.quiet ? quietLog() : null;
+  const child = (() => {
+    try {
+      return spawn(binary.path, args, {
+        stdio: [options.quiet ? "ignore" : "inherit", log?.fd ?? "inherit", log?.fd ?? "inherit", "pipe"],
+        env: { ...process.env, ...options.env },
+        // Its own process group: a terminal's Ctrl-C reaches only us, and we stop it in order.
+        detached: true,
+      });
+    } finally {
+      log?.closeOurs();
+    }
+  })();
+  if (child.pid === undefined) {
+    log?.remove();
+    throw new Error(`could not start ${binary.path}`);
+  }
   const pid = child.pid;
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const output = () => log?.read() ?? "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : null))));
   let gone = false;
-  void exited.then(() => (gone = true));
+  void exited.then(() => {
+    gone = true;
+    log?.remove();
+  });
   // Never leave a workerd behind when this process exits without calling stop().
   const killOnExit = () => {
     if (!gone) child.kill("SIGKILL");
@@ -123,7 +141,7 @@ export async function startWorkerd(options: StartWorkerdOptions): Promise<Worker
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`workerd exited (code ${code}) before listening${options.quiet ? `:\n${output}` : " (see its output above)"}`));
+      reject(new Error(`workerd exited (code ${code}) before listening${options.quiet ? `:\n${output()}` : " (see its output above)"}`));
     });
   }).catch(async (e: unknown) => {
     await stop();
@@ -132,5 +150,37 @@ export async function startWorkerd(options: StartWorkerdOptions): Promise<Worker
 
   const host = options.host ?? "127.0.0.1";
   const urlHost = host.includes(":") ? `[${host}]` : host;
-  return { url: `http://${urlHost}:${port}`, port, pid, exited, output: () => output, stop };
+  return { url: `http://${urlHost}:${port}`, port, pid, exited, output, stop };
+}
+
+/** What a quiet workerd's output goes to: a file of its own, kept only while the process runs. */
+function quietLog() {
+  const dir = mkdtempSync(join(tmpdir(), "workerd-log-"));
+  const path = join(dir, "output.log");
+  const fd = openSync(path, "w");
+  let last = "";
+  let removed = false;
+  const read = (): string => {
+    if (removed) return last;
+    try {
+      const text = readFileSync(path, "utf8");
+      last = text.length > 65_536 ? text.slice(-65_536) : text;
+    } catch {
+      // Removed meanwhile: what was read last stands.
+    }
+    return last;
+  };
+  return {
+    fd,
+    /** The child holds its own copy of the descriptor once spawned. */
+    closeOurs: () => closeSync(fd),
+    read,
+    /** Keeps the tail for `read`, then deletes the file. */
+    remove: () => {
+      if (removed) return;
+      read();
+      removed = true;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
