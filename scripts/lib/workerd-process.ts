@@ -4,7 +4,7 @@
  * waits for the process to be gone.
  */
 import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,10 +92,15 @@ export async function startWorkerd(options: StartWorkerdOptions): Promise<Worker
         // Its own process group: a terminal's Ctrl-C reaches only us, and we stop it in order.
         detached: true,
       });
+    } catch (e) {
+      log?.remove();
+      throw e;
     } finally {
       log?.closeOurs();
     }
   })();
+  // A spawn that fails later (no such binary) says so as an event; unheard, it would end this process.
+  child.once("error", (e) => console.error(`workerd: ${e.message}`));
   if (child.pid === undefined) {
     log?.remove();
     throw new Error(`could not start ${binary.path}`);
@@ -111,6 +116,7 @@ export async function startWorkerd(options: StartWorkerdOptions): Promise<Worker
   // Never leave a workerd behind when this process exits without calling stop().
   const killOnExit = () => {
     if (!gone) child.kill("SIGKILL");
+    log?.remove();
   };
   process.once("exit", killOnExit);
 
@@ -153,18 +159,31 @@ export async function startWorkerd(options: StartWorkerdOptions): Promise<Worker
   return { url: `http://${urlHost}:${port}`, port, pid, exited, output, stop };
 }
 
+/** How much of a quiet workerd's output is kept for `output()`: its end. */
+const KEPT_OUTPUT_BYTES = 65_536;
+
 /** What a quiet workerd's output goes to: a file of its own, kept only while the process runs. */
 function quietLog() {
   const dir = mkdtempSync(join(tmpdir(), "workerd-log-"));
   const path = join(dir, "output.log");
   const fd = openSync(path, "w");
+  let ours = true;
   let last = "";
   let removed = false;
+  /** The file's last bytes (a benchmark's log may run to hundreds of megabytes: only its end is read). */
   const read = (): string => {
     if (removed) return last;
     try {
-      const text = readFileSync(path, "utf8");
-      last = text.length > 65_536 ? text.slice(-65_536) : text;
+      const size = statSync(path).size;
+      const length = Math.min(size, KEPT_OUTPUT_BYTES);
+      const bytes = Buffer.alloc(length);
+      const file = openSync(path, "r");
+      try {
+        readSync(file, bytes, 0, length, size - length);
+      } finally {
+        closeSync(file);
+      }
+      last = bytes.toString("utf8");
     } catch {
       // Removed meanwhile: what was read last stands.
     }
@@ -173,9 +192,12 @@ function quietLog() {
   return {
     fd,
     /** The child holds its own copy of the descriptor once spawned. */
-    closeOurs: () => closeSync(fd),
+    closeOurs: () => {
+      if (ours) closeSync(fd);
+      ours = false;
+    },
     read,
-    /** Keeps the tail for `read`, then deletes the file. */
+    /** Keeps the end for `read`, then deletes the file. */
     remove: () => {
       if (removed) return;
       read();

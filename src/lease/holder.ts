@@ -409,13 +409,21 @@ export class LeaseHolder {
   /**
    * Sends the settled rows of a tenant's leases now instead of after the report delay, and resolves
    * once the ledger has answered (a closing lease's last report included). Never rejects: a report
-   * that fails keeps its rows for the next one. For a reader that needs a row this isolate may hold
+   * that fails keeps its rows for the next one. The reports it starts are queued work too (`drain`),
+   * so that they outlive the caller's request. For a reader that needs a row this isolate may hold
    * (feedback on a request just answered).
    */
   reportNow(tenantId: string): Promise<void> {
-    const leases = [...this.live].filter((lease) => lease.grant.tenantId === tenantId);
-    const sent = leases.map((lease) => (lease.pending.length > 0 && !lease.closed ? this.report(lease, false) : lease.chain));
-    return Promise.all(sent).then(() => undefined);
+    const answered: Promise<void>[] = [];
+    for (const lease of this.live) {
+      if (lease.grant.tenantId !== tenantId) continue;
+      if (lease.pending.length > 0 && !lease.closed) {
+        const report = this.report(lease, false);
+        this.background.push(report);
+        answered.push(report);
+      } else answered.push(lease.chain);
+    }
+    return Promise.all(answered).then(() => undefined);
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import type { PrefixLookup, PrefixMatch } from "../affinity/prefix-index";
 import type { TenantLedger } from "../ledger/tenant-ledger";
-import type { AdmitRequest, AdmitResult, LeaseReport, LeaseResult, LeaseWant, SettleRequest } from "../ledger/types";
+import type { AdmitRequest, AdmitResult, Feedback, FeedbackResult, LeaseReport, LeaseResult, LeaseWant, SettleRequest } from "../ledger/types";
 import type { PrefixUpdate } from "../affinity/prefix-index";
 import type { ResponseChain, ResponseRow } from "../ledger/response-store";
 
@@ -73,6 +73,11 @@ export class LedgerClient implements LedgerCalls {
   /** The stored conversation a Responses request continues (`previous_response_id`). */
   responseChain(id: string, at: number): Promise<ResponseChain> {
     return this.call("responseChain", () => this.stub.responseChain(id, at) as Promise<ResponseChain>);
+  }
+
+  /** Records a tenant's verdict on one of its requests (`POST /v1/feedback`). */
+  recordFeedback(requestId: string, feedback: Feedback, windowMs: number): Promise<FeedbackResult> {
+    return this.call("recordFeedback", () => this.stub.recordFeedback(requestId, feedback, windowMs) as Promise<FeedbackResult>);
   }
 
   /** Stores a finished Responses API response. */

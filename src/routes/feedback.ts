@@ -11,9 +11,12 @@
  * A request's usage row reaches the ledger a moment after its answer ends: a request admitted
  * under a lease waits for the lease's next report (200 ms), batched with others. Feedback sent at
  * once must not get a 404 for that: when the id is not found but is one of this router's from the
- * last hour (ids carry their arrival's millisecond), this isolate first sends the rows it holds (the
- * client's next call often lands on the isolate that answered it), then looks again a few times
- * over 1.75 s for a row another isolate is still reporting. Only then is it a 404.
+ * last hour (ids carry their arrival's millisecond), this isolate first sends the rows its leases
+ * hold for the tenant (the client's next call often lands on the isolate that answered it; rows of
+ * the exact path are sent within milliseconds anyway) and looks again, then looks a few more times
+ * over 1.75 s for a row another isolate is still reporting. Only then is it a 404. A few such waits
+ * per tenant run at once in an isolate; past them, a missing row is a 404 at once, so made-up
+ * recent ids cannot hold requests open or multiply ledger calls without bound.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
@@ -26,6 +29,7 @@ import { verifiedCaller } from "../request/authenticate";
 import { requestContext, type RequestContext } from "../request/context";
 import { requestIdTime } from "../lib/request-id";
 import type { Feedback, FeedbackResult } from "../ledger/types";
+import type { LedgerClient } from "../lease/ledger-client";
 
 const FEEDBACK_BODY_LIMIT = 16 * 1024;
 const HOUR_MS = 3_600_000;
@@ -34,26 +38,51 @@ const HOUR_MS = 3_600_000;
 const SETTLING_MS = HOUR_MS;
 /** How far ahead of this isolate's clock another isolate's may be. */
 const CLOCK_SKEW_MS = 5_000;
+/** The longest wait for this isolate's own reports before looking again. */
+const REPORT_WAIT_MS = 500;
 /** The waits before each further look for a row still on its way. */
 const LOOK_AGAIN_MS = [250, 500, 1_000];
+/** Waits for rows on their way that may run at once per tenant in this isolate. */
+const MAX_WAITING_PER_TENANT = 4;
 
-/** Whether a request with this id may have been answered without its row reaching the ledger yet. */
+/** Per tenant, the feedback requests of this isolate now waiting for a row. */
+const waiting = new Map<string, number>();
+
+/**
+ * Whether a request with this id may have been answered without its row reaching the ledger yet.
+ * Ids carry the arrival as the Worker's own clock had it (`Date.now()`, see app.ts), so they are
+ * compared with that clock, not with the router's (which benchmarks may shift).
+ */
 function maySettleSoon(requestId: string, now: number): boolean {
   const arrived = requestIdTime(requestId);
   return arrived !== null && arrived <= now + CLOCK_SKEW_MS && now - arrived <= SETTLING_MS;
 }
 
 /** Records the feedback, waiting (briefly) for a row that may be on its way: see the module comment. */
-async function recordWhenSettled(ctx: RequestContext, tenantId: string, stub: { recordFeedback(id: string, f: Feedback, windowMs: number): Promise<FeedbackResult> }, requestId: string, feedback: Feedback, windowMs: number): Promise<FeedbackResult> {
-  let result = await stub.recordFeedback(requestId, feedback, windowMs);
-  if (result.ok || result.reason !== "not_found" || !maySettleSoon(requestId, feedback.at)) return result;
-  await ctx.isolate.leases.reportNow(tenantId);
-  for (const wait of [0, ...LOOK_AGAIN_MS]) {
-    if (wait > 0) await ctx.isolate.clock.sleep(wait);
-    result = await stub.recordFeedback(requestId, feedback, windowMs);
-    if (result.ok || result.reason !== "not_found") return result;
+async function recordWhenSettled(ctx: RequestContext, tenantId: string, ledger: LedgerClient, requestId: string, feedback: Feedback, windowMs: number): Promise<FeedbackResult> {
+  const first = await ledger.recordFeedback(requestId, feedback, windowMs);
+  if (first.ok || first.reason !== "not_found" || !maySettleSoon(requestId, Date.now())) return first;
+  const already = waiting.get(tenantId) ?? 0;
+  if (already >= MAX_WAITING_PER_TENANT) return first;
+  waiting.set(tenantId, already + 1);
+  try {
+    const { leases, clock } = ctx.isolate;
+    const sent = leases.reportNow(tenantId);
+    // The reports outlive this request if it ends first (the client went away, a wait ran out).
+    for (const work of leases.drain()) ctx.waitUntil(work);
+    await Promise.race([sent, clock.sleep(REPORT_WAIT_MS)]);
+    let result: FeedbackResult = first;
+    for (const wait of [0, ...LOOK_AGAIN_MS]) {
+      if (wait > 0) await clock.sleep(wait);
+      result = await ledger.recordFeedback(requestId, feedback, windowMs);
+      if (result.ok || result.reason !== "not_found") return result;
+    }
+    return result;
+  } finally {
+    const left = (waiting.get(tenantId) ?? 1) - 1;
+    if (left > 0) waiting.set(tenantId, left);
+    else waiting.delete(tenantId);
   }
-  return result;
 }
 
 documented({
@@ -74,7 +103,7 @@ export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
   const body = validate(feedbackSchema, (await readJsonBody(c.req.raw, FEEDBACK_BODY_LIMIT)).value);
   const at = ctx.isolate.clock.now();
   const feedback = { accepted: body.accepted, score: body.score ?? null, reason: body.reason ?? null, at };
-  const result = await recordWhenSettled(ctx, admission.tenantId, caller.stub, body.request_id, feedback, ctx.config.outcomes.feedbackWindowHours * HOUR_MS);
+  const result = await recordWhenSettled(ctx, admission.tenantId, caller.ledger, body.request_id, feedback, ctx.config.outcomes.feedbackWindowHours * HOUR_MS);
   if (!result.ok) {
     switch (result.reason) {
       case "not_found":

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { addBudget, adminFetch, newTenant } from "../support/client";
 import { books, heldCost, Isolate, ledgerCalls, LEASE_MS, HOLD_MS, reservation, runAlarmsUntil, TestClock, type Admitted } from "./support";
+import type { LeaseReport } from "../../src/ledger/types";
 
 async function setLimits(tenantId: string, limits: { rpm: number | null; tpm: number | null; concurrency: number | null }) {
   expect((await adminFetch(`/tenants/${tenantId}/limits`, { method: "PUT", body: limits })).status).toBe(200);
@@ -282,7 +283,10 @@ describe("a renewed lease closes with the work of the request that renewed it", 
     const { tenantId, key } = await newTenant();
     const clock = new TestClock();
     // Rows wait 200 ms of the test's clock to be reported together, as in the Worker; the clock stands still.
-    const isolate = new Isolate("reader", clock, ledgerCalls(tenantId), undefined, 200);
+    const calls = ledgerCalls(tenantId);
+    let reports = 0;
+    const counted = { ...calls, reportLease: (r: LeaseReport) => (reports++, calls.reportLease(r)) };
+    const isolate = new Isolate("reader", clock, counted, undefined, 200);
     const reserve = reservation(5, 5);
     const first = await isolate.admit(key, reserve);
     expect(first).toMatchObject({ via: "ledger" });
@@ -295,15 +299,21 @@ describe("a renewed lease closes with the work of the request that renewed it", 
     await new Promise((r) => setTimeout(r, 20));
     expect((await books(tenantId)).rows.map((r) => r.request_id)).toEqual([(first as Admitted).id]);
 
-    // Another tenant's rows are not sent; this tenant's are.
+    // Another tenant's rows are not sent; this tenant's are, in one report, also handed over as queued work.
+    expect(reports).toBe(0);
     await isolate.holder.reportNow("some-other-tenant");
+    expect(reports).toBe(0);
     expect((await books(tenantId)).rows).toHaveLength(1);
-    await isolate.holder.reportNow(tenantId);
+    const sent = isolate.holder.reportNow(tenantId);
+    expect(isolate.holder.drain()).toHaveLength(1);
+    await sent;
+    expect(reports).toBe(1);
     const rows = (await books(tenantId)).rows;
     expect(rows.find((r) => r.request_id === leased.id)).toEqual({ request_id: leased.id, cost_micros: request.costMicros, outcome: "ok" });
-    // Nothing is left to report when the delay ends, and nothing is reported twice.
+    // Nothing is left to report when the delay ends: no second report.
     await clock.advance(200);
     await isolate.holder.flush();
+    expect(reports).toBe(1);
     expect((await books(tenantId)).rows).toHaveLength(2);
   });
 });

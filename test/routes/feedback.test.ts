@@ -47,6 +47,12 @@ async function servedCounted(origin: string, scenario: string, served: number): 
   throw new Error(`monitor of ${origin} never counted ${served} answers of ${scenario}`);
 }
 
+/** This isolate's lookups of feedback in tenants' ledgers so far (`GET /admin/isolate`). */
+async function feedbackLookups(): Promise<number> {
+  const body = (await (await adminFetch("/isolate")).json()) as { ledgerCalls: { byKind: Record<string, number> } };
+  return body.ledgerCalls.byKind.recordFeedback ?? 0;
+}
+
 async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
   let value = await read();
   for (let i = 0; i < 500 && !ok(value); i++) {
@@ -165,15 +171,40 @@ describe("POST /v1/feedback", () => {
     // requests after it are admitted under a lease, and a row waits for its lease's next report
     // (200 ms), unless a renewal closes the lease first and its last report carries the row.
     await rated(key, 1, tenantId);
+    const lookupsPerFeedback: number[] = [];
     for (let i = 0; i < 6; i++) {
       const answer = await chat(key, { model: "chat-rated", max_tokens: 8 });
       expect(answer.status).toBe(200);
       const id = answer.headers.get("x-request-id")!;
+      const before = await feedbackLookups();
       const res = await feedback(key, { request_id: id, accepted: i % 2 === 0, score: i / 10 });
       expect(res.status).toBe(200);
+      lookupsPerFeedback.push((await feedbackLookups()) - before);
       expect(await res.json()).toMatchObject({ request_id: id, accepted: i % 2 === 0, replaced: false, scenario: "chat-rated" });
       expect((await ledgerOf(tenantId).usageOf(id))!.feedback).toMatchObject({ accepted: i % 2 === 0, score: i / 10 });
     }
+    // Found at the first look (a renewal had already brought the row), or at the one right after
+    // this isolate sent its rows; never by waiting out the report delay (a third look, at 250 ms).
+    expect(lookupsPerFeedback.filter((n) => n !== 1 && n !== 2)).toEqual([]);
+    expect(lookupsPerFeedback).toContain(2);
+  });
+
+  it("waits for rows on their way only a few at a time per tenant: made-up recent ids past that get their 404 at once", async () => {
+    const { key } = await newTenant();
+    const before = await feedbackLookups();
+    // Six ids of this router's shape from this very moment, none of them a request.
+    const made = Array.from({ length: 6 }, () => newRequestId(Date.now()));
+    const answers = await Promise.all(made.map((id) => feedback(key, { request_id: id, accepted: true })));
+    expect(answers.map((r) => r.status)).toEqual([404, 404, 404, 404, 404, 404]);
+    // Four waited: a first look, one after this isolate's reports, three more over 1.75 s; two did not.
+    expect((await feedbackLookups()) - before).toBe(4 * 5 + 2 * 1);
+    // Ids from more than an hour ago, or from well ahead of now, are never waited for.
+    const old = newRequestId(Date.now() - 2 * HOUR_MS);
+    const ahead = newRequestId(Date.now() + 60_000);
+    const start = await feedbackLookups();
+    expect((await errorOf(feedback(key, { request_id: old, accepted: true }))).status).toBe(404);
+    expect((await errorOf(feedback(key, { request_id: ahead, accepted: true }))).status).toBe(404);
+    expect((await feedbackLookups()) - start).toBe(2);
   });
 
   it("waits a moment for a row another isolate is still reporting, then records the feedback on it", async () => {
