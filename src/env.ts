@@ -2,10 +2,12 @@ import type { AdminCaller } from "./auth/admin-token";
 import type { RequestLog } from "./observe/request-log";
 
 /**
- * The Worker's environment: the bindings `wrangler types` generates from wrangler.toml
- * (`worker-configuration.d.ts`), plus what is set as secrets or local vars, which it cannot see.
+ * What may be set or not: secrets and local vars, which `wrangler types` cannot see, and optional
+ * bindings. An operator who declares one of them in wrangler.toml (an Analytics Engine dataset, a
+ * var) gets it typed as required in `worker-configuration.d.ts`; `RouterEnv` keeps it optional,
+ * as the code reads it, so that regenerating the types never breaks the build.
  */
-export interface RouterEnv extends Env {
+interface OptionalEnv {
   /** Bearer token of the admin API. A secret when deployed; unset means the admin API refuses everyone. */
   ADMIN_TOKEN?: string;
   /** Optional bearer token that may read the admin API (every GET) and change nothing. A secret. */
@@ -26,6 +28,12 @@ export interface RouterEnv extends Env {
   /** Benchmarks only: a delay (ms) before every call to a tenant's ledger, as a ledger in another region (see `lease/ledger-client.ts`). */
   BENCH_LEDGER_RTT_MS?: string;
 }
+
+/**
+ * The Worker's environment: the bindings `wrangler types` generates from wrangler.toml
+ * (`worker-configuration.d.ts`), plus what may be set or not (`OptionalEnv`).
+ */
+export interface RouterEnv extends Omit<Env, keyof OptionalEnv>, OptionalEnv {}
 
 /** Hono's environment type for every route of the router. */
 export interface AppEnv {
