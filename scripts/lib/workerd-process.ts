@@ -167,7 +167,6 @@ function quietLog() {
   const dir = mkdtempSync(join(tmpdir(), "workerd-log-"));
   const path = join(dir, "output.log");
   const fd = openSync(path, "w");
-  let ours = true;
   let last = "";
   let removed = false;
   /** The file's last bytes (a benchmark's log may run to hundreds of megabytes: only its end is read). */
@@ -192,10 +191,7 @@ function quietLog() {
   return {
     fd,
     /** The child holds its own copy of the descriptor once spawned. */
-    closeOurs: () => {
-      if (ours) closeSync(fd);
-      ours = false;
-    },
+    closeOurs: () => closeSync(fd),
     read,
     /** Keeps the end for `read`, then deletes the file. */
     remove: () => {

@@ -40,8 +40,8 @@ const SETTLING_MS = HOUR_MS;
 const CLOCK_SKEW_MS = 5_000;
 /** The longest wait for this isolate's own reports before looking again. */
 const REPORT_WAIT_MS = 500;
-/** The waits before each further look for a row still on its way. */
-const LOOK_AGAIN_MS = [250, 500, 1_000];
+/** The waits before each further look for a row still on its way: the first at once (after this isolate's reports). */
+const LOOK_AGAIN_MS = [0, 250, 500, 1_000];
 /** Waits for rows on their way that may run at once per tenant in this isolate. */
 const MAX_WAITING_PER_TENANT = 4;
 
@@ -58,10 +58,15 @@ function maySettleSoon(requestId: string, now: number): boolean {
   return arrived !== null && arrived <= now + CLOCK_SKEW_MS && now - arrived <= SETTLING_MS;
 }
 
+/** Whether the ledger's answer is final: recorded, or refused for a reason other than a missing row. */
+function final(result: FeedbackResult): boolean {
+  return result.ok || result.reason !== "not_found";
+}
+
 /** Records the feedback, waiting (briefly) for a row that may be on its way: see the module comment. */
 async function recordWhenSettled(ctx: RequestContext, tenantId: string, ledger: LedgerClient, requestId: string, feedback: Feedback, windowMs: number): Promise<FeedbackResult> {
   const first = await ledger.recordFeedback(requestId, feedback, windowMs);
-  if (first.ok || first.reason !== "not_found" || !maySettleSoon(requestId, Date.now())) return first;
+  if (final(first) || !maySettleSoon(requestId, Date.now())) return first;
   const already = waiting.get(tenantId) ?? 0;
   if (already >= MAX_WAITING_PER_TENANT) return first;
   waiting.set(tenantId, already + 1);
@@ -71,11 +76,11 @@ async function recordWhenSettled(ctx: RequestContext, tenantId: string, ledger: 
     // The reports outlive this request if it ends first (the client went away, a wait ran out).
     for (const work of leases.drain()) ctx.waitUntil(work);
     await Promise.race([sent, clock.sleep(REPORT_WAIT_MS)]);
-    let result: FeedbackResult = first;
-    for (const wait of [0, ...LOOK_AGAIN_MS]) {
+    let result = first;
+    for (const wait of LOOK_AGAIN_MS) {
       if (wait > 0) await clock.sleep(wait);
       result = await ledger.recordFeedback(requestId, feedback, windowMs);
-      if (result.ok || result.reason !== "not_found") return result;
+      if (final(result)) break;
     }
     return result;
   } finally {

@@ -6,7 +6,7 @@
  * but the end-to-end ones, which wait a few hundred milliseconds.
  */
 import { describe, expect, it } from "vitest";
-import { adminFetch, api, chat, errorOf, jsonOf as json, ledgerOf, newTenant, until, usageOf } from "../support/client";
+import { adminFetch, api, chat, errorOf, jsonOf as json, ledgerCallsOf, ledgerOf, newTenant, until, usageOf } from "../support/client";
 import { LEASE_MS } from "../support/router-config";
 
 interface KeyView {
@@ -82,7 +82,7 @@ describe("a key's expiry", () => {
     const { tenantId } = await newTenant();
     const expiresAt = Date.now() + 3 * LEASE_MS;
     const { key } = await json<KeyView>(adminFetch(`/tenants/${tenantId}/keys`, { body: { expiresAt } }));
-    const calls = async () => (await json<{ ledgerCalls: { byKind: Record<string, number> } }>(adminFetch("/isolate"))).ledgerCalls.byKind.admit ?? 0;
+    const calls = () => ledgerCallsOf("admit");
     const admitsBefore = await calls();
     const outcomes: Array<{ startedAt: number; status: number }> = [];
     while (Date.now() < expiresAt + LEASE_MS) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adminFetch, chat, newTenant, originSaw, sseData, usageOf } from "../support/client";
+import { chat, ledgerCallsOf, newTenant, originSaw, sseData, usageOf } from "../support/client";
 import { ALPHA_API_KEY } from "../support/router-config";
 
 /** `alpha;result=200;ms=3` → `alpha;result=200`: timings vary, results must not. */
@@ -91,7 +91,7 @@ describe("POST /v1/chat/completions, non-streaming", () => {
     const { tenantId, key } = await newTenant();
     // The ledger admits a key's first request, and grants this isolate a lease on the same call.
     await (await chat(key, { model: "chat-main" })).text();
-    const admissions = async () => ((await (await adminFetch("/isolate")).json()) as { ledgerCalls: { byKind: Record<string, number> } }).ledgerCalls.byKind.admit ?? 0;
+    const admissions = () => ledgerCallsOf("admit");
     const before = await admissions();
     const res = await chat(key, { model: "chat-main" });
     expect(res.status).toBe(200);

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { OutcomeStats } from "../../src/health/types";
 import type { UsageRecord, UsageTotals } from "../../src/ledger/types";
 import { newRequestId } from "../../src/lib/request-id";
-import { adminFetch, api, chat, errorOf, jsonOf, ledgerOf, newTenant, settledAll } from "../support/client";
+import { adminFetch, api, chat, errorOf, jsonOf, ledgerCallsOf, ledgerOf, newTenant, settledAll } from "../support/client";
 
 const HOUR_MS = 3_600_000;
 /** The suite's `outcomes.feedbackWindowHours`. */
@@ -47,11 +47,8 @@ async function servedCounted(origin: string, scenario: string, served: number): 
   throw new Error(`monitor of ${origin} never counted ${served} answers of ${scenario}`);
 }
 
-/** This isolate's lookups of feedback in tenants' ledgers so far (`GET /admin/isolate`). */
-async function feedbackLookups(): Promise<number> {
-  const body = (await (await adminFetch("/isolate")).json()) as { ledgerCalls: { byKind: Record<string, number> } };
-  return body.ledgerCalls.byKind.recordFeedback ?? 0;
-}
+/** This isolate's lookups of feedback in tenants' ledgers so far. */
+const feedbackLookups = () => ledgerCallsOf("recordFeedback");
 
 async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
   let value = await read();

@@ -135,6 +135,12 @@ export async function jsonOf<T>(res: Response | Promise<Response>): Promise<T> {
   return (await (await res).json()) as T;
 }
 
+/** The ledger calls of one kind (`admit`, `recordFeedback`, ...) this isolate has made so far (`GET /admin/isolate`). */
+export async function ledgerCallsOf(kind: string): Promise<number> {
+  const { ledgerCalls } = await jsonOf<{ ledgerCalls: { byKind: Record<string, number> } }>(adminFetch("/isolate"));
+  return ledgerCalls.byKind[kind] ?? 0;
+}
+
 /** A response's status and its OpenAI error's code and param. */
 export async function errorOf(res: Response | Promise<Response>): Promise<{ status: number; code: string | null; param: string | null }> {
   const r = await res;
