@@ -126,6 +126,20 @@ async function perOrigin(): Promise<Record<string, { requests: number; costMicro
   return Object.fromEntries(rows.map((g: any) => [g.by.origin, { requests: g.requests, costMicros: g.costMicros, accepted: g.accepted, rejected: g.rejected, costPerAcceptedMicros: g.costPerAcceptedMicros }]));
 }
 
+/**
+ * Waits until each origin's monitor has counted every answer of the scenario it served: an answer is
+ * reported to its monitor after it completes, batched, so the count can trail the answer.
+ */
+async function servedCounted(): Promise<void> {
+  // What each origin served, as the tenant's usage log has it once every row has landed.
+  await settledAll(tenantId);
+  const served = await perOrigin();
+  const expected = [served["mig-maas"]?.requests, served["mig-pool"]?.requests];
+  const counts = (x: any) => [x.figures.baseline[0].outcomes?.served, x.figures.candidate.outcomes?.served];
+  const s = await stateWhen((x) => counts(x)[0] === expected[0] && counts(x)[1] === expected[1]);
+  expect(counts(s)).toEqual(expected);
+}
+
 /** Polls the migration until `ok` holds. */
 async function stateWhen(ok: (s: any) => boolean): Promise<any> {
   let s = await state();
@@ -370,6 +384,8 @@ describe("a scenario's migration, stage by stage", () => {
     // The operator fixes the model and resumes, the ratings unchanged: the canary serves again, its
     // acceptance judged only on the answers rated since the resume (the 0 of 2 would stop it again).
     const resume = async () => expect(await jsonOf<any>(adminFetch(`/scenarios/${S}/canary-stop`, { method: "DELETE" }))).toMatchObject({ origin: "mig-pool", resumed: true });
+    // The resume takes both sides' counts as its start: the answers before it must be in them.
+    await servedCounted();
     await resume();
     s = await state();
     expect(s.figures.canary).toMatchObject({ stopped: null, trips: null, judged: { canary: NONE, baseline: NONE, since: expect.any(Number) } });
