@@ -12,6 +12,7 @@ import { textSimilarity } from "../../src/migration/agreement";
 import { costMicros } from "../../src/pricing/cost";
 import { adminFetch, api, chat, errorOf, jsonOf, newTenant, originSaw, settledAll, sseData } from "../support/client";
 import { ADMIN_READ_TOKEN, MIG_CANARY_MAX_COST } from "../support/router-config";
+import type { SimRecord } from "../../src/sim";
 
 const S = "chat-migrating";
 /** µ$ per million tokens: `ALPHA_PRICING` (the baseline, mig-maas) and `MIG_POOL_PRICING` (the candidate). */
@@ -138,6 +139,16 @@ async function servedCounted(): Promise<void> {
   const counts = (x: any) => [x.figures.baseline[0].outcomes?.served, x.figures.candidate.outcomes?.served];
   const s = await stateWhen((x) => counts(x)[0] === expected[0] && counts(x)[1] === expected[1]);
   expect(counts(s)).toEqual(expected);
+}
+
+/** What the candidate's origin received of a request's shadow copy: sent beside the answer, it may reach the origin after the client has the answer. */
+async function shadowSeen(requestId: string): Promise<SimRecord> {
+  for (let i = 0; i < 200; i++) {
+    const record = (await originSaw(requestId)).find((rec) => rec.origin === "mig-pool");
+    if (record) return record;
+    await sleep(25);
+  }
+  throw new Error(`mig-pool never received the shadow copy of ${requestId}`);
 }
 
 /** Polls the migration until `ok` holds. */
@@ -270,7 +281,7 @@ describe("a scenario's migration, stage by stage", () => {
     // Agreement: each served answer against what the pool answered to the very body it received.
     const similarities: number[] = [];
     for (const r of served) {
-      const sent = (await originSaw(r.requestId)).find((rec) => rec.origin === "mig-pool")!;
+      const sent = await shadowSeen(r.requestId);
       const replay = await fetch(`${inject("simUrl")}/mig-pool/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(sent.body) });
       const answer = (await replay.json()) as any;
       similarities.push(textSimilarity(r.body.choices[0].message.content, answer.choices[0].message.content));
@@ -297,7 +308,7 @@ describe("a scenario's migration, stage by stage", () => {
       const requestId = res.headers.get("x-request-id")!;
       const content = streamedContent(await res.text());
       expect(content.length).toBeGreaterThan(0);
-      const sent = (await originSaw(requestId)).find((rec) => rec.origin === "mig-pool")!;
+      const sent = await shadowSeen(requestId);
       expect((sent.body as { stream?: boolean }).stream).toBe(true);
       const replay = await fetch(`${inject("simUrl")}/mig-pool/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(sent.body) });
       similarities.push(textSimilarity(content, streamedContent(await replay.text())));
