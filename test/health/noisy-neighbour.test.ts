@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { OriginSnapshot } from "../../src/health/types";
-import { adminFetch, chat, newTenant } from "../support/client";
+import { adminFetch, chat, newTenant, waitFor } from "../support/client";
 import { LONG_PROMPT } from "../support/router-config";
 
 const attemptsOf = (res: Response) => res.headers.get("x-router-attempts")!.replace(/;ms=\d+/g, "");
@@ -19,13 +19,8 @@ async function healthOf(origin: string): Promise<OriginSnapshot> {
 }
 
 /** Reads an origin's health until `done` (samples reach the monitor after the responses). */
-async function healthWhen(origin: string, done: (h: OriginSnapshot) => boolean, what: string): Promise<OriginSnapshot> {
-  for (let i = 0; i < 200; i++) {
-    const health = await healthOf(origin);
-    if (done(health)) return health;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
+function healthWhen(origin: string, done: (h: OriginSnapshot) => boolean, what: string): Promise<OriginSnapshot> {
+  return waitFor(what, () => healthOf(origin), done);
 }
 
 describe("noisy neighbours", () => {

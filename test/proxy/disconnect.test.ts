@@ -7,31 +7,21 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, inject } from "vitest";
 import { estimateTokens } from "../../src/openai/usage";
-import { ledgerOf, newTenant, originSaw, readUntilKeepAlive, usageOf } from "../support/client";
+import { ledgerOf, newTenant, originSaw, readUntilKeepAlive, usageOf, waitFor } from "../support/client";
 import { HEARTBEAT_MS, TOTAL_MS } from "../support/router-config";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function inFlightAtHangup(): Promise<number> {
   const stats = (await (await fetch(`${inject("simUrl")}/_sim/stats`)).json()) as { origins: Record<string, { inFlight: number }> };
   return stats.origins.hangup!.inFlight;
 }
 
-async function until<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await read();
-    if (done(v)) return v;
-    await sleep(10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** The request id of the tenant's one open reservation: known before any answer arrives. */
 async function openRequestId(tenantId: string): Promise<string> {
-  const ids = await until(
+  const ids = await waitFor(
     "the reservation",
     () => runInDurableObject(ledgerOf(tenantId), (_, s) => s.storage.sql.exec<{ id: string }>("SELECT request_id AS id FROM reservations").toArray().map((r) => r.id)),
     (v) => v.length === 1,
+    { everyMs: 10 },
   );
   return ids[0]!;
 }
@@ -54,7 +44,7 @@ describe("a client that goes away", () => {
     const body = { max_tokens: 8, sim: { hangup: { stallAfterChunks: 0 } } };
     const pending = send(key, body, client.signal).catch((e: unknown) => e);
     const requestId = await openRequestId(tenantId);
-    await until("the origin to be working", inFlightAtHangup, (n) => n === before + 1);
+    await waitFor("the origin to be working", inFlightAtHangup, (n) => n === before + 1, { everyMs: 10 });
     const leftAt = Date.now();
     client.abort();
     expect(await pending).toBeInstanceOf(Error);
@@ -72,7 +62,7 @@ describe("a client that goes away", () => {
     });
     expect(row.latencyMs).toBeLessThan(TOTAL_MS);
     // The origin call was cancelled, not left to run, and no other origin was tried.
-    await until("the origin call to end", inFlightAtHangup, (n) => n === before);
+    await waitFor("the origin call to end", inFlightAtHangup, (n) => n === before, { everyMs: 10 });
     expect(Date.now() - leftAt).toBeLessThan(TOTAL_MS);
     expect((await originSaw(requestId)).map((r) => r.origin)).toEqual(["hangup"]);
   });
@@ -88,7 +78,7 @@ describe("a client that goes away", () => {
     const row = await usageOf(tenantId, res.headers.get("x-request-id")!);
     expect(row).toMatchObject({ origin: "hangup", status: 200, outcome: "stream_cancelled", usageSource: "estimated", completionTokens: 2 });
     expect(row.latencyMs).toBeLessThan(TOTAL_MS);
-    await until("the origin call to end", inFlightAtHangup, (n) => n === before);
+    await waitFor("the origin call to end", inFlightAtHangup, (n) => n === before, { everyMs: 10 });
   });
 
   it("notices a client that cancels a silent stream without leaving, and cancels the origin call", async () => {
@@ -105,7 +95,7 @@ describe("a client that goes away", () => {
     const row = await usageOf(tenantId, res.headers.get("x-request-id")!);
     expect(row).toMatchObject({ origin: "hangup", status: 200, outcome: "stream_cancelled", usageSource: "estimated", completionTokens: 2 });
     expect(row.latencyMs).toBeLessThan(TOTAL_MS);
-    await until("the origin call to end", inFlightAtHangup, (n) => n === before);
+    await waitFor("the origin call to end", inFlightAtHangup, (n) => n === before, { everyMs: 10 });
   });
 
   it("keeps a silent stream alive with SSE comments that clients ignore", async () => {

@@ -6,7 +6,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { adminFetch, api, chat, newTenant, originSaw, settledAll } from "../support/client";
+import { adminFetch, api, chat, newTenant, originSaw, settledAll, waitFor } from "../support/client";
 import { LONG_PROMPT } from "../support/router-config";
 
 const usageRows = (page: unknown) => (page as { data: Array<{ origin: string }> }).data.map((r) => r.origin);
@@ -101,20 +101,14 @@ describe("shadow and canary", () => {
     const body = (await res.json()) as { model: string };
     expect(body.model).toBe("qwen2.5-7b");
     const requestId = res.headers.get("x-request-id")!;
-    let seen = await originSaw(requestId);
-    for (let i = 0; i < 40 && seen.length < 2; i++) {
-      await sleep(25);
-      seen = await originSaw(requestId);
-    }
+    // The copy is sent beside the answer, and may reach its origin after the client has the answer.
+    const seen = await waitFor("the shadow copy at beta", () => originSaw(requestId), (records) => records.length >= 2);
     expect(seen.map((r) => r.origin).sort()).toEqual(["beta", "pool"]);
     expect((seen.find((r) => r.origin === "beta")!.body as { model: string }).model).toBe("deepseek-shadow");
     // Its latency, usage and cost are recorded with the decision, never in the tenant's usage.
-    let entry: { shadowResult?: Record<string, unknown> } | undefined;
-    for (let i = 0; i < 40 && !entry?.shadowResult; i++) {
-      await sleep(25);
-      const listed = ((await (await adminFetch("/scenarios/chat-shadowed/decisions")).json()) as { data: Array<{ requestId: string; shadowResult?: Record<string, unknown> }> }).data;
-      entry = listed.find((d) => d.requestId === requestId);
-    }
+    type Listed = { data: Array<{ requestId: string; shadowResult?: Record<string, unknown> }> };
+    const entryOf = async () => ((await (await adminFetch("/scenarios/chat-shadowed/decisions")).json()) as Listed).data.find((d) => d.requestId === requestId);
+    const entry = await waitFor("the shadow copy's result in its decision", entryOf, (e) => e?.shadowResult !== undefined);
     // "deepseek-shadow<|user|>Hello there" = 34 bytes → 9 prompt tokens at 0.27 USD/M (beta); output at 1.1 USD/M.
     const shadow = entry!.shadowResult!;
     expect(shadow).toMatchObject({ origin: "beta", model: "deepseek-shadow", result: "200", promptTokens: 9 });
@@ -141,8 +135,11 @@ describe("shadow and canary", () => {
     );
     expect(tried).toBeGreaterThanOrEqual(3);
     expect(attemptsOf(stopped)).toBe("pool;result=200");
-    const origins = (await (await adminFetch("/origins")).json()) as { data: Array<{ origin: string; canaryStops: Record<string, { reason: string }> }> };
-    expect(origins.data.find((o) => o.origin === "canaried")!.canaryStops["chat-canary"]!.reason).toMatch(/^error rate/);
+    // The request that stopped it is answered while the stop is on its way to the origin's monitor.
+    type Origins = { data: Array<{ origin: string; canaryStops: Record<string, { reason: string }> }> };
+    const stopOf = async () => ((await (await adminFetch("/origins")).json()) as Origins).data.find((o) => o.origin === "canaried")!.canaryStops["chat-canary"];
+    const stop = await waitFor("the canary's stop at its monitor", stopOf, (x) => x !== undefined);
+    expect(stop!.reason).toMatch(/^error rate/);
     const resumed = await adminFetch("/scenarios/chat-canary/canary-stop", { method: "DELETE" });
     const answer = (await resumed.json()) as { effectiveBy: number };
     expect(answer).toEqual({ scenario: "chat-canary", origin: "canaried", resumed: true, effectiveBy: answer.effectiveBy });
@@ -161,11 +158,12 @@ describe("priority and explain", () => {
     const { key } = await debugTenant();
     const res = await chat(key, { model: "chat-shadowed" }, { "x-router-explain": "1" });
     const requestId = res.headers.get("x-request-id")!;
-    let listed: Array<{ requestId: string; servedBy: string; attempts: unknown[]; explanation: { scenario: string } }> = [];
-    for (let i = 0; i < 40 && !listed.some((d) => d.requestId === requestId); i++) {
-      await sleep(25);
-      listed = ((await (await adminFetch("/scenarios/chat-shadowed/decisions?limit=10")).json()) as { data: typeof listed }).data;
-    }
+    type Listed = { data: Array<{ requestId: string; servedBy: string; attempts: unknown[]; explanation: { scenario: string } }> };
+    const listed = await waitFor(
+      "the explained decision",
+      async () => ((await (await adminFetch("/scenarios/chat-shadowed/decisions?limit=10")).json()) as Listed).data,
+      (data) => data.some((d) => d.requestId === requestId),
+    );
     expect(listed.find((d) => d.requestId === requestId)).toMatchObject({
       servedBy: "pool",
       attempts: [{ origin: "pool", model: "qwen2.5-7b" }],

@@ -130,6 +130,21 @@ export async function settledAll(tenantId: string): Promise<void> {
   throw new Error(`reservations or leases still open for ${tenantId}: ${dump}`);
 }
 
+/**
+ * Reads until `done` holds, and returns what it read: for what lands after the answer (a shadow
+ * copy, a decision entry, a monitor's counts, a canary's stop). A deadline, not a count of polls:
+ * on a loaded machine each poll itself takes longer. Throws, naming `what` and the last value read.
+ */
+export async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, { everyMs = 25, withinMs = 10_000 } = {}): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}; last read: ${JSON.stringify(value)?.slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** A response's JSON body. */
 export async function jsonOf<T>(res: Response | Promise<Response>): Promise<T> {
   return (await (await res).json()) as T;
