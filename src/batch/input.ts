@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { utf8ByteLength } from "../lib/bytes";
+import { MAX_JSON_DEPTH, tooDeepAt } from "../lib/json-depth";
 import { formatPath } from "../lib/zod-path";
 import { RouterError, type RouterFailure } from "../openai/errors";
 import { parseProxyRequest, type ProxyRequest } from "../openai/requests";
@@ -87,6 +88,9 @@ function parseLine(text: string, line: number): InputLine {
   } catch {
     return refuse("invalid_line", `Line ${line} is not valid JSON.`);
   }
+  // Its body is sent as the router sends any request's (lib/json-depth.ts): no deeper than a request's may be.
+  const deep = tooDeepAt(value, MAX_JSON_DEPTH + 1);
+  if (deep !== undefined) return refuse("invalid_line", `Line ${line}: its request body nests deeper than ${MAX_JSON_DEPTH} levels.`, deep);
   const result = lineSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -31,6 +31,8 @@ export type RouterFailure =
   | { kind: "admin_read_only"; method: string }
   | { kind: "model_not_found"; model: string }
   | { kind: "invalid_json" }
+  /** JSON nested deeper than `limit` levels (lib/json-depth.ts); `param`: the top-level field that holds it. */
+  | { kind: "json_too_deep"; limit: number; param: string | null }
   | { kind: "invalid_body"; message: string; param: string | null }
   /** A batch input file or batch the Batch API refuses (src/batch): the code names which rule, the message the line. */
   | { kind: "invalid_batch_input"; code: "invalid_file" | "file_too_large" | "too_many_requests" | "invalid_line" | "duplicate_custom_id" | "invalid_batch"; message: string; param: string | null }
@@ -132,6 +134,14 @@ function render(failure: RouterFailure): Rendered {
         type: "invalid_request_error",
         code: "invalid_json",
         message: "The request body is not valid JSON.",
+      };
+    case "json_too_deep":
+      return {
+        status: 400,
+        type: "invalid_request_error",
+        code: "json_too_deep",
+        message: `The request body's JSON nests deeper than ${failure.limit} levels.`,
+        param: failure.param,
       };
     case "invalid_body":
       return {

@@ -9,9 +9,12 @@
  * Past the bound the answer goes out anyway: nobody's upload is worth unbounded reading.
  *
  * A body that cannot be read at all (malformed chunked framing, a connection cut mid-body) is the
- * client's fault: a 400, not a 500.
+ * client's fault: a 400, not a 500. So is a JSON body nested deeper than {@link MAX_JSON_DEPTH}
+ * levels: what the router does with a body recurses over it (`JSON.stringify` overflows the stack
+ * some thousands of levels down), so it never gets that far.
  */
 import { concatBytes, utf8ByteLength } from "../lib/bytes";
+import { MAX_JSON_DEPTH, tooDeepAt } from "../lib/json-depth";
 import { RouterError } from "../openai/errors";
 
 /** How much of an oversized body is read and discarded before answering 413, as a multiple of the limit. */
@@ -109,10 +112,15 @@ async function drainReader(reader: ReadableStreamDefaultReader<Uint8Array>, boun
 /** Whole bodies only (no `stream` option), so one decoder serves every request. */
 const decoder = new TextDecoder();
 
+/** The body's JSON; a 400 when it is not JSON, or nests deeper than anything after this may recurse over (lib/json-depth.ts). */
 function parseText(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new RouterError({ kind: "invalid_json" });
   }
+  const param = tooDeepAt(value, MAX_JSON_DEPTH);
+  if (param !== undefined) throw new RouterError({ kind: "json_too_deep", limit: MAX_JSON_DEPTH, param });
+  return value;
 }

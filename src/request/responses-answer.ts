@@ -37,12 +37,13 @@ export type KeepResponse = (response: ResponseObject) => Promise<void>;
 export function keeper(ctx: RequestContext, admission: Admission, turn: ResponsesTurn): KeepResponse {
   if (!turn.store) return async () => {};
   return async (response) => {
-    const body = JSON.stringify(storedResponse(turn.request, response));
-    if (utf8ByteLength(body) > MAX_STORED_BYTES) {
-      console.warn(`request ${ctx.requestId}: response ${response.id} is too large to store`);
-      return;
-    }
     try {
+      // Inside the try: an answer the origin nested past the stack's depth must not fail the response.
+      const body = JSON.stringify(storedResponse(turn.request, response));
+      if (utf8ByteLength(body) > MAX_STORED_BYTES) {
+        console.warn(`request ${ctx.requestId}: response ${response.id} is too large to store`);
+        return;
+      }
       const row = { id: response.id, previousResponseId: turn.request.previous_response_id ?? null, createdAt: ctx.startedAt, body };
       if (!(await admission.caller.ledger.storeResponse(row))) console.error(`request ${ctx.requestId}: response ${response.id} not stored (no tenant)`);
     } catch (e) {

@@ -16,7 +16,8 @@ import { dayEffect, DayStats, requestDraws, type DayCounts } from "./day-profile
 import { handleEmbeddings } from "./embeddings";
 import { errorResponse } from "./errors";
 import { faultStatusResponse, garbageResponse, redirectResponse, selectFault, withQuotedAuthorization } from "./faults";
-import { MAX_JSON_DEPTH, parseJsonBody } from "./json-body";
+import { MAX_JSON_DEPTH } from "../lib/json-depth";
+import { parseJsonBody } from "./json-body";
 import { handleModels } from "./models";
 import { SimOptionsSchema, type SimOptions } from "./options";
 import { PrefillQueue } from "./prefill-queue";

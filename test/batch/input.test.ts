@@ -61,6 +61,13 @@ describe("batch input files", () => {
     expect(refusal(jsonl([JSON.stringify({ custom_id: "a", method: "POST", url: "/v1/embeddings", body: "hi" })]))).toMatchObject({ code: "invalid_line", param: "body" });
   });
 
+  it("takes a body nested as deep as a request's may be (128 levels), and refuses one level more", () => {
+    // The body object is level 1 of the request: `n` arrays in its tools make it n + 1 levels deep.
+    const nested = (n: number) => `{"custom_id":"d","method":"POST","url":"/v1/chat/completions","body":{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"tools":${"[".repeat(n)}${"]".repeat(n)}}}`;
+    expect(parseBatchFile(encode(nested(127)), LIMITS).map((r) => r.customId)).toEqual(["d"]);
+    expect(refusal(nested(128))).toEqual({ code: "invalid_line", param: "body", message: "Line 1: its request body nests deeper than 128 levels." });
+  });
+
   it("checks each body as its endpoint does, and refuses streaming", () => {
     expect(refusal(jsonl([chatLine("a", "chat-pool"), line("b", { model: "chat-pool", messages: [] })]))).toEqual({
       code: "invalid_line",

@@ -1,12 +1,14 @@
 /**
  * Regression for issue #12, item 9: 100k levels of nested `tools` overflowed the simulator's stack
  * (Node's `JSON.stringify` recurses per level), so the demo answered 502. Like a real server, the
- * simulator now refuses a body nested deeper than 128 levels with a 400, and the router relays it.
+ * simulator now refuses a body nested deeper than 128 levels with a 400. So does the router,
+ * before anything of its own recurses over the body (lib/json-depth.ts).
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { newTenant, originSaw } from "../support/client";
+import { ledgerOf, newTenant, originSaw, settledAll } from "../support/client";
+import { ADMIN_TOKEN } from "../support/router-config";
 import { chat, makeSim, post, user, type Completion } from "./helpers";
 
 /** `depth` nested arrays, built as text: no recursive serializer ever touches them before the server does. */
@@ -71,42 +73,56 @@ describe("simulator: deeply nested bodies", () => {
   });
 });
 
-describe("router: deeply nested tools", () => {
-  it("relays the origin's 400, never a 5xx, and the origin saw the request once", async () => {
-    const { key } = await newTenant();
-    // As deep as the test config's 64 KiB body limit allows (100k levels would be a 413 here).
-    const res = await SELF.fetch("http://router.test/v1/chat/completions", {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: chatWithTools(nestedArrays(30_000), "chat-pool"),
-    });
-    expect(res.status).toBe(400);
-    expect(res.headers.get("x-router-origin")).toBe("pool");
-    expect(await res.json()).toEqual(TOO_DEEP);
-    const saw = await originSaw(res.headers.get("x-request-id")!);
-    expect(saw.map((r) => [r.path, r.body])).toEqual([["/pool/v1/chat/completions", null]]);
+describe("router: deeply nested bodies", () => {
+  const post = (key: string, path: string, body: string) =>
+    SELF.fetch(`http://router.test/v1/${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body });
+  const tooDeep = (param: string) => ({
+    error: { message: "The request body's JSON nests deeper than 128 levels.", type: "invalid_request_error", param, code: "json_too_deep" },
   });
 
-  // The router itself walks bodies too (validation, the token bound of pricing/estimate.ts, the
-  // fingerprint of affinity/fingerprint.ts, the upstream body): none of it recurses in workerd,
-  // whose JSON.stringify is iterative, so wherever the nesting sits the answer is a 400, never a 5xx.
-  const deep = nestedArrays(20_000);
+  it("takes 128 levels to the origin and refuses 129 itself: no origin sees it, nothing is charged", async () => {
+    const { key, tenantId } = await newTenant();
+    const at = await post(key, "chat/completions", chatWithTools(nestedArrays(127), "chat-pool"));
+    expect(at.status).toBe(200);
+    expect(at.headers.get("x-router-origin")).toBe("pool");
+    const past = await post(key, "chat/completions", chatWithTools(nestedArrays(128), "chat-pool"));
+    expect(past.status).toBe(400);
+    expect(past.headers.get("x-router-origin")).toBeNull();
+    expect(await past.json()).toEqual(tooDeep("tools"));
+    expect(await originSaw(past.headers.get("x-request-id")!)).toEqual([]);
+    await settledAll(tenantId);
+    expect((await ledgerOf(tenantId).usageOf(past.headers.get("x-request-id")!)) ?? null).toBeNull();
+  });
+
+  // Each of these once reached something that recurses per level: validation, the token bound of
+  // pricing/estimate.ts, the fingerprint, the upstream body's JSON.stringify (10k levels there made
+  // every origin look unreachable: a 502), a Responses answer's stored copy (a 500, after the origin
+  // had answered and been paid). Now none gets past the body's reading.
+  const deepArrays = nestedArrays(20_000);
+  const deepObjects = '{"a":'.repeat(10_000) + "1" + "}".repeat(10_000);
   it.each([
-    ["tools", `{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"tools":${deep}}`, "tools", null],
-    ["functions", `{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"functions":${deep}}`, "functions", null],
-    ["response_format", `{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"response_format":${deep}}`, "response_format", null],
-    ["a message's tool_calls", `{"model":"chat-pool","messages":[{"role":"assistant","content":"hi","tool_calls":${deep}}]}`, "messages", null],
-    ["a message's unknown field", `{"model":"chat-pool","messages":[{"role":"user","content":"hi","extra":${deep}}]}`, "messages", null],
-    ["a message's content", `{"model":"chat-pool","messages":[{"role":"user","content":${deep}}]}`, "messages[0].content", "invalid_value"],
-  ])("nesting in %s is a 400 naming it", async (_, body, param, code) => {
+    ["tools", "chat/completions", `{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"tools":${deepArrays}}`, "tools"],
+    ["functions", "chat/completions", `{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"functions":${deepArrays}}`, "functions"],
+    ["response_format", "chat/completions", `{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"response_format":${deepArrays}}`, "response_format"],
+    ["a message's tool_calls", "chat/completions", `{"model":"chat-pool","messages":[{"role":"assistant","content":"hi","tool_calls":${deepArrays}}]}`, "messages"],
+    ["a message's unknown field", "chat/completions", `{"model":"chat-pool","messages":[{"role":"user","content":"hi","extra":${deepObjects}}]}`, "messages"],
+    ["a message's content", "chat/completions", `{"model":"chat-pool","messages":[{"role":"user","content":${deepArrays}}]}`, "messages"],
+    ["an unknown top-level field, streamed", "chat/completions", `{"model":"chat-pool","stream":true,"messages":[{"role":"user","content":"hi"}],"x":${deepObjects}}`, "x"],
+    ["a Responses input item", "responses", `{"model":"chat-pool","input":[{"type":"message","role":"user","content":"hi","x":${deepObjects}}]}`, "input"],
+    ["an embeddings input", "embeddings", `{"model":"embed-main","input":${deepArrays}}`, "input"],
+    ["a legacy completions prompt", "completions", `{"model":"chat-pool","prompt":${deepArrays}}`, "prompt"],
+  ])("nesting in %s is a 400 naming the field", async (_, path, body, param) => {
     const { key } = await newTenant();
-    const res = await SELF.fetch("http://router.test/v1/chat/completions", {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body,
-    });
+    const res = await post(key, path, body);
     expect(res.status).toBe(400);
-    const error = ((await res.json()) as { error: { param: string | null; code: string | null } }).error;
-    expect([error.param, error.code]).toEqual([param, code]);
+    expect(await res.json()).toEqual(tooDeep(param));
+    expect(await originSaw(res.headers.get("x-request-id")!)).toEqual([]);
+  });
+
+  it("refuses an admin body nested too deep, a config's dry run included", async () => {
+    const config = '{"origins":'.repeat(1_000) + "{}" + "}".repeat(1_000);
+    const res = await SELF.fetch("http://router.test/admin/config?dryRun=1", { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: `{"config":${config}}` });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual(tooDeep("config"));
   });
 });
