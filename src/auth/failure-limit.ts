@@ -54,13 +54,32 @@ export class FailureLimiter {
 }
 
 /**
- * The client's address, as far as the router can trust it: at the edge Cloudflare sets
- * `cf-connecting-ip` (and overwrites a client's own); on premise, behind a proxy, the header the
- * config names (its first entry, e.g. `x-forwarded-for`). Without either, every client shares one
- * address: a flood of failures then slows everyone's failed attempts, never a valid key's.
+ * The client's address, as far as the router can trust it:
+ * - at the edge (a request Cloudflare received carries its `cf.colo`), `cf-connecting-ip`, which
+ *   Cloudflare sets and overwrites whatever a client sent;
+ * - off the edge behind a proxy, the header the config names (its first entry, e.g.
+ *   `x-forwarded-for`), which the proxy sets;
+ * - on bare `workerd` with no proxy, the connection's own peer: workerd gives every request a
+ *   `cf` of `{clientIp: "host:port"}` and nothing else, so there a client's own `cf-connecting-ip`
+ *   is only a header like any other, never an address;
+ * - else one address for all, "unknown": a flood of failures then slows everyone's failed
+ *   attempts.
  */
 export function clientAddress(request: Request, header: string | null): string {
-  if (request.cf) return request.headers.get("cf-connecting-ip") ?? "unknown";
+  const cf = request.cf as { colo?: unknown; clientIp?: unknown } | undefined;
+  if (typeof cf?.colo === "string") return request.headers.get("cf-connecting-ip") ?? "unknown";
   if (header) return request.headers.get(header)?.split(",")[0]?.trim() || "unknown";
+  if (typeof cf?.clientIp === "string") return hostOf(cf.clientIp);
   return "unknown";
+}
+
+/** The host of a peer's `host:port` ("127.0.0.1:59042", "[::1]:59042"); a bare host as it is. */
+export function hostOf(peer: string): string {
+  if (peer.startsWith("[")) {
+    const end = peer.indexOf("]");
+    return end > 0 ? peer.slice(1, end) : peer;
+  }
+  const colon = peer.indexOf(":");
+  // One colon: IPv4 (or a name) and a port. More: a bare IPv6 address, which has no port here.
+  return colon > 0 && colon === peer.lastIndexOf(":") ? peer.slice(0, colon) : peer;
 }

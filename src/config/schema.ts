@@ -147,7 +147,7 @@ export const securitySchema = z
     /**
      * Off the edge, the request header that carries the client's address, set by a proxy in front
      * (e.g. `x-forwarded-for`; its first entry is taken). At the edge `cf-connecting-ip` is used and
-     * this is ignored. Unset without a proxy: all clients share one address for the limit below.
+     * this is ignored. Unset on bare workerd: the connection's peer address (`auth/failure-limit.ts`).
      */
     clientAddressHeader: z
       .string()

@@ -1,6 +1,6 @@
 /** Failed authentications per client address (issue #12, item 1). */
 import { describe, expect, it } from "vitest";
-import { clientAddress, FailureLimiter } from "../../src/auth/failure-limit";
+import { clientAddress, FailureLimiter, hostOf } from "../../src/auth/failure-limit";
 
 describe("FailureLimiter", () => {
   it("allows a burst of failures, then refuses until one comes back", () => {
@@ -32,12 +32,25 @@ describe("clientAddress", () => {
   };
 
   it("takes cf-connecting-ip at the edge, where Cloudflare sets it", () => {
-    expect(clientAddress(request({ "cf-connecting-ip": "203.0.113.7", "x-forwarded-for": "10.0.0.1" }, {}), "x-forwarded-for")).toBe("203.0.113.7");
+    expect(clientAddress(request({ "cf-connecting-ip": "203.0.113.7", "x-forwarded-for": "10.0.0.1" }, { colo: "NRT", country: "JP" }), "x-forwarded-for")).toBe("203.0.113.7");
   });
 
   it("off the edge, trusts only the header the config names (its first entry), else none", () => {
     expect(clientAddress(request({ "cf-connecting-ip": "203.0.113.7" }), null)).toBe("unknown");
     expect(clientAddress(request({ "x-forwarded-for": "198.51.100.2, 10.0.0.1" }), "x-forwarded-for")).toBe("198.51.100.2");
     expect(clientAddress(request({}), "x-forwarded-for")).toBe("unknown");
+  });
+
+  it("on bare workerd, takes the connection's peer, never a client's own cf-connecting-ip; a configured header still wins", () => {
+    // What `workerd serve` gives every request: `cf` with the peer's address and port, nothing else.
+    const bare = (headers: Record<string, string>, clientIp: string) => request(headers, { clientIp });
+    expect(clientAddress(bare({ "cf-connecting-ip": "6.6.6.6" }, "127.0.0.1:59042"), null)).toBe("127.0.0.1");
+    expect(clientAddress(bare({ "cf-connecting-ip": "6.6.6.6" }, "[::1]:59042"), null)).toBe("::1");
+    expect(clientAddress(bare({ "x-forwarded-for": "198.51.100.2" }, "10.0.0.5:443"), "x-forwarded-for")).toBe("198.51.100.2");
+    expect(clientAddress(bare({}, "10.0.0.5:443"), "x-forwarded-for")).toBe("unknown");
+  });
+
+  it("reads a peer's host", () => {
+    expect(["192.0.2.1:8080", "[2001:db8::1]:443", "2001:db8::1", "192.0.2.1", "host.internal:80"].map(hostOf)).toEqual(["192.0.2.1", "2001:db8::1", "2001:db8::1", "192.0.2.1", "host.internal"]);
   });
 });
