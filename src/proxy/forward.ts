@@ -21,6 +21,7 @@ import { speaksResponses } from "../config/origins";
 import { PROVIDER_PROFILES } from "../config/providers";
 import type { OriginConfig } from "../config/schema";
 import { concatBytes } from "../lib/bytes";
+import { tooDeepAt } from "../lib/json-depth";
 import { originRejection, type RouterFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
 import type { Cooldowns } from "./cooldowns";
@@ -308,6 +309,8 @@ async function attempt(request: ForwardRequest, target: Target, attempts: Attemp
   } catch {
     return fail("invalid_response");
   }
+  // Nested past what the router may serialize again (lib/json-depth.ts): no answer, move on.
+  if (tooDeepAt(json) !== undefined) return fail("invalid_response");
   if (native) {
     json = chatCompletionOfResponse(json);
     text = JSON.stringify(json);

@@ -41,6 +41,12 @@ export const FaultSchema = z.strictObject({
    * becomes the `Authorization` header the origin received, as a careless origin quotes it back.
    */
   message: z.string().max(4096).optional(),
+  /**
+   * Non-stream: the answer, whole and valid, with one more field (`x_nested`) nested this many
+   * levels deep, as a buggy or hostile origin might send it (a router that re-serializes it
+   * overflows its stack).
+   */
+  nestedAnswer: z.number().int().min(1).max(100_000).optional(),
   /** Answer with this redirect status and `Location`, as a misconfigured or hostile origin might. */
   redirect: z.strictObject({ status: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]), location: z.string().min(1).max(2048) }).optional(),
 });
@@ -102,6 +108,17 @@ export function garbageResponse(stream: boolean): Response {
   return stream
     ? new Response(`data: ${junk}\n\n`, { headers: { "content-type": "text/event-stream" } })
     : new Response(junk, { headers: { "content-type": "application/json" } });
+}
+
+/**
+ * `response`'s JSON object with `x_nested` added, `levels` arrays deep; built as text, so nothing
+ * here recurses over it. A streamed or non-JSON response is returned as it is.
+ */
+export async function withNestedField(response: Response, levels: number): Promise<Response> {
+  if (!(response.headers.get("content-type") ?? "").includes("application/json") || !response.ok) return response;
+  const text = (await response.text()).trimEnd();
+  const nested = `${"[".repeat(levels)}${"]".repeat(levels)}`;
+  return new Response(`${text.slice(0, -1)},"x_nested":${nested}}`, { status: response.status, headers: response.headers });
 }
 
 /**

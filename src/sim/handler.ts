@@ -15,7 +15,7 @@ import type { OriginState, RequestContext } from "./context";
 import { dayEffect, DayStats, requestDraws, type DayCounts } from "./day-profile";
 import { handleEmbeddings } from "./embeddings";
 import { errorResponse } from "./errors";
-import { faultStatusResponse, garbageResponse, redirectResponse, selectFault, withQuotedAuthorization } from "./faults";
+import { faultStatusResponse, garbageResponse, redirectResponse, selectFault, withNestedField, withQuotedAuthorization } from "./faults";
 import { MAX_JSON_DEPTH } from "../lib/json-depth";
 import { parseJsonBody } from "./json-body";
 import { handleModels } from "./models";
@@ -180,6 +180,7 @@ export function createSimulator(options: SimOptions, hooks: SimulatorHooks = {})
       if (!lifetime.signal.aborted) throw err;
       return errorResponse({ status: 499, message: "Client closed the request.", type: "client_closed" });
     }
+    if (fault?.nestedAnswer !== undefined) response = await withNestedField(response, fault.nestedAnswer);
     if (fault?.retryAfter !== undefined) response.headers.set("retry-after", String(fault.retryAfter));
     return response;
   }

@@ -14,6 +14,8 @@ describe("fallback before the first byte", () => {
     ["a 429", { status: 429 }, "alpha;result=429, beta;result=200"],
     ["a first-byte timeout", { delayMs: FAULT_DELAY_MS }, "alpha;result=timeout, beta;result=200"],
     ["an unreadable 200", { garbage: true }, "alpha;result=invalid_response, beta;result=200"],
+    // Parsed, it would overflow the stack when re-serialized with its usage's cost (a 500, billed).
+    ["a 200 nested 10k levels deep", { nestedAnswer: 10_000 }, "alpha;result=invalid_response, beta;result=200"],
     ["a body cut before it is complete", { cutAfterChunks: 0 }, "alpha;result=broken, beta;result=200"],
   ])("moves to the next origin on %s (non-streaming)", async (_, fault, attempts) => {
     const { tenantId, key } = await newTenant();

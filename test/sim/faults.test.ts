@@ -118,6 +118,15 @@ describe("garbage and omitted usage", () => {
     expect(() => JSON.parse(text) as unknown).toThrow();
   });
 
+  it("nestedAnswer: the whole answer, with one more field nested N arrays deep; a stream is left alone", async () => {
+    const res = await chat(sim(), "a", { ...base, sim: { a: { nestedAnswer: 3 } } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { object: string; usage: object; x_nested: unknown };
+    expect([body.object, typeof body.usage, body.x_nested]).toEqual(["chat.completion", "object", [[[]]]]);
+    const streamed = await chat(sim(), "a", { ...base, stream: true, sim: { a: { nestedAnswer: 3 } } });
+    expect((await streamed.text()).includes("x_nested")).toBe(false);
+  });
+
   it("garbage on a stream: SSE whose data is not JSON, and no [DONE]", async () => {
     const res = await chat(sim(), "a", { ...base, stream: true, sim: { a: { garbage: true } } });
     expect(res.status).toBe(200);
