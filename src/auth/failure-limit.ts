@@ -55,10 +55,12 @@ export class FailureLimiter {
 
 /**
  * The client's address, as far as the router can trust it:
- * - at the edge (a request Cloudflare received carries its `cf.colo`), `cf-connecting-ip`, which
- *   Cloudflare sets and overwrites whatever a client sent;
- * - off the edge behind a proxy, the header the config names (its first entry, e.g.
- *   `x-forwarded-for`), which the proxy sets;
+ * - where Cloudflare received the request (its `cf.colo`: at the edge, and under `wrangler dev`,
+ *   whose made-up `cf` has one too), `cf-connecting-ip`, which Cloudflare sets and overwrites
+ *   whatever a client sent;
+ * - off the edge behind a proxy, the header the config names. Its last entry: the address the
+ *   nearest proxy saw, which appends it after anything the client sent (`x-forwarded-for`), or
+ *   sets it alone;
  * - on bare `workerd` with no proxy, the connection's own peer: workerd gives every request a
  *   `cf` of `{clientIp: "host:port"}` and nothing else, so there a client's own `cf-connecting-ip`
  *   is only a header like any other, never an address;
@@ -68,18 +70,25 @@ export class FailureLimiter {
 export function clientAddress(request: Request, header: string | null): string {
   const cf = request.cf as { colo?: unknown; clientIp?: unknown } | undefined;
   if (typeof cf?.colo === "string") return request.headers.get("cf-connecting-ip") ?? "unknown";
-  if (header) return request.headers.get(header)?.split(",")[0]?.trim() || "unknown";
-  if (typeof cf?.clientIp === "string") return hostOf(cf.clientIp);
+  if (header) return request.headers.get(header)?.split(",").at(-1)?.trim() || "unknown";
+  if (typeof cf?.clientIp === "string") return peerHost(cf.clientIp);
   return "unknown";
 }
 
-/** The host of a peer's `host:port` ("127.0.0.1:59042", "[::1]:59042"); a bare host as it is. */
-export function hostOf(peer: string): string {
+/**
+ * The host of a connection's peer, `host:port` as workerd gives it ("127.0.0.1:59042",
+ * "[::1]:59042"; on a dual-stack socket an IPv4 client is "[::ffff:127.0.0.1]:59042", read as
+ * the IPv4 address it is). A bare host is returned as it is.
+ */
+export function peerHost(peer: string): string {
+  let host = peer;
   if (peer.startsWith("[")) {
     const end = peer.indexOf("]");
-    return end > 0 ? peer.slice(1, end) : peer;
+    if (end > 0) host = peer.slice(1, end);
+  } else {
+    const colon = peer.indexOf(":");
+    // One colon: IPv4 (or a name) and a port. More: a bare IPv6 address, which has no port here.
+    if (colon > 0 && colon === peer.lastIndexOf(":")) host = peer.slice(0, colon);
   }
-  const colon = peer.indexOf(":");
-  // One colon: IPv4 (or a name) and a port. More: a bare IPv6 address, which has no port here.
-  return colon > 0 && colon === peer.lastIndexOf(":") ? peer.slice(0, colon) : peer;
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(host) ? host.slice(7) : host;
 }

@@ -88,9 +88,13 @@ function parseLine(text: string, line: number): InputLine {
   } catch {
     return refuse("invalid_line", `Line ${line} is not valid JSON.`);
   }
-  // Its body is sent as the router sends any request's (lib/json-depth.ts): no deeper than a request's may be.
+  // Its body is sent as the router sends any request's (lib/json-depth.ts): no deeper than a request's
+  // may be, one level below the line's own object. `param` names the field, as for any body's.
   const deep = tooDeepAt(value, MAX_JSON_DEPTH + 1);
-  if (deep !== undefined) return refuse("invalid_line", `Line ${line}: its request body nests deeper than ${MAX_JSON_DEPTH} levels.`, deep);
+  if (deep !== undefined) {
+    const field = deep === "body" ? tooDeepAt((value as { body: unknown }).body, MAX_JSON_DEPTH) : undefined;
+    return refuse("invalid_line", `Line ${line}: it nests deeper than ${MAX_JSON_DEPTH} levels below its body.`, field ? `body.${field}` : deep);
+  }
   const result = lineSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;

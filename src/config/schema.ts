@@ -146,7 +146,7 @@ export const securitySchema = z
   .object({
     /**
      * Off the edge, the request header that carries the client's address, set by a proxy in front
-     * (e.g. `x-forwarded-for`; its first entry is taken). At the edge `cf-connecting-ip` is used and
+     * (e.g. `x-forwarded-for`; its last entry, the one the proxy appended, is taken). At the edge `cf-connecting-ip` is used and
      * this is ignored. Unset on bare workerd: the connection's peer address (`auth/failure-limit.ts`).
      */
     clientAddressHeader: z

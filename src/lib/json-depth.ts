@@ -7,11 +7,11 @@
  * (issue #12, item 9: 100k nested `tools` made the demo answer 502) and the router alike
  * (10k nested levels in a chat field made the router report its origins unreachable, and a
  * Responses input item made it answer 500 after the origin had answered and been paid).
- * Real servers bound nesting the same way (serde_json, behind many inference servers, stops at
- * 128; Python's json at ~1,000).
+ * Real servers bound nesting the same way (serde_json, behind many inference servers, takes 127
+ * levels; Python's json about 1,000).
  */
 
-/** The deepest nesting accepted: the body object itself is level 1 (serde_json's default recursion limit). */
+/** The deepest nesting accepted: the body object itself is level 1 (about serde_json's recursion limit, 128, which takes 127). */
 export const MAX_JSON_DEPTH = 128;
 
 /**

@@ -16,6 +16,7 @@ import { addUsageCost } from "../openai/cost";
 import { describeFailure } from "../openai/errors";
 import { readUsage, type Usage } from "../openai/usage";
 import { concatBytes } from "../lib/bytes";
+import { tooDeepAt } from "../lib/json-depth";
 import type { GateAnswer, StreamAnswer } from "../outcomes/gates";
 import { scrubJson, type Scrub } from "./scrub";
 
@@ -96,6 +97,10 @@ function scrubbedEvent(data: string, scrub: Scrub): string | null {
   try {
     parsed = JSON.parse(data);
   } catch {
+    parsed = undefined;
+  }
+  // Not JSON, or nested past what may be walked and serialized again (lib/json-depth.ts): scrubbed as text.
+  if (parsed === undefined || tooDeepAt(parsed) !== undefined) {
     const scrubbed = scrub(data);
     return scrubbed === data ? null : `data: ${scrubbed}\n\n`;
   }
@@ -257,12 +262,16 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
     } catch {
       return null;
     }
-    if (collecting) options.answer!.add(chunk);
+    // Nested past what may be serialized again (lib/json-depth.ts): what it says is read, and the
+    // event itself dropped, as no origin's answer ever is.
+    const deep = tooDeepAt(chunk) !== undefined;
+    if (collecting && !deep) options.answer!.add(chunk);
     const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<Record<string, unknown>>) : [];
     if (hasFinish) sawFinish = true;
-    if (!hasUsage) return null;
+    if (!hasUsage) return deep ? "" : null;
     const usage = readUsage(chunk.usage, profile);
     if (usage) outcome.usage = usage;
+    if (deep) return "";
     if (clientWantsUsage) {
       if (!usage || !options.costOf) return null;
       addUsageCost(chunk, options.costOf(usage));

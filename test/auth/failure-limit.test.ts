@@ -1,6 +1,6 @@
 /** Failed authentications per client address (issue #12, item 1). */
 import { describe, expect, it } from "vitest";
-import { clientAddress, FailureLimiter, hostOf } from "../../src/auth/failure-limit";
+import { clientAddress, FailureLimiter, peerHost } from "../../src/auth/failure-limit";
 
 describe("FailureLimiter", () => {
   it("allows a burst of failures, then refuses until one comes back", () => {
@@ -35,9 +35,11 @@ describe("clientAddress", () => {
     expect(clientAddress(request({ "cf-connecting-ip": "203.0.113.7", "x-forwarded-for": "10.0.0.1" }, { colo: "NRT", country: "JP" }), "x-forwarded-for")).toBe("203.0.113.7");
   });
 
-  it("off the edge, trusts only the header the config names (its first entry), else none", () => {
+  it("off the edge, trusts only the header the config names (its last entry: what the proxy saw), else none", () => {
     expect(clientAddress(request({ "cf-connecting-ip": "203.0.113.7" }), null)).toBe("unknown");
-    expect(clientAddress(request({ "x-forwarded-for": "198.51.100.2, 10.0.0.1" }), "x-forwarded-for")).toBe("198.51.100.2");
+    // A client's own x-forwarded-for comes first; the proxy appends the address it saw.
+    expect(clientAddress(request({ "x-forwarded-for": "6.6.6.6, 198.51.100.2" }), "x-forwarded-for")).toBe("198.51.100.2");
+    expect(clientAddress(request({ "x-real-ip": "198.51.100.2" }), "x-real-ip")).toBe("198.51.100.2");
     expect(clientAddress(request({}), "x-forwarded-for")).toBe("unknown");
   });
 
@@ -51,6 +53,7 @@ describe("clientAddress", () => {
   });
 
   it("reads a peer's host", () => {
-    expect(["192.0.2.1:8080", "[2001:db8::1]:443", "2001:db8::1", "192.0.2.1", "host.internal:80"].map(hostOf)).toEqual(["192.0.2.1", "2001:db8::1", "2001:db8::1", "192.0.2.1", "host.internal"]);
+    const peers = ["192.0.2.1:8080", "[2001:db8::1]:443", "2001:db8::1", "192.0.2.1", "host.internal:80", "[::ffff:127.0.0.1]:49090", "[::ffff:7f00:1]:1"];
+    expect(peers.map(peerHost)).toEqual(["192.0.2.1", "2001:db8::1", "2001:db8::1", "192.0.2.1", "host.internal", "127.0.0.1", "::ffff:7f00:1"]);
   });
 });

@@ -65,7 +65,10 @@ describe("batch input files", () => {
     // The body object is level 1 of the request: `n` arrays in its tools make it n + 1 levels deep.
     const nested = (n: number) => `{"custom_id":"d","method":"POST","url":"/v1/chat/completions","body":{"model":"chat-pool","messages":[{"role":"user","content":"hi"}],"tools":${"[".repeat(n)}${"]".repeat(n)}}}`;
     expect(parseBatchFile(encode(nested(127)), LIMITS).map((r) => r.customId)).toEqual(["d"]);
-    expect(refusal(nested(128))).toEqual({ code: "invalid_line", param: "body", message: "Line 1: its request body nests deeper than 128 levels." });
+    expect(refusal(nested(128))).toEqual({ code: "invalid_line", param: "body.tools", message: "Line 1: it nests deeper than 128 levels below its body." });
+    // Any other field of the line is held to the same depth, and named.
+    const other = `{"custom_id":"d","method":"POST","url":"/v1/chat/completions","body":{},"x":${"[".repeat(129)}${"]".repeat(129)}}`;
+    expect(refusal(other)).toMatchObject({ code: "invalid_line", param: "x" });
   });
 
   it("checks each body as its endpoint does, and refuses streaming", () => {

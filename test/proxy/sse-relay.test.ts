@@ -123,6 +123,21 @@ describe("relaySse", () => {
     expect((await relay(bytes, [], true)).text).toBe(stream);
   });
 
+  it("drops an event nested past 128 levels, after reading its usage: never re-serialized, never a relay failure", async () => {
+    const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
+    const nestedUsage = `data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10},"x_nested":${deep}}\n\n`;
+    const nestedError = `data: {"error":{"message":"no","x_nested":${deep}}}\n\n`;
+    const head = chunk({ role: "assistant", content: "" }) + chunk({ content: "Hi" }) + chunk({}, "stop");
+    for (const clientWantsUsage of [false, true]) {
+      const { text, outcome } = await relay(new TextEncoder().encode(head + nestedUsage + "data: [DONE]\n\n"), [], clientWantsUsage);
+      expect(text).toBe(head + "data: [DONE]\n\n");
+      expect(outcome).toMatchObject({ end: "completed", contentEvents: 1, usage: { promptTokens: 7, completionTokens: 3 } });
+    }
+    // An origin's error event that deep is passed on as text (scrubbed as text), not walked.
+    const { text } = await relay(new TextEncoder().encode(head + nestedError), [], false);
+    expect(text.startsWith(head + nestedError)).toBe(true);
+  });
+
   it("ends a stream that stopped before its finish with an error event, as broken", async () => {
     const stream = chunk({ role: "assistant", content: "" }) + chunk({ content: "Hi" });
     const { text, outcome } = await relay(new TextEncoder().encode(stream), [], false);

@@ -140,8 +140,17 @@ export async function waitFor<T>(what: string, read: () => Promise<T>, done: (va
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}; last read: ${JSON.stringify(value)?.slice(0, 500)}`);
+    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}; last read: ${shown(value)}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A value for an error message: its JSON, cut short (or its text, when it has no JSON). */
+function shown(value: unknown): string {
+  try {
+    return String(JSON.stringify(value)).slice(0, 500);
+  } catch {
+    return String(value).slice(0, 500);
   }
 }
 
