@@ -9,6 +9,7 @@
  * (no synonyms, no meaning), cheap, and says plainly when two models answer differently.
  */
 import { isRecord } from "../lib/checks";
+import { tooDeepAt } from "../lib/json-depth";
 
 export interface Agreement {
   /** 0..1 (4 decimals): of the contents, or of the tool calls' arguments when either calls one. */
@@ -59,10 +60,24 @@ function parses(text: string): boolean {
   }
 }
 
-/** JSON values equal whatever the order of object keys; unparseable arguments compare as text. */
+const NOT_COMPARABLE = Symbol("not comparable");
+
+/** The JSON of an origin's text, when it is JSON that may be walked (lib/json-depth.ts). */
+function comparable(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    return tooDeepAt(value) === undefined ? value : NOT_COMPARABLE;
+  } catch {
+    return NOT_COMPARABLE;
+  }
+}
+
+/** JSON values equal whatever the order of object keys; unparseable (or too deeply nested) arguments compare as text. */
 function sameArguments(a: string, b: string): boolean {
-  if (!parses(a) || !parses(b)) return a === b;
-  return canonical(JSON.parse(a)) === canonical(JSON.parse(b));
+  const x = comparable(a);
+  const y = comparable(b);
+  if (x === NOT_COMPARABLE || y === NOT_COMPARABLE) return a === b;
+  return canonical(x) === canonical(y);
 }
 
 function canonical(value: unknown): string {

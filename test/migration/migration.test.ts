@@ -166,6 +166,10 @@ describe("agreement of two answers", () => {
     expect(compareAnswers(completion(call("f", '{"a":1,"b":[2]}')), completion(call("f", '{"b":[2],"a":1}')), false)).toEqual({ similarity: 1, toolCalls: true, json: null });
     expect(compareAnswers(completion(call("f", '{"a":1}')), completion(call("f", '{"a":2}')), false)?.toolCalls).toBe(false);
     expect(compareAnswers(completion(call("f", "{}")), completion({ content: "no call" }), false)?.toolCalls).toBe(false);
+    // Arguments nested past what may be walked compare as text (walked, they overflowed the stack).
+    const deep = `{"a":${"[".repeat(10_000)}${"]".repeat(10_000)}}`;
+    expect(compareAnswers(completion(call("f", deep)), completion(call("f", deep)), false)?.toolCalls).toBe(true);
+    expect(compareAnswers(completion(call("f", deep)), completion(call("f", `${deep} `)), false)?.toolCalls).toBe(false);
     expect(compareAnswers(completion({ content: "x" }), completion({ content: "x" }), false)).toEqual({ similarity: 1, toolCalls: null, json: null });
   });
 
