@@ -69,16 +69,43 @@ export class FailureLimiter {
  */
 export function clientAddress(request: Request, header: string | null): string {
   const cf = request.cf as { colo?: unknown; clientIp?: unknown } | undefined;
-  if (typeof cf?.colo === "string") return request.headers.get("cf-connecting-ip") ?? "unknown";
-  if (header) return request.headers.get(header)?.split(",").at(-1)?.trim() || "unknown";
-  if (typeof cf?.clientIp === "string") return peerHost(cf.clientIp);
+  if (typeof cf?.colo === "string") return bucketOf(request.headers.get("cf-connecting-ip") ?? "unknown");
+  if (header) return bucketOf(request.headers.get(header)?.split(",").at(-1)?.trim() || "unknown");
+  if (typeof cf?.clientIp === "string") return bucketOf(peerHost(cf.clientIp));
   return "unknown";
 }
 
 /**
+ * Whose failures an address's are: an IPv4 address's own; an IPv6 address's /64, which is one
+ * subscriber's (providers hand out at least that much), so a guesser walking its 2^64 addresses
+ * gets one bucket, not one per guess. Anything else (a name, "unknown", a malformed address) is
+ * its own bucket.
+ * @example
+ * bucketOf("2001:db8:0:1:aaaa::7")   // "2001:db8:0:1::/64"
+ * bucketOf("::ffff:192.0.2.1")       // "192.0.2.1"
+ */
+export function bucketOf(address: string): string {
+  if (!address.includes(":")) return address;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const halves = address.split("::");
+  if (halves.length > 2) return address;
+  // An embedded IPv4 tail stands for the last two groups.
+  const groups = (part: string) => (part === "" ? [] : part.split(":").flatMap((g) => (g.includes(".") ? ["0", "0"] : [g])));
+  const left = groups(halves[0]!);
+  const right = halves.length === 2 ? groups(halves[1]!) : [];
+  const full = halves.length === 2 ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
+  if (full.length !== 8 || !full.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return address;
+  return `${full
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(":")}::/64`;
+}
+
+/**
  * The host of a connection's peer, `host:port` as workerd gives it ("127.0.0.1:59042",
- * "[::1]:59042"; on a dual-stack socket an IPv4 client is "[::ffff:127.0.0.1]:59042", read as
- * the IPv4 address it is). A bare host is returned as it is.
+ * "[::1]:59042"; on a dual-stack socket an IPv4 client is "[::ffff:127.0.0.1]:59042", which
+ * `bucketOf` reads as the IPv4 address it is). A bare host is returned as it is.
  */
 export function peerHost(peer: string): string {
   let host = peer;
@@ -90,5 +117,5 @@ export function peerHost(peer: string): string {
     // One colon: IPv4 (or a name) and a port. More: a bare IPv6 address, which has no port here.
     if (colon > 0 && colon === peer.lastIndexOf(":")) host = peer.slice(0, colon);
   }
-  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(host) ? host.slice(7) : host;
+  return host;
 }

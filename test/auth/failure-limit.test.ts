@@ -1,6 +1,6 @@
 /** Failed authentications per client address (issue #12, item 1). */
 import { describe, expect, it } from "vitest";
-import { clientAddress, FailureLimiter, peerHost } from "../../src/auth/failure-limit";
+import { bucketOf, clientAddress, FailureLimiter, peerHost } from "../../src/auth/failure-limit";
 
 describe("FailureLimiter", () => {
   it("allows a burst of failures, then refuses until one comes back", () => {
@@ -47,13 +47,22 @@ describe("clientAddress", () => {
     // What `workerd serve` gives every request: `cf` with the peer's address and port, nothing else.
     const bare = (headers: Record<string, string>, clientIp: string) => request(headers, { clientIp });
     expect(clientAddress(bare({ "cf-connecting-ip": "6.6.6.6" }, "127.0.0.1:59042"), null)).toBe("127.0.0.1");
-    expect(clientAddress(bare({ "cf-connecting-ip": "6.6.6.6" }, "[::1]:59042"), null)).toBe("::1");
+    expect(clientAddress(bare({ "cf-connecting-ip": "6.6.6.6" }, "[2001:db8::5]:59042"), null)).toBe("2001:db8:0:0::/64");
     expect(clientAddress(bare({ "x-forwarded-for": "198.51.100.2" }, "10.0.0.5:443"), "x-forwarded-for")).toBe("198.51.100.2");
     expect(clientAddress(bare({}, "10.0.0.5:443"), "x-forwarded-for")).toBe("unknown");
   });
 
   it("reads a peer's host", () => {
-    const peers = ["192.0.2.1:8080", "[2001:db8::1]:443", "2001:db8::1", "192.0.2.1", "host.internal:80", "[::ffff:127.0.0.1]:49090", "[::ffff:7f00:1]:1"];
-    expect(peers.map(peerHost)).toEqual(["192.0.2.1", "2001:db8::1", "2001:db8::1", "192.0.2.1", "host.internal", "127.0.0.1", "::ffff:7f00:1"]);
+    const peers = ["192.0.2.1:8080", "[2001:db8::1]:443", "2001:db8::1", "192.0.2.1", "host.internal:80", "[::ffff:127.0.0.1]:49090"];
+    expect(peers.map(peerHost)).toEqual(["192.0.2.1", "2001:db8::1", "2001:db8::1", "192.0.2.1", "host.internal", "::ffff:127.0.0.1"]);
+  });
+
+  it("counts an IPv6 client by its /64, an IPv4 one (mapped or not) by its address", () => {
+    const addresses = ["2001:db8:0:1:aaaa::7", "2001:DB8:0:1::ffff", "2001:db8:0:2::1", "::1", "::ffff:192.0.2.1", "192.0.2.1", "1:2:3:4:5:6:1.2.3.4", "unknown", "a:::b"];
+    expect(addresses.map(bucketOf)).toEqual(["2001:db8:0:1::/64", "2001:db8:0:1::/64", "2001:db8:0:2::/64", "0:0:0:0::/64", "192.0.2.1", "192.0.2.1", "1:2:3:4::/64", "unknown", "a:::b"]);
+    // Through the address a request is counted under: at the edge, and from workerd's peer.
+    const edge = (ip: string) => clientAddress(request({ "cf-connecting-ip": ip }, { colo: "FRA" }), null);
+    expect(edge("2001:db8:0:1::9")).toBe(edge("2001:db8:0:1:ffff:ffff:ffff:ffff"));
+    expect(clientAddress(request({}, { clientIp: "[::ffff:127.0.0.1]:49090" }), null)).toBe("127.0.0.1");
   });
 });
