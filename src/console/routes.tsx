@@ -23,6 +23,7 @@
 import { Hono, type Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Child } from "hono/jsx";
+import { TENANT_ID_PATTERN } from "../auth/api-key";
 import type { AppEnv } from "../env";
 import { isolateOf } from "../isolate";
 import { AdminClient, type ApiAnswer } from "./admin-client";
@@ -243,7 +244,8 @@ interface IssuedKey {
  */
 function tenantChange<T>(call: (c: C, s: Signed, form: Form, tenant: string) => Promise<ApiAnswer<T>>, then: { notice: NoticeCode } | { secret: NewSecret["what"] }) {
   return action(ADMIN_ONLY, async (c, s, form) => {
-    const tenant = c.req.param("tenant")!;
+    const tenant = pathTenant(c, s);
+    if (tenant === null) return refusal(c, s, 404, "No such page.");
     const answer = await call(c, s, form, tenant);
     if (!answer.ok) return tenantAfter(c, s, tenant, { notice: { kind: "error", text: answer.message }, status: answer.status });
     if ("notice" in then) return c.redirect(`/console/tenants/${tenant}?notice=${then.notice}`, 303);
@@ -252,9 +254,15 @@ function tenantChange<T>(call: (c: C, s: Signed, form: Form, tenant: string) => 
   });
 }
 
-/** The tenant named by the path: a tenant session only ever reaches its own (anything else is 404). */
-function ownTenant(s: Signed, tenant: string): boolean {
-  return s.session.role !== "tenant" || s.session.tenant === tenant;
+/**
+ * The tenant named by the path, when this session may reach it: a tenant id (anything else, such
+ * as `x%2F..%2Fy`, never reaches an admin path, a header or a page), and for a tenant session
+ * only its own. Null is a 404.
+ */
+function pathTenant(c: C, s: Signed): string | null {
+  const tenant = c.req.param("tenant") ?? "";
+  if (!TENANT_ID_PATTERN.test(tenant)) return null;
+  return s.session.role !== "tenant" || s.session.tenant === tenant ? tenant : null;
 }
 
 export const consoleRoutes = new Hono<AppEnv>()
@@ -359,15 +367,15 @@ export const consoleRoutes = new Hono<AppEnv>()
   .get("/tenants/:tenant", async (c) => {
     const s = await signedIn(c);
     if (!s) return signInRedirect(c);
-    const tenant = c.req.param("tenant");
-    if (!ownTenant(s, tenant)) return refusal(c, s, 404, "No such page.");
+    const tenant = pathTenant(c, s);
+    if (tenant === null) return refusal(c, s, 404, "No such page.");
     return renderPage(c, s, { ...TENANT_PAGE, active: s.session.role === "tenant" ? "tenant" : "tenants" }, (p) => tenantPage(p, tenant, { group: usageGroup(c) }));
   })
   .get("/tenants/:tenant/usage.csv", async (c) => {
     const s = await signedIn(c);
     if (!s) return signInRedirect(c);
-    const tenant = c.req.param("tenant");
-    if (!ownTenant(s, tenant)) return refusal(c, s, 404, "No such page.");
+    const tenant = pathTenant(c, s);
+    if (tenant === null) return refusal(c, s, 404, "No such page.");
     if (!(await s.holds)) return signInRedirect(c);
     const from = isolateOf(c.env).clock.now() - 30 * 86_400_000;
     const res = await s.api.fetch("GET", `/admin/tenants/${tenant}/usage?format=csv&from=${from}`);

@@ -125,10 +125,18 @@ function cellOf(record: UsageRecord, column: keyof UsageRecord): unknown {
   return record[column];
 }
 
-function csvCell(value: unknown): string {
+/**
+ * A text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or CR first: a
+ * client's `user`, an origin's model name) gets a leading `'`, which spreadsheets show as text
+ * (OWASP's advice on CSV injection). Numbers are never text here, so a negative one stays a number.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+export function csvCell(value: unknown): string {
   // Attribution: metadata as its JSON object, tags as a JSON array (empty: no cell).
-  const text =
+  let text =
     value === null || value === undefined || (Array.isArray(value) && value.length === 0) ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
+  if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -131,6 +131,23 @@ describe("who may see and do what", () => {
     expect(await (await b.get(`/console/tenants/${id}`)).text()).not.toContain(secret);
   });
 
+  it("a path's tenant must be a tenant id: a crafted one never reaches an admin path, a header or a page", async () => {
+    const { tenantId } = await newTenant();
+    const b = await signedIn(ADMIN_TOKEN);
+    const csrf = csrfOf(await (await b.get("/console/tenants")).text());
+    // Resolved by the admin API's URL, `x/../<tenant>` would be the tenant, under a name the link chose.
+    for (const crafted of [`x%22%3Bfilename%3D%22evil.html%2F..%2F${tenantId}`, `zz%2F..%2F${tenantId}`, "UPPER", "a".repeat(41)]) {
+      for (const path of [`/console/tenants/${crafted}`, `/console/tenants/${crafted}/usage.csv`]) {
+        const res = await b.get(path);
+        expect(res.status, path).toBe(404);
+        expect(res.headers.get("content-disposition"), path).toBeNull();
+      }
+      expect((await b.post(`/console/tenants/${crafted}/disable`, { _csrf: csrf })).status).toBe(404);
+    }
+    expect(((await (await adminFetch(`/tenants/${tenantId}`)).json()) as { disabled: boolean }).disabled).toBe(false);
+    expect((await b.get(`/console/tenants/${tenantId}/usage.csv`)).headers.get("content-disposition")).toBe(`attachment; filename="usage-${tenantId}.csv"`);
+  });
+
   it("the read-only token sees the pages without their forms, and its posts change nothing", async () => {
     const { tenantId } = await newTenant();
     const b = await signedIn(ADMIN_READ_TOKEN);

