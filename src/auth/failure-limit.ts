@@ -88,13 +88,14 @@ export function bucketOf(address: string): string {
   if (!address.includes(":")) return address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1]!;
-  const halves = address.split("::");
-  if (halves.length > 2) return address;
+  const [head, tail, ...more] = address.split("::");
+  if (more.length > 0) return address;
   // An embedded IPv4 tail stands for the last two groups.
   const groups = (part: string) => (part === "" ? [] : part.split(":").flatMap((g) => (g.includes(".") ? ["0", "0"] : [g])));
-  const left = groups(halves[0]!);
-  const right = halves.length === 2 ? groups(halves[1]!) : [];
-  const full = halves.length === 2 ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
+  const left = groups(head!);
+  const right = tail === undefined ? null : groups(tail);
+  // "::" stands for as many zero groups as make eight.
+  const full = right === null ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
   if (full.length !== 8 || !full.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return address;
   return `${full
     .slice(0, 4)

@@ -28,33 +28,28 @@ export function tooDeepAt(value: unknown, limit: number = MAX_JSON_DEPTH): strin
   if (limit < 1) return null;
   // Pending containers, three slots each: the node, its depth, and the top-level field that holds it.
   const stack: unknown[] = [];
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const child: unknown = value[i];
-      if (typeof child === "object" && child !== null) stack.push(child, 2, String(i));
-    }
-  } else {
-    for (const key in value) {
-      const child: unknown = (value as Record<string, unknown>)[key];
-      if (typeof child === "object" && child !== null && Object.hasOwn(value, key)) stack.push(child, 2, key);
-    }
-  }
+  pushChildren(stack, value, 2, null);
   while (stack.length > 0) {
     const top = stack.pop() as string;
     const depth = stack.pop() as number;
     const node = stack.pop() as object;
     if (depth > limit) return top;
-    if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) {
-        const child: unknown = node[i];
-        if (typeof child === "object" && child !== null) stack.push(child, depth + 1, top);
-      }
-    } else {
-      for (const key in node) {
-        const child: unknown = (node as Record<string, unknown>)[key];
-        if (typeof child === "object" && child !== null && Object.hasOwn(node, key)) stack.push(child, depth + 1, top);
-      }
-    }
+    pushChildren(stack, node, depth + 1, top);
   }
   return undefined;
+}
+
+/** Pushes `node`'s own children that are containers, at `depth`, under `top` (null: each its own key or index). */
+function pushChildren(stack: unknown[], node: object, depth: number, top: string | null): void {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const child: unknown = node[i];
+      if (typeof child === "object" && child !== null) stack.push(child, depth, top ?? String(i));
+    }
+  } else {
+    for (const key in node) {
+      const child: unknown = (node as Record<string, unknown>)[key];
+      if (typeof child === "object" && child !== null && Object.hasOwn(node, key)) stack.push(child, depth, top ?? key);
+    }
+  }
 }
